@@ -1,0 +1,109 @@
+//! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
+//! replacement, key-ordered pages with a resume key, batch limits), so everything runs with no
+//! server. Optionally kept in a file across runs (see `embedded_file`).
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{PoisonError, RwLock};
+
+use super::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
+use crate::Error;
+use crate::item::StoredItem;
+
+/// Items by key, in key order so pages resume where they stopped.
+#[derive(Debug, Default)]
+pub(crate) struct EmbeddedBackend {
+    items: RwLock<BTreeMap<String, StoredItem>>,
+}
+
+impl EmbeddedBackend {
+    pub(crate) fn new() -> Self {
+        EmbeddedBackend::default()
+    }
+
+    // A panic elsewhere while holding the lock cannot leave a map half-written (every change is
+    // one insert or remove), so a poisoned lock is still safe to use.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, StoredItem>> {
+        self.items.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, StoredItem>> {
+        self.items.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn apply(&self, write: WriteOp) {
+        match write {
+            WriteOp::Put(item) => {
+                self.write().insert(item.key.clone(), item);
+            }
+            WriteOp::Delete(key) => {
+                self.write().remove(&key);
+            }
+        }
+    }
+
+    fn page(&self, limit: u32, start: Option<&str>) -> ScanPage {
+        let items = self.read();
+        let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut range = items.range::<str, _>((lower, Bound::Unbounded));
+        let keys: Vec<(String, Option<i64>)> = range
+            .by_ref()
+            .take(limit as usize)
+            .map(|(key, item)| (key.clone(), Some(item.expires_at)))
+            .collect();
+        // Unlike some servers, a page that ends exactly at the last key says so.
+        let last_key = match range.next() {
+            Some(_) => keys.last().map(|(key, _)| key.clone()),
+            None => None,
+        };
+        ScanPage { keys, last_key }
+    }
+}
+
+impl Backend for EmbeddedBackend {
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
+        let item = self.read().get(key).cloned();
+        Box::pin(async move { Ok(item) })
+    }
+
+    fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
+        self.apply(WriteOp::Put(item));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
+        self.apply(WriteOp::Delete(key.to_owned()));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>> {
+        let items = self.read();
+        let found = keys
+            .into_iter()
+            .filter_map(|key| items.get(&key).map(|item| (key, Ok(item.clone()))))
+            .collect();
+        drop(items);
+        Box::pin(async move {
+            Ok(BatchGetPage {
+                items: found,
+                unprocessed: Vec::new(),
+            })
+        })
+    }
+
+    fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>> {
+        for write in writes {
+            self.apply(write);
+        }
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn scan_keys<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ScanPage, Error>> {
+        let page = self.page(limit, start);
+        Box::pin(async move { Ok(page) })
+    }
+}

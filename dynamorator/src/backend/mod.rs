@@ -1,0 +1,82 @@
+//! The one small interface between the store and where items live.
+//!
+//! A backend moves [`StoredItem`]s; it knows nothing of values, compression, expiry, retries or
+//! concurrency, which the store does once for every backend. A new backend is one file that
+//! implements [`Backend`].
+
+pub(crate) mod dynamodb;
+mod dynamodb_attributes;
+mod dynamodb_errors;
+mod dynamodb_table;
+
+pub(crate) use dynamodb_table::ensure_table;
+pub(crate) mod embedded;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::Error;
+use crate::item::StoredItem;
+
+/// A boxed future, so the trait stays object-safe.
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What one batch read request returned.
+#[derive(Debug, Default)]
+pub(crate) struct BatchGetPage {
+    /// Items found, each decoded from the backend's attributes or the reason it could not be.
+    pub(crate) items: Vec<(String, Result<StoredItem, Error>)>,
+    /// Keys the backend did not get to; the store retries them.
+    pub(crate) unprocessed: Vec<String>,
+}
+
+/// One write of a batch.
+#[derive(Debug, Clone)]
+pub(crate) enum WriteOp {
+    Put(StoredItem),
+    Delete(String),
+}
+
+impl WriteOp {
+    pub(crate) fn key(&self) -> &str {
+        match self {
+            WriteOp::Put(item) => &item.key,
+            WriteOp::Delete(key) => key,
+        }
+    }
+}
+
+/// One page of keys from a scan.
+#[derive(Debug, Default)]
+pub(crate) struct ScanPage {
+    /// Keys with their expiry (`None` where the item's `ttl` is absent or unreadable).
+    pub(crate) keys: Vec<(String, Option<i64>)>,
+    /// Where the next page starts, if the backend says there may be one.
+    pub(crate) last_key: Option<String>,
+}
+
+/// Where items are kept: DynamoDB, or the embedded backend.
+pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
+    /// Reads one item.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredItem>, Error>>;
+
+    /// Writes one item, replacing any item under its key.
+    fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>>;
+
+    /// Deletes one item; deleting an absent key is not an error.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Reads up to 100 distinct keys in one request.
+    fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>>;
+
+    /// Applies up to 25 writes with distinct keys in one request; returns the ones the backend
+    /// did not get to.
+    fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>>;
+
+    /// Reads one page of at most `limit` keys, starting after `start`.
+    fn scan_keys<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ScanPage, Error>>;
+}

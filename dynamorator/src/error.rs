@@ -1,0 +1,281 @@
+//! The one error type of the crate.
+//!
+//! Every fallible operation (`try_*`) returns [`Error`]; the never-fail forms log it instead.
+//! Variants say what went wrong and why, never the stored payload: keys are shown, values are
+//! not, so an error can go to a log without leaking data.
+
+use std::sync::Arc;
+
+/// What went wrong in a store or cache operation.
+///
+/// The enum is `#[non_exhaustive]`: match the variants you act on and keep a catch-all arm.
+/// It is `Clone` (sources are shared behind `Arc`) so one failure can be handed to every
+/// caller that waited on it.
+///
+/// ```
+/// use dynamorator::Error;
+///
+/// let error = Error::KeyTooLong { len: 3000 };
+/// assert!(!error.is_retryable());
+/// assert_eq!(error.to_string(), "key is 3000 bytes long; DynamoDB allows at most 2048");
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The key is the empty string, which DynamoDB refuses as a partition key.
+    #[error("key is empty; DynamoDB partition keys need at least one byte")]
+    EmptyKey,
+
+    /// The key is longer than DynamoDB's 2048-byte partition key limit (counted in UTF-8 bytes).
+    #[error("key is {len} bytes long; DynamoDB allows at most 2048")]
+    KeyTooLong {
+        /// The key's length in UTF-8 bytes.
+        len: usize,
+    },
+
+    /// The encoded item is larger than DynamoDB's 400 KB item limit, so it was not written.
+    ///
+    /// Enable compression, or store less under one key.
+    #[error(
+        "item for key {key:?} is {size} bytes once encoded; DynamoDB allows at most 409600 \
+         (400 KB){hint}",
+        hint = if *.compressed { "" } else { "; enabling compression may make it fit" }
+    )]
+    ItemTooLarge {
+        /// The key of the refused item.
+        key: String,
+        /// Its encoded size in bytes: attribute names plus values, as DynamoDB counts them.
+        size: usize,
+        /// Whether the data was already compressed.
+        compressed: bool,
+    },
+
+    /// A time-to-live that cannot be stored: NaN, infinite, negative, rounding down to zero
+    /// seconds, or beyond the supported maximum.
+    #[error("invalid time-to-live: {reason}")]
+    InvalidTtl {
+        /// Why the TTL was refused.
+        reason: &'static str,
+    },
+
+    /// An argument outside the range the operation accepts (a zero page size, say).
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What was wrong with it.
+        reason: &'static str,
+    },
+
+    /// The store was configured with values that cannot work together.
+    #[error("invalid configuration: {reason}")]
+    InvalidConfig {
+        /// What is wrong with the configuration.
+        reason: String,
+    },
+
+    /// The value could not be serialised to JSON (a map with non-string keys, say).
+    #[error("value could not be encoded as JSON: {0}")]
+    Serialize(#[source] Arc<serde_json::Error>),
+
+    /// A stored item is not in the table format: it can never be decoded, whatever the type.
+    #[error("stored item {key:?} is corrupt: {reason}")]
+    Corrupt {
+        /// The key of the corrupt item.
+        key: String,
+        /// What is wrong with it.
+        reason: CorruptReason,
+    },
+
+    /// The stored JSON is valid but does not have the shape of the requested type
+    /// (a schema change, or another writer's value under the same key).
+    #[error("stored value {key:?} does not decode as {type_name}: {detail}")]
+    TypeMismatch {
+        /// The key whose value did not decode.
+        key: String,
+        /// The Rust type that was asked for.
+        type_name: &'static str,
+        /// serde_json's account of the mismatch, with quoted stored text left out.
+        detail: String,
+    },
+
+    /// DynamoDB throttled the request and the SDK's retries did not get it through.
+    #[error("{operation} was throttled by DynamoDB: {message}")]
+    Throttled {
+        /// The DynamoDB operation, e.g. `GetItem`.
+        operation: &'static str,
+        /// The service's message.
+        message: String,
+    },
+
+    /// The request did not complete within the configured timeout.
+    #[error("{operation} timed out")]
+    Timeout {
+        /// The DynamoDB operation, e.g. `GetItem`.
+        operation: &'static str,
+    },
+
+    /// The request could not be sent or its response could not be read: connection refused,
+    /// reset, or cut short.
+    #[error("{operation} could not reach DynamoDB: {message}")]
+    Unreachable {
+        /// The DynamoDB operation, e.g. `GetItem`.
+        operation: &'static str,
+        /// What the transport reported.
+        message: String,
+    },
+
+    /// DynamoDB answered with an error (validation, missing table, access denied, …).
+    #[error("{operation} failed: {code}: {message}")]
+    Service {
+        /// The DynamoDB operation, e.g. `GetItem`.
+        operation: &'static str,
+        /// The service's error code, e.g. `ValidationException`.
+        code: String,
+        /// The service's message.
+        message: String,
+    },
+
+    /// A batch request's keys or items were still unprocessed after every retry.
+    #[error("{operation} left keys unprocessed after {attempts} attempts")]
+    Unprocessed {
+        /// `BatchGetItem` or `BatchWriteItem`.
+        operation: &'static str,
+        /// How many requests were sent for them.
+        attempts: u32,
+    },
+
+    /// Some writes of a batch failed; the others were written.
+    #[error("{} of {} batch writes failed{}", .failures.iter().map(|f| f.keys.len()).sum::<usize>(), .attempted, first_failure(.failures))]
+    Incomplete {
+        /// How many distinct keys the batch tried to write.
+        attempted: usize,
+        /// The keys that were not written, grouped by cause.
+        failures: Vec<BatchFailure>,
+    },
+
+    /// The table could not be created, found ACTIVE, or described while building the store.
+    #[error("table {table:?} could not be set up: {message}")]
+    TableSetup {
+        /// The table name.
+        table: String,
+        /// What failed.
+        message: String,
+    },
+
+    /// A read-through loader returned an error; nothing was stored.
+    #[error("loader failed: {0}")]
+    Loader(#[source] Arc<dyn std::error::Error + Send + Sync>),
+
+    /// The embedded backend could not read or write its file.
+    #[error("embedded store file {path:?}: {message}")]
+    Embedded {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+fn first_failure(failures: &[BatchFailure]) -> String {
+    failures
+        .first()
+        .map(|f| format!(" (first cause: {})", f.error))
+        .unwrap_or_default()
+}
+
+/// Keys that a batch operation could not read or write, and why.
+#[derive(Debug, Clone)]
+pub struct BatchFailure {
+    /// The keys that share this cause.
+    pub keys: Vec<String>,
+    /// The cause.
+    pub error: Error,
+}
+
+/// Why a stored item could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CorruptReason {
+    /// A required attribute is absent.
+    #[error("attribute {0:?} is missing")]
+    MissingAttribute(&'static str),
+    /// An attribute has another DynamoDB type than the format's.
+    #[error("attribute {attribute:?} should be of type {expected}")]
+    WrongType {
+        /// The attribute name.
+        attribute: &'static str,
+        /// The DynamoDB type the format uses (`S`, `N`, `BOOL`).
+        expected: &'static str,
+    },
+    /// A number attribute that is not a whole number of seconds.
+    #[error("attribute {0:?} is not a whole number")]
+    BadNumber(&'static str),
+    /// `compressed` is set but `data` is not valid standard base64.
+    #[error("compressed data is not valid base64")]
+    Base64,
+    /// The base64 decoded, but not to a valid gzip stream.
+    #[error("compressed data is not a valid gzip stream: {0}")]
+    Gzip(String),
+    /// The gzip stream inflates past the configured cap (a gzip bomb, or a cap set too low).
+    #[error("compressed data inflates past the {limit}-byte cap")]
+    TooLarge {
+        /// The configured cap, in bytes.
+        limit: usize,
+    },
+    /// `data` is not valid JSON text (or not UTF-8).
+    #[error("data is not valid JSON: {0}")]
+    Json(String),
+}
+
+impl Error {
+    /// Whether trying the same call again later may succeed: throttling, timeouts, unreachable
+    /// servers, 5xx answers and unprocessed batch keys. Validation, size and corruption errors
+    /// are final.
+    ///
+    /// ```
+    /// # use dynamorator::Error;
+    /// assert!(Error::Timeout { operation: "GetItem" }.is_retryable());
+    /// assert!(!Error::EmptyKey.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Throttled { .. }
+            | Error::Timeout { .. }
+            | Error::Unreachable { .. }
+            | Error::Unprocessed { .. } => true,
+            Error::Service { code, .. } => {
+                matches!(
+                    code.as_str(),
+                    "InternalServerError" | "ServiceUnavailable" | "InternalFailure"
+                ) || code.starts_with("HTTP 5")
+            }
+            Error::Incomplete { failures, .. } => failures.iter().all(|f| f.error.is_retryable()),
+            _ => false,
+        }
+    }
+
+    /// Whether the error is about the caller's input (key, TTL, size, value, argument), so the
+    /// same call will fail the same way.
+    ///
+    /// ```
+    /// # use dynamorator::Error;
+    /// assert!(Error::EmptyKey.is_invalid_input());
+    /// ```
+    pub fn is_invalid_input(&self) -> bool {
+        matches!(
+            self,
+            Error::EmptyKey
+                | Error::KeyTooLong { .. }
+                | Error::ItemTooLarge { .. }
+                | Error::InvalidTtl { .. }
+                | Error::InvalidArgument { .. }
+                | Error::Serialize(_)
+        )
+    }
+
+    pub(crate) fn corrupt(key: &str, reason: CorruptReason) -> Self {
+        Error::Corrupt {
+            key: key.to_owned(),
+            reason,
+        }
+    }
+}
