@@ -1,0 +1,316 @@
+//! The store's behaviour, written once and run on every backend: embedded always, moto and
+//! dynalite with `--features server-tests` (scripts/test).
+
+mod support;
+
+on_every_backend!(suite:
+    put_then_get_round_trips,
+    absent_keys_are_misses,
+    put_replaces_the_previous_value,
+    delete_removes_and_tolerates_absent_keys,
+    expired_items_are_misses_on_every_read_path,
+    compression_round_trips_on_both_sides_of_the_threshold,
+    a_zero_threshold_compresses_everything,
+    batch_get_returns_found_keys_once_each,
+    batch_get_reads_ten_thousand_keys,
+    batch_put_keeps_the_last_value_of_a_repeated_key,
+    batch_delete_removes_every_key,
+    list_keys_pages_through_every_key_once,
+    list_keys_refuses_a_zero_limit,
+    keys_are_validated_before_any_call,
+    the_longest_key_round_trips,
+    oversized_items_are_refused_not_lost,
+    compression_lets_a_large_compressible_value_fit,
+    values_of_another_shape_are_type_mismatches,
+    invalid_ttls_are_refused,
+    typed_values_round_trip,
+);
+
+mod suite {
+    use std::collections::{BTreeSet, HashMap};
+    use std::time::Duration;
+
+    use dynamorator::{Error, Ttl};
+    use serde::{Deserialize, Serialize};
+    use serde_json::{Value, json};
+
+    use crate::support::TestBackend;
+
+    const DAY: Ttl = Ttl::days(1.0);
+
+    pub async fn put_then_get_round_trips(backend: TestBackend) {
+        let store = backend.store().await;
+        let value = json!({"name": "Zoë 日本 ☕", "score": 100, "tags": ["a", "b"], "x": null, "f": 1.5});
+        store.try_put("user:123", &value, Ttl::days(7.0)).await.unwrap();
+        assert_eq!(store.try_get::<Value>("user:123").await.unwrap(), Some(value.clone()));
+        assert_eq!(store.get::<Value>("user:123").await, Some(value));
+    }
+
+    pub async fn absent_keys_are_misses(backend: TestBackend) {
+        let store = backend.store().await;
+        assert_eq!(store.try_get::<Value>("nope").await.unwrap(), None);
+        assert_eq!(store.get::<Value>("nope").await, None);
+    }
+
+    pub async fn put_replaces_the_previous_value(backend: TestBackend) {
+        let store = backend.store().await;
+        store.try_put("k", &1, DAY).await.unwrap();
+        store.try_put("k", &2, DAY).await.unwrap();
+        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(2));
+    }
+
+    pub async fn delete_removes_and_tolerates_absent_keys(backend: TestBackend) {
+        let store = backend.store().await;
+        store.try_put("k", &"v", DAY).await.unwrap();
+        store.try_delete("k").await.unwrap();
+        assert_eq!(store.try_get::<String>("k").await.unwrap(), None);
+        store.try_delete("never-there").await.unwrap();
+        store.delete("never-there").await;
+    }
+
+    pub async fn expired_items_are_misses_on_every_read_path(backend: TestBackend) {
+        let store = backend.store().await;
+        store.try_put("short", &1, Ttl::secs(1)).await.unwrap();
+        store.try_put("long", &2, DAY).await.unwrap();
+        // Written at second t with expiry t+1; after two seconds `now >= t+1` for certain.
+        // No server deletes expired items, so the store must hide them itself.
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        assert_eq!(store.try_get::<i32>("short").await.unwrap(), None);
+        let read = store.try_batch_get::<i32, _>(["short", "long"]).await.unwrap();
+        assert_eq!(read.found, HashMap::from([("long".to_owned(), 2)]));
+        assert!(read.is_complete());
+        let page = store.try_list_keys(100, None).await.unwrap();
+        assert_eq!(page.keys, vec!["long".to_owned()]);
+    }
+
+    pub async fn compression_round_trips_on_both_sides_of_the_threshold(backend: TestBackend) {
+        let store = backend
+            .build(|b| b.compress(true).compress_threshold(100))
+            .await;
+        let small = json!({"s": "x".repeat(10)});
+        let large = json!({"s": "abc".repeat(5_000), "n": [1, 2, 3]});
+        store.try_put("small", &small, DAY).await.unwrap();
+        store.try_put("large", &large, DAY).await.unwrap();
+        assert_eq!(store.try_get::<Value>("small").await.unwrap(), Some(small.clone()));
+        assert_eq!(store.try_get::<Value>("large").await.unwrap(), Some(large.clone()));
+        let read = store.try_batch_get::<Value, _>(["small", "large"]).await.unwrap();
+        assert_eq!(read.found.get("large"), Some(&large));
+        assert_eq!(read.found.get("small"), Some(&small));
+    }
+
+    pub async fn a_zero_threshold_compresses_everything(backend: TestBackend) {
+        let store = backend.build(|b| b.compress(true).compress_threshold(0)).await;
+        store.try_put("tiny", &1, DAY).await.unwrap();
+        assert_eq!(store.try_get::<i32>("tiny").await.unwrap(), Some(1));
+    }
+
+    pub async fn batch_get_returns_found_keys_once_each(backend: TestBackend) {
+        let store = backend.store().await;
+        let items: Vec<(String, usize)> = (0..250).map(|i| (format!("k{i}"), i)).collect();
+        store.try_batch_put(items.clone(), DAY).await.unwrap();
+        // Duplicates (which DynamoDB refuses in one request) and absent keys mixed in.
+        let mut keys: Vec<String> = items.iter().map(|(k, _)| k.clone()).collect();
+        keys.extend(["k1".to_owned(), "k1".to_owned(), "absent".to_owned()]);
+        let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found, items.into_iter().collect::<HashMap<_, _>>());
+        assert_eq!(store.batch_get::<usize, _>(["k1", "k1", "k2"]).await.len(), 2);
+        assert!(store.batch_get::<usize, &str>([]).await.is_empty());
+    }
+
+    pub async fn batch_get_reads_ten_thousand_keys(backend: TestBackend) {
+        let store = backend.store().await;
+        let items: Vec<(String, usize)> = (0..10_000).map(|i| (format!("item-{i:05}"), i)).collect();
+        store.try_batch_put(items.clone(), DAY).await.unwrap();
+        let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
+        let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.len(), 10_000);
+        assert_eq!(read.found.get("item-09999"), Some(&9_999));
+    }
+
+    pub async fn batch_put_keeps_the_last_value_of_a_repeated_key(backend: TestBackend) {
+        let store = backend.store().await;
+        store
+            .try_batch_put([("k", 1), ("other", 5), ("k", 2)], DAY)
+            .await
+            .unwrap();
+        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(2));
+        assert_eq!(store.try_get::<i32>("other").await.unwrap(), Some(5));
+    }
+
+    pub async fn batch_delete_removes_every_key(backend: TestBackend) {
+        let store = backend.store().await;
+        let keys: Vec<String> = (0..60).map(|i| format!("d{i}")).collect();
+        store
+            .try_batch_put(keys.iter().map(|k| (k, true)), DAY)
+            .await
+            .unwrap();
+        store.try_batch_delete(&keys[..50]).await.unwrap();
+        let left = store.try_batch_get::<bool, _>(&keys).await.unwrap();
+        assert_eq!(left.found.len(), 10);
+        store.batch_delete(&keys).await;
+        assert!(store.try_batch_get::<bool, _>(&keys).await.unwrap().found.is_empty());
+    }
+
+    pub async fn list_keys_pages_through_every_key_once(backend: TestBackend) {
+        let store = backend.store().await;
+        let expected: BTreeSet<String> = (0..23).map(|i| format!("key-{i}")).collect();
+        store
+            .try_batch_put(expected.iter().map(|k| (k, 0)), DAY)
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let page = store.try_list_keys(7, token.as_deref()).await.unwrap();
+            assert!(page.keys.len() <= 7);
+            seen.extend(page.keys);
+            token = page.last_key;
+            pages += 1;
+            // 23 keys in pages of 7 is 4 pages, plus a trailing empty one on some servers.
+            assert!(pages <= 5, "list_keys did not finish in 5 pages");
+            if token.is_none() {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), expected.len(), "every key exactly once");
+        assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
+        // The never-fail form pages the same way.
+        assert!(!store.list_keys(100, None).await.keys.is_empty());
+    }
+
+    pub async fn list_keys_refuses_a_zero_limit(backend: TestBackend) {
+        let store = backend.store().await;
+        assert!(matches!(
+            store.try_list_keys(0, None).await,
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(store.list_keys(0, None).await.keys.is_empty());
+    }
+
+    pub async fn keys_are_validated_before_any_call(backend: TestBackend) {
+        let store = backend.store().await;
+        let long = "k".repeat(2049);
+        assert!(matches!(store.try_put("", &1, DAY).await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.try_put(&long, &1, DAY).await,
+            Err(Error::KeyTooLong { len: 2049 })
+        ));
+        assert!(matches!(store.try_get::<i32>("").await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.try_get::<i32>(&long).await,
+            Err(Error::KeyTooLong { .. })
+        ));
+        assert!(matches!(store.try_delete("").await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.try_batch_get::<i32, _>(["ok", ""]).await,
+            Err(Error::EmptyKey)
+        ));
+        // Multi-byte characters count by bytes: 683 × 3 bytes = 2049.
+        assert!(matches!(
+            store.try_put(&"€".repeat(683), &1, DAY).await,
+            Err(Error::KeyTooLong { len: 2049 })
+        ));
+        // The never-fail forms skip the bad key and serve the rest.
+        store.put("ok", &1, DAY).await;
+        assert_eq!(store.batch_get::<i32, _>(["ok", "", long.as_str()]).await.len(), 1);
+        assert_eq!(store.get::<i32>("").await, None);
+    }
+
+    pub async fn the_longest_key_round_trips(backend: TestBackend) {
+        let store = backend.store().await;
+        let key = "€".repeat(682) + "ab"; // 2048 bytes
+        assert_eq!(key.len(), 2048);
+        store.try_put(&key, &"long", DAY).await.unwrap();
+        assert_eq!(store.try_get::<String>(&key).await.unwrap().as_deref(), Some("long"));
+        let read = store.try_batch_get::<String, _>([&key]).await.unwrap();
+        assert_eq!(read.found.len(), 1);
+    }
+
+    pub async fn oversized_items_are_refused_not_lost(backend: TestBackend) {
+        let store = backend.store().await;
+        store.try_put("big", &"old", DAY).await.unwrap();
+        let big = "x".repeat(410_000);
+        match store.try_put("big", &big, DAY).await {
+            Err(Error::ItemTooLarge { key, size, compressed }) => {
+                assert_eq!(key, "big");
+                assert!(size > 409_600);
+                assert!(!compressed);
+            }
+            other => panic!("expected ItemTooLarge, got {other:?}"),
+        }
+        // The refused write did not touch what was there.
+        assert_eq!(store.try_get::<String>("big").await.unwrap().as_deref(), Some("old"));
+        // Well under the limit (moto refuses from ~396 KB) goes through.
+        let fits = "y".repeat(300_000);
+        store.try_put("fits", &fits, DAY).await.unwrap();
+        assert_eq!(store.try_get::<String>("fits").await.unwrap(), Some(fits));
+        assert!(matches!(
+            store.try_batch_put([("a", "small".to_owned()), ("b", big)], DAY).await,
+            Err(Error::ItemTooLarge { .. })
+        ));
+        assert_eq!(store.try_get::<String>("a").await.unwrap(), None, "nothing written");
+    }
+
+    pub async fn compression_lets_a_large_compressible_value_fit(backend: TestBackend) {
+        let store = backend.build(|b| b.compress(true)).await;
+        let value = json!({"blob": "0123456789".repeat(100_000)});
+        store.try_put("compressible", &value, DAY).await.unwrap();
+        assert_eq!(store.try_get::<Value>("compressible").await.unwrap(), Some(value));
+    }
+
+    pub async fn values_of_another_shape_are_type_mismatches(backend: TestBackend) {
+        let store = backend.store().await;
+        store.try_put("text", &"not a number", DAY).await.unwrap();
+        store.try_put("number", &7, DAY).await.unwrap();
+        assert!(matches!(
+            store.try_get::<u64>("text").await,
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert_eq!(store.get::<u64>("text").await, None);
+        let read = store.try_batch_get::<u64, _>(["text", "number"]).await.unwrap();
+        assert_eq!(read.found.get("number"), Some(&7));
+        assert_eq!(read.failed_keys().collect::<Vec<_>>(), vec!["text"]);
+        assert!(matches!(read.failed[0].error, Error::TypeMismatch { .. }));
+    }
+
+    pub async fn invalid_ttls_are_refused(backend: TestBackend) {
+        let store = backend.store().await;
+        for ttl in [Ttl::days(f64::NAN), Ttl::days(-1.0), Ttl::days(f64::INFINITY), Ttl::secs(0)] {
+            assert!(matches!(
+                store.try_put("k", &1, ttl).await,
+                Err(Error::InvalidTtl { .. })
+            ));
+        }
+        store.put("k", &1, Ttl::days(f64::NAN)).await;
+        assert_eq!(store.try_get::<i32>("k").await.unwrap(), None);
+        store.try_put("k", &1, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(1));
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Product {
+        asin: String,
+        title: String,
+        price_cents: u64,
+        tags: Vec<String>,
+        discontinued: Option<bool>,
+    }
+
+    pub async fn typed_values_round_trip(backend: TestBackend) {
+        let store = backend.store().await;
+        let product = Product {
+            asin: "B00X".into(),
+            title: "Kettle – 1.7 l".into(),
+            price_cents: 2_999,
+            tags: vec!["kitchen".into()],
+            discontinued: None,
+        };
+        store.try_put("B00X", &product, DAY).await.unwrap();
+        assert_eq!(store.try_get::<Product>("B00X").await.unwrap(), Some(product.clone()));
+        let many = store.batch_get::<Product, _>(["B00X"]).await;
+        assert_eq!(many.get("B00X"), Some(&product));
+    }
+}
