@@ -1,0 +1,260 @@
+//! What lands in DynamoDB: table set-up and the stored attributes, byte for byte the Python
+//! package's format. Runs on moto and dynalite (`--features server-tests`).
+
+mod support;
+
+on_every_server!(suite:
+    build_creates_the_table_in_the_python_layout,
+    build_reuses_an_existing_table,
+    concurrent_builds_of_one_new_table_all_succeed,
+    plain_items_have_exactly_the_python_attributes,
+    compressed_items_are_base64_gzip_with_the_flag,
+    unprocessed_keys_are_retried_until_read,
+    corrupt_items_are_errors_in_the_fallible_form_and_misses_otherwise,
+    an_unreachable_server_is_an_error_not_a_panic,
+);
+
+mod suite {
+    use std::io::Read;
+
+    use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, KeyType, TimeToLiveStatus};
+    use base64::Engine as _;
+    use dynamorator::{CorruptReason, Error, Store, Ttl};
+    use serde_json::{Value, json};
+
+    use crate::support::raw::{self, n, s};
+    use crate::support::{TestBackend, sdk_config, unique_table_name};
+
+    pub async fn build_creates_the_table_in_the_python_layout(backend: TestBackend) {
+        let store = backend.store().await;
+        let table = store.table_name().unwrap();
+        let client = raw::client(backend).await;
+        let description = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
+        let key = &description.key_schema.unwrap()[0];
+        assert_eq!((key.attribute_name.as_str(), &key.key_type), ("cache_id", &KeyType::Hash));
+        let definition = &description.attribute_definitions.unwrap()[0];
+        assert_eq!(definition.attribute_name, "cache_id");
+        assert_eq!(definition.attribute_type.as_str(), "S");
+        let billing = description.billing_mode_summary.and_then(|b| b.billing_mode);
+        assert_eq!(billing, Some(BillingMode::PayPerRequest));
+        if backend == TestBackend::Moto {
+            // moto has the TTL API; dynalite does not, and the build went on regardless.
+            let ttl = client
+                .describe_time_to_live()
+                .table_name(table)
+                .send()
+                .await
+                .unwrap()
+                .time_to_live_description
+                .unwrap();
+            assert_eq!(ttl.attribute_name.as_deref(), Some("ttl"));
+            assert_eq!(ttl.time_to_live_status, Some(TimeToLiveStatus::Enabled));
+        }
+    }
+
+    pub async fn build_reuses_an_existing_table(backend: TestBackend) {
+        let first = backend.store().await;
+        let table = first.table_name().unwrap().to_owned();
+        first.try_put("kept", &1, Ttl::days(1.0)).await.unwrap();
+        let second = Store::builder()
+            .table(&table)
+            .sdk_config(sdk_config(&backend.endpoint()).await)
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(second.try_get::<i32>("kept").await.unwrap(), Some(1));
+        // With creation off, the store needs no table permissions at all.
+        let third = Store::builder()
+            .table(&table)
+            .create_table(false)
+            .sdk_config(sdk_config(&backend.endpoint()).await)
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(third.try_get::<i32>("kept").await.unwrap(), Some(1));
+    }
+
+    pub async fn concurrent_builds_of_one_new_table_all_succeed(backend: TestBackend) {
+        let table = unique_table_name();
+        let config = sdk_config(&backend.endpoint()).await;
+        let builds = (0..4).map(|_| {
+            Store::builder()
+                .table(&table)
+                .sdk_config(config.clone())
+                .silent(true)
+                .build()
+        });
+        let stores = futures_util::future::join_all(builds).await;
+        for store in &stores {
+            assert!(store.is_ok(), "{store:?}");
+        }
+        let store = stores.into_iter().next().unwrap().unwrap();
+        store.try_put("k", &1, Ttl::days(1.0)).await.unwrap();
+        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(1));
+    }
+
+    pub async fn plain_items_have_exactly_the_python_attributes(backend: TestBackend) {
+        let store = backend.store().await;
+        let table = store.table_name().unwrap();
+        let before = raw::now();
+        store
+            .try_put("user:1", &json!({"name": "Zoë", "n": [1, 2]}), Ttl::days(0.5))
+            .await
+            .unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "user:1").await.unwrap();
+        let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["cache_id", "created_at", "data", "ttl"]);
+        assert_eq!(item["cache_id"], s("user:1"));
+        // Compact JSON (serde_json::Value keeps its keys sorted).
+        assert_eq!(item["data"], s(r#"{"n":[1,2],"name":"Zoë"}"#));
+        let created: i64 = item["created_at"].as_n().unwrap().parse().unwrap();
+        let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+        assert!(created >= before && created <= raw::now());
+        assert_eq!(ttl - created, 43_200);
+    }
+
+    pub async fn compressed_items_are_base64_gzip_with_the_flag(backend: TestBackend) {
+        let store = backend
+            .build(|b| b.compress(true).compress_threshold(10))
+            .await;
+        let table = store.table_name().unwrap();
+        let value = json!({"text": "compress me please"});
+        store.try_put("big", &value, Ttl::days(1.0)).await.unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "big").await.unwrap();
+        assert_eq!(item["compressed"], AttributeValue::Bool(true));
+        let gzip = base64::engine::general_purpose::STANDARD
+            .decode(item["data"].as_s().unwrap())
+            .unwrap();
+        let mut json = String::new();
+        flate2::read::GzDecoder::new(gzip.as_slice())
+            .read_to_string(&mut json)
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&json).unwrap(), value);
+    }
+
+    pub async fn unprocessed_keys_are_retried_until_read(backend: TestBackend) {
+        // dynalite answers a BatchGetItem past ~1.4 MB with UnprocessedKeys (30 × 300 KB → 4
+        // read), which the Python package gives up on; moto only past 16 MB.
+        let store = backend.store().await;
+        let items: Vec<(String, String)> = (0..30)
+            .map(|i| (format!("big-{i}"), format!("{i}").repeat(300_000 / 2)))
+            .collect();
+        store.try_batch_put(items.clone(), Ttl::days(1.0)).await.unwrap();
+        let keys: Vec<&String> = items.iter().map(|(k, _)| k).collect();
+        let read = store.try_batch_get::<String, _>(keys).await.unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.len(), 30);
+        for (key, value) in items {
+            assert_eq!(read.found[&key], value);
+        }
+    }
+
+    pub async fn corrupt_items_are_errors_in_the_fallible_form_and_misses_otherwise(
+        backend: TestBackend,
+    ) {
+        let store = backend.store().await;
+        let table = store.table_name().unwrap();
+        let client = raw::client(backend).await;
+        let later = raw::now() + 86_400;
+        let corrupt = [
+            ("bad-base64", vec![("data", s("%%%")), ("compressed", AttributeValue::Bool(true))]),
+            ("bad-json", vec![("data", s("{\"a\":"))]),
+            ("data-number", vec![("data", n(5))]),
+            ("flag-string", vec![("data", s("1")), ("compressed", s("yes"))]),
+            ("no-data", vec![]),
+        ];
+        for (key, attributes) in &corrupt {
+            let mut item = raw::Attributes::from([
+                ("cache_id".to_owned(), s(key)),
+                ("ttl".to_owned(), n(later)),
+            ]);
+            item.extend(attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+            raw::put(&client, table, item).await;
+        }
+        raw::put(
+            &client,
+            table,
+            raw::Attributes::from([
+                ("cache_id".to_owned(), s("no-ttl")),
+                ("data".to_owned(), s("1")),
+            ]),
+        )
+        .await;
+        store.try_put("good", &1, Ttl::days(1.0)).await.unwrap();
+        let mut keys: Vec<&str> = corrupt.iter().map(|(k, _)| *k).collect();
+        keys.push("no-ttl");
+        for key in &keys {
+            assert!(
+                matches!(store.try_get::<Value>(key).await, Err(Error::Corrupt { .. })),
+                "{key}"
+            );
+            assert_eq!(store.get::<Value>(key).await, None, "{key}");
+        }
+        assert!(matches!(
+            store.try_get::<Value>("bad-base64").await,
+            Err(Error::Corrupt { reason: CorruptReason::Base64, .. })
+        ));
+        keys.push("good");
+        let read = store.try_batch_get::<Value, _>(&keys).await.unwrap();
+        assert_eq!(read.found.len(), 1, "only the good item is found");
+        let mut failed: Vec<&str> = read.failed_keys().collect();
+        failed.sort_unstable();
+        let mut expected = keys[..keys.len() - 1].to_vec();
+        expected.sort_unstable();
+        assert_eq!(failed, expected);
+        assert_eq!(store.batch_get::<Value, _>(&keys).await.len(), 1);
+        // Corrupt items are still listed: they exist, and can be deleted.
+        let listed = store.try_list_keys(100, None).await.unwrap().keys;
+        assert_eq!(listed.len(), keys.len());
+    }
+
+    pub async fn an_unreachable_server_is_an_error_not_a_panic(_backend: TestBackend) {
+        // A port that was free a moment ago: nothing listens there.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let store = Store::builder()
+            .table("nowhere")
+            .create_table(false)
+            .max_attempts(1)
+            .sdk_config(sdk_config(&endpoint).await)
+            .endpoint_url(&endpoint)
+            .silent(true)
+            .build()
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.try_get::<i32>("k").await,
+            Err(Error::Unreachable { .. })
+        ));
+        assert_eq!(store.get::<i32>("k").await, None);
+        store.put("k", &1, Ttl::days(1.0)).await;
+        let read = store.try_batch_get::<i32, _>(["a", "b"]).await.unwrap();
+        assert_eq!(read.failed_keys().count(), 2);
+        assert!(read.failed[0].error.is_retryable());
+        assert!(matches!(
+            store.try_batch_put([("a", 1)], Ttl::days(1.0)).await,
+            Err(Error::Incomplete { .. })
+        ));
+        assert!(store.try_list_keys(10, None).await.is_err());
+        // Building against it with table creation on is the one error the API returns.
+        let build = Store::builder()
+            .table("nowhere")
+            .max_attempts(1)
+            .sdk_config(sdk_config(&endpoint).await)
+            .build()
+            .await;
+        assert!(matches!(build, Err(Error::TableSetup { .. })));
+    }
+}
