@@ -132,7 +132,7 @@ impl Store {
         let mut rejected = Vec::new();
         for (key, value) in items {
             let key = key.as_ref();
-            match self.encode_item(key, &value, ttl, now) {
+            match self.encode_item(&self.settings().codec, key, &value, ttl, now) {
                 Ok(item) => writes.push(WriteOp::Put(item)),
                 Err(error) => rejected.push(BatchFailure {
                     keys: vec![key.to_owned()],
@@ -206,7 +206,7 @@ fn keys_of(writes: &[WriteOp]) -> Vec<String> {
 
 /// Keeps one write per key, the last, at the position of the first: DynamoDB refuses a batch
 /// that names a key twice.
-fn last_write_wins(writes: Vec<WriteOp>) -> Vec<WriteOp> {
+pub(crate) fn last_write_wins(writes: Vec<WriteOp>) -> Vec<WriteOp> {
     let mut position: HashMap<String, usize> = HashMap::with_capacity(writes.len());
     let mut distinct: Vec<WriteOp> = Vec::with_capacity(writes.len());
     for write in writes {

@@ -46,21 +46,41 @@ mod backoff;
 mod batch_read;
 mod batch_write;
 mod builder;
+mod cache;
+mod cache_config;
+mod cached;
+mod coalesce;
 mod codec;
 mod error;
 mod item;
 mod key;
 mod key_page;
+#[cfg(feature = "l1")]
+mod l1;
 mod log;
+mod read_through;
+mod stats;
 mod store;
 mod ttl;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use batch_read::BatchGet;
 pub use builder::StoreBuilder;
+pub use cache::Cache;
+pub use cache_config::{CacheConfig, L1Config};
+pub use cached::Cached;
 pub use error::{BatchFailure, CorruptReason, Error};
 pub use key_page::KeyPage;
+pub use stats::CacheStats;
 pub use store::Store;
 pub use ttl::Ttl;
+
+/// Derives [`Cached`](trait@Cached) from `#[cache(...)]`; see the trait for the keys.
+#[cfg(feature = "derive")]
+pub use dynamorator_derive::Cached;
 
 /// The SDK's retry modes, for [`StoreBuilder::retry_mode`].
 pub use aws_sdk_dynamodb::config::retry::RetryMode;

@@ -1,6 +1,8 @@
 //! [`Store`]: JSON values by string key, with a TTL each, on DynamoDB or the embedded backend.
 
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -9,6 +11,8 @@ use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::backoff::Backoff;
 use crate::builder::StoreBuilder;
+use crate::cache::Shared;
+use crate::{Cache, Cached};
 use crate::codec::Codec;
 use crate::item::{MAX_ITEM_BYTES, StoredItem};
 use crate::key::validate_key;
@@ -63,6 +67,9 @@ struct Inner {
     backend: Option<Arc<dyn Backend>>,
     table: Option<String>,
     settings: Settings,
+    /// The shared state of each `#[derive(Cached)]` type's cache on this store, by type.
+    /// (State only, never a `Cache`: a cache holds the store, which would make a cycle.)
+    typed_caches: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,6 +145,7 @@ impl Store {
                 backend,
                 table,
                 settings,
+                typed_caches: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -178,7 +186,8 @@ impl Store {
         let Some(backend) = self.backend() else {
             return Ok(());
         };
-        let item = self.encode_item(key, value, ttl.into(), now_epoch_secs())?;
+        let codec = self.inner.settings.codec;
+        let item = self.encode_item(&codec, key, value, ttl.into(), now_epoch_secs())?;
         backend.put(item).await
     }
 
@@ -267,6 +276,7 @@ impl Store {
     /// Encodes a value as an item written at `now`, refusing what DynamoDB would refuse.
     pub(crate) fn encode_item<V: Serialize + ?Sized>(
         &self,
+        codec: &Codec,
         key: &str,
         value: &V,
         ttl: Ttl,
@@ -274,7 +284,7 @@ impl Store {
     ) -> Result<StoredItem, Error> {
         validate_key(key)?;
         let expires_at = ttl.expires_at(now)?;
-        let encoded = self.inner.settings.codec.encode(value)?;
+        let encoded = codec.encode(value)?;
         let item = StoredItem {
             key: key.to_owned(),
             data: encoded.data,
@@ -291,5 +301,33 @@ impl Store {
             });
         }
         Ok(item)
+    }
+
+    /// Writes an encoded item (a no-op on a disabled store).
+    pub(crate) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
+        match self.backend() {
+            Some(backend) => backend.put(item).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The cache of a `Cached` type on this store, sharing its state with every other call;
+    /// `make` builds the state the first time.
+    pub(crate) fn shared_cache<T: Cached>(&self, make: impl FnOnce() -> Shared<T>) -> Cache<T> {
+        let state = {
+            let mut caches = self
+                .inner
+                .typed_caches
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let entry = caches
+                .entry(TypeId::of::<T>())
+                .or_insert_with(|| Arc::new(make()) as Arc<dyn Any + Send + Sync>);
+            entry.clone().downcast::<Shared<T>>()
+        };
+        // The map is keyed by the type, so the downcast cannot fail; were it to, a fresh state
+        // is still a working cache.
+        let state = state.unwrap_or_else(|_| Arc::new(Shared::new()));
+        Cache::with_shared(self, &T::CONFIG, state)
     }
 }

@@ -1,0 +1,302 @@
+//! Parses `#[cache(...)]` into plain values, each with the span of the token that set it.
+//! Every problem is collected, so one compile shows them all.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned as _;
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp, meta::ParseNestedMeta};
+
+/// The keys `#[cache(...)]` accepts, for "did you mean" messages.
+pub const KEYS: &str = "ttl_days, ttl_hours, ttl_secs, compress, compress_threshold, prefix, \
+                        version, l1";
+
+/// The keys of `l1(...)`.
+pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
+
+/// A value as written, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+/// Which TTL key was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlUnit {
+    Days,
+    Hours,
+    Secs,
+}
+
+impl TtlUnit {
+    pub fn key(self) -> &'static str {
+        match self {
+            TtlUnit::Days => "ttl_days",
+            TtlUnit::Hours => "ttl_hours",
+            TtlUnit::Secs => "ttl_secs",
+        }
+    }
+}
+
+/// A number literal as written: its value and whether it was an integer literal.
+#[derive(Debug, Clone, Copy)]
+pub struct Number {
+    pub value: f64,
+    pub integer: bool,
+}
+
+/// Everything `#[cache(...)]` said (after parsing; checked in `valid`).
+#[derive(Debug, Default)]
+pub struct CacheAttrs {
+    /// Every TTL key given, in order (more than one is an error).
+    pub ttls: Vec<(TtlUnit, Spanned<Number>)>,
+    pub compress: Option<Span>,
+    pub compress_threshold: Option<Spanned<Number>>,
+    pub prefix: Option<Spanned<String>>,
+    pub version: Option<Spanned<Number>>,
+    pub l1: Option<L1Attrs>,
+}
+
+/// What `l1(...)` said.
+#[derive(Debug, Default)]
+pub struct L1Attrs {
+    pub max_entries: Option<Spanned<Number>>,
+    pub max_bytes: Option<Spanned<Number>>,
+    pub ttl_secs: Option<Spanned<Number>>,
+    pub negative_ttl_secs: Option<Spanned<Number>>,
+}
+
+/// Parses every `#[cache(...)]` on the type. Errors are pushed to `errors`.
+pub fn parse(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> CacheAttrs {
+    let mut parsed = CacheAttrs::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("cache")) {
+        let result = attr.parse_nested_meta(|meta| {
+            parse_key(&meta, &mut parsed, errors);
+            Ok(())
+        });
+        if let Err(error) = result {
+            errors.push(error);
+        }
+    }
+    parsed
+}
+
+fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut Vec<syn::Error>) {
+    let path = &meta.path;
+    let name = path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let mut once = |seen: bool| {
+        if seen {
+            errors.push(syn::Error::new_spanned(
+                path,
+                format!("duplicate key `{name}`: give it once"),
+            ));
+        }
+    };
+    match name.as_str() {
+        "ttl_days" | "ttl_hours" | "ttl_secs" => {
+            let unit = match name.as_str() {
+                "ttl_days" => TtlUnit::Days,
+                "ttl_hours" => TtlUnit::Hours,
+                _ => TtlUnit::Secs,
+            };
+            if let Some(number) = number_value(meta, &name, errors) {
+                parsed.ttls.push((unit, number));
+            }
+        }
+        "compress" => {
+            once(parsed.compress.is_some());
+            if meta.input.peek(syn::Token![=]) {
+                skip_value(meta);
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "`compress` is a flag: write `compress` to turn compression on, or leave it \
+                     out",
+                ));
+            }
+            parsed.compress = Some(path.span());
+        }
+        "compress_threshold" => {
+            once(parsed.compress_threshold.is_some());
+            parsed.compress_threshold = number_value(meta, &name, errors);
+        }
+        "prefix" => {
+            once(parsed.prefix.is_some());
+            parsed.prefix = string_value(meta, &name, errors);
+        }
+        "version" => {
+            once(parsed.version.is_some());
+            parsed.version = number_value(meta, &name, errors);
+        }
+        "l1" => {
+            once(parsed.l1.is_some());
+            let mut l1 = L1Attrs::default();
+            if meta.input.peek(syn::token::Paren) {
+                let result = meta.parse_nested_meta(|inner| {
+                    parse_l1_key(&inner, &mut l1, errors);
+                    Ok(())
+                });
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            } else if meta.input.peek(syn::Token![=]) {
+                skip_value(meta);
+                errors.push(syn::Error::new_spanned(
+                    path,
+                    "write `l1` for an in-process cache with defaults, or \
+                     `l1(max_bytes = 67108864, ttl_secs = 60)`",
+                ));
+            }
+            parsed.l1 = Some(l1);
+        }
+        _ => {
+            skip_value(meta);
+            errors.push(syn::Error::new_spanned(
+                path,
+                format!("unknown key `{}` in #[cache(...)]; expected one of: {KEYS}", quote_path(path)),
+            ));
+        }
+    }
+}
+
+fn parse_l1_key(meta: &ParseNestedMeta<'_>, l1: &mut L1Attrs, errors: &mut Vec<syn::Error>) {
+    let path = &meta.path;
+    let name = path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    let slot = match name.as_str() {
+        "max_entries" => &mut l1.max_entries,
+        "max_bytes" => &mut l1.max_bytes,
+        "ttl_secs" => &mut l1.ttl_secs,
+        "negative_ttl_secs" => &mut l1.negative_ttl_secs,
+        _ => {
+            skip_value(meta);
+            errors.push(syn::Error::new_spanned(
+                path,
+                format!("unknown key `{}` in l1(...); expected one of: {L1_KEYS}", quote_path(path)),
+            ));
+            return;
+        }
+    };
+    if slot.is_some() {
+        errors.push(syn::Error::new_spanned(
+            path,
+            format!("duplicate key `{name}`: give it once"),
+        ));
+    }
+    *slot = number_value(meta, &name, errors);
+}
+
+fn quote_path(path: &syn::Path) -> String {
+    quote::ToTokens::to_token_stream(path)
+        .to_string()
+        .replace(' ', "")
+}
+
+/// Consumes `= value` or `(...)` after an unknown or misused key, so parsing goes on.
+fn skip_value(meta: &ParseNestedMeta<'_>) {
+    if meta.input.peek(syn::Token![=]) {
+        let _ = meta.value().and_then(|v| v.parse::<Expr>());
+    } else if meta.input.peek(syn::token::Paren) {
+        let _ = meta.parse_nested_meta(|inner| {
+            skip_value(&inner);
+            Ok(())
+        });
+    }
+}
+
+/// `key = <number>`; a negative number parses here and is refused in `valid`.
+fn number_value(
+    meta: &ParseNestedMeta<'_>,
+    name: &str,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Spanned<Number>> {
+    let expr = match meta.value().and_then(|v| v.parse::<Expr>()) {
+        Ok(expr) => expr,
+        Err(_) => {
+            skip_value(meta);
+            errors.push(syn::Error::new_spanned(
+                &meta.path,
+                format!("`{name}` needs a number: write `{name} = 7`"),
+            ));
+            return None;
+        }
+    };
+    let (negative, lit) = match &expr {
+        Expr::Lit(ExprLit { lit, .. }) => (false, lit),
+        Expr::Unary(ExprUnary {
+            op: UnOp::Neg(_),
+            expr,
+            ..
+        }) => match expr.as_ref() {
+            Expr::Lit(ExprLit { lit, .. }) => (true, lit),
+            _ => return wrong_type(&expr, name, errors),
+        },
+        _ => return wrong_type(&expr, name, errors),
+    };
+    let number = match lit {
+        Lit::Int(int) => int.base10_parse::<f64>().ok().map(|value| Number {
+            value,
+            integer: true,
+        }),
+        Lit::Float(float) => float.base10_parse::<f64>().ok().map(|value| Number {
+            value,
+            integer: false,
+        }),
+        _ => None,
+    };
+    match number {
+        Some(number) => Some(Spanned {
+            value: Number {
+                value: if negative { -number.value } else { number.value },
+                ..number
+            },
+            span: expr.span(),
+        }),
+        None => wrong_type(&expr, name, errors),
+    }
+}
+
+fn wrong_type<T>(expr: &Expr, name: &str, errors: &mut Vec<syn::Error>) -> Option<T> {
+    errors.push(syn::Error::new_spanned(
+        expr,
+        format!("`{name}` takes a number literal: write `{name} = 7`"),
+    ));
+    None
+}
+
+fn string_value(
+    meta: &ParseNestedMeta<'_>,
+    name: &str,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Spanned<String>> {
+    let expr = match meta.value().and_then(|v| v.parse::<Expr>()) {
+        Ok(expr) => expr,
+        Err(_) => {
+            skip_value(meta);
+            errors.push(syn::Error::new_spanned(
+                &meta.path,
+                format!("`{name}` needs a string: write `{name} = \"products\"`"),
+            ));
+            return None;
+        }
+    };
+    match &expr {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(text),
+            ..
+        }) => Some(Spanned {
+            value: text.value(),
+            span: text.span(),
+        }),
+        _ => {
+            errors.push(syn::Error::new_spanned(
+                &expr,
+                format!("`{name}` takes a string literal: write `{name} = \"products\"`"),
+            ));
+            None
+        }
+    }
+}

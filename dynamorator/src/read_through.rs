@@ -1,0 +1,301 @@
+//! Read-through memoisation: get a value, or compute it once, store it and return it.
+//!
+//! Fail-open: when the store fails, the value is still computed and returned (the failure is
+//! logged and counted). A loader error is returned and nothing is stored. Concurrent calls for
+//! one key in one process run the loader once.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::backend::WriteOp;
+use crate::cache::unwrap_or_clone;
+use crate::key::validate_key;
+use crate::stats::Counters;
+use crate::ttl::now_epoch_secs;
+use crate::{Cache, Error};
+
+/// What a loader's error becomes: any `std::error::Error + Send + Sync`, `anyhow::Error`,
+/// `String` or `&str` converts.
+type LoaderError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Returns the value under `key`, or runs `loader`, stores what it returns (with the
+    /// cache's TTL) and returns that. Concurrent calls for the same key share one run.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    ///
+    /// let squares: Cache<u64> = Cache::new(&Store::embedded(), CacheConfig::new(Ttl::days(1.0)));
+    /// let value = squares.get_or_insert_with("12", || async { Ok::<_, std::io::Error>(144) }).await?;
+    /// assert_eq!(value, 144);
+    /// // The second call is a hit: the loader is not called.
+    /// let again = squares.get_or_insert_with("12", || async { Err("not called") }).await?;
+    /// assert_eq!(again, 144);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Loader`] when the loader fails (nothing is stored), or an invalid key. Store
+    /// failures are not errors here: they are logged, counted, and the loader runs.
+    pub async fn get_or_insert_with<F, Fut, E>(&self, key: &str, loader: F) -> Result<T, Error>
+    where
+        T: Clone,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Into<LoaderError>,
+    {
+        self.get_arc_or_insert_with(key, loader)
+            .await
+            .map(unwrap_or_clone)
+    }
+
+    /// [`get_or_insert_with`](Cache::get_or_insert_with) returning the shared value, for types
+    /// that are not `Clone` or are costly to clone.
+    ///
+    /// # Errors
+    ///
+    /// As [`get_or_insert_with`](Cache::get_or_insert_with).
+    pub async fn get_arc_or_insert_with<F, Fut, E>(
+        &self,
+        key: &str,
+        loader: F,
+    ) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Into<LoaderError>,
+    {
+        let stored = self.stored_key(key);
+        validate_key(&stored)?;
+        #[cfg(feature = "l1")]
+        let mut known_absent = false;
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            match l1.lookup(self, &stored) {
+                crate::l1::Lookup::Hit(value) => return Ok(value),
+                crate::l1::Lookup::Absent => known_absent = true,
+                crate::l1::Lookup::Unknown => {}
+            }
+        }
+        self.flights()
+            .run(&stored, || async {
+                #[cfg(feature = "l1")]
+                if known_absent {
+                    return self.load_and_store(&stored, loader).await;
+                }
+                self.read_or_load(&stored, loader).await
+            })
+            .await
+    }
+
+    /// The store, then the loader: one flight's work.
+    async fn read_or_load<F, Fut, E>(&self, stored: &str, loader: F) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Into<LoaderError>,
+    {
+        match self.fetch_from_store(stored).await {
+            Ok(Some(fetched)) => {
+                let value = Arc::new(fetched.value);
+                #[cfg(feature = "l1")]
+                if let Some(l1) = self.l1() {
+                    l1.insert(stored.to_owned(), value.clone(), fetched.expires_at, fetched.size);
+                }
+                return Ok(value);
+            }
+            Ok(None) => {}
+            // Fail-open: the loader still runs. Another shape under the key is a miss that the
+            // loader's value will replace.
+            Err(error) => self.report("get_or_insert_with", stored, &error),
+        }
+        self.load_and_store(stored, loader).await
+    }
+
+    async fn load_and_store<F, Fut, E>(&self, stored: &str, loader: F) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+        E: Into<LoaderError>,
+    {
+        let counters = self.counters();
+        Counters::add(&counters.loader_calls, 1);
+        let value = match loader().await {
+            Ok(value) => Arc::new(value),
+            Err(error) => {
+                Counters::add(&counters.loader_errors, 1);
+                return Err(Error::Loader(Arc::from(error.into())));
+            }
+        };
+        let written = match self.encode(stored, &value, now_epoch_secs()) {
+            Ok(item) => {
+                let (expires_at, size) = (item.expires_at, item.encoded_size());
+                self.store().put_item(item).await.map(|()| (expires_at, size))
+            }
+            Err(error) => Err(error),
+        };
+        match written {
+            Ok((_expires_at, _size)) => {
+                #[cfg(feature = "l1")]
+                if let Some(l1) = self.l1() {
+                    l1.insert(stored.to_owned(), value.clone(), _expires_at, _size);
+                }
+            }
+            Err(error) => {
+                Counters::add(&counters.store_errors, 1);
+                self.report("get_or_insert_with", stored, &error);
+            }
+        }
+        Ok(value)
+    }
+
+    /// The batch read-through of a product cache: reads every key, calls `loader` **once** with
+    /// exactly the keys that were missing (as given, not as stored), stores what it returns in
+    /// batch writes and returns everything found and loaded. Keys the loader does not return
+    /// are left out; keys it returns that were not asked for are ignored. The loader is not
+    /// called when nothing is missing.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use std::collections::HashMap;
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    ///
+    /// let prices: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new(Ttl::days(1.0)));
+    /// prices.put("a", &1).await;
+    /// let all = prices
+    ///     .get_many_or_insert_with(["a", "b"], |missing| async move {
+    ///         assert_eq!(missing, vec!["b".to_owned()]);
+    ///         Ok::<_, std::io::Error>(HashMap::from([("b".to_owned(), 2)]))
+    ///     })
+    ///     .await?;
+    /// assert_eq!(all, HashMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key before anything else; [`Error::Loader`] when the loader fails (nothing is
+    /// stored). Store failures are logged and counted; keys the store could not read count as
+    /// missing.
+    pub async fn get_many_or_insert_with<K, F, Fut, E>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        loader: F,
+    ) -> Result<HashMap<String, T>, Error>
+    where
+        K: AsRef<str>,
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<HashMap<String, T>, E>>,
+        E: Into<LoaderError>,
+    {
+        let stored = self.stored_keys(keys)?;
+        let asked = stored.len();
+        let read = self.read_many_fail_open(stored.clone()).await;
+        let mut result: HashMap<String, T> = HashMap::with_capacity(asked);
+        for (key, value) in read {
+            result.insert(self.unprefix(key), value);
+        }
+        let missing: Vec<String> = stored
+            .into_iter()
+            .map(|key| self.unprefix(key))
+            .filter(|key| !result.contains_key(key))
+            .collect();
+        if missing.is_empty() {
+            return Ok(result);
+        }
+        let counters = self.counters();
+        Counters::add(&counters.loader_calls, 1);
+        let wanted: HashSet<String> = missing.iter().cloned().collect();
+        let mut loaded = match loader(missing).await {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                Counters::add(&counters.loader_errors, 1);
+                return Err(Error::Loader(Arc::from(error.into())));
+            }
+        };
+        loaded.retain(|key, _| wanted.contains(key));
+        self.store_loaded(&loaded).await;
+        result.extend(loaded);
+        Ok(result)
+    }
+
+    /// Batch read through the L1 (when there is one) and the store; failures are logged and
+    /// their keys count as missing.
+    async fn read_many_fail_open(&self, stored: Vec<String>) -> HashMap<String, T> {
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            let (found, failed) = l1.get_many_or_fetch(self, stored).await;
+            self.report_read_failures(&failed);
+            return found.into_iter().map(|(k, v)| (k, l1.to_owned(v))).collect();
+        }
+        let (found, failed) = self.fetch_many_from_store(stored).await;
+        self.report_read_failures(&failed);
+        found.into_iter().map(|(k, f)| (k, f.value)).collect()
+    }
+
+    fn report_read_failures(&self, failed: &[crate::BatchFailure]) {
+        for failure in failed {
+            self.store().report_batch("get_many_or_insert_with", failure);
+        }
+    }
+
+    /// Writes loaded values in batches, fail-open.
+    async fn store_loaded(&self, loaded: &HashMap<String, T>) {
+        let now = now_epoch_secs();
+        let mut writes = Vec::with_capacity(loaded.len());
+        for (key, value) in loaded {
+            let stored = self.stored_key(key);
+            match self.encode(&stored, value, now) {
+                Ok(item) => writes.push(WriteOp::Put(item)),
+                Err(error) => {
+                    Counters::add(&self.counters().store_errors, 1);
+                    self.report("get_many_or_insert_with", key, &error);
+                }
+            }
+        }
+        #[cfg(feature = "l1")]
+        let cached: Vec<(String, i64, usize)> = writes
+            .iter()
+            .filter_map(|w| match w {
+                WriteOp::Put(item) => Some((item.key.clone(), item.expires_at, item.encoded_size())),
+                WriteOp::Delete(_) => None,
+            })
+            .collect();
+        let result = self.store().write_all(writes).await;
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            let failed: HashSet<String> = match &result {
+                Err(Error::Incomplete { failures, .. }) => {
+                    failures.iter().flat_map(|f| f.keys.iter().cloned()).collect()
+                }
+                _ => HashSet::new(),
+            };
+            for (stored, expires_at, size) in cached {
+                if !failed.contains(&stored) {
+                    if let Some(value) = loaded.get(&self.unprefix(stored.clone())) {
+                        l1.insert_value(stored, value, expires_at, size);
+                    }
+                }
+            }
+        }
+        if let Err(error) = result {
+            let failed = match &error {
+                Error::Incomplete { failures, .. } => failures.iter().map(|f| f.keys.len()).sum(),
+                _ => loaded.len(),
+            };
+            Counters::add(&self.counters().store_errors, failed);
+            self.report_write_error("get_many_or_insert_with", &error);
+        }
+    }
+}
