@@ -53,6 +53,7 @@ mod coalesce;
 mod codec;
 mod error;
 mod item;
+mod item_info;
 mod key;
 mod key_page;
 #[cfg(feature = "l1")]
@@ -73,6 +74,7 @@ pub use cache::Cache;
 pub use cache_config::{CacheConfig, L1Config};
 pub use cached::Cached;
 pub use error::{BatchFailure, CorruptReason, Error};
+pub use item_info::ItemInfo;
 pub use key_page::KeyPage;
 pub use stats::CacheStats;
 pub use store::Store;

@@ -1,0 +1,492 @@
+//! Typed caches from `#[derive(Cached)]`, on every backend: attribute forms, TTLs, compression,
+//! versions, read-through, stampede protection and fail-open.
+
+mod support;
+
+on_every_backend!(suite:
+    named_struct_round_trips_under_its_prefix,
+    tuple_struct_with_hours_round_trips,
+    enum_with_seconds_round_trips,
+    generic_type_round_trips,
+    empty_prefix_stores_raw_keys_readable_by_the_store,
+    ttl_is_honoured,
+    per_call_ttl_override_applies,
+    compression_is_applied_above_the_threshold,
+    a_version_bump_turns_old_items_into_misses,
+    another_schema_under_the_key_is_a_miss,
+    many_keys_round_trip,
+    delete_and_delete_many_remove,
+    get_or_insert_with_loads_once_then_hits,
+    concurrent_read_through_runs_the_loader_once,
+    loader_errors_are_returned_and_nothing_is_stored,
+    batch_read_through_calls_the_loader_once_with_exactly_the_misses,
+    derived_caches_share_state_per_store,
+);
+
+mod suite {
+    use std::collections::{BTreeSet, HashMap};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use dynamorator::{Cached, Error, Ttl};
+    use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Serialize};
+    use serde_json::Value;
+
+    use crate::support::TestBackend;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(ttl_days = 7, compress)]
+    struct Product {
+        asin: String,
+        title: String,
+        price_cents: u64,
+    }
+
+    fn product(asin: &str) -> Product {
+        Product {
+            asin: asin.into(),
+            title: format!("Product {asin} – ünïcode"),
+            price_cents: 1_999,
+        }
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(ttl_hours = 1.5, prefix = "geo")]
+    struct Point(i32, i32);
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(ttl_secs = 90)]
+    enum Status {
+        Active { since: u32 },
+        Retired,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(ttl_days = 0.5, prefix = "page")]
+    struct Page<T> {
+        items: Vec<T>,
+        next: Option<String>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(prefix = "", ttl_days = 1)]
+    struct Raw {
+        n: u32,
+    }
+
+    async fn lifetime_of<T: Cached>(cache: &dynamorator::Cache<T>, key: &str) -> i64 {
+        let info = cache
+            .store()
+            .try_item_info(&cache.stored_key(key))
+            .await
+            .unwrap()
+            .unwrap();
+        info.expires_at - info.created_at.unwrap()
+    }
+
+    pub async fn named_struct_round_trips_under_its_prefix(backend: TestBackend) {
+        let store = backend.store().await;
+        let products = Product::cache(&store);
+        products.try_put("B00X", &product("B00X")).await.unwrap();
+        assert_eq!(products.stored_key("B00X"), "product:B00X");
+        assert_eq!(products.try_get("B00X").await.unwrap(), Some(product("B00X")));
+        assert_eq!(products.get("B00X").await, Some(product("B00X")));
+        assert_eq!(lifetime_of(&products, "B00X").await, 7 * 86_400);
+        // The store sees the namespaced key, as plain JSON.
+        let raw: Value = store.try_get("product:B00X").await.unwrap().unwrap();
+        assert_eq!(raw["asin"], "B00X");
+    }
+
+    pub async fn tuple_struct_with_hours_round_trips(backend: TestBackend) {
+        let points = Point::cache(&backend.store().await);
+        points.try_put("home", &Point(3, -4)).await.unwrap();
+        assert_eq!(points.stored_key("home"), "geo:home");
+        assert_eq!(points.try_get("home").await.unwrap(), Some(Point(3, -4)));
+        assert_eq!(lifetime_of(&points, "home").await, 5_400);
+    }
+
+    pub async fn enum_with_seconds_round_trips(backend: TestBackend) {
+        let statuses = Status::cache(&backend.store().await);
+        statuses.try_put("a", &Status::Active { since: 2020 }).await.unwrap();
+        statuses.try_put("b", &Status::Retired).await.unwrap();
+        assert_eq!(statuses.stored_key("a"), "status:a");
+        assert_eq!(
+            statuses.try_get("a").await.unwrap(),
+            Some(Status::Active { since: 2020 })
+        );
+        assert_eq!(statuses.try_get("b").await.unwrap(), Some(Status::Retired));
+        assert_eq!(lifetime_of(&statuses, "a").await, 90);
+    }
+
+    pub async fn generic_type_round_trips(backend: TestBackend) {
+        let store = backend.store().await;
+        let pages = Page::<u32>::cache(&store);
+        let page = Page {
+            items: vec![1, 2, 3],
+            next: Some("t".into()),
+        };
+        pages.try_put("p1", &page).await.unwrap();
+        assert_eq!(pages.try_get("p1").await.unwrap(), Some(page));
+        let words = Page::<String>::cache(&store);
+        let page = Page {
+            items: vec!["a".to_owned()],
+            next: None,
+        };
+        words.try_put("w1", &page).await.unwrap();
+        assert_eq!(words.try_get("w1").await.unwrap(), Some(page));
+    }
+
+    pub async fn empty_prefix_stores_raw_keys_readable_by_the_store(backend: TestBackend) {
+        let store = backend.store().await;
+        let raws = Raw::cache(&store);
+        raws.try_put("user:1", &Raw { n: 5 }).await.unwrap();
+        assert_eq!(raws.stored_key("user:1"), "user:1");
+        let value: Value = store.try_get("user:1").await.unwrap().unwrap();
+        assert_eq!(value, serde_json::json!({"n": 5}));
+        store
+            .try_put("user:2", &serde_json::json!({"n": 6}), Ttl::days(1.0))
+            .await
+            .unwrap();
+        assert_eq!(raws.try_get("user:2").await.unwrap(), Some(Raw { n: 6 }));
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(ttl_secs = 1)]
+    struct Fleeting(u8);
+
+    pub async fn ttl_is_honoured(backend: TestBackend) {
+        let fleeting = Fleeting::cache(&backend.store().await);
+        fleeting.try_put("k", &Fleeting(1)).await.unwrap();
+        // Written at second t, expiring at t+1: two seconds later it is a miss for certain.
+        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        assert_eq!(fleeting.try_get("k").await.unwrap(), None);
+        assert!(fleeting.get_many(["k"]).await.is_empty());
+    }
+
+    pub async fn per_call_ttl_override_applies(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        products
+            .with_ttl(Ttl::hours(2.0))
+            .try_put("short", &product("short"))
+            .await
+            .unwrap();
+        assert_eq!(lifetime_of(&products, "short").await, 7_200);
+        let loaded = products
+            .with_ttl(Duration::from_secs(600))
+            .get_or_insert_with("loaded", || async { Ok::<_, String>(product("loaded")) })
+            .await
+            .unwrap();
+        assert_eq!(loaded, product("loaded"));
+        assert_eq!(lifetime_of(&products, "loaded").await, 600);
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+    #[cache(compress_threshold = 64)]
+    struct Document {
+        body: String,
+    }
+
+    pub async fn compression_is_applied_above_the_threshold(backend: TestBackend) {
+        let store = backend.store().await;
+        let documents = Document::cache(&store);
+        let long = Document {
+            body: "lorem ipsum ".repeat(50),
+        };
+        let short = Document { body: "hi".into() };
+        documents.try_put("long", &long).await.unwrap();
+        documents.try_put("short", &short).await.unwrap();
+        let info = |key: &'static str| {
+            let store = store.clone();
+            async move { store.try_item_info(&format!("document:{key}")).await.unwrap().unwrap() }
+        };
+        assert!(info("long").await.compressed);
+        assert!(!info("short").await.compressed);
+        assert_eq!(documents.try_get("long").await.unwrap(), Some(long.clone()));
+        let many = documents.try_get_many(["long", "short"]).await.unwrap();
+        assert_eq!(many.found["long"], long);
+        assert_eq!(many.found["short"], short);
+        // The derive's compression applies whatever the store's setting: the store itself
+        // writes plain JSON.
+        store.try_put("plain", &long, Ttl::days(1.0)).await.unwrap();
+        assert!(!store.try_item_info("plain").await.unwrap().unwrap().compressed);
+    }
+
+    mod v1 {
+        use super::*;
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+        #[cache(prefix = "profile", version = 1)]
+        pub struct Profile {
+            pub name: String,
+        }
+    }
+
+    mod v2 {
+        use super::*;
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
+        #[cache(prefix = "profile", version = 2)]
+        pub struct Profile {
+            pub name: String,
+            pub age: u32,
+        }
+    }
+
+    pub async fn a_version_bump_turns_old_items_into_misses(backend: TestBackend) {
+        let store = backend.store().await;
+        let old = v1::Profile::cache(&store);
+        let new = v2::Profile::cache(&store);
+        old.try_put("ann", &v1::Profile { name: "Ann".into() }).await.unwrap();
+        assert_eq!(old.stored_key("ann"), "profile:v1:ann");
+        assert_eq!(new.stored_key("ann"), "profile:v2:ann");
+        assert_eq!(new.try_get("ann").await.unwrap(), None, "a miss, not an error");
+        let loaded = new
+            .get_or_insert_with("ann", || async {
+                Ok::<_, String>(v2::Profile {
+                    name: "Ann".into(),
+                    age: 40,
+                })
+            })
+            .await
+            .unwrap();
+        assert_eq!(loaded.age, 40);
+        assert!(old.try_get("ann").await.unwrap().is_some(), "old items untouched");
+    }
+
+    pub async fn another_schema_under_the_key_is_a_miss(backend: TestBackend) {
+        let store = backend.store().await;
+        store
+            .try_put("product:odd", &serde_json::json!({"asin": 5}), Ttl::days(1.0))
+            .await
+            .unwrap();
+        let products = Product::cache(&store);
+        assert!(matches!(
+            products.try_get("odd").await,
+            Err(Error::TypeMismatch { .. })
+        ));
+        assert_eq!(products.get("odd").await, None);
+        assert!(products.get_many(["odd"]).await.is_empty());
+        // Read-through replaces it with a value of the right shape.
+        let loaded = products
+            .get_or_insert_with("odd", || async { Ok::<_, String>(product("odd")) })
+            .await
+            .unwrap();
+        assert_eq!(loaded, product("odd"));
+        assert_eq!(products.try_get("odd").await.unwrap(), Some(product("odd")));
+    }
+
+    pub async fn many_keys_round_trip(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let items: Vec<(String, Product)> = (0..120)
+            .map(|i| (format!("p{i}"), product(&format!("p{i}"))))
+            .collect();
+        products
+            .try_put_many(items.iter().map(|(k, v)| (k, v)))
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = items.iter().map(|(k, _)| k.clone()).collect();
+        keys.push("absent".into());
+        let read = products.try_get_many(&keys).await.unwrap();
+        assert!(read.is_complete());
+        assert_eq!(read.found, items.into_iter().collect::<HashMap<_, _>>());
+        assert_eq!(products.get_many(&keys).await.len(), 120);
+    }
+
+    pub async fn delete_and_delete_many_remove(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let p = product("x");
+        products
+            .try_put_many([("a", &p), ("b", &p), ("c", &p)])
+            .await
+            .unwrap();
+        products.try_delete("a").await.unwrap();
+        products.try_delete_many(["b", "never"]).await.unwrap();
+        let left = products.try_get_many(["a", "b", "c"]).await.unwrap();
+        assert_eq!(left.found.keys().collect::<Vec<_>>(), vec!["c"]);
+        products.delete("c").await;
+        products.delete_many(["c"]).await;
+        assert_eq!(products.get("c").await, None);
+    }
+
+    pub async fn get_or_insert_with_loads_once_then_hits(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let calls = AtomicUsize::new(0);
+        for _ in 0..3 {
+            let value = products
+                .get_or_insert_with("B01", || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(product("B01"))
+                })
+                .await
+                .unwrap();
+            assert_eq!(value, product("B01"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let stats = products.stats();
+        assert_eq!((stats.loader_calls, stats.store_hits, stats.store_misses), (1, 2, 1));
+    }
+
+    pub async fn concurrent_read_through_runs_the_loader_once(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let callers = (0..20).map(|_| {
+            let (products, calls) = (products.clone(), calls.clone());
+            tokio::spawn(async move {
+                products
+                    .get_or_insert_with("hot", || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        // Slow enough that every caller arrives while it runs.
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok::<_, String>(product("hot"))
+                    })
+                    .await
+            })
+        });
+        for result in futures_util::future::join_all(callers).await {
+            assert_eq!(result.unwrap().unwrap(), product("hot"));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the loader ran once for 20 callers");
+        assert_eq!(products.stats().loader_calls, 1);
+    }
+
+    pub async fn loader_errors_are_returned_and_nothing_is_stored(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let result = products
+            .get_or_insert_with("bad", || async {
+                Err::<Product, _>(std::io::Error::other("upstream is down"))
+            })
+            .await;
+        match result {
+            Err(Error::Loader(error)) => assert_eq!(error.to_string(), "upstream is down"),
+            other => panic!("expected a loader error, got {other:?}"),
+        }
+        assert_eq!(products.try_get("bad").await.unwrap(), None);
+        let batch = products
+            .get_many_or_insert_with(["x", "y"], |_| async {
+                Err::<HashMap<String, Product>, _>("no")
+            })
+            .await;
+        assert!(matches!(batch, Err(Error::Loader(_))));
+        assert!(products.try_get_many(["x", "y"]).await.unwrap().found.is_empty());
+        assert_eq!(products.stats().loader_errors, 2);
+    }
+
+    pub async fn batch_read_through_calls_the_loader_once_with_exactly_the_misses(
+        backend: TestBackend,
+    ) {
+        let products = Product::cache(&backend.store().await);
+        let cached: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
+        let fresh: Vec<String> = (0..60).map(|i| format!("f{i}")).collect();
+        let values: Vec<(String, Product)> = cached.iter().map(|k| (k.clone(), product(k))).collect();
+        products
+            .try_put_many(values.iter().map(|(k, v)| (k, v)))
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = cached.iter().chain(&fresh).cloned().collect();
+        keys.push("c0".into()); // a duplicate is asked once
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let calls = AtomicUsize::new(0);
+        let all = products
+            .get_many_or_insert_with(&keys, |missing| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                asked.lock().unwrap().extend(missing.clone());
+                async move {
+                    // The upstream knows all but one.
+                    Ok::<_, String>(
+                        missing
+                            .iter()
+                            .filter(|k| k.as_str() != "f59")
+                            .map(|k| (k.clone(), product(k)))
+                            .chain([("unasked".to_owned(), product("unasked"))])
+                            .collect::<HashMap<_, _>>(),
+                    )
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let asked: BTreeSet<String> = asked.lock().unwrap().iter().cloned().collect();
+        assert_eq!(asked, fresh.iter().cloned().collect::<BTreeSet<_>>());
+        assert_eq!(all.len(), 150 + 59);
+        assert!(!all.contains_key("unasked") && !all.contains_key("f59"));
+        assert_eq!(all["f3"], product("f3"));
+        // Everything loaded was stored: a second pass needs the loader only for f59.
+        let again = products
+            .get_many_or_insert_with(&keys, |missing| async move {
+                assert_eq!(missing, vec!["f59".to_owned()]);
+                Ok::<_, String>(HashMap::new())
+            })
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 209);
+        assert_eq!(products.try_get("unasked").await.unwrap(), None, "extras are not stored");
+        let stats = products.stats();
+        assert_eq!(stats.loader_calls, 2);
+    }
+
+    async fn shared_stats<T: Cached + DeserializeOwned>(store: &dynamorator::Store) -> u64 {
+        T::cache(store).stats().store_misses
+    }
+
+    pub async fn derived_caches_share_state_per_store(backend: TestBackend) {
+        let store = backend.store().await;
+        assert_eq!(Product::cache(&store).get("none").await, None);
+        assert_eq!(shared_stats::<Product>(&store).await, 1, "one cache per type and store");
+        assert_eq!(shared_stats::<Point>(&store).await, 0, "another type has its own");
+        let other_store = backend.store().await;
+        assert_eq!(shared_stats::<Product>(&other_store).await, 0);
+    }
+}
+
+/// Read-through keeps serving computed values while DynamoDB is unreachable. Needs no server:
+/// it points at a loopback port where nothing listens.
+mod fail_open {
+    use std::collections::HashMap;
+
+    use dynamorator::{Cache, CacheConfig, Error, Store, Ttl};
+
+    use crate::support::sdk_config;
+
+    async fn unreachable_store() -> Store {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        Store::builder()
+            .table("unreachable")
+            .create_table(false)
+            .max_attempts(1)
+            .sdk_config(sdk_config(&endpoint).await)
+            .silent(true)
+            .build()
+            .await
+            .expect("building without table creation makes no call")
+    }
+
+    #[tokio::test]
+    async fn read_through_computes_and_returns_values_when_the_store_is_down() {
+        let cache: Cache<u64> = Cache::new(&unreachable_store().await, CacheConfig::new(Ttl::days(1.0)));
+        let value = cache
+            .get_or_insert_with("k", || async { Ok::<_, String>(42) })
+            .await
+            .unwrap();
+        assert_eq!(value, 42);
+        let many = cache
+            .get_many_or_insert_with(["a", "b"], |missing| async move {
+                Ok::<_, String>(missing.into_iter().map(|k| (k, 7)).collect::<HashMap<_, _>>())
+            })
+            .await
+            .unwrap();
+        assert_eq!(many, HashMap::from([("a".to_owned(), 7), ("b".to_owned(), 7)]));
+        let stats = cache.stats();
+        assert_eq!(stats.loader_calls, 2);
+        // k: failed read and failed write; a, b: failed batch read and failed batch write.
+        assert_eq!(stats.store_errors, 6);
+        // The never-fail forms stay quiet and empty; the fallible ones say why.
+        assert_eq!(cache.get("k").await, None);
+        assert!(matches!(cache.try_get("k").await, Err(Error::Unreachable { .. })));
+        assert!(matches!(cache.try_put("k", &1).await, Err(Error::Unreachable { .. })));
+        cache.put("k", &1).await;
+    }
+}
