@@ -1,0 +1,7 @@
+//! What `#[derive(Cached)]` refuses, one file per misuse in tests/ui/, each with the exact
+//! compile error it gives (the `.stderr` beside it).
+
+#[test]
+fn misuses_of_derive_cached_are_compile_errors() {
+    trybuild::TestCases::new().compile_fail("tests/ui/*.rs");
+}
