@@ -30,10 +30,18 @@ async fn main() -> Result<(), dynamorator::Error> {
 
     println!("\nput user:123 for 7 days");
     store
-        .put("user:123", &json!({"name": "Alice", "score": 100}), Ttl::days(7.0))
+        .put(
+            "user:123",
+            &json!({"name": "Alice", "score": 100}),
+            Ttl::days(7.0),
+        )
         .await;
     store
-        .put("user:456", &json!({"name": "Bob", "score": 42}), Ttl::days(0.5))
+        .put(
+            "user:456",
+            &json!({"name": "Bob", "score": 42}),
+            Ttl::days(0.5),
+        )
         .await;
 
     let data: Option<Value> = store.get("user:123").await;
@@ -41,13 +49,20 @@ async fn main() -> Result<(), dynamorator::Error> {
 
     let keys = ["user:123", "user:456", "user:789"];
     let cached = store.batch_get::<Value, _>(keys).await;
-    println!("batch_get {keys:?} -> found {} of {}", cached.len(), keys.len());
+    println!(
+        "batch_get {keys:?} -> found {} of {}",
+        cached.len(),
+        keys.len()
+    );
     for (key, value) in &cached {
         println!("  {key}: {value}");
     }
 
     let page = store.list_keys(50, None).await;
-    println!("list_keys(50) -> {:?}, next page: {:?}", page.keys, page.last_key);
+    println!(
+        "list_keys(50) -> {:?}, next page: {:?}",
+        page.keys, page.last_key
+    );
 
     println!("\ndelete user:123");
     store.delete("user:123").await;
@@ -63,7 +78,11 @@ async fn main() -> Result<(), dynamorator::Error> {
         .map_or(0, str::len);
     println!(
         "\nput large:1 (10 KB of JSON, stored gzipped) -> read back {length} characters, {}",
-        if back.as_ref() == Some(&large) { "identical" } else { "DIFFERENT" }
+        if back.as_ref() == Some(&large) {
+            "identical"
+        } else {
+            "DIFFERENT"
+        }
     );
 
     // The fallible forms say what went wrong instead of logging it.

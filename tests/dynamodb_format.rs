@@ -38,11 +38,16 @@ mod suite {
             .table
             .unwrap();
         let key = &description.key_schema.unwrap()[0];
-        assert_eq!((key.attribute_name.as_str(), &key.key_type), ("cache_id", &KeyType::Hash));
+        assert_eq!(
+            (key.attribute_name.as_str(), &key.key_type),
+            ("cache_id", &KeyType::Hash)
+        );
         let definition = &description.attribute_definitions.unwrap()[0];
         assert_eq!(definition.attribute_name, "cache_id");
         assert_eq!(definition.attribute_type.as_str(), "S");
-        let billing = description.billing_mode_summary.and_then(|b| b.billing_mode);
+        let billing = description
+            .billing_mode_summary
+            .and_then(|b| b.billing_mode);
         assert_eq!(billing, Some(BillingMode::PayPerRequest));
         if backend == TestBackend::Moto {
             // moto has the TTL API; dynalite does not, and the build went on regardless.
@@ -105,10 +110,16 @@ mod suite {
         let table = store.table_name().unwrap();
         let before = raw::now();
         store
-            .try_put("user:1", &json!({"name": "Zoë", "n": [1, 2]}), Ttl::days(0.5))
+            .try_put(
+                "user:1",
+                &json!({"name": "Zoë", "n": [1, 2]}),
+                Ttl::days(0.5),
+            )
             .await
             .unwrap();
-        let item = raw::get(&raw::client(backend).await, table, "user:1").await.unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "user:1")
+            .await
+            .unwrap();
         let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["cache_id", "created_at", "data", "ttl"]);
@@ -128,7 +139,9 @@ mod suite {
         let table = store.table_name().unwrap();
         let value = json!({"text": "compress me please"});
         store.try_put("big", &value, Ttl::days(1.0)).await.unwrap();
-        let item = raw::get(&raw::client(backend).await, table, "big").await.unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "big")
+            .await
+            .unwrap();
         assert_eq!(item["compressed"], AttributeValue::Bool(true));
         let gzip = base64::engine::general_purpose::STANDARD
             .decode(item["data"].as_s().unwrap())
@@ -147,7 +160,10 @@ mod suite {
         let items: Vec<(String, String)> = (0..30)
             .map(|i| (format!("big-{i}"), format!("{i}").repeat(300_000 / 2)))
             .collect();
-        store.try_batch_put(items.clone(), Ttl::days(1.0)).await.unwrap();
+        store
+            .try_batch_put(items.clone(), Ttl::days(1.0))
+            .await
+            .unwrap();
         let keys: Vec<&String> = items.iter().map(|(k, _)| k).collect();
         let read = store.try_batch_get::<String, _>(keys).await.unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
@@ -165,10 +181,19 @@ mod suite {
         let client = raw::client(backend).await;
         let later = raw::now() + 86_400;
         let corrupt = [
-            ("bad-base64", vec![("data", s("%%%")), ("compressed", AttributeValue::Bool(true))]),
+            (
+                "bad-base64",
+                vec![
+                    ("data", s("%%%")),
+                    ("compressed", AttributeValue::Bool(true)),
+                ],
+            ),
             ("bad-json", vec![("data", s("{\"a\":"))]),
             ("data-number", vec![("data", n(5))]),
-            ("flag-string", vec![("data", s("1")), ("compressed", s("yes"))]),
+            (
+                "flag-string",
+                vec![("data", s("1")), ("compressed", s("yes"))],
+            ),
             ("no-data", vec![]),
         ];
         for (key, attributes) in &corrupt {
@@ -193,14 +218,20 @@ mod suite {
         keys.push("no-ttl");
         for key in &keys {
             assert!(
-                matches!(store.try_get::<Value>(key).await, Err(Error::Corrupt { .. })),
+                matches!(
+                    store.try_get::<Value>(key).await,
+                    Err(Error::Corrupt { .. })
+                ),
                 "{key}"
             );
             assert_eq!(store.get::<Value>(key).await, None, "{key}");
         }
         assert!(matches!(
             store.try_get::<Value>("bad-base64").await,
-            Err(Error::Corrupt { reason: CorruptReason::Base64, .. })
+            Err(Error::Corrupt {
+                reason: CorruptReason::Base64,
+                ..
+            })
         ));
         keys.push("good");
         let read = store.try_batch_get::<Value, _>(&keys).await.unwrap();

@@ -57,7 +57,10 @@ mod suite {
                 sample().to_string()
             ),
         );
-        assert_eq!(store.try_get::<Value>("py:plain").await.unwrap(), Some(sample()));
+        assert_eq!(
+            store.try_get::<Value>("py:plain").await.unwrap(),
+            Some(sample())
+        );
         let both = store
             .try_batch_get::<Value, _>(["py:plain", "py:list"])
             .await
@@ -79,13 +82,18 @@ mod suite {
                 large_sample().to_string()
             ),
         );
-        let item = raw::get(&raw::client(backend).await, table, "py:big").await.unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "py:big")
+            .await
+            .unwrap();
         assert_eq!(
             item.get("compressed"),
             Some(&aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
             "python compressed it"
         );
-        assert_eq!(store.try_get::<Value>("py:big").await.unwrap(), Some(large_sample()));
+        assert_eq!(
+            store.try_get::<Value>("py:big").await.unwrap(),
+            Some(large_sample())
+        );
         let read = store.try_batch_get::<Value, _>(["py:big"]).await.unwrap();
         assert_eq!(read.found["py:big"], large_sample());
     }
@@ -117,13 +125,22 @@ mod suite {
              'scheduled': datetime.datetime(2026, 3, 15, 14, 30), \
              'day': datetime.date(2026, 3, 15)}, ttl_days=30)\nprint('null')",
         );
-        assert_eq!(store.try_get::<Event>("event:1").await.unwrap(), Some(event()));
+        assert_eq!(
+            store.try_get::<Event>("event:1").await.unwrap(),
+            Some(event())
+        );
     }
 
     pub async fn python_reads_what_rust_wrote_plain(backend: TestBackend) {
         let store = shared_table(backend, false).await;
-        store.try_put("rs:plain", &sample(), Ttl::days(7.0)).await.unwrap();
-        store.try_put("rs:number", &42, Ttl::days(7.0)).await.unwrap();
+        store
+            .try_put("rs:plain", &sample(), Ttl::days(7.0))
+            .await
+            .unwrap();
+        store
+            .try_put("rs:number", &42, Ttl::days(7.0))
+            .await
+            .unwrap();
         let read = python::run(
             backend,
             store.table_name().unwrap(),
@@ -133,16 +150,29 @@ mod suite {
              'batch': store.batch_get(['rs:plain', 'rs:number', 'absent'])}))",
         );
         assert_eq!(read["get"], sample());
-        assert_eq!(read["batch"], json!({"rs:plain": sample(), "rs:number": 42}));
+        assert_eq!(
+            read["batch"],
+            json!({"rs:plain": sample(), "rs:number": 42})
+        );
     }
 
     pub async fn python_reads_what_rust_wrote_compressed(backend: TestBackend) {
         let store = shared_table(backend, true).await;
-        store.try_put("rs:big", &large_sample(), Ttl::days(1.0)).await.unwrap();
-        store.try_put("rs:small", &sample(), Ttl::days(1.0)).await.unwrap();
-        let item = raw::get(&raw::client(backend).await, store.table_name().unwrap(), "rs:big")
+        store
+            .try_put("rs:big", &large_sample(), Ttl::days(1.0))
             .await
             .unwrap();
+        store
+            .try_put("rs:small", &sample(), Ttl::days(1.0))
+            .await
+            .unwrap();
+        let item = raw::get(
+            &raw::client(backend).await,
+            store.table_name().unwrap(),
+            "rs:big",
+        )
+        .await
+        .unwrap();
         assert!(item.contains_key("compressed"), "rust compressed it");
         let read = python::run(
             backend,
@@ -153,12 +183,18 @@ mod suite {
              'batch': store.batch_get(['rs:big', 'rs:small'])}))",
         );
         assert_eq!(read["get"], large_sample());
-        assert_eq!(read["batch"], json!({"rs:big": large_sample(), "rs:small": sample()}));
+        assert_eq!(
+            read["batch"],
+            json!({"rs:big": large_sample(), "rs:small": sample()})
+        );
     }
 
     pub async fn python_reads_rust_datetimes(backend: TestBackend) {
         let store = shared_table(backend, false).await;
-        store.try_put("event:rs", &event(), Ttl::days(1.0)).await.unwrap();
+        store
+            .try_put("event:rs", &event(), Ttl::days(1.0))
+            .await
+            .unwrap();
         let read = python::run(
             backend,
             store.table_name().unwrap(),
@@ -187,8 +223,7 @@ mod suite {
             1024,
             &format!("print(json.dumps(store.list_keys(limit=3, last_key={token:?})))"),
         );
-        let python_keys: Vec<String> =
-            serde_json::from_value(python_page["keys"].clone()).unwrap();
+        let python_keys: Vec<String> = serde_json::from_value(python_page["keys"].clone()).unwrap();
         let python_token = python_page["last_key"].as_str().unwrap().to_owned();
         let mut all: Vec<String> = first.keys;
         all.extend(python_keys);

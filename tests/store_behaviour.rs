@@ -40,9 +40,16 @@ mod suite {
 
     pub async fn put_then_get_round_trips(backend: TestBackend) {
         let store = backend.store().await;
-        let value = json!({"name": "Zoë 日本 ☕", "score": 100, "tags": ["a", "b"], "x": null, "f": 1.5});
-        store.try_put("user:123", &value, Ttl::days(7.0)).await.unwrap();
-        assert_eq!(store.try_get::<Value>("user:123").await.unwrap(), Some(value.clone()));
+        let value =
+            json!({"name": "Zoë 日本 ☕", "score": 100, "tags": ["a", "b"], "x": null, "f": 1.5});
+        store
+            .try_put("user:123", &value, Ttl::days(7.0))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.try_get::<Value>("user:123").await.unwrap(),
+            Some(value.clone())
+        );
         assert_eq!(store.get::<Value>("user:123").await, Some(value));
     }
 
@@ -76,7 +83,10 @@ mod suite {
         // No server deletes expired items, so the store must hide them itself.
         tokio::time::sleep(Duration::from_millis(2_100)).await;
         assert_eq!(store.try_get::<i32>("short").await.unwrap(), None);
-        let read = store.try_batch_get::<i32, _>(["short", "long"]).await.unwrap();
+        let read = store
+            .try_batch_get::<i32, _>(["short", "long"])
+            .await
+            .unwrap();
         assert_eq!(read.found, HashMap::from([("long".to_owned(), 2)]));
         assert!(read.is_complete());
         let page = store.try_list_keys(100, None).await.unwrap();
@@ -91,15 +101,26 @@ mod suite {
         let large = json!({"s": "abc".repeat(5_000), "n": [1, 2, 3]});
         store.try_put("small", &small, DAY).await.unwrap();
         store.try_put("large", &large, DAY).await.unwrap();
-        assert_eq!(store.try_get::<Value>("small").await.unwrap(), Some(small.clone()));
-        assert_eq!(store.try_get::<Value>("large").await.unwrap(), Some(large.clone()));
-        let read = store.try_batch_get::<Value, _>(["small", "large"]).await.unwrap();
+        assert_eq!(
+            store.try_get::<Value>("small").await.unwrap(),
+            Some(small.clone())
+        );
+        assert_eq!(
+            store.try_get::<Value>("large").await.unwrap(),
+            Some(large.clone())
+        );
+        let read = store
+            .try_batch_get::<Value, _>(["small", "large"])
+            .await
+            .unwrap();
         assert_eq!(read.found.get("large"), Some(&large));
         assert_eq!(read.found.get("small"), Some(&small));
     }
 
     pub async fn a_zero_threshold_compresses_everything(backend: TestBackend) {
-        let store = backend.build(|b| b.compress(true).compress_threshold(0)).await;
+        let store = backend
+            .build(|b| b.compress(true).compress_threshold(0))
+            .await;
         store.try_put("tiny", &1, DAY).await.unwrap();
         assert_eq!(store.try_get::<i32>("tiny").await.unwrap(), Some(1));
     }
@@ -114,13 +135,17 @@ mod suite {
         let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         assert_eq!(read.found, items.into_iter().collect::<HashMap<_, _>>());
-        assert_eq!(store.batch_get::<usize, _>(["k1", "k1", "k2"]).await.len(), 2);
+        assert_eq!(
+            store.batch_get::<usize, _>(["k1", "k1", "k2"]).await.len(),
+            2
+        );
         assert!(store.batch_get::<usize, &str>([]).await.is_empty());
     }
 
     pub async fn batch_get_reads_ten_thousand_keys(backend: TestBackend) {
         let store = backend.store().await;
-        let items: Vec<(String, usize)> = (0..10_000).map(|i| (format!("item-{i:05}"), i)).collect();
+        let items: Vec<(String, usize)> =
+            (0..10_000).map(|i| (format!("item-{i:05}"), i)).collect();
         store.try_batch_put(items.clone(), DAY).await.unwrap();
         let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
         let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
@@ -150,7 +175,14 @@ mod suite {
         let left = store.try_batch_get::<bool, _>(&keys).await.unwrap();
         assert_eq!(left.found.len(), 10);
         store.batch_delete(&keys).await;
-        assert!(store.try_batch_get::<bool, _>(&keys).await.unwrap().found.is_empty());
+        assert!(
+            store
+                .try_batch_get::<bool, _>(&keys)
+                .await
+                .unwrap()
+                .found
+                .is_empty()
+        );
     }
 
     pub async fn list_keys_pages_through_every_key_once(backend: TestBackend) {
@@ -193,12 +225,18 @@ mod suite {
     pub async fn keys_are_validated_before_any_call(backend: TestBackend) {
         let store = backend.store().await;
         let long = "k".repeat(2049);
-        assert!(matches!(store.try_put("", &1, DAY).await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.try_put("", &1, DAY).await,
+            Err(Error::EmptyKey)
+        ));
         assert!(matches!(
             store.try_put(&long, &1, DAY).await,
             Err(Error::KeyTooLong { len: 2049 })
         ));
-        assert!(matches!(store.try_get::<i32>("").await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.try_get::<i32>("").await,
+            Err(Error::EmptyKey)
+        ));
         assert!(matches!(
             store.try_get::<i32>(&long).await,
             Err(Error::KeyTooLong { .. })
@@ -215,7 +253,13 @@ mod suite {
         ));
         // The never-fail forms skip the bad key and serve the rest.
         store.put("ok", &1, DAY).await;
-        assert_eq!(store.batch_get::<i32, _>(["ok", "", long.as_str()]).await.len(), 1);
+        assert_eq!(
+            store
+                .batch_get::<i32, _>(["ok", "", long.as_str()])
+                .await
+                .len(),
+            1
+        );
         assert_eq!(store.get::<i32>("").await, None);
     }
 
@@ -224,7 +268,10 @@ mod suite {
         let key = "€".repeat(682) + "ab"; // 2048 bytes
         assert_eq!(key.len(), 2048);
         store.try_put(&key, &"long", DAY).await.unwrap();
-        assert_eq!(store.try_get::<String>(&key).await.unwrap().as_deref(), Some("long"));
+        assert_eq!(
+            store.try_get::<String>(&key).await.unwrap().as_deref(),
+            Some("long")
+        );
         let read = store.try_batch_get::<String, _>([&key]).await.unwrap();
         assert_eq!(read.found.len(), 1);
     }
@@ -234,7 +281,11 @@ mod suite {
         store.try_put("big", &"old", DAY).await.unwrap();
         let big = "x".repeat(410_000);
         match store.try_put("big", &big, DAY).await {
-            Err(Error::ItemTooLarge { key, size, compressed }) => {
+            Err(Error::ItemTooLarge {
+                key,
+                size,
+                compressed,
+            }) => {
                 assert_eq!(key, "big");
                 assert!(size > 409_600);
                 assert!(!compressed);
@@ -242,23 +293,35 @@ mod suite {
             other => panic!("expected ItemTooLarge, got {other:?}"),
         }
         // The refused write did not touch what was there.
-        assert_eq!(store.try_get::<String>("big").await.unwrap().as_deref(), Some("old"));
+        assert_eq!(
+            store.try_get::<String>("big").await.unwrap().as_deref(),
+            Some("old")
+        );
         // Well under the limit (moto refuses from ~396 KB) goes through.
         let fits = "y".repeat(300_000);
         store.try_put("fits", &fits, DAY).await.unwrap();
         assert_eq!(store.try_get::<String>("fits").await.unwrap(), Some(fits));
         assert!(matches!(
-            store.try_batch_put([("a", "small".to_owned()), ("b", big)], DAY).await,
+            store
+                .try_batch_put([("a", "small".to_owned()), ("b", big)], DAY)
+                .await,
             Err(Error::ItemTooLarge { .. })
         ));
-        assert_eq!(store.try_get::<String>("a").await.unwrap(), None, "nothing written");
+        assert_eq!(
+            store.try_get::<String>("a").await.unwrap(),
+            None,
+            "nothing written"
+        );
     }
 
     pub async fn compression_lets_a_large_compressible_value_fit(backend: TestBackend) {
         let store = backend.build(|b| b.compress(true)).await;
         let value = json!({"blob": "0123456789".repeat(100_000)});
         store.try_put("compressible", &value, DAY).await.unwrap();
-        assert_eq!(store.try_get::<Value>("compressible").await.unwrap(), Some(value));
+        assert_eq!(
+            store.try_get::<Value>("compressible").await.unwrap(),
+            Some(value)
+        );
     }
 
     pub async fn values_of_another_shape_are_type_mismatches(backend: TestBackend) {
@@ -270,7 +333,10 @@ mod suite {
             Err(Error::TypeMismatch { .. })
         ));
         assert_eq!(store.get::<u64>("text").await, None);
-        let read = store.try_batch_get::<u64, _>(["text", "number"]).await.unwrap();
+        let read = store
+            .try_batch_get::<u64, _>(["text", "number"])
+            .await
+            .unwrap();
         assert_eq!(read.found.get("number"), Some(&7));
         assert_eq!(read.failed_keys().collect::<Vec<_>>(), vec!["text"]);
         assert!(matches!(read.failed[0].error, Error::TypeMismatch { .. }));
@@ -278,7 +344,12 @@ mod suite {
 
     pub async fn invalid_ttls_are_refused(backend: TestBackend) {
         let store = backend.store().await;
-        for ttl in [Ttl::days(f64::NAN), Ttl::days(-1.0), Ttl::days(f64::INFINITY), Ttl::secs(0)] {
+        for ttl in [
+            Ttl::days(f64::NAN),
+            Ttl::days(-1.0),
+            Ttl::days(f64::INFINITY),
+            Ttl::secs(0),
+        ] {
             assert!(matches!(
                 store.try_put("k", &1, ttl).await,
                 Err(Error::InvalidTtl { .. })
@@ -286,7 +357,10 @@ mod suite {
         }
         store.put("k", &1, Ttl::days(f64::NAN)).await;
         assert_eq!(store.try_get::<i32>("k").await.unwrap(), None);
-        store.try_put("k", &1, Duration::from_secs(60)).await.unwrap();
+        store
+            .try_put("k", &1, Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(1));
     }
 
@@ -309,7 +383,10 @@ mod suite {
             discontinued: None,
         };
         store.try_put("B00X", &product, DAY).await.unwrap();
-        assert_eq!(store.try_get::<Product>("B00X").await.unwrap(), Some(product.clone()));
+        assert_eq!(
+            store.try_get::<Product>("B00X").await.unwrap(),
+            Some(product.clone())
+        );
         let many = store.batch_get::<Product, _>(["B00X"]).await;
         assert_eq!(many.get("B00X"), Some(&product));
     }

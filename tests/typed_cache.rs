@@ -91,7 +91,10 @@ mod suite {
         let products = Product::cache(&store);
         products.try_put("B00X", &product("B00X")).await.unwrap();
         assert_eq!(products.stored_key("B00X"), "product:B00X");
-        assert_eq!(products.try_get("B00X").await.unwrap(), Some(product("B00X")));
+        assert_eq!(
+            products.try_get("B00X").await.unwrap(),
+            Some(product("B00X"))
+        );
         assert_eq!(products.get("B00X").await, Some(product("B00X")));
         assert_eq!(lifetime_of(&products, "B00X").await, 7 * 86_400);
         // The store sees the namespaced key, as plain JSON.
@@ -109,7 +112,10 @@ mod suite {
 
     pub async fn enum_with_seconds_round_trips(backend: TestBackend) {
         let statuses = Status::cache(&backend.store().await);
-        statuses.try_put("a", &Status::Active { since: 2020 }).await.unwrap();
+        statuses
+            .try_put("a", &Status::Active { since: 2020 })
+            .await
+            .unwrap();
         statuses.try_put("b", &Status::Retired).await.unwrap();
         assert_eq!(statuses.stored_key("a"), "status:a");
         assert_eq!(
@@ -199,7 +205,13 @@ mod suite {
         documents.try_put("short", &short).await.unwrap();
         let info = |key: &'static str| {
             let store = store.clone();
-            async move { store.try_item_info(&format!("document:{key}")).await.unwrap().unwrap() }
+            async move {
+                store
+                    .try_item_info(&format!("document:{key}"))
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
         };
         assert!(info("long").await.compressed);
         assert!(!info("short").await.compressed);
@@ -210,7 +222,14 @@ mod suite {
         // The derive's compression applies whatever the store's setting: the store itself
         // writes plain JSON.
         store.try_put("plain", &long, Ttl::days(1.0)).await.unwrap();
-        assert!(!store.try_item_info("plain").await.unwrap().unwrap().compressed);
+        assert!(
+            !store
+                .try_item_info("plain")
+                .await
+                .unwrap()
+                .unwrap()
+                .compressed
+        );
     }
 
     mod v1 {
@@ -236,10 +255,16 @@ mod suite {
         let store = backend.store().await;
         let old = v1::Profile::cache(&store);
         let new = v2::Profile::cache(&store);
-        old.try_put("ann", &v1::Profile { name: "Ann".into() }).await.unwrap();
+        old.try_put("ann", &v1::Profile { name: "Ann".into() })
+            .await
+            .unwrap();
         assert_eq!(old.stored_key("ann"), "profile:v1:ann");
         assert_eq!(new.stored_key("ann"), "profile:v2:ann");
-        assert_eq!(new.try_get("ann").await.unwrap(), None, "a miss, not an error");
+        assert_eq!(
+            new.try_get("ann").await.unwrap(),
+            None,
+            "a miss, not an error"
+        );
         let loaded = new
             .get_or_insert_with("ann", || async {
                 Ok::<_, String>(v2::Profile {
@@ -250,13 +275,20 @@ mod suite {
             .await
             .unwrap();
         assert_eq!(loaded.age, 40);
-        assert!(old.try_get("ann").await.unwrap().is_some(), "old items untouched");
+        assert!(
+            old.try_get("ann").await.unwrap().is_some(),
+            "old items untouched"
+        );
     }
 
     pub async fn another_schema_under_the_key_is_a_miss(backend: TestBackend) {
         let store = backend.store().await;
         store
-            .try_put("product:odd", &serde_json::json!({"asin": 5}), Ttl::days(1.0))
+            .try_put(
+                "product:odd",
+                &serde_json::json!({"asin": 5}),
+                Ttl::days(1.0),
+            )
             .await
             .unwrap();
         let products = Product::cache(&store);
@@ -323,7 +355,10 @@ mod suite {
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let stats = products.stats();
-        assert_eq!((stats.loader_calls, stats.store_hits, stats.store_misses), (1, 2, 1));
+        assert_eq!(
+            (stats.loader_calls, stats.store_hits, stats.store_misses),
+            (1, 2, 1)
+        );
     }
 
     pub async fn concurrent_read_through_runs_the_loader_once(backend: TestBackend) {
@@ -345,7 +380,11 @@ mod suite {
         for result in futures_util::future::join_all(callers).await {
             assert_eq!(result.unwrap().unwrap(), product("hot"));
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "the loader ran once for 20 callers");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the loader ran once for 20 callers"
+        );
         assert_eq!(products.stats().loader_calls, 1);
     }
 
@@ -367,7 +406,14 @@ mod suite {
             })
             .await;
         assert!(matches!(batch, Err(Error::Loader(_))));
-        assert!(products.try_get_many(["x", "y"]).await.unwrap().found.is_empty());
+        assert!(
+            products
+                .try_get_many(["x", "y"])
+                .await
+                .unwrap()
+                .found
+                .is_empty()
+        );
         assert_eq!(products.stats().loader_errors, 2);
     }
 
@@ -377,7 +423,8 @@ mod suite {
         let products = Product::cache(&backend.store().await);
         let cached: Vec<String> = (0..150).map(|i| format!("c{i}")).collect();
         let fresh: Vec<String> = (0..60).map(|i| format!("f{i}")).collect();
-        let values: Vec<(String, Product)> = cached.iter().map(|k| (k.clone(), product(k))).collect();
+        let values: Vec<(String, Product)> =
+            cached.iter().map(|k| (k.clone(), product(k))).collect();
         products
             .try_put_many(values.iter().map(|(k, v)| (k, v)))
             .await
@@ -419,7 +466,11 @@ mod suite {
             .await
             .unwrap();
         assert_eq!(again.len(), 209);
-        assert_eq!(products.try_get("unasked").await.unwrap(), None, "extras are not stored");
+        assert_eq!(
+            products.try_get("unasked").await.unwrap(),
+            None,
+            "extras are not stored"
+        );
         let stats = products.stats();
         assert_eq!(stats.loader_calls, 2);
     }
@@ -431,8 +482,16 @@ mod suite {
     pub async fn derived_caches_share_state_per_store(backend: TestBackend) {
         let store = backend.store().await;
         assert_eq!(Product::cache(&store).get("none").await, None);
-        assert_eq!(shared_stats::<Product>(&store).await, 1, "one cache per type and store");
-        assert_eq!(shared_stats::<Point>(&store).await, 0, "another type has its own");
+        assert_eq!(
+            shared_stats::<Product>(&store).await,
+            1,
+            "one cache per type and store"
+        );
+        assert_eq!(
+            shared_stats::<Point>(&store).await,
+            0,
+            "another type has its own"
+        );
         let other_store = backend.store().await;
         assert_eq!(shared_stats::<Product>(&other_store).await, 0);
     }
@@ -466,7 +525,8 @@ mod fail_open {
 
     #[tokio::test]
     async fn read_through_computes_and_returns_values_when_the_store_is_down() {
-        let cache: Cache<u64> = Cache::new(&unreachable_store().await, CacheConfig::new(Ttl::days(1.0)));
+        let cache: Cache<u64> =
+            Cache::new(&unreachable_store().await, CacheConfig::new(Ttl::days(1.0)));
         let value = cache
             .get_or_insert_with("k", || async { Ok::<_, String>(42) })
             .await
@@ -474,19 +534,33 @@ mod fail_open {
         assert_eq!(value, 42);
         let many = cache
             .get_many_or_insert_with(["a", "b"], |missing| async move {
-                Ok::<_, String>(missing.into_iter().map(|k| (k, 7)).collect::<HashMap<_, _>>())
+                Ok::<_, String>(
+                    missing
+                        .into_iter()
+                        .map(|k| (k, 7))
+                        .collect::<HashMap<_, _>>(),
+                )
             })
             .await
             .unwrap();
-        assert_eq!(many, HashMap::from([("a".to_owned(), 7), ("b".to_owned(), 7)]));
+        assert_eq!(
+            many,
+            HashMap::from([("a".to_owned(), 7), ("b".to_owned(), 7)])
+        );
         let stats = cache.stats();
         assert_eq!(stats.loader_calls, 2);
         // k: failed read and failed write; a, b: failed batch read and failed batch write.
         assert_eq!(stats.store_errors, 6);
         // The never-fail forms stay quiet and empty; the fallible ones say why.
         assert_eq!(cache.get("k").await, None);
-        assert!(matches!(cache.try_get("k").await, Err(Error::Unreachable { .. })));
-        assert!(matches!(cache.try_put("k", &1).await, Err(Error::Unreachable { .. })));
+        assert!(matches!(
+            cache.try_get("k").await,
+            Err(Error::Unreachable { .. })
+        ));
+        assert!(matches!(
+            cache.try_put("k", &1).await,
+            Err(Error::Unreachable { .. })
+        ));
         cache.put("k", &1).await;
     }
 }

@@ -154,7 +154,10 @@ fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut V
             skip_value(meta);
             errors.push(syn::Error::new_spanned(
                 path,
-                format!("unknown key `{}` in #[cache(...)]; expected one of: {KEYS}", quote_path(path)),
+                format!(
+                    "unknown key `{}` in #[cache(...)]; expected one of: {KEYS}",
+                    quote_path(path)
+                ),
             ));
         }
     }
@@ -175,7 +178,10 @@ fn parse_l1_key(meta: &ParseNestedMeta<'_>, l1: &mut L1Attrs, errors: &mut Vec<s
             skip_value(meta);
             errors.push(syn::Error::new_spanned(
                 path,
-                format!("unknown key `{}` in l1(...); expected one of: {L1_KEYS}", quote_path(path)),
+                format!(
+                    "unknown key `{}` in l1(...); expected one of: {L1_KEYS}",
+                    quote_path(path)
+                ),
             ));
             return;
         }
@@ -232,7 +238,7 @@ fn number_value(
             ..
         }) => match expr.as_ref() {
             Expr::Lit(ExprLit { lit, .. }) => (true, lit),
-            _ => return wrong_type(&expr, name, errors),
+            _ => return wrong_type(expr, name, errors),
         },
         _ => return wrong_type(&expr, name, errors),
     };
@@ -250,7 +256,11 @@ fn number_value(
     match number {
         Some(number) => Some(Spanned {
             value: Number {
-                value: if negative { -number.value } else { number.value },
+                value: if negative {
+                    -number.value
+                } else {
+                    number.value
+                },
                 ..number
             },
             span: expr.span(),

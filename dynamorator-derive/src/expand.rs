@@ -18,7 +18,9 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     // Bounding `Self` rather than each parameter gives generic types exactly the bounds their
     // serde impls need, whatever those are.
-    let mut predicates = where_clause.map(|w| w.predicates.clone()).unwrap_or_default();
+    let mut predicates = where_clause
+        .map(|w| w.predicates.clone())
+        .unwrap_or_default();
     predicates.push(syn::parse_quote!(Self: ::dynamorator::__private::CacheValue));
     let config = &input.config;
     let mut chain = match config.ttl {

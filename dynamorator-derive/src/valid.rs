@@ -37,7 +37,9 @@ pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
 
 fn config(type_name: &str, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Config {
     let mut ttls = attrs.ttls.into_iter();
-    let ttl = ttls.next().and_then(|(unit, number)| ttl(unit, &number, errors));
+    let ttl = ttls
+        .next()
+        .and_then(|(unit, number)| ttl(unit, &number, errors));
     for (unit, number) in ttls {
         errors.push(syn::Error::new(
             number.span,
@@ -83,7 +85,11 @@ fn config(type_name: &str, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> C
     }
 }
 
-fn ttl(unit: TtlUnit, number: &Spanned<Number>, errors: &mut Vec<syn::Error>) -> Option<(TtlUnit, f64)> {
+fn ttl(
+    unit: TtlUnit,
+    number: &Spanned<Number>,
+    errors: &mut Vec<syn::Error>,
+) -> Option<(TtlUnit, f64)> {
     let key = unit.key();
     let value = number.value.value;
     let seconds = value
@@ -93,13 +99,19 @@ fn ttl(unit: TtlUnit, number: &Spanned<Number>, errors: &mut Vec<syn::Error>) ->
             TtlUnit::Secs => 1.0,
         };
     let problem = if value <= 0.0 {
-        Some(format!("`{key}` must be positive: an item that expires as it is written is never read; write e.g. `{key} = 7`"))
+        Some(format!(
+            "`{key}` must be positive: an item that expires as it is written is never read; write e.g. `{key} = 7`"
+        ))
     } else if unit == TtlUnit::Secs && !number.value.integer {
         Some("`ttl_secs` takes whole seconds: write e.g. `ttl_secs = 90`, or use `ttl_hours`/`ttl_days` for fractions".to_owned())
     } else if seconds < 1.0 {
-        Some(format!("`{key}` is under one second; the table stores whole seconds"))
+        Some(format!(
+            "`{key}` is under one second; the table stores whole seconds"
+        ))
     } else if seconds > MAX_TTL_SECS {
-        Some(format!("`{key}` is longer than 1,000 years; check the unit"))
+        Some(format!(
+            "`{key}` is longer than 1,000 years; check the unit"
+        ))
     } else {
         None
     };
@@ -113,12 +125,20 @@ fn ttl(unit: TtlUnit, number: &Spanned<Number>, errors: &mut Vec<syn::Error>) ->
 }
 
 /// A whole number of at least `min`.
-fn whole(number: &Spanned<Number>, key: &str, min: u64, errors: &mut Vec<syn::Error>) -> Option<u64> {
+fn whole(
+    number: &Spanned<Number>,
+    key: &str,
+    min: u64,
+    errors: &mut Vec<syn::Error>,
+) -> Option<u64> {
     let value = number.value.value;
     if !number.value.integer || value < min as f64 || value > u64::MAX as f64 {
         errors.push(syn::Error::new(
             number.span,
-            format!("`{key}` takes a whole number of at least {min}: write e.g. `{key} = {}`", min.max(1) * 2),
+            format!(
+                "`{key}` takes a whole number of at least {min}: write e.g. `{key} = {}`",
+                min.max(1) * 2
+            ),
         ));
         return None;
     }
@@ -133,7 +153,10 @@ fn snake_case(name: &str) -> String {
         if c.is_uppercase() && i > 0 {
             let previous = chars[i - 1];
             let next_is_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if previous.is_lowercase() || previous.is_ascii_digit() || (previous.is_uppercase() && next_is_lower) {
+            if previous.is_lowercase()
+                || previous.is_ascii_digit()
+                || (previous.is_uppercase() && next_is_lower)
+            {
                 out.push('_');
             }
         }

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use futures_util::stream::{self, StreamExt};
 use serde::de::DeserializeOwned;
 
+use crate::Error;
 use crate::backend::Backend;
 use crate::backoff::Backoff;
 use crate::error::BatchFailure;
@@ -13,7 +14,6 @@ use crate::item::StoredItem;
 use crate::key::validate_key;
 use crate::store::{Fetched, Store};
 use crate::ttl::now_epoch_secs;
-use crate::Error;
 
 /// DynamoDB's limit of keys per BatchGetItem request.
 const KEYS_PER_REQUEST: usize = 100;
@@ -111,7 +111,10 @@ impl Store {
     /// Logs one batch failure, naming how many keys it cost and the first of them.
     pub(crate) fn report_batch(&self, operation: &'static str, failure: &BatchFailure) {
         let first = failure.keys.first().map(String::as_str).unwrap_or_default();
-        let summary = format!("{first} (and {} more keys)", failure.keys.len().saturating_sub(1));
+        let summary = format!(
+            "{first} (and {} more keys)",
+            failure.keys.len().saturating_sub(1)
+        );
         self.report(operation, &summary, &failure.error);
     }
 
@@ -163,7 +166,10 @@ async fn read_chunk(
     backend: &dyn Backend,
     mut pending: Vec<String>,
     backoff: Backoff,
-) -> (Vec<(String, Result<StoredItem, Error>)>, Option<BatchFailure>) {
+) -> (
+    Vec<(String, Result<StoredItem, Error>)>,
+    Option<BatchFailure>,
+) {
     let mut items = Vec::with_capacity(pending.len());
     for attempt in 1..=backoff.max_attempts {
         match backend.batch_get(pending.clone()).await {

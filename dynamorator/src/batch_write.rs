@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use crate::Error;
 use crate::backend::{Backend, WriteOp};
 use crate::backoff::Backoff;
 use crate::error::BatchFailure;
 use crate::key::validate_key;
 use crate::store::Store;
 use crate::ttl::{Ttl, now_epoch_secs};
-use crate::Error;
 
 /// DynamoDB's limit of writes per BatchWriteItem request (some servers accept more; DynamoDB
 /// does not).
@@ -59,8 +59,11 @@ impl Store {
 
     /// [`try_batch_put`](Store::try_batch_put) that writes every valid item, skips the invalid
     /// ones, and logs every failure.
-    pub async fn batch_put<K, V>(&self, items: impl IntoIterator<Item = (K, V)>, ttl: impl Into<Ttl>)
-    where
+    pub async fn batch_put<K, V>(
+        &self,
+        items: impl IntoIterator<Item = (K, V)>,
+        ttl: impl Into<Ttl>,
+    ) where
         K: AsRef<str>,
         V: Serialize,
     {
@@ -106,7 +109,10 @@ impl Store {
                 Err(error) => self.report("batch_delete", key, &error),
             }
         }
-        self.report_write_result("batch_delete", self.write_all(last_write_wins(writes)).await);
+        self.report_write_result(
+            "batch_delete",
+            self.write_all(last_write_wins(writes)).await,
+        );
     }
 
     fn report_write_result(&self, operation: &'static str, result: Result<(), Error>) {
@@ -182,7 +188,12 @@ async fn write_chunk(
     for attempt in 1..=backoff.max_attempts {
         match backend.batch_write(pending.clone()).await {
             Ok(unprocessed) => pending = unprocessed,
-            Err(error) => return Some(BatchFailure { keys: keys_of(&pending), error }),
+            Err(error) => {
+                return Some(BatchFailure {
+                    keys: keys_of(&pending),
+                    error,
+                });
+            }
         }
         if pending.is_empty() {
             return None;

@@ -272,13 +272,8 @@ impl StoreBuilder {
             Target::Table(table) => {
                 let client = self.dynamodb_client().await?;
                 if self.create_table {
-                    crate::backend::ensure_table(
-                        &client,
-                        table,
-                        self.table_wait,
-                        self.silent,
-                    )
-                    .await?;
+                    crate::backend::ensure_table(&client, table, self.table_wait, self.silent)
+                        .await?;
                 }
                 let backend = DynamoDbBackend::new(client, table.clone(), self.consistent_reads);
                 (Some(Arc::new(backend)), Some(table.clone()))
@@ -333,7 +328,7 @@ impl StoreBuilder {
         let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
             .retry_config(
                 RetryConfig::standard()
-                    .with_retry_mode(self.retry_mode.clone())
+                    .with_retry_mode(self.retry_mode)
                     .with_max_attempts(self.max_attempts),
             )
             .timeout_config(

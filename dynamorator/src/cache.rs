@@ -9,8 +9,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::WriteOp;
-use crate::codec::Codec;
 use crate::coalesce::Coalescer;
+use crate::codec::Codec;
 use crate::error::BatchFailure;
 use crate::key::validate_key;
 use crate::stats::{CacheStats, Counters};
@@ -204,7 +204,10 @@ where
         let stored = self.stored_key(key);
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
-            return Ok(l1.get_or_fetch(self, &stored).await?.map(|v| l1.to_owned(v)));
+            return Ok(l1
+                .get_or_fetch(self, &stored)
+                .await?
+                .map(|v| l1.to_owned(v)));
         }
         Ok(self.fetch_from_store(&stored).await?.map(|f| f.value))
     }
@@ -284,7 +287,10 @@ where
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
             let (found, failed) = l1.get_many_or_fetch(self, stored).await;
-            let found = found.into_iter().map(|(k, v)| (k, l1.to_owned(v))).collect();
+            let found = found
+                .into_iter()
+                .map(|(k, v)| (k, l1.to_owned(v)))
+                .collect();
             return Ok(self.unprefixed(found, failed));
         }
         let (found, failed) = self.fetch_many_from_store(stored).await;
@@ -317,7 +323,10 @@ where
 
     /// [`try_get_many`](Cache::try_get_many) returning what was found; invalid keys are skipped
     /// and failures logged.
-    pub async fn get_many<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) -> HashMap<String, T> {
+    pub async fn get_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> HashMap<String, T> {
         let valid: Vec<String> = keys
             .into_iter()
             .filter_map(|key| {
@@ -407,9 +416,9 @@ where
     /// An invalid key, an unstorable value, an item over 400 KB, or a store failure.
     pub async fn try_put(&self, key: &str, value: &T) -> Result<(), Error> {
         let stored = self.stored_key(key);
-        let item = self
-            .store
-            .encode_item(&self.codec, &stored, value, self.ttl, now_epoch_secs())?;
+        let item =
+            self.store
+                .encode_item(&self.codec, &stored, value, self.ttl, now_epoch_secs())?;
         #[cfg(feature = "l1")]
         let (expires_at, size) = (item.expires_at, item.encoded_size());
         let result = self.store.put_item(item).await;
@@ -451,29 +460,20 @@ where
     {
         let now = now_epoch_secs();
         let mut writes = Vec::new();
-        #[cfg(feature = "l1")]
         let mut written = Vec::new();
         for (key, value) in items {
             let stored = self.stored_key(key.as_ref());
             let item = self
                 .store
                 .encode_item(&self.codec, &stored, value, self.ttl, now)?;
-            #[cfg(feature = "l1")]
-            written.push((stored, value, item.expires_at, item.encoded_size()));
+            written.push(Written::new(stored, value, &item));
             writes.push(WriteOp::Put(item));
         }
-        let result = self.store.write_all(crate::batch_write::last_write_wins(writes)).await;
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            let failed: std::collections::HashSet<&str> = failed_keys(&result).collect();
-            for (stored, value, expires_at, size) in written {
-                if failed.contains(stored.as_str()) {
-                    l1.invalidate(&stored);
-                } else {
-                    l1.insert_value(stored, value, expires_at, size);
-                }
-            }
-        }
+        let result = self
+            .store
+            .write_all(crate::batch_write::last_write_wins(writes))
+            .await;
+        self.write_through(written, &result);
         self.count_write_result(&result);
         result.map_err(|error| self.unprefix_error(error))
     }
@@ -545,7 +545,7 @@ where
         }
     }
 
-    fn count_write_result(&self, result: &Result<(), Error>) {
+    pub(crate) fn count_write_result(&self, result: &Result<(), Error>) {
         let failed = failed_keys(result).count();
         if failed > 0 {
             Counters::add(&self.counters().store_errors, failed);
@@ -584,8 +584,57 @@ where
     }
 
     /// The encoded item for a value about to be written by read-through.
-    pub(crate) fn encode(&self, stored: &str, value: &T, now: i64) -> Result<crate::item::StoredItem, Error> {
-        self.store.encode_item(&self.codec, stored, value, self.ttl, now)
+    pub(crate) fn encode(
+        &self,
+        stored: &str,
+        value: &T,
+        now: i64,
+    ) -> Result<crate::item::StoredItem, Error> {
+        self.store
+            .encode_item(&self.codec, stored, value, self.ttl, now)
+    }
+}
+
+/// A value just sent to the store, for the L1's write-through (unused without the L1).
+#[cfg_attr(not(feature = "l1"), allow(dead_code))]
+pub(crate) struct Written<'a, T> {
+    stored: String,
+    value: &'a T,
+    expires_at: i64,
+    size: usize,
+}
+
+impl<'a, T> Written<'a, T> {
+    pub(crate) fn new(stored: String, value: &'a T, item: &crate::item::StoredItem) -> Self {
+        Written {
+            stored,
+            value,
+            expires_at: item.expires_at,
+            size: item.encoded_size(),
+        }
+    }
+}
+
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// After a batch write: the L1 holds what was written and forgets what was not, so it never
+    /// serves a value the store does not have.
+    pub(crate) fn write_through(&self, written: Vec<Written<'_, T>>, result: &Result<(), Error>) {
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            let failed: std::collections::HashSet<&str> = failed_keys(result).collect();
+            for w in written {
+                if failed.contains(w.stored.as_str()) {
+                    l1.invalidate(&w.stored);
+                } else {
+                    l1.insert_value(w.stored, w.value, w.expires_at, w.size);
+                }
+            }
+        }
+        #[cfg(not(feature = "l1"))]
+        let _ = (written, result);
     }
 }
 

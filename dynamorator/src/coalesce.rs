@@ -121,7 +121,11 @@ mod tests {
     async fn errors_are_shared_and_not_kept() {
         let coalescer = Coalescer::<u32>::default();
         let failed = coalescer
-            .run("k", || async { Err(Error::Timeout { operation: "GetItem" }) })
+            .run("k", || async {
+                Err(Error::Timeout {
+                    operation: "GetItem",
+                })
+            })
             .await;
         assert!(matches!(failed, Err(Error::Timeout { .. })));
         assert_eq!(coalescer.run("k", || async { Ok(1) }).await.unwrap(), 1);

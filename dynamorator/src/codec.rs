@@ -11,9 +11,9 @@ use flate2::write::GzEncoder;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Error;
 use crate::error::CorruptReason;
 use crate::item::StoredItem;
-use crate::Error;
 
 /// The Python package's default compression threshold, in bytes of JSON text.
 pub(crate) const DEFAULT_COMPRESS_THRESHOLD: usize = 1024;
@@ -184,14 +184,17 @@ mod tests {
 
     #[test]
     fn plain_values_are_compact_json() {
-        let encoded = Codec::default().encode(&json!({"a": 1, "b": [true, null]})).unwrap();
+        let encoded = Codec::default()
+            .encode(&json!({"a": 1, "b": [true, null]}))
+            .unwrap();
         assert_eq!(encoded.data, r#"{"a":1,"b":[true,null]}"#);
         assert!(!encoded.compressed);
     }
 
     #[test]
     fn round_trips_plain_and_compressed() {
-        let value = json!({"name": "Zoë ☕ 日本", "n": -1.5e10, "list": [1, 2, 3], "nested": {"x": null}});
+        let value =
+            json!({"name": "Zoë ☕ 日本", "n": -1.5e10, "list": [1, 2, 3], "nested": {"x": null}});
         for codec in [Codec::default(), compressing(0)] {
             let (back, _) = round_trip(codec, &value);
             assert_eq!(back, value);
@@ -205,7 +208,12 @@ mod tests {
         let above = json!("x".repeat(9));
         assert!(!compressing(10).encode(&at).unwrap().compressed);
         assert!(compressing(10).encode(&above).unwrap().compressed);
-        assert!(!Codec::default().encode(&json!("x".repeat(5000))).unwrap().compressed);
+        assert!(
+            !Codec::default()
+                .encode(&json!("x".repeat(5000)))
+                .unwrap()
+                .compressed
+        );
     }
 
     #[test]
@@ -245,18 +253,42 @@ mod tests {
 
     #[test]
     fn every_corrupt_form_is_a_typed_error() {
-        assert_eq!(corrupt_reason(&raw("not base64!!", true)), CorruptReason::Base64);
-        assert!(matches!(corrupt_reason(&raw("aGVsbG8=", true)), CorruptReason::Gzip(_)));
+        assert_eq!(
+            corrupt_reason(&raw("not base64!!", true)),
+            CorruptReason::Base64
+        );
+        assert!(matches!(
+            corrupt_reason(&raw("aGVsbG8=", true)),
+            CorruptReason::Gzip(_)
+        ));
         let gzip = BASE64.decode(gzip_base64(b"{\"a\": 1}")).unwrap();
         let truncated = BASE64.encode(&gzip[..gzip.len() / 2]);
-        assert!(matches!(corrupt_reason(&raw(&truncated, true)), CorruptReason::Gzip(_)));
+        assert!(matches!(
+            corrupt_reason(&raw(&truncated, true)),
+            CorruptReason::Gzip(_)
+        ));
         let not_utf8 = gzip_base64(&[0xff, 0xfe, 0x00]);
-        assert!(matches!(corrupt_reason(&raw(&not_utf8, true)), CorruptReason::Json(_)));
-        assert!(matches!(corrupt_reason(&raw("{\"a\":", false)), CorruptReason::Json(_)));
-        assert!(matches!(corrupt_reason(&raw("", false)), CorruptReason::Json(_)));
-        assert!(matches!(corrupt_reason(&raw("NaN", false)), CorruptReason::Json(_)));
+        assert!(matches!(
+            corrupt_reason(&raw(&not_utf8, true)),
+            CorruptReason::Json(_)
+        ));
+        assert!(matches!(
+            corrupt_reason(&raw("{\"a\":", false)),
+            CorruptReason::Json(_)
+        ));
+        assert!(matches!(
+            corrupt_reason(&raw("", false)),
+            CorruptReason::Json(_)
+        ));
+        assert!(matches!(
+            corrupt_reason(&raw("NaN", false)),
+            CorruptReason::Json(_)
+        ));
         let empty_gzip = BASE64.encode(b"");
-        assert!(matches!(corrupt_reason(&raw(&empty_gzip, true)), CorruptReason::Json(_)));
+        assert!(matches!(
+            corrupt_reason(&raw(&empty_gzip, true)),
+            CorruptReason::Json(_)
+        ));
     }
 
     #[test]
@@ -283,14 +315,18 @@ mod tests {
             max_inflated: 100,
             ..Codec::default()
         };
-        let value: String = codec.decode(&raw(&gzip_base64(json.as_bytes()), true)).unwrap();
+        let value: String = codec
+            .decode(&raw(&gzip_base64(json.as_bytes()), true))
+            .unwrap();
         assert_eq!(value.len(), 98);
     }
 
     #[test]
     fn another_shape_is_a_type_mismatch_without_the_payload() {
         match Codec::default().decode::<u64>(&raw("\"4111-1111\"", false)) {
-            Err(Error::TypeMismatch { detail, type_name, .. }) => {
+            Err(Error::TypeMismatch {
+                detail, type_name, ..
+            }) => {
                 assert_eq!(type_name, "u64");
                 assert!(!detail.contains("4111"), "{detail}");
                 assert!(detail.contains("expected u64"), "{detail}");
@@ -301,7 +337,10 @@ mod tests {
 
     #[test]
     fn redaction_keeps_field_names() {
-        assert_eq!(redact_quoted("missing field `price`"), "missing field `price`");
+        assert_eq!(
+            redact_quoted("missing field `price`"),
+            "missing field `price`"
+        );
         assert_eq!(
             redact_quoted(r#"invalid type: string "secret", expected u64"#),
             "invalid type: string \"…\", expected u64"
@@ -312,6 +351,9 @@ mod tests {
     fn unserialisable_values_are_errors() {
         let mut map = std::collections::HashMap::new();
         map.insert(vec![1u8], 1);
-        assert!(matches!(Codec::default().encode(&map), Err(Error::Serialize(_))));
+        assert!(matches!(
+            Codec::default().encode(&map),
+            Err(Error::Serialize(_))
+        ));
     }
 }

@@ -50,7 +50,10 @@ impl StoredItem {
 
 fn decimal_len(n: i64) -> usize {
     let sign = usize::from(n < 0);
-    let digits = n.unsigned_abs().checked_ilog10().map_or(1, |d| d as usize + 1);
+    let digits = n
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |d| d as usize + 1);
     sign + digits
 }
 

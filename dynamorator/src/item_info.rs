@@ -1,8 +1,8 @@
 //! [`ItemInfo`]: what is known about a stored item without decoding its value.
 
+use crate::Error;
 use crate::key::validate_key;
 use crate::store::Store;
-use crate::Error;
 
 /// The stored form of an item: sizes, compression and times, not its value.
 ///

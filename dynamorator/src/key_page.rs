@@ -1,9 +1,9 @@
 //! Key listing, one page at a time, with the Python package's page tokens.
 
+use crate::Error;
 use crate::key::validate_key;
 use crate::store::Store;
 use crate::ttl::{is_expired, now_epoch_secs};
-use crate::Error;
 
 /// One page of keys, and where the next one starts.
 ///
@@ -47,7 +47,11 @@ impl Store {
     ///
     /// [`Error::InvalidArgument`] for a zero `limit`, an invalid `last_key`, or a DynamoDB
     /// failure (which the never-fail form cannot tell from the end of the table).
-    pub async fn try_list_keys(&self, limit: u32, last_key: Option<&str>) -> Result<KeyPage, Error> {
+    pub async fn try_list_keys(
+        &self,
+        limit: u32,
+        last_key: Option<&str>,
+    ) -> Result<KeyPage, Error> {
         if limit == 0 {
             return Err(Error::InvalidArgument {
                 reason: "list_keys limit must be at least 1",

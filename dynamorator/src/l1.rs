@@ -204,7 +204,12 @@ where
                 match cache.fetch_from_store(key).await? {
                     Some(fetched) => {
                         let value = Arc::new(fetched.value);
-                        self.insert(key.to_owned(), value.clone(), fetched.expires_at, fetched.size);
+                        self.insert(
+                            key.to_owned(),
+                            value.clone(),
+                            fetched.expires_at,
+                            fetched.size,
+                        );
                         Ok(Some(value))
                     }
                     None => {

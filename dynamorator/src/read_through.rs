@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::WriteOp;
-use crate::cache::unwrap_or_clone;
+use crate::cache::{Written, unwrap_or_clone};
 use crate::key::validate_key;
 use crate::stats::Counters;
 use crate::ttl::now_epoch_secs;
@@ -110,7 +110,12 @@ where
                 let value = Arc::new(fetched.value);
                 #[cfg(feature = "l1")]
                 if let Some(l1) = self.l1() {
-                    l1.insert(stored.to_owned(), value.clone(), fetched.expires_at, fetched.size);
+                    l1.insert(
+                        stored.to_owned(),
+                        value.clone(),
+                        fetched.expires_at,
+                        fetched.size,
+                    );
                 }
                 return Ok(value);
             }
@@ -140,12 +145,16 @@ where
         let written = match self.encode(stored, &value, now_epoch_secs()) {
             Ok(item) => {
                 let (expires_at, size) = (item.expires_at, item.encoded_size());
-                self.store().put_item(item).await.map(|()| (expires_at, size))
+                self.store()
+                    .put_item(item)
+                    .await
+                    .map(|()| (expires_at, size))
             }
             Err(error) => Err(error),
         };
         match written {
-            Ok((_expires_at, _size)) => {
+            Ok((_expires_at, _size)) =>
+            {
                 #[cfg(feature = "l1")]
                 if let Some(l1) = self.l1() {
                     l1.insert(stored.to_owned(), value.clone(), _expires_at, _size);
@@ -237,7 +246,10 @@ where
         if let Some(l1) = self.l1() {
             let (found, failed) = l1.get_many_or_fetch(self, stored).await;
             self.report_read_failures(&failed);
-            return found.into_iter().map(|(k, v)| (k, l1.to_owned(v))).collect();
+            return found
+                .into_iter()
+                .map(|(k, v)| (k, l1.to_owned(v)))
+                .collect();
         }
         let (found, failed) = self.fetch_many_from_store(stored).await;
         self.report_read_failures(&failed);
@@ -246,7 +258,8 @@ where
 
     fn report_read_failures(&self, failed: &[crate::BatchFailure]) {
         for failure in failed {
-            self.store().report_batch("get_many_or_insert_with", failure);
+            self.store()
+                .report_batch("get_many_or_insert_with", failure);
         }
     }
 
@@ -254,47 +267,24 @@ where
     async fn store_loaded(&self, loaded: &HashMap<String, T>) {
         let now = now_epoch_secs();
         let mut writes = Vec::with_capacity(loaded.len());
+        let mut written = Vec::with_capacity(loaded.len());
         for (key, value) in loaded {
             let stored = self.stored_key(key);
             match self.encode(&stored, value, now) {
-                Ok(item) => writes.push(WriteOp::Put(item)),
+                Ok(item) => {
+                    written.push(Written::new(stored, value, &item));
+                    writes.push(WriteOp::Put(item));
+                }
                 Err(error) => {
                     Counters::add(&self.counters().store_errors, 1);
                     self.report("get_many_or_insert_with", key, &error);
                 }
             }
         }
-        #[cfg(feature = "l1")]
-        let cached: Vec<(String, i64, usize)> = writes
-            .iter()
-            .filter_map(|w| match w {
-                WriteOp::Put(item) => Some((item.key.clone(), item.expires_at, item.encoded_size())),
-                WriteOp::Delete(_) => None,
-            })
-            .collect();
         let result = self.store().write_all(writes).await;
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            let failed: HashSet<String> = match &result {
-                Err(Error::Incomplete { failures, .. }) => {
-                    failures.iter().flat_map(|f| f.keys.iter().cloned()).collect()
-                }
-                _ => HashSet::new(),
-            };
-            for (stored, expires_at, size) in cached {
-                if !failed.contains(&stored) {
-                    if let Some(value) = loaded.get(&self.unprefix(stored.clone())) {
-                        l1.insert_value(stored, value, expires_at, size);
-                    }
-                }
-            }
-        }
+        self.write_through(written, &result);
+        self.count_write_result(&result);
         if let Err(error) = result {
-            let failed = match &error {
-                Error::Incomplete { failures, .. } => failures.iter().map(|f| f.keys.len()).sum(),
-                _ => loaded.len(),
-            };
-            Counters::add(&self.counters().store_errors, failed);
             self.report_write_error("get_many_or_insert_with", &error);
         }
     }

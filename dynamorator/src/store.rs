@@ -7,18 +7,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Error;
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::backoff::Backoff;
 use crate::builder::StoreBuilder;
 use crate::cache::Shared;
-use crate::{Cache, Cached};
 use crate::codec::Codec;
 use crate::item::{MAX_ITEM_BYTES, StoredItem};
 use crate::key::validate_key;
 use crate::log::warn_unless_silent;
 use crate::ttl::{Ttl, is_expired, now_epoch_secs};
-use crate::Error;
+use crate::{Cache, Cached};
 
 /// The settings a built store runs with.
 #[derive(Debug, Clone)]
@@ -83,6 +83,7 @@ impl std::fmt::Debug for Store {
 
 /// A value read from the store, with what the layers above need to know about its item.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "l1"), allow(dead_code))] // Expiry and size are for the L1.
 pub(crate) struct Fetched<V> {
     pub(crate) value: V,
     /// Epoch seconds after which the item is a miss.
@@ -213,12 +214,10 @@ impl Store {
 
     /// [`try_get`](Store::try_get), logging any failure and returning `None` for it.
     pub async fn get<V: DeserializeOwned>(&self, key: &str) -> Option<V> {
-        self.try_get(key)
-            .await
-            .unwrap_or_else(|error| {
-                self.report("get", key, &error);
-                None
-            })
+        self.try_get(key).await.unwrap_or_else(|error| {
+            self.report("get", key, &error);
+            None
+        })
     }
 
     /// Deletes the value under `key`; deleting an absent key is not an error.

@@ -168,6 +168,10 @@ mod tests {
     #[test]
     fn the_largest_ttl_does_not_overflow_at_the_largest_time() {
         assert!(Ttl::secs(Ttl::MAX_SECS).expires_at(i64::MAX).is_err());
-        assert!(Ttl::secs(Ttl::MAX_SECS).expires_at(now_epoch_secs()).is_ok());
+        assert!(
+            Ttl::secs(Ttl::MAX_SECS)
+                .expires_at(now_epoch_secs())
+                .is_ok()
+        );
     }
 }

@@ -76,7 +76,13 @@ impl TestBackend {
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "dynamorator-tests"))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "dynamorator-tests",
+        ))
         .endpoint_url(endpoint)
         .load()
         .await

@@ -8,7 +8,13 @@ use super::TestBackend;
 
 /// Runs `script` with the test venv's Python, `store` bound to a `DynamoDBStore` on `table`
 /// of `backend` (with `compress`/`threshold`), and returns what the script printed as JSON.
-pub fn run(backend: TestBackend, table: &str, compress: bool, threshold: usize, script: &str) -> Value {
+pub fn run(
+    backend: TestBackend,
+    table: &str,
+    compress: bool,
+    threshold: usize,
+    script: &str,
+) -> Value {
     let python = std::env::var("DYNAMORATOR_TEST_PYTHON").unwrap_or_else(|_| {
         panic!("DYNAMORATOR_TEST_PYTHON is not set: run the tests with scripts/test")
     });

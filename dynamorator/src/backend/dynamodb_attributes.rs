@@ -58,7 +58,12 @@ pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, 
                 },
             ));
         }
-        None => return Err(Error::corrupt("", CorruptReason::MissingAttribute(attr::KEY))),
+        None => {
+            return Err(Error::corrupt(
+                "",
+                CorruptReason::MissingAttribute(attr::KEY),
+            ));
+        }
     };
     let corrupt = |reason| Error::corrupt(&key, reason);
     let data = match attributes.remove(attr::DATA) {
@@ -119,7 +124,9 @@ fn epoch_seconds(attribute: &'static str, value: &AttributeValue) -> Result<i64,
     }
     match text.trim().parse::<f64>() {
         // The range check keeps the cast exact; i64::MAX as f64 rounds up, so use <.
-        Ok(number) if number.is_finite() && number >= i64::MIN as f64 && number < i64::MAX as f64 => {
+        Ok(number)
+            if number.is_finite() && number >= i64::MIN as f64 && number < i64::MAX as f64 =>
+        {
             Ok(number.trunc() as i64)
         }
         _ => Err(CorruptReason::BadNumber(attribute)),
@@ -135,7 +142,10 @@ mod tests {
             ("cache_id".to_owned(), AttributeValue::S("user:1".into())),
             ("data".to_owned(), AttributeValue::S("{\"a\": 1}".into())),
             ("ttl".to_owned(), AttributeValue::N("1900000000".into())),
-            ("created_at".to_owned(), AttributeValue::N("1800000000".into())),
+            (
+                "created_at".to_owned(),
+                AttributeValue::N("1800000000".into()),
+            ),
         ])
     }
 
@@ -181,7 +191,10 @@ mod tests {
             reason(|a| {
                 a.insert("data".into(), AttributeValue::N("1".into()));
             }),
-            CorruptReason::WrongType { attribute: "data", .. }
+            CorruptReason::WrongType {
+                attribute: "data",
+                ..
+            }
         ));
         assert!(matches!(
             reason(|a| {
@@ -190,13 +203,19 @@ mod tests {
                     AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![1])),
                 );
             }),
-            CorruptReason::WrongType { attribute: "data", .. }
+            CorruptReason::WrongType {
+                attribute: "data",
+                ..
+            }
         ));
         assert!(matches!(
             reason(|a| {
                 a.insert("compressed".into(), AttributeValue::S("true".into()));
             }),
-            CorruptReason::WrongType { attribute: "compressed", .. }
+            CorruptReason::WrongType {
+                attribute: "compressed",
+                ..
+            }
         ));
         assert_eq!(
             reason(|a| {
@@ -214,7 +233,10 @@ mod tests {
             reason(|a| {
                 a.insert("ttl".into(), AttributeValue::S("1900000000".into()));
             }),
-            CorruptReason::WrongType { attribute: "ttl", .. }
+            CorruptReason::WrongType {
+                attribute: "ttl",
+                ..
+            }
         ));
         assert_eq!(
             reason(|a| {
@@ -228,7 +250,10 @@ mod tests {
     fn numbers_in_other_forms_are_read() {
         let mut attributes = python_item();
         attributes.insert("ttl".into(), AttributeValue::N("1.9E9".into()));
-        assert_eq!(from_attributes(attributes).unwrap().expires_at, 1_900_000_000);
+        assert_eq!(
+            from_attributes(attributes).unwrap().expires_at,
+            1_900_000_000
+        );
         for huge in ["1e300", "NaN", "inf"] {
             let mut attributes = python_item();
             attributes.insert("ttl".into(), AttributeValue::N(huge.into()));

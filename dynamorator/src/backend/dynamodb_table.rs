@@ -35,7 +35,9 @@ pub(crate) async fn ensure_table(
     };
     let created = match describe_status(client, table).await {
         Ok(Some(_)) => false,
-        Ok(None) => create_table(client, table, silent).await.map_err(|e| setup_error(e.to_string()))?,
+        Ok(None) => create_table(client, table, silent)
+            .await
+            .map_err(|e| setup_error(e.to_string()))?,
         Err(error) => return Err(setup_error(error.to_string())),
     };
     wait_until_active(client, table, wait_limit)
@@ -99,7 +101,11 @@ async fn create_table(client: &Client, table: &str, silent: bool) -> Result<bool
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) =>
         {
-            info_unless_silent!(silent, table, "dynamorator: table created by another process");
+            info_unless_silent!(
+                silent,
+                table,
+                "dynamorator: table created by another process"
+            );
             Ok(false)
         }
         Err(error) => Err(from_sdk("CreateTable", error)),
@@ -162,10 +168,17 @@ async fn enable_ttl(client: &Client, table: &str, silent: bool) {
 /// For a table that was already there: say so if DynamoDB will not delete expired items.
 /// Changing another owner's table is not ours to do.
 async fn check_ttl(client: &Client, table: &str, silent: bool) {
-    match client.describe_time_to_live().table_name(table).send().await {
+    match client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+    {
         Ok(output) => {
             let description = output.time_to_live_description;
-            let status = description.as_ref().and_then(|d| d.time_to_live_status.clone());
+            let status = description
+                .as_ref()
+                .and_then(|d| d.time_to_live_status.clone());
             let attribute = description.and_then(|d| d.attribute_name);
             let on_ttl = attribute.as_deref() == Some(attr::TTL);
             if !(on_ttl
