@@ -26,6 +26,8 @@ enum Target {
     Table(String),
     /// The embedded backend, in this process.
     Embedded,
+    /// The embedded backend, kept in a file across runs.
+    EmbeddedFile(std::path::PathBuf),
 }
 
 /// Builds a [`Store`]; get one from [`Store::builder`].
@@ -119,6 +121,22 @@ impl StoreBuilder {
     /// account or server needed. Items live as long as the store and its clones.
     pub fn embedded(mut self) -> Self {
         self.target = Target::Embedded;
+        self
+    }
+
+    /// Keeps items in this process like [`embedded`](StoreBuilder::embedded), and in the file
+    /// at `path` across runs: an append-only journal, replayed (expired items dropped) and
+    /// compacted when the store is built. The file is locked while the store is open, so one
+    /// process uses it at a time. Writes are appended before they count as done; a write the
+    /// file refuses is an [`Error::Embedded`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), dynamorator::Error> {
+    /// let store = dynamorator::Store::builder().embedded_file("cache.jsonl").build().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn embedded_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.target = Target::EmbeddedFile(path.into());
         self
     }
 
@@ -255,8 +273,9 @@ impl StoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for settings that cannot work, and [`Error::TableSetup`] when
-    /// the table cannot be described, created or found ACTIVE in time. This is the only place
+    /// [`Error::InvalidConfig`] for settings that cannot work, [`Error::TableSetup`] when
+    /// the table cannot be described, created or found ACTIVE in time, and [`Error::Embedded`]
+    /// when an embedded store's file cannot be opened. This is the only place
     /// the never-fail API can return an error, as in the Python package.
     pub async fn build(self) -> Result<Store, Error> {
         self.validate()?;
@@ -269,6 +288,18 @@ impl StoreBuilder {
         let (backend, table): (Option<Arc<dyn Backend>>, _) = match &self.target {
             Target::Disabled => (None, None),
             Target::Embedded => (Some(Arc::new(EmbeddedBackend::new())), None),
+            Target::EmbeddedFile(path) => {
+                let (backend, skipped) = EmbeddedBackend::open(path)?;
+                if skipped > 0 {
+                    crate::log::warn_unless_silent!(
+                        self.silent,
+                        path = %path.display(),
+                        skipped,
+                        "dynamorator: skipped unreadable lines of the embedded store's file"
+                    );
+                }
+                (Some(Arc::new(backend)), None)
+            }
             Target::Table(table) => {
                 let client = self.dynamodb_client().await?;
                 if self.create_table {

@@ -18,6 +18,8 @@ use dynamorator::{Store, StoreBuilder};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
     Embedded,
+    /// The embedded backend kept in a journal file (a fresh one per store).
+    EmbeddedFile,
     Moto,
     Dynalite,
 }
@@ -27,7 +29,9 @@ impl TestBackend {
     /// did not start it.
     pub fn endpoint(self) -> String {
         let variable = match self {
-            TestBackend::Embedded => panic!("the embedded backend has no endpoint"),
+            TestBackend::Embedded | TestBackend::EmbeddedFile => {
+                panic!("the embedded backend has no endpoint")
+            }
             TestBackend::Moto => "DYNAMORATOR_TEST_MOTO",
             TestBackend::Dynalite => "DYNAMORATOR_TEST_DYNALITE",
         };
@@ -42,13 +46,14 @@ impl TestBackend {
     }
 
     pub fn is_dynamodb(self) -> bool {
-        self != TestBackend::Embedded
+        matches!(self, TestBackend::Moto | TestBackend::Dynalite)
     }
 
     /// A builder for a store on a fresh, empty table of this backend.
     pub async fn builder(self) -> StoreBuilder {
         match self {
             TestBackend::Embedded => Store::builder().embedded(),
+            TestBackend::EmbeddedFile => Store::builder().embedded_file(unique_file()),
             _ => Store::builder()
                 .table(unique_table_name())
                 .sdk_config(sdk_config(&self.endpoint()).await)
@@ -103,8 +108,16 @@ pub fn unique_table_name() -> String {
     )
 }
 
-/// Runs the listed tests of a suite module once per backend: `embedded` always, `moto` and
-/// `dynalite` with the `server-tests` feature. Each test is `async fn(TestBackend)`.
+/// A path no other test uses, in a folder of the temporary directory that scripts/test
+/// removes afterwards.
+pub fn unique_file() -> std::path::PathBuf {
+    let folder = std::env::temp_dir().join("dynamorator-tests");
+    std::fs::create_dir_all(&folder).expect("the temporary directory is writable");
+    folder.join(format!("{}.jsonl", unique_table_name()))
+}
+
+/// Runs the listed tests of a suite module once per backend: `embedded` and `embedded_file`
+/// always, `moto` and `dynalite` with the `server-tests` feature. Each test is `async fn(TestBackend)`.
 #[macro_export]
 macro_rules! on_every_backend {
     ($suite:ident: $($test:ident),+ $(,)?) => {
@@ -113,6 +126,14 @@ macro_rules! on_every_backend {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
                     super::$suite::$test($crate::support::TestBackend::Embedded).await
+                }
+            )+
+        }
+        mod embedded_file {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$suite::$test($crate::support::TestBackend::EmbeddedFile).await
                 }
             )+
         }

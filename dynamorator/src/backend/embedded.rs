@@ -1,11 +1,13 @@
 //! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
-//! replacement, key-ordered pages with a resume key, batch limits), so everything runs with no
-//! server. Optionally kept in a file across runs (see `embedded_file`).
+//! replacement, key-ordered pages with a resume key), so everything runs with no server.
+//! Optionally kept in a journal file across runs (see `embedded_journal`).
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::{PoisonError, RwLock};
+use std::path::Path;
+use std::sync::{Mutex, PoisonError, RwLock};
 
+use super::embedded_journal::{Journal, apply};
 use super::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
 use crate::Error;
 use crate::item::StoredItem;
@@ -14,32 +16,52 @@ use crate::item::StoredItem;
 #[derive(Debug, Default)]
 pub(crate) struct EmbeddedBackend {
     items: RwLock<BTreeMap<String, StoredItem>>,
+    /// The file writes go to first, when the store is kept across runs.
+    journal: Option<Mutex<Journal>>,
 }
 
 impl EmbeddedBackend {
+    /// Items in memory only.
     pub(crate) fn new() -> Self {
         EmbeddedBackend::default()
     }
 
-    // A panic elsewhere while holding the lock cannot leave a map half-written (every change is
-    // one insert or remove), so a poisoned lock is still safe to use.
+    /// Items in memory, kept in the journal at `path`; returns how many unreadable lines the
+    /// journal had.
+    pub(crate) fn open(path: &Path) -> Result<(Self, usize), Error> {
+        let replayed = Journal::open(path)?;
+        let backend = EmbeddedBackend {
+            items: RwLock::new(replayed.items),
+            journal: Some(Mutex::new(replayed.journal)),
+        };
+        Ok((backend, replayed.skipped))
+    }
+
+    // Every change is one insert or remove, so a lock poisoned by a panic elsewhere still
+    // guards a consistent map.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, StoredItem>> {
         self.items.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, StoredItem>> {
-        self.items.write().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn apply(&self, write: WriteOp) {
-        match write {
-            WriteOp::Put(item) => {
-                self.write().insert(item.key.clone(), item);
-            }
-            WriteOp::Delete(key) => {
-                self.write().remove(&key);
-            }
-        }
+    /// Applies writes: to the journal first (so a failed file write changes nothing), then to
+    /// memory.
+    fn apply(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
+        let Some(journal) = &self.journal else {
+            let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+            writes
+                .into_iter()
+                .for_each(|write| apply(&mut items, write));
+            return Ok(());
+        };
+        // The journal lock is held across both steps so the file and memory see writes in the
+        // same order.
+        let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
+        journal.append(&writes)?;
+        let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+        writes
+            .into_iter()
+            .for_each(|write| apply(&mut items, write));
+        journal.compact_if_large(&items)
     }
 
     fn page(&self, limit: u32, start: Option<&str>) -> ScanPage {
@@ -67,13 +89,13 @@ impl Backend for EmbeddedBackend {
     }
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
-        self.apply(WriteOp::Put(item));
-        Box::pin(async { Ok(()) })
+        let result = self.apply(vec![WriteOp::Put(item)]);
+        Box::pin(async move { result })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        self.apply(WriteOp::Delete(key.to_owned()));
-        Box::pin(async { Ok(()) })
+        let result = self.apply(vec![WriteOp::Delete(key.to_owned())]);
+        Box::pin(async move { result })
     }
 
     fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>> {
@@ -92,10 +114,8 @@ impl Backend for EmbeddedBackend {
     }
 
     fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>> {
-        for write in writes {
-            self.apply(write);
-        }
-        Box::pin(async { Ok(Vec::new()) })
+        let result = self.apply(writes).map(|()| Vec::new());
+        Box::pin(async move { result })
     }
 
     fn scan_keys<'a>(

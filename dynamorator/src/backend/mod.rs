@@ -11,6 +11,7 @@ mod dynamodb_table;
 
 pub(crate) use dynamodb_table::ensure_table;
 pub(crate) mod embedded;
+mod embedded_journal;
 
 use std::future::Future;
 use std::pin::Pin;

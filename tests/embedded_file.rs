@@ -1,0 +1,118 @@
+//! The embedded backend's file: values survive a restart, and a damaged or shared file is
+//! handled, never a panic.
+
+mod support;
+
+use std::io::Write;
+
+use dynamorator::{Error, Store, Ttl};
+use serde_json::{Value, json};
+
+use support::unique_file;
+
+async fn open(path: &std::path::Path) -> Result<Store, Error> {
+    Store::builder()
+        .embedded_file(path)
+        .compress(true)
+        .compress_threshold(16)
+        .build()
+        .await
+}
+
+#[tokio::test]
+async fn values_survive_a_restart() {
+    let path = unique_file();
+    {
+        let store = open(&path).await.unwrap();
+        store.try_put("plain", &1, Ttl::days(1.0)).await.unwrap();
+        store
+            .try_put(
+                "compressed",
+                &json!({"text": "x".repeat(100)}),
+                Ttl::days(1.0),
+            )
+            .await
+            .unwrap();
+        store.try_put("gone", &2, Ttl::days(1.0)).await.unwrap();
+        store.try_delete("gone").await.unwrap();
+        store.try_put("short", &3, Ttl::secs(1)).await.unwrap();
+        store
+            .try_batch_put([("a", 1), ("b", 2)], Ttl::days(1.0))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let store = open(&path).await.unwrap();
+    assert_eq!(store.try_get::<i32>("plain").await.unwrap(), Some(1));
+    let compressed: Value = store.try_get("compressed").await.unwrap().unwrap();
+    assert_eq!(compressed["text"].as_str().map(str::len), Some(100));
+    assert!(
+        store
+            .try_item_info("compressed")
+            .await
+            .unwrap()
+            .unwrap()
+            .compressed
+    );
+    assert_eq!(store.try_get::<i32>("gone").await.unwrap(), None);
+    assert_eq!(store.try_get::<i32>("short").await.unwrap(), None);
+    let mut keys = store.try_list_keys(100, None).await.unwrap().keys;
+    keys.sort();
+    // The expired item was dropped when the file was compacted on opening.
+    assert_eq!(keys, ["a", "b", "compressed", "plain"]);
+    drop(store);
+    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+    assert_eq!(lines, 4, "the journal was compacted to the live items");
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[tokio::test]
+async fn a_torn_or_garbled_line_is_skipped_and_the_rest_kept() {
+    let path = unique_file();
+    {
+        let store = open(&path).await.unwrap();
+        store.try_put("kept", &"yes", Ttl::days(1.0)).await.unwrap();
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"not json at all\n{\"cache_id\":\"no-data\"}\n{\"cache_id\":\"torn\",\"da")
+        .unwrap();
+    drop(file);
+    let store = open(&path).await.unwrap();
+    assert_eq!(
+        store.try_get::<String>("kept").await.unwrap().as_deref(),
+        Some("yes")
+    );
+    assert_eq!(store.try_list_keys(10, None).await.unwrap().keys, ["kept"]);
+    drop(store);
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[tokio::test]
+async fn a_file_in_use_is_refused_with_a_clear_error() {
+    let path = unique_file();
+    let first = open(&path).await.unwrap();
+    first.try_put("k", &1, Ttl::days(1.0)).await.unwrap();
+    match open(&path).await {
+        Err(Error::Embedded { message, .. }) => assert!(message.contains("in use"), "{message}"),
+        other => panic!("expected the file to be in use, got {other:?}"),
+    }
+    assert_eq!(
+        first.try_get::<i32>("k").await.unwrap(),
+        Some(1),
+        "the first store is unharmed"
+    );
+    drop(first);
+    assert!(open(&path).await.is_ok());
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[tokio::test]
+async fn an_unwritable_path_is_an_error_at_build() {
+    let path = std::env::temp_dir()
+        .join("no-such-directory-for-dynamorator")
+        .join("f.jsonl");
+    assert!(matches!(open(&path).await, Err(Error::Embedded { .. })));
+}
