@@ -2,6 +2,8 @@
 //! a typed `Cache<T>` for it. Use it through the `dynamorator` crate (`use dynamorator::Cached;`),
 //! which documents the attribute.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod attr;
 mod expand;

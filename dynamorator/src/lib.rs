@@ -41,6 +41,8 @@
 //! feature of `chrono` or `time`; chrono's types then store as RFC 3339 strings, which is what
 //! the Python package writes for `datetime` (its ISO format) and reads back as text.
 
+#![warn(missing_docs)]
+
 mod backend;
 mod backoff;
 mod batch_read;
@@ -67,6 +69,11 @@ mod ttl;
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+
+// The README's examples compile and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExamples;
 
 pub use batch_read::BatchGet;
 pub use builder::StoreBuilder;

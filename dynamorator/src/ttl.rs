@@ -18,9 +18,9 @@ const SECONDS_PER_DAY: f64 = 86_400.0;
 /// use std::time::Duration;
 /// use dynamorator::Ttl;
 ///
-/// assert_eq!(Ttl::days(0.5).as_secs(), Ok(43_200));
-/// assert_eq!(Ttl::hours(2.0).as_secs(), Ok(7_200));
-/// assert_eq!(Ttl::from(Duration::from_secs(90)).as_secs(), Ok(90));
+/// assert_eq!(Ttl::days(0.5).as_secs().ok(), Some(43_200));
+/// assert_eq!(Ttl::hours(2.0).as_secs().ok(), Some(7_200));
+/// assert_eq!(Ttl::from(Duration::from_secs(90)).as_secs().ok(), Some(90));
 /// assert!(Ttl::days(f64::NAN).as_secs().is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
