@@ -287,7 +287,7 @@ mod tests {
         let empty_gzip = BASE64.encode(b"");
         assert!(matches!(
             corrupt_reason(&raw(&empty_gzip, true)),
-            CorruptReason::Json(_)
+            CorruptReason::Json(_) | CorruptReason::Gzip(_)
         ));
     }
 
