@@ -201,6 +201,12 @@ where
         }
         self.reads
             .run(key, || async {
+                // A read that finished just before this flight began has filled the L1.
+                match self.peek(key) {
+                    Lookup::Hit(value) => return Ok(Some(value)),
+                    Lookup::Absent => return Ok(None),
+                    Lookup::Unknown => {}
+                }
                 match cache.fetch_from_store(key).await? {
                     Some(fetched) => {
                         let value = Arc::new(fetched.value);
