@@ -1,21 +1,18 @@
 //! [`Cache<T>`]: a typed view of a store for one type, with its own TTL, key namespace,
 //! compression and optional L1.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::WriteOp;
 use crate::coalesce::Coalescer;
 use crate::codec::Codec;
 use crate::error::BatchFailure;
-use crate::key::validate_key;
 use crate::stats::{CacheStats, Counters};
 use crate::store::Fetched;
-use crate::ttl::now_epoch_secs;
 use crate::{BatchGet, CacheConfig, Error, Store, Ttl};
 
 /// What every handle of one cache shares: statistics, loads in flight, the L1.
@@ -160,6 +157,14 @@ where
         stored
     }
 
+    pub(crate) fn codec(&self) -> &Codec {
+        &self.codec
+    }
+
+    pub(crate) fn ttl(&self) -> Ttl {
+        self.ttl
+    }
+
     /// The store this cache writes to.
     pub fn store(&self) -> &Store {
         &self.store
@@ -201,15 +206,12 @@ where
     ///
     /// An invalid key, a store failure, a corrupt item, or [`Error::TypeMismatch`].
     pub async fn try_get(&self, key: &str) -> Result<Option<T>, Error> {
-        let stored = self.stored_key(key);
+        self.validate(key)?;
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
-            return Ok(l1
-                .get_or_fetch(self, &stored)
-                .await?
-                .map(|v| l1.to_owned(v)));
+            return Ok(l1.get_or_fetch(self, key).await?.map(|v| l1.to_owned(v)));
         }
-        Ok(self.fetch_from_store(&stored).await?.map(|f| f.value))
+        Ok(self.fetch_from_store(key).await?.map(|f| f.value))
     }
 
     /// [`try_get`](Cache::try_get) returning the shared value: an L1 hit is then a reference
@@ -219,14 +221,12 @@ where
     ///
     /// As [`try_get`](Cache::try_get).
     pub async fn try_get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
-        let stored = self.stored_key(key);
+        self.validate(key)?;
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
-            return l1.get_or_fetch(self, &stored).await;
+            return l1.get_or_fetch(self, key).await;
         }
-        self.fetch_from_store(&stored)
-            .await
-            .map(|found| found.map(|f| Arc::new(f.value)))
+        Ok(self.fetch_from_store(key).await?.map(|f| Arc::new(f.value)))
     }
 
     /// [`try_get`](Cache::try_get), logging failures and returning `None` for them.
@@ -245,10 +245,88 @@ where
         })
     }
 
+    /// Reads many keys; duplicates are read once.
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, before any request. Failures of single keys are in
+    /// [`BatchGet::failed`], under the keys as given (not as stored).
+    pub async fn try_get_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<BatchGet<T>, Error> {
+        let keys = self.distinct_keys(keys)?;
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            let (found, failed) = l1.get_many_or_fetch(self, keys).await;
+            let found = found
+                .into_iter()
+                .map(|(k, v)| (k, l1.to_owned(v)))
+                .collect();
+            return Ok(BatchGet { found, failed });
+        }
+        let (found, failed) = self.fetch_many_from_store(keys).await;
+        let found = found.into_iter().map(|(k, f)| (k, f.value)).collect();
+        Ok(BatchGet { found, failed })
+    }
+
+    /// [`try_get_many`](Cache::try_get_many) returning shared values.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_get_many`](Cache::try_get_many).
+    pub async fn try_get_many_arc<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<BatchGet<Arc<T>>, Error> {
+        let keys = self.distinct_keys(keys)?;
+        #[cfg(feature = "l1")]
+        if let Some(l1) = self.l1() {
+            let (found, failed) = l1.get_many_or_fetch(self, keys).await;
+            return Ok(BatchGet { found, failed });
+        }
+        let (found, failed) = self.fetch_many_from_store(keys).await;
+        let found = found
+            .into_iter()
+            .map(|(k, f)| (k, Arc::new(f.value)))
+            .collect();
+        Ok(BatchGet { found, failed })
+    }
+
+    /// [`try_get_many`](Cache::try_get_many) returning what was found; invalid keys are skipped
+    /// and failures logged.
+    pub async fn get_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> HashMap<String, T> {
+        let valid: Vec<K> = keys
+            .into_iter()
+            .filter(|key| match self.validate(key.as_ref()) {
+                Ok(()) => true,
+                Err(error) => {
+                    self.report("get_many", key.as_ref(), &error);
+                    false
+                }
+            })
+            .collect();
+        match self.try_get_many(valid).await {
+            Ok(read) => {
+                for failure in &read.failed {
+                    self.store.report_batch("get_many", failure);
+                }
+                read.found
+            }
+            Err(error) => {
+                self.report("get_many", "", &error);
+                HashMap::new()
+            }
+        }
+    }
+
     /// One store read, counted.
-    pub(crate) async fn fetch_from_store(&self, stored: &str) -> Result<Option<Fetched<T>>, Error> {
+    pub(crate) async fn fetch_from_store(&self, key: &str) -> Result<Option<Fetched<T>>, Error> {
         let counters = self.counters();
-        match self.store.fetch::<T>(stored).await {
+        match self.store.fetch::<T>(&self.stored_key(key)).await {
             Ok(Some(fetched)) => {
                 Counters::add(&counters.store_hits, 1);
                 Ok(Some(fetched))
@@ -264,102 +342,13 @@ where
         }
     }
 
-    /// Counts a failed read: a value of another shape is a miss, anything else a store error.
-    pub(crate) fn count_read_error(&self, error: &Error, keys: usize) {
-        let counters = self.counters();
-        match error {
-            Error::TypeMismatch { .. } => Counters::add(&counters.store_misses, keys),
-            _ => Counters::add(&counters.store_errors, keys),
-        }
-    }
-
-    /// Reads many keys; duplicates are read once.
-    ///
-    /// # Errors
-    ///
-    /// An invalid key, before any request. Failures of single keys are in
-    /// [`BatchGet::failed`], under the keys as given (not as stored).
-    pub async fn try_get_many<K: AsRef<str>>(
-        &self,
-        keys: impl IntoIterator<Item = K>,
-    ) -> Result<BatchGet<T>, Error> {
-        let stored = self.stored_keys(keys)?;
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            let (found, failed) = l1.get_many_or_fetch(self, stored).await;
-            let found = found
-                .into_iter()
-                .map(|(k, v)| (k, l1.to_owned(v)))
-                .collect();
-            return Ok(self.unprefixed(found, failed));
-        }
-        let (found, failed) = self.fetch_many_from_store(stored).await;
-        let found = found.into_iter().map(|(k, f)| (k, f.value)).collect();
-        Ok(self.unprefixed(found, failed))
-    }
-
-    /// [`try_get_many`](Cache::try_get_many) returning shared values.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_get_many`](Cache::try_get_many).
-    pub async fn try_get_many_arc<K: AsRef<str>>(
-        &self,
-        keys: impl IntoIterator<Item = K>,
-    ) -> Result<BatchGet<Arc<T>>, Error> {
-        let stored = self.stored_keys(keys)?;
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            let (found, failed) = l1.get_many_or_fetch(self, stored).await;
-            return Ok(self.unprefixed(found, failed));
-        }
-        let (found, failed) = self.fetch_many_from_store(stored).await;
-        let found = found
-            .into_iter()
-            .map(|(k, f)| (k, Arc::new(f.value)))
-            .collect();
-        Ok(self.unprefixed(found, failed))
-    }
-
-    /// [`try_get_many`](Cache::try_get_many) returning what was found; invalid keys are skipped
-    /// and failures logged.
-    pub async fn get_many<K: AsRef<str>>(
-        &self,
-        keys: impl IntoIterator<Item = K>,
-    ) -> HashMap<String, T> {
-        let valid: Vec<String> = keys
-            .into_iter()
-            .filter_map(|key| {
-                let stored = self.stored_key(key.as_ref());
-                match validate_key(&stored) {
-                    Ok(()) => Some(key.as_ref().to_owned()),
-                    Err(error) => {
-                        self.report("get_many", key.as_ref(), &error);
-                        None
-                    }
-                }
-            })
-            .collect();
-        match self.try_get_many(&valid).await {
-            Ok(read) => {
-                for failure in &read.failed {
-                    self.store.report_batch("get_many", failure);
-                }
-                read.found
-            }
-            Err(error) => {
-                self.report("get_many", "", &error);
-                HashMap::new()
-            }
-        }
-    }
-
-    /// One batch read of stored keys, counted.
+    /// One batch read, counted; keys in and out are the caller's, not the stored ones.
     pub(crate) async fn fetch_many_from_store(
         &self,
-        stored: Vec<String>,
+        keys: Vec<String>,
     ) -> (HashMap<String, Fetched<T>>, Vec<BatchFailure>) {
-        let asked = stored.len();
+        let asked = keys.len();
+        let stored = keys.iter().map(|key| self.stored_key(key)).collect();
         let (found, failed) = self.store.fetch_many::<T>(stored).await;
         let counters = self.counters();
         let mut failed_keys = 0;
@@ -372,282 +361,71 @@ where
             &counters.store_misses,
             asked.saturating_sub(found.len() + failed_keys),
         );
-        (found, failed)
+        let found = found
+            .into_iter()
+            .map(|(stored, fetched)| (self.unprefix(stored), fetched))
+            .collect();
+        (found, self.unprefix_failures(failed))
     }
 
-    /// Distinct stored keys for the given keys, every one validated.
-    pub(crate) fn stored_keys<K: AsRef<str>>(
+    /// Counts a failed read: a value of another shape is a miss, anything else a store error.
+    pub(crate) fn count_read_error(&self, error: &Error, keys: usize) {
+        let counters = self.counters();
+        match error {
+            Error::TypeMismatch { .. } => Counters::add(&counters.store_misses, keys),
+            _ => Counters::add(&counters.store_errors, keys),
+        }
+    }
+
+    /// Checks that `key` makes a valid stored key, without building it: the prefix and the key
+    /// together must be 1 to 2048 bytes.
+    pub(crate) fn validate(&self, key: &str) -> Result<(), Error> {
+        match self.key_prefix.len() + key.len() {
+            0 => Err(Error::EmptyKey),
+            len if len > crate::key::MAX_KEY_BYTES => Err(Error::KeyTooLong { len }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The distinct keys among `keys`, in first-seen order, every one validated.
+    pub(crate) fn distinct_keys<K: AsRef<str>>(
         &self,
         keys: impl IntoIterator<Item = K>,
     ) -> Result<Vec<String>, Error> {
-        crate::batch_read::distinct_valid_keys(
-            keys.into_iter().map(|key| self.stored_key(key.as_ref())),
-        )
+        let keys: Vec<K> = keys.into_iter().collect();
+        let mut seen = HashSet::with_capacity(keys.len());
+        let mut distinct = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let key = key.as_ref();
+            self.validate(key)?;
+            if seen.insert(key) {
+                distinct.push(key.to_owned());
+            }
+        }
+        Ok(distinct)
     }
 
     /// The caller's key for a stored key.
     pub(crate) fn unprefix(&self, stored: String) -> String {
         match stored.strip_prefix(&*self.key_prefix) {
-            Some(key) => key.to_owned(),
-            None => stored,
+            Some(key) if !self.key_prefix.is_empty() => key.to_owned(),
+            _ => stored,
         }
     }
 
-    fn unprefixed<V>(&self, found: HashMap<String, V>, failed: Vec<BatchFailure>) -> BatchGet<V> {
-        BatchGet {
-            found: found
-                .into_iter()
-                .map(|(k, v)| (self.unprefix(k), v))
-                .collect(),
-            failed: failed
-                .into_iter()
-                .map(|f| BatchFailure {
-                    keys: f.keys.into_iter().map(|k| self.unprefix(k)).collect(),
-                    error: f.error,
-                })
-                .collect(),
+    /// Batch failures with the caller's keys instead of the stored ones.
+    pub(crate) fn unprefix_failures(&self, failures: Vec<BatchFailure>) -> Vec<BatchFailure> {
+        if self.key_prefix.is_empty() {
+            return failures;
         }
+        failures
+            .into_iter()
+            .map(|f| BatchFailure {
+                keys: f.keys.into_iter().map(|k| self.unprefix(k)).collect(),
+                error: f.error,
+            })
+            .collect()
     }
-
-    /// Stores `value` under `key` with the cache's TTL.
-    ///
-    /// # Errors
-    ///
-    /// An invalid key, an unstorable value, an item over 400 KB, or a store failure.
-    pub async fn try_put(&self, key: &str, value: &T) -> Result<(), Error> {
-        let stored = self.stored_key(key);
-        let item =
-            self.store
-                .encode_item(&self.codec, &stored, value, self.ttl, now_epoch_secs())?;
-        #[cfg(feature = "l1")]
-        let (expires_at, size) = (item.expires_at, item.encoded_size());
-        let result = self.store.put_item(item).await;
-        if result.is_err() {
-            Counters::add(&self.counters().store_errors, 1);
-        }
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            // Write-through: on success the L1 holds the new value; on failure it must not
-            // keep serving the old one.
-            match &result {
-                Ok(()) => l1.insert_value(stored, value, expires_at, size),
-                Err(_) => l1.invalidate(&stored),
-            }
-        }
-        result
-    }
-
-    /// [`try_put`](Cache::try_put), logging any failure.
-    pub async fn put(&self, key: &str, value: &T) {
-        if let Err(error) = self.try_put(key, value).await {
-            self.report("put", key, &error);
-        }
-    }
-
-    /// Stores many values with the cache's TTL in batch writes; a repeated key keeps its last
-    /// value.
-    ///
-    /// # Errors
-    ///
-    /// Any invalid key or value before anything is written; then [`Error::Incomplete`] naming
-    /// the keys (as given) that were not written.
-    pub async fn try_put_many<'a, K: AsRef<str>>(
-        &self,
-        items: impl IntoIterator<Item = (K, &'a T)>,
-    ) -> Result<(), Error>
-    where
-        T: 'a,
-    {
-        let now = now_epoch_secs();
-        let mut writes = Vec::new();
-        let mut written = Vec::new();
-        for (key, value) in items {
-            let stored = self.stored_key(key.as_ref());
-            let item = self
-                .store
-                .encode_item(&self.codec, &stored, value, self.ttl, now)?;
-            written.push(Written::new(stored, value, &item));
-            writes.push(WriteOp::Put(item));
-        }
-        let result = self
-            .store
-            .write_all(crate::batch_write::last_write_wins(writes))
-            .await;
-        self.write_through(written, &result);
-        self.count_write_result(&result);
-        result.map_err(|error| self.unprefix_error(error))
-    }
-
-    /// [`try_put_many`](Cache::try_put_many), logging failures.
-    pub async fn put_many<'a, K: AsRef<str>>(&self, items: impl IntoIterator<Item = (K, &'a T)>)
-    where
-        T: 'a,
-    {
-        if let Err(error) = self.try_put_many(items).await {
-            self.report_write_error("put_many", &error);
-        }
-    }
-
-    /// Deletes the value under `key`, from the store and the L1.
-    ///
-    /// # Errors
-    ///
-    /// An invalid key or a store failure.
-    pub async fn try_delete(&self, key: &str) -> Result<(), Error> {
-        let stored = self.stored_key(key);
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            l1.invalidate(&stored);
-        }
-        let result = self.store.try_delete(&stored).await;
-        if result.is_err() {
-            Counters::add(&self.counters().store_errors, 1);
-        }
-        result
-    }
-
-    /// [`try_delete`](Cache::try_delete), logging any failure.
-    pub async fn delete(&self, key: &str) {
-        if let Err(error) = self.try_delete(key).await {
-            self.report("delete", key, &error);
-        }
-    }
-
-    /// Deletes many keys, from the store and the L1.
-    ///
-    /// # Errors
-    ///
-    /// An invalid key before anything is deleted; then [`Error::Incomplete`] naming the keys
-    /// (as given) that were not deleted.
-    pub async fn try_delete_many<K: AsRef<str>>(
-        &self,
-        keys: impl IntoIterator<Item = K>,
-    ) -> Result<(), Error> {
-        let stored = self.stored_keys(keys)?;
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            for key in &stored {
-                l1.invalidate(key);
-            }
-        }
-        let result = self
-            .store
-            .write_all(stored.into_iter().map(WriteOp::Delete).collect())
-            .await;
-        self.count_write_result(&result);
-        result.map_err(|error| self.unprefix_error(error))
-    }
-
-    /// [`try_delete_many`](Cache::try_delete_many), logging failures.
-    pub async fn delete_many<K: AsRef<str>>(&self, keys: impl IntoIterator<Item = K>) {
-        if let Err(error) = self.try_delete_many(keys).await {
-            self.report_write_error("delete_many", &error);
-        }
-    }
-
-    pub(crate) fn count_write_result(&self, result: &Result<(), Error>) {
-        let failed = failed_keys(result).count();
-        if failed > 0 {
-            Counters::add(&self.counters().store_errors, failed);
-        }
-    }
-
-    pub(crate) fn report_write_error(&self, operation: &'static str, error: &Error) {
-        match error {
-            Error::Incomplete { failures, .. } => {
-                for failure in failures {
-                    self.store.report_batch(operation, failure);
-                }
-            }
-            other => self.report(operation, "", other),
-        }
-    }
-
-    /// An `Incomplete` error with the caller's keys instead of the stored ones.
-    pub(crate) fn unprefix_error(&self, error: Error) -> Error {
-        match error {
-            Error::Incomplete {
-                attempted,
-                failures,
-            } => Error::Incomplete {
-                attempted,
-                failures: failures
-                    .into_iter()
-                    .map(|f| BatchFailure {
-                        keys: f.keys.into_iter().map(|k| self.unprefix(k)).collect(),
-                        error: f.error,
-                    })
-                    .collect(),
-            },
-            other => other,
-        }
-    }
-
-    /// The encoded item for a value about to be written by read-through.
-    pub(crate) fn encode(
-        &self,
-        stored: &str,
-        value: &T,
-        now: i64,
-    ) -> Result<crate::item::StoredItem, Error> {
-        self.store
-            .encode_item(&self.codec, stored, value, self.ttl, now)
-    }
-}
-
-/// A value just sent to the store, for the L1's write-through (unused without the L1).
-#[cfg_attr(not(feature = "l1"), allow(dead_code))]
-pub(crate) struct Written<'a, T> {
-    stored: String,
-    value: &'a T,
-    expires_at: i64,
-    size: usize,
-}
-
-impl<'a, T> Written<'a, T> {
-    pub(crate) fn new(stored: String, value: &'a T, item: &crate::item::StoredItem) -> Self {
-        Written {
-            stored,
-            value,
-            expires_at: item.expires_at,
-            size: item.encoded_size(),
-        }
-    }
-}
-
-impl<T> Cache<T>
-where
-    T: Serialize + DeserializeOwned + Send + Sync + 'static,
-{
-    /// After a batch write: the L1 holds what was written and forgets what was not, so it never
-    /// serves a value the store does not have.
-    pub(crate) fn write_through(&self, written: Vec<Written<'_, T>>, result: &Result<(), Error>) {
-        #[cfg(feature = "l1")]
-        if let Some(l1) = self.l1() {
-            let failed: std::collections::HashSet<&str> = failed_keys(result).collect();
-            for w in written {
-                if failed.contains(w.stored.as_str()) {
-                    l1.invalidate(&w.stored);
-                } else {
-                    l1.insert_value(w.stored, w.value, w.expires_at, w.size);
-                }
-            }
-        }
-        #[cfg(not(feature = "l1"))]
-        let _ = (written, result);
-    }
-}
-
-/// The stored keys an `Incomplete` error names (none for success or other errors, which the
-/// caller handles whole).
-fn failed_keys(result: &Result<(), Error>) -> impl Iterator<Item = &str> {
-    let failures: &[BatchFailure] = match result {
-        Err(Error::Incomplete { failures, .. }) => failures,
-        _ => &[],
-    };
-    failures
-        .iter()
-        .flat_map(|f| f.keys.iter().map(String::as_str))
 }
 
 /// The value out of its `Arc`, cloning only when it is shared.

@@ -84,7 +84,8 @@ pub(crate) enum Lookup<T> {
     Unknown,
 }
 
-/// The L1 of one typed cache.
+/// The L1 of one typed cache, keyed by the caller's keys (one cache, one key space: no
+/// prefix to build on the hit path).
 pub(crate) struct L1<T> {
     entries: Moka<String, Entry<T>>,
     config: L1Config,
@@ -317,7 +318,7 @@ where
     /// Drops `key` from the L1 (not from the store), so the next read goes to the store.
     pub fn invalidate(&self, key: &str) {
         if let Some(l1) = self.l1() {
-            l1.invalidate(&self.stored_key(key));
+            l1.invalidate(key);
         }
     }
 

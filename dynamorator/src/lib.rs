@@ -50,6 +50,7 @@ mod batch_write;
 mod builder;
 mod cache;
 mod cache_config;
+mod cache_write;
 mod cached;
 mod coalesce;
 mod codec;

@@ -12,11 +12,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::WriteOp;
-use crate::cache::{Written, unwrap_or_clone};
-use crate::key::validate_key;
+use crate::cache::unwrap_or_clone;
+use crate::cache_write::Written;
 use crate::stats::Counters;
 use crate::ttl::now_epoch_secs;
-use crate::{Cache, Error};
+use crate::{BatchFailure, Cache, Error};
 
 /// What a loader's error becomes: any `std::error::Error + Send + Sync`, `anyhow::Error`,
 /// `String` or `&str` converts.
@@ -75,43 +75,43 @@ where
         Fut: Future<Output = Result<T, E>>,
         E: Into<LoaderError>,
     {
-        let stored = self.stored_key(key);
-        validate_key(&stored)?;
+        self.validate(key)?;
         #[cfg(feature = "l1")]
         let mut known_absent = false;
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
-            match l1.lookup(self, &stored) {
+            match l1.lookup(self, key) {
                 crate::l1::Lookup::Hit(value) => return Ok(value),
                 crate::l1::Lookup::Absent => known_absent = true,
                 crate::l1::Lookup::Unknown => {}
             }
         }
         self.flights()
-            .run(&stored, || async {
+            .run(key, || async {
+                // A remembered miss goes straight to the loader.
                 #[cfg(feature = "l1")]
                 if known_absent {
-                    return self.load_and_store(&stored, loader).await;
+                    return self.load_and_store(key, loader).await;
                 }
-                self.read_or_load(&stored, loader).await
+                self.read_or_load(key, loader).await
             })
             .await
     }
 
     /// The store, then the loader: one flight's work.
-    async fn read_or_load<F, Fut, E>(&self, stored: &str, loader: F) -> Result<Arc<T>, Error>
+    async fn read_or_load<F, Fut, E>(&self, key: &str, loader: F) -> Result<Arc<T>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: Into<LoaderError>,
     {
-        match self.fetch_from_store(stored).await {
+        match self.fetch_from_store(key).await {
             Ok(Some(fetched)) => {
                 let value = Arc::new(fetched.value);
                 #[cfg(feature = "l1")]
                 if let Some(l1) = self.l1() {
                     l1.insert(
-                        stored.to_owned(),
+                        key.to_owned(),
                         value.clone(),
                         fetched.expires_at,
                         fetched.size,
@@ -122,57 +122,64 @@ where
             Ok(None) => {}
             // Fail-open: the loader still runs. Another shape under the key is a miss that the
             // loader's value will replace.
-            Err(error) => self.report("get_or_insert_with", stored, &error),
+            Err(error) => self.report("get_or_insert_with", key, &error),
         }
-        self.load_and_store(stored, loader).await
+        self.load_and_store(key, loader).await
     }
 
-    async fn load_and_store<F, Fut, E>(&self, stored: &str, loader: F) -> Result<Arc<T>, Error>
+    async fn load_and_store<F, Fut, E>(&self, key: &str, loader: F) -> Result<Arc<T>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
         E: Into<LoaderError>,
     {
-        let counters = self.counters();
-        Counters::add(&counters.loader_calls, 1);
-        let value = match loader().await {
-            Ok(value) => Arc::new(value),
-            Err(error) => {
-                Counters::add(&counters.loader_errors, 1);
-                return Err(Error::Loader(Arc::from(error.into())));
-            }
-        };
-        let written = match self.encode(stored, &value, now_epoch_secs()) {
+        let value = Arc::new(self.call_loader(loader()).await?);
+        let stored = match self.encode(key, &value, now_epoch_secs()) {
             Ok(item) => {
-                let (expires_at, size) = (item.expires_at, item.encoded_size());
-                self.store()
-                    .put_item(item)
-                    .await
-                    .map(|()| (expires_at, size))
+                let written = Written::new(key.to_owned(), value.as_ref(), &item);
+                self.store().put_item(item).await.map(|()| written)
             }
             Err(error) => Err(error),
         };
-        match written {
-            Ok((_expires_at, _size)) =>
+        match stored {
+            Ok(_written) =>
             {
                 #[cfg(feature = "l1")]
                 if let Some(l1) = self.l1() {
-                    l1.insert(stored.to_owned(), value.clone(), _expires_at, _size);
+                    l1.insert(
+                        key.to_owned(),
+                        value.clone(),
+                        _written.expires_at(),
+                        _written.size(),
+                    );
                 }
             }
             Err(error) => {
-                Counters::add(&counters.store_errors, 1);
-                self.report("get_or_insert_with", stored, &error);
+                Counters::add(&self.counters().store_errors, 1);
+                self.report("get_or_insert_with", key, &error);
             }
         }
         Ok(value)
     }
 
+    /// Runs a loader, counting the call and its failure.
+    async fn call_loader<V, E: Into<LoaderError>>(
+        &self,
+        load: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, Error> {
+        let counters = self.counters();
+        Counters::add(&counters.loader_calls, 1);
+        load.await.map_err(|error| {
+            Counters::add(&counters.loader_errors, 1);
+            Error::Loader(Arc::from(error.into()))
+        })
+    }
+
     /// The batch read-through of a product cache: reads every key, calls `loader` **once** with
-    /// exactly the keys that were missing (as given, not as stored), stores what it returns in
-    /// batch writes and returns everything found and loaded. Keys the loader does not return
-    /// are left out; keys it returns that were not asked for are ignored. The loader is not
-    /// called when nothing is missing.
+    /// exactly the keys that were missing, stores what it returns in batch writes and returns
+    /// everything found and loaded. Keys the loader does not return are left out; keys it
+    /// returns that were not asked for are ignored. The loader is not called when nothing is
+    /// missing.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -208,31 +215,17 @@ where
         Fut: Future<Output = Result<HashMap<String, T>, E>>,
         E: Into<LoaderError>,
     {
-        let stored = self.stored_keys(keys)?;
-        let asked = stored.len();
-        let read = self.read_many_fail_open(stored.clone()).await;
-        let mut result: HashMap<String, T> = HashMap::with_capacity(asked);
-        for (key, value) in read {
-            result.insert(self.unprefix(key), value);
-        }
-        let missing: Vec<String> = stored
+        let keys = self.distinct_keys(keys)?;
+        let mut result = self.read_many_fail_open(keys.clone()).await;
+        let missing: Vec<String> = keys
             .into_iter()
-            .map(|key| self.unprefix(key))
             .filter(|key| !result.contains_key(key))
             .collect();
         if missing.is_empty() {
             return Ok(result);
         }
-        let counters = self.counters();
-        Counters::add(&counters.loader_calls, 1);
         let wanted: HashSet<String> = missing.iter().cloned().collect();
-        let mut loaded = match loader(missing).await {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                Counters::add(&counters.loader_errors, 1);
-                return Err(Error::Loader(Arc::from(error.into())));
-            }
-        };
+        let mut loaded = self.call_loader(loader(missing)).await?;
         loaded.retain(|key, _| wanted.contains(key));
         self.store_loaded(&loaded).await;
         result.extend(loaded);
@@ -241,22 +234,22 @@ where
 
     /// Batch read through the L1 (when there is one) and the store; failures are logged and
     /// their keys count as missing.
-    async fn read_many_fail_open(&self, stored: Vec<String>) -> HashMap<String, T> {
+    async fn read_many_fail_open(&self, keys: Vec<String>) -> HashMap<String, T> {
         #[cfg(feature = "l1")]
         if let Some(l1) = self.l1() {
-            let (found, failed) = l1.get_many_or_fetch(self, stored).await;
+            let (found, failed) = l1.get_many_or_fetch(self, keys).await;
             self.report_read_failures(&failed);
             return found
                 .into_iter()
                 .map(|(k, v)| (k, l1.to_owned(v)))
                 .collect();
         }
-        let (found, failed) = self.fetch_many_from_store(stored).await;
+        let (found, failed) = self.fetch_many_from_store(keys).await;
         self.report_read_failures(&failed);
         found.into_iter().map(|(k, f)| (k, f.value)).collect()
     }
 
-    fn report_read_failures(&self, failed: &[crate::BatchFailure]) {
+    fn report_read_failures(&self, failed: &[BatchFailure]) {
         for failure in failed {
             self.store()
                 .report_batch("get_many_or_insert_with", failure);
@@ -269,10 +262,9 @@ where
         let mut writes = Vec::with_capacity(loaded.len());
         let mut written = Vec::with_capacity(loaded.len());
         for (key, value) in loaded {
-            let stored = self.stored_key(key);
-            match self.encode(&stored, value, now) {
+            match self.encode(key, value, now) {
                 Ok(item) => {
-                    written.push(Written::new(stored, value, &item));
+                    written.push(Written::new(key.clone(), value, &item));
                     writes.push(WriteOp::Put(item));
                 }
                 Err(error) => {
@@ -281,10 +273,7 @@ where
                 }
             }
         }
-        let result = self.store().write_all(writes).await;
-        self.write_through(written, &result);
-        self.count_write_result(&result);
-        if let Err(error) = result {
+        if let Err(error) = self.write_batch(writes, written).await {
             self.report_write_error("get_many_or_insert_with", &error);
         }
     }
