@@ -200,6 +200,13 @@ where
             Lookup::Absent => return Ok(None),
             Lookup::Unknown => {}
         }
+        // Boxed so the hit path above carries none of the miss path's (large) future state:
+        // one allocation on a miss, which is a network call anyway.
+        Box::pin(self.fetch_coalesced(cache, key)).await
+    }
+
+    /// One store read per key at a time; its result fills the L1.
+    async fn fetch_coalesced(&self, cache: &Cache<T>, key: &str) -> Result<Option<Arc<T>>, Error> {
         self.reads
             .run(key, || async {
                 // A read that finished just before this flight began has filled the L1.
