@@ -1,1 +1,7 @@
-//! Integration tests, examples and benchmarks of the dynamorator workspace.
+//! Test and benchmark tooling of the dynamorator workspace (not published).
+//!
+//! [`proxy`]: a loopback TCP proxy between a client and a DynamoDB-compatible server that adds
+//! network latency and injects faults, for benchmarks at a given round-trip time and for the
+//! chaos tests.
+
+pub mod proxy;

@@ -1,6 +1,9 @@
 //! What lands in DynamoDB: table set-up and the stored attributes, byte for byte the Python
 //! package's format. Runs on moto and dynalite (`--features server-tests`).
 
+// These need the servers scripts/test starts.
+#![cfg(feature = "server-tests")]
+
 mod support;
 
 on_every_server!(suite:

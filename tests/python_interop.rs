@@ -1,6 +1,9 @@
 //! One table, two languages: the Python package `dynamorator` 0.1.7 writes and Rust reads, and
 //! the reverse, plain and compressed, on moto and dynalite (`--features server-tests`).
 
+// These need the servers scripts/test starts.
+#![cfg(feature = "server-tests")]
+
 mod support;
 
 on_every_server!(suite:
