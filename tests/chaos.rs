@@ -146,9 +146,9 @@ mod suite {
         // Faults off: everything acknowledged must be there, and every key must hold a value
         // some write could have left.
         proxy.set_faults(Faults::none());
-        let mut model = model.lock().unwrap();
-        let keys: Vec<String> = model.possible.keys().cloned().collect();
+        let keys: Vec<String> = model.lock().unwrap().possible.keys().cloned().collect();
         let read = store.try_batch_get::<u64, _>(&keys).await.unwrap();
+        let mut model = model.lock().unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         let mut verified = 0;
         for key in &keys {
