@@ -13,7 +13,6 @@ on_every_server!(suite:
     plain_items_have_exactly_the_python_attributes,
     compressed_items_are_base64_gzip_with_the_flag,
     unprocessed_keys_are_retried_until_read,
-    corrupt_items_are_errors_in_the_fallible_form_and_misses_otherwise,
     an_unreachable_server_is_an_error_not_a_panic,
 );
 
@@ -22,10 +21,10 @@ mod suite {
 
     use aws_sdk_dynamodb::types::{AttributeValue, BillingMode, KeyType, TimeToLiveStatus};
     use base64::Engine as _;
-    use dynamorator::{CorruptReason, Error, Store, Ttl};
+    use dynamorator::{Error, Store, Ttl};
     use serde_json::{Value, json};
 
-    use crate::support::raw::{self, n, s};
+    use crate::support::raw::{self, s};
     use crate::support::{TestBackend, sdk_config, unique_table_name};
 
     pub async fn build_creates_the_table_in_the_python_layout(backend: TestBackend) {
@@ -174,80 +173,6 @@ mod suite {
         for (key, value) in items {
             assert_eq!(read.found[&key], value);
         }
-    }
-
-    pub async fn corrupt_items_are_errors_in_the_fallible_form_and_misses_otherwise(
-        backend: TestBackend,
-    ) {
-        let store = backend.store().await;
-        let table = store.table_name().unwrap();
-        let client = raw::client(backend).await;
-        let later = raw::now() + 86_400;
-        let corrupt = [
-            (
-                "bad-base64",
-                vec![
-                    ("data", s("%%%")),
-                    ("compressed", AttributeValue::Bool(true)),
-                ],
-            ),
-            ("bad-json", vec![("data", s("{\"a\":"))]),
-            ("data-number", vec![("data", n(5))]),
-            (
-                "flag-string",
-                vec![("data", s("1")), ("compressed", s("yes"))],
-            ),
-            ("no-data", vec![]),
-        ];
-        for (key, attributes) in &corrupt {
-            let mut item = raw::Attributes::from([
-                ("cache_id".to_owned(), s(key)),
-                ("ttl".to_owned(), n(later)),
-            ]);
-            item.extend(attributes.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-            raw::put(&client, table, item).await;
-        }
-        raw::put(
-            &client,
-            table,
-            raw::Attributes::from([
-                ("cache_id".to_owned(), s("no-ttl")),
-                ("data".to_owned(), s("1")),
-            ]),
-        )
-        .await;
-        store.try_put("good", &1, Ttl::days(1.0)).await.unwrap();
-        let mut keys: Vec<&str> = corrupt.iter().map(|(k, _)| *k).collect();
-        keys.push("no-ttl");
-        for key in &keys {
-            assert!(
-                matches!(
-                    store.try_get::<Value>(key).await,
-                    Err(Error::Corrupt { .. })
-                ),
-                "{key}"
-            );
-            assert_eq!(store.get::<Value>(key).await, None, "{key}");
-        }
-        assert!(matches!(
-            store.try_get::<Value>("bad-base64").await,
-            Err(Error::Corrupt {
-                reason: CorruptReason::Base64,
-                ..
-            })
-        ));
-        keys.push("good");
-        let read = store.try_batch_get::<Value, _>(&keys).await.unwrap();
-        assert_eq!(read.found.len(), 1, "only the good item is found");
-        let mut failed: Vec<&str> = read.failed_keys().collect();
-        failed.sort_unstable();
-        let mut expected = keys[..keys.len() - 1].to_vec();
-        expected.sort_unstable();
-        assert_eq!(failed, expected);
-        assert_eq!(store.batch_get::<Value, _>(&keys).await.len(), 1);
-        // Corrupt items are still listed: they exist, and can be deleted.
-        let listed = store.try_list_keys(100, None).await.unwrap().keys;
-        assert_eq!(listed.len(), keys.len());
     }
 
     pub async fn an_unreachable_server_is_an_error_not_a_panic(_backend: TestBackend) {

@@ -1,0 +1,221 @@
+//! A corpus of malformed items, written with raw SDK calls, read through every read path: each
+//! is a miss or a typed error, never a panic, and a gzip bomb never inflates past the cap.
+
+// These need the servers scripts/test starts.
+#![cfg(feature = "server-tests")]
+
+mod support;
+
+on_every_server!(suite: every_malformed_item_is_a_miss_or_a_typed_error_on_every_read_path);
+
+mod suite {
+    use std::io::Write;
+
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use dynamorator::{Cache, CacheConfig, CorruptReason, Error, L1Config, Ttl};
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use serde_json::Value;
+
+    use crate::support::TestBackend;
+    use crate::support::raw::{self, Attributes, n, s};
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    /// About 280 KB stored (under the 400 KB item limit) that inflates to 200 MB: 200 gzip
+    /// members of 1 MB of zeros each, which a multi-member reader reads as one stream.
+    fn gzip_bomb() -> String {
+        let member = gzip(&vec![0u8; 1 << 20]);
+        BASE64.encode(member.repeat(200))
+    }
+
+    /// Every malformed shape, by key, with what `try_get` must say about it.
+    fn corpus(
+        bomb: &str,
+    ) -> Vec<(
+        &'static str,
+        Vec<(&'static str, AttributeValue)>,
+        Option<CorruptReason>,
+    )> {
+        let flag = || ("compressed", AttributeValue::Bool(true));
+        let gzip_data = BASE64.encode(gzip(b"{\"a\": 1}"));
+        let truncated = {
+            let whole = gzip(b"{\"a\": 1, \"b\": \"a longer value to cut in half\"}");
+            BASE64.encode(&whole[..whole.len() / 2])
+        };
+        vec![
+            (
+                "bad-base64",
+                vec![("data", s("%%% not base64")), flag()],
+                Some(CorruptReason::Base64),
+            ),
+            (
+                "truncated-gzip",
+                vec![("data", s(&truncated)), flag()],
+                None,
+            ),
+            (
+                "not-gzip",
+                vec![("data", s(&BASE64.encode(b"plain bytes"))), flag()],
+                None,
+            ),
+            (
+                "gzip-of-non-utf8",
+                vec![
+                    ("data", s(&BASE64.encode(gzip(&[0xff, 0xfe, 0xfd])))),
+                    flag(),
+                ],
+                None,
+            ),
+            ("invalid-json", vec![("data", s("{\"a\":"))], None),
+            ("nan-json", vec![("data", s("{\"a\": NaN}"))], None),
+            ("data-number", vec![("data", n(5))], None),
+            (
+                "data-binary",
+                vec![("data", AttributeValue::B(Blob::new(b"{}".to_vec())))],
+                None,
+            ),
+            (
+                "compressed-string",
+                vec![("data", s(&gzip_data)), ("compressed", s("true"))],
+                None,
+            ),
+            (
+                "no-data",
+                vec![],
+                Some(CorruptReason::MissingAttribute("data")),
+            ),
+            (
+                "gzip-bomb",
+                vec![("data", s(bomb)), flag()],
+                Some(CorruptReason::TooLarge {
+                    limit: 64 * 1024 * 1024,
+                }),
+            ),
+        ]
+    }
+
+    async fn plant(backend: TestBackend, table: &str, bomb: &str) -> Vec<&'static str> {
+        let client = raw::client(backend).await;
+        let later = raw::now() + 86_400;
+        let mut keys = Vec::new();
+        for (key, attributes, _) in corpus(bomb) {
+            let mut item = Attributes::from([
+                ("cache_id".to_owned(), s(key)),
+                ("ttl".to_owned(), n(later)),
+            ]);
+            item.extend(attributes.into_iter().map(|(k, v)| (k.to_owned(), v)));
+            raw::put(&client, table, item).await;
+            keys.push(key);
+        }
+        let without_ttl = Attributes::from([
+            ("cache_id".to_owned(), s("ttl-missing")),
+            ("data".to_owned(), s("1")),
+        ]);
+        raw::put(&client, table, without_ttl).await;
+        let text_ttl = Attributes::from([
+            ("cache_id".to_owned(), s("ttl-text")),
+            ("data".to_owned(), s("1")),
+            ("ttl".to_owned(), s("tomorrow")),
+        ]);
+        raw::put(&client, table, text_ttl).await;
+        let huge_ttl = Attributes::from([
+            ("cache_id".to_owned(), s("ttl-huge")),
+            ("data".to_owned(), s("1")),
+            ("ttl".to_owned(), AttributeValue::N("1e100".into())),
+        ]);
+        raw::put(&client, table, huge_ttl).await;
+        keys.extend(["ttl-missing", "ttl-text", "ttl-huge"]);
+        keys
+    }
+
+    pub async fn every_malformed_item_is_a_miss_or_a_typed_error_on_every_read_path(
+        backend: TestBackend,
+    ) {
+        let bomb = gzip_bomb();
+        assert!(
+            bomb.len() < 400_000,
+            "the bomb fits in an item: {}",
+            bomb.len()
+        );
+        let store = backend.store().await;
+        let table = store.table_name().unwrap().to_owned();
+        let keys = plant(backend, &table, &bomb).await;
+        store.try_put("good", &1, Ttl::days(1.0)).await.unwrap();
+
+        // get: a typed error in the fallible form, a miss in the never-fail form.
+        let expected: std::collections::HashMap<&str, Option<CorruptReason>> = corpus(&bomb)
+            .into_iter()
+            .map(|(k, _, reason)| (k, reason))
+            .collect();
+        for key in &keys {
+            match store.try_get::<Value>(key).await {
+                Err(Error::Corrupt { key: named, reason }) => {
+                    assert_eq!(&named, key);
+                    if let Some(Some(expected)) = expected.get(key) {
+                        assert_eq!(&reason, expected, "{key}");
+                    }
+                }
+                other => panic!("{key}: expected a corrupt item, got {other:?}"),
+            }
+            assert_eq!(store.get::<Value>(key).await, None, "{key}");
+        }
+
+        // batch_get: the good item is found, every corrupt one is listed as failed.
+        let mut asked = keys.clone();
+        asked.push("good");
+        let read = store.try_batch_get::<Value, _>(&asked).await.unwrap();
+        assert_eq!(read.found.len(), 1);
+        let mut failed: Vec<&str> = read.failed_keys().collect();
+        failed.sort_unstable();
+        let mut corrupt = keys.clone();
+        corrupt.sort_unstable();
+        assert_eq!(failed, corrupt);
+        assert!(
+            read.failed
+                .iter()
+                .all(|f| matches!(f.error, Error::Corrupt { .. }))
+        );
+        assert_eq!(store.batch_get::<Value, _>(&asked).await.len(), 1);
+
+        // Typed get, with and without the L1: misses, and nothing enters the L1.
+        let plain: Cache<Value> = Cache::new(&store, CacheConfig::new(Ttl::days(1.0)));
+        let cached = Cache::<Value>::new(&store, CacheConfig::new(Ttl::days(1.0)))
+            .with_l1(L1Config::DEFAULT.negative_ttl_secs(60));
+        for key in &keys {
+            assert_eq!(plain.get(key).await, None, "{key}");
+            assert!(plain.try_get(key).await.is_err(), "{key}");
+            assert_eq!(cached.get(key).await, None, "{key}");
+        }
+        let many = cached.try_get_many(&asked).await.unwrap();
+        assert_eq!(many.found.len(), 1);
+        assert_eq!(many.failed_keys().count(), keys.len());
+        let stats = cached.stats();
+        assert_eq!(
+            stats.l1_entries, 1,
+            "only the good item is in the L1: {stats:?}"
+        );
+
+        // Read-through replaces a corrupt item with the loader's value.
+        let repaired = plain
+            .get_or_insert_with("invalid-json", || async { Ok::<_, String>(Value::from(7)) })
+            .await
+            .unwrap();
+        assert_eq!(repaired, Value::from(7));
+        assert_eq!(
+            store.try_get::<Value>("invalid-json").await.unwrap(),
+            Some(Value::from(7))
+        );
+
+        // list_keys lists them (they exist), with no error.
+        let listed = store.try_list_keys(100, None).await.unwrap();
+        assert_eq!(listed.keys.len(), keys.len() + 1);
+    }
+}

@@ -1,0 +1,119 @@
+//! Credentials and stored values never reach logs or `Debug` output: the crate's warnings name
+//! keys and causes, not payloads.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_dynamodb::config::Credentials;
+use dynamorator::{Cache, CacheConfig, Store, Ttl};
+use tracing_subscriber::fmt::MakeWriter;
+
+const SECRET_KEY: &str = "wJalrXUtnFEMI-SECRET-ACCESS-KEY";
+const SESSION_TOKEN: &str = "SESSION-TOKEN-NEVER-LOGGED";
+const PAYLOAD: &str = "4111-1111-1111-1111 CARD NUMBER";
+
+/// Everything the subscriber writes, kept for inspection.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for secret in [SECRET_KEY, SESSION_TOKEN, PAYLOAD, "CARD NUMBER"] {
+        assert!(!text.contains(secret), "{what} shows {secret:?}:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn warnings_and_debug_output_show_no_credentials_or_values() {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // A DynamoDB store that cannot reach its server: every call fails and warns.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIDEXAMPLE",
+            SECRET_KEY,
+            Some(SESSION_TOKEN.to_owned()),
+            None,
+            "test",
+        ))
+        .endpoint_url(&endpoint)
+        .load()
+        .await;
+    let remote = Store::builder()
+        .table("secrets")
+        .create_table(false)
+        .max_attempts(1)
+        .sdk_config(config)
+        .build()
+        .await
+        .unwrap();
+    remote.put("card", &PAYLOAD, Ttl::days(1.0)).await;
+    remote.batch_put([("card", PAYLOAD)], Ttl::days(1.0)).await;
+    assert_eq!(remote.get::<String>("card").await, None);
+    let error = remote
+        .try_put("card", &PAYLOAD, Ttl::days(1.0))
+        .await
+        .unwrap_err();
+
+    // An embedded store holding a value that does not decode as the asked type: the warning
+    // must not quote the stored text.
+    let local = Store::embedded();
+    local.put("card", &PAYLOAD, Ttl::days(1.0)).await;
+    assert_eq!(local.get::<u64>("card").await, None);
+    let mismatch = local.try_get::<u64>("card").await.unwrap_err();
+    let cache: Cache<u64> = Cache::new(&local, CacheConfig::new(Ttl::days(1.0)));
+    assert_eq!(cache.get("card").await, None);
+    let read = local.try_batch_get::<u64, _>(["card"]).await.unwrap();
+    // Too large, with the payload in it.
+    let oversized = local
+        .try_put("big", &PAYLOAD.repeat(20_000), Ttl::days(1.0))
+        .await
+        .unwrap_err();
+
+    let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("dynamorator: operation failed"),
+        "warnings were logged:\n{logs}"
+    );
+    assert_clean("the logs", &logs);
+    for (what, shown) in [
+        ("the remote store's Debug", format!("{remote:?}")),
+        ("the embedded store's Debug", format!("{local:?}")),
+        ("an unreachable error", format!("{error:?} {error}")),
+        ("a type mismatch", format!("{mismatch:?} {mismatch}")),
+        ("a batch read", format!("{read:?}")),
+        ("an oversized item", format!("{oversized:?} {oversized}")),
+        ("a cache's Debug", format!("{cache:?}")),
+    ] {
+        assert_clean(what, &shown);
+    }
+}
