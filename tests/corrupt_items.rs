@@ -36,14 +36,16 @@ mod suite {
         BASE64.encode(member.repeat(200))
     }
 
-    /// Every malformed shape, by key, with what `try_get` must say about it.
-    fn corpus(
-        bomb: &str,
-    ) -> Vec<(
+    /// A malformed item: its key, its attributes besides `cache_id` and `ttl`, and the reason
+    /// `try_get` must give (when the test pins one).
+    type Malformed = (
         &'static str,
         Vec<(&'static str, AttributeValue)>,
         Option<CorruptReason>,
-    )> {
+    );
+
+    /// Every malformed shape.
+    fn corpus(bomb: &str) -> Vec<Malformed> {
         let flag = || ("compressed", AttributeValue::Bool(true));
         let gzip_data = BASE64.encode(gzip(b"{\"a\": 1}"));
         let truncated = {
