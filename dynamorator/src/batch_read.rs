@@ -79,11 +79,10 @@ impl Store {
         K: AsRef<str>,
     {
         let keys = distinct_valid_keys(keys)?;
-        let (found, failed) = self.fetch_many::<V>(keys).await;
-        Ok(BatchGet {
-            found: found.into_iter().map(|(k, f)| (k, f.value)).collect(),
-            failed,
-        })
+        let (found, failed) = self
+            .fetch_many_into(keys, |fetched: Fetched<V>| fetched.value)
+            .await;
+        Ok(BatchGet { found, failed })
     }
 
     /// [`try_batch_get`](Store::try_batch_get) returning only what was found. Invalid keys are
@@ -93,19 +92,23 @@ impl Store {
         V: DeserializeOwned,
         K: AsRef<str>,
     {
-        let mut valid = Vec::new();
-        for key in keys {
-            let key = key.as_ref();
-            match validate_key(key) {
-                Ok(()) => valid.push(key.to_owned()),
-                Err(error) => self.report("batch_get", key, &error),
-            }
-        }
-        let (found, failed) = self.fetch_many::<V>(dedupe(valid)).await;
+        let valid = keys
+            .into_iter()
+            .filter(|key| match validate_key(key.as_ref()) {
+                Ok(()) => true,
+                Err(error) => {
+                    self.report("batch_get", key.as_ref(), &error);
+                    false
+                }
+            });
+        let keys = distinct_keys(valid, |_| Ok(())).unwrap_or_default();
+        let (found, failed) = self
+            .fetch_many_into(keys, |fetched: Fetched<V>| fetched.value)
+            .await;
         for failure in &failed {
             self.report_batch("batch_get", failure);
         }
-        found.into_iter().map(|(k, f)| (k, f.value)).collect()
+        found
     }
 
     /// Logs one batch failure, naming how many keys it cost and the first of them.
@@ -123,32 +126,42 @@ impl Store {
         &self,
         keys: Vec<String>,
     ) -> (HashMap<String, Fetched<V>>, Vec<BatchFailure>) {
+        self.fetch_many_into(keys, |fetched| fetched).await
+    }
+
+    /// [`fetch_many`](Store::fetch_many), turning each value into what the caller keeps as it
+    /// arrives (one map, filled once).
+    pub(crate) async fn fetch_many_into<V: DeserializeOwned, O>(
+        &self,
+        keys: Vec<String>,
+        into: impl Fn(Fetched<V>) -> O,
+    ) -> (HashMap<String, O>, Vec<BatchFailure>) {
         let mut found = HashMap::with_capacity(keys.len());
         let mut failed = Vec::new();
         let Some(backend) = self.backend() else {
             return (found, failed);
         };
-        if keys.is_empty() {
-            return (found, failed);
-        }
         let settings = self.settings();
         let backoff = settings.batch_backoff;
-        let chunks: Vec<Vec<String>> = keys
-            .chunks(KEYS_PER_REQUEST)
-            .map(<[String]>::to_vec)
-            .collect();
-        let mut results = stream::iter(chunks)
+        let mut results = stream::iter(into_chunks(keys, KEYS_PER_REQUEST))
             .map(|chunk| read_chunk(backend.as_ref(), chunk, backoff))
             .buffer_unordered(settings.batch_concurrency);
         let now = now_epoch_secs();
         while let Some((items, failure)) = results.next().await {
-            for (key, item) in items {
-                match item.and_then(|item| self.decode_item::<V>(&item, now)) {
-                    Ok(Some(fetched)) => {
-                        found.insert(key, fetched);
+            for item in items {
+                let decoded = match item {
+                    Ok(item) => match self.decode_item::<V>(&item, now) {
+                        Ok(fetched) => Ok((item.key, fetched)),
+                        Err(error) => Err((item.key, error)),
+                    },
+                    Err(unreadable) => Err(unreadable),
+                };
+                match decoded {
+                    Ok((key, Some(fetched))) => {
+                        found.insert(key, into(fetched));
                     }
-                    Ok(None) => {}
-                    Err(error) => failed.push(BatchFailure {
+                    Ok((_, None)) => {}
+                    Err((key, error)) => failed.push(BatchFailure {
                         keys: vec![key],
                         error,
                     }),
@@ -167,24 +180,22 @@ async fn read_chunk(
     mut pending: Vec<String>,
     backoff: Backoff,
 ) -> (
-    Vec<(String, Result<StoredItem, Error>)>,
+    Vec<Result<StoredItem, (String, Error)>>,
     Option<BatchFailure>,
 ) {
     let mut items = Vec::with_capacity(pending.len());
     for attempt in 1..=backoff.max_attempts {
-        match backend.batch_get(pending.clone()).await {
+        match backend.batch_get(&pending).await {
             Ok(page) => {
                 items.extend(page.items);
                 pending = page.unprocessed;
             }
             Err(error) => {
-                return (
-                    items,
-                    Some(BatchFailure {
-                        keys: pending,
-                        error,
-                    }),
-                );
+                let failure = BatchFailure {
+                    keys: pending,
+                    error,
+                };
+                return (items, Some(failure));
             }
         }
         if pending.is_empty() {
@@ -195,35 +206,47 @@ async fn read_chunk(
             tokio::time::sleep(backoff.delay(attempt)).await;
         }
     }
-    let error = Error::Unprocessed {
-        operation: "BatchGetItem",
-        attempts: backoff.max_attempts,
+    let failure = BatchFailure {
+        keys: pending,
+        error: Error::Unprocessed {
+            operation: "BatchGetItem",
+            attempts: backoff.max_attempts,
+        },
     };
-    (
-        items,
-        Some(BatchFailure {
-            keys: pending,
-            error,
-        }),
-    )
+    (items, Some(failure))
 }
 
-/// Validates every key, then drops repeats, keeping first-seen order.
+/// Splits `items` into chunks of at most `size`, moving them (no copies).
+pub(crate) fn into_chunks<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut chunks = Vec::with_capacity(items.len().div_ceil(size.max(1)));
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(size.max(1)).collect());
+    }
+    chunks
+}
+
+/// The distinct keys among `keys`, in first-seen order, each checked by `validate` first.
+pub(crate) fn distinct_keys<K: AsRef<str>>(
+    keys: impl IntoIterator<Item = K>,
+    validate: impl Fn(&str) -> Result<(), Error>,
+) -> Result<Vec<String>, Error> {
+    let keys: Vec<K> = keys.into_iter().collect();
+    let mut seen = HashSet::with_capacity(keys.len());
+    let mut distinct = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let key = key.as_ref();
+        validate(key)?;
+        if seen.insert(key) {
+            distinct.push(key.to_owned());
+        }
+    }
+    Ok(distinct)
+}
+
+/// Validates every key as a partition key, then drops repeats, keeping first-seen order.
 pub(crate) fn distinct_valid_keys<K: AsRef<str>>(
     keys: impl IntoIterator<Item = K>,
 ) -> Result<Vec<String>, Error> {
-    let mut valid = Vec::new();
-    for key in keys {
-        let key = key.as_ref();
-        validate_key(key)?;
-        valid.push(key.to_owned());
-    }
-    Ok(dedupe(valid))
-}
-
-fn dedupe(keys: Vec<String>) -> Vec<String> {
-    let mut seen = HashSet::with_capacity(keys.len());
-    keys.into_iter()
-        .filter(|key| seen.insert(key.clone()))
-        .collect()
+    distinct_keys(keys, validate_key)
 }

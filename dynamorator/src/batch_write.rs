@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::Error;
 use crate::backend::{Backend, WriteOp};
 use crate::backoff::Backoff;
+use crate::batch_read::into_chunks;
 use crate::error::BatchFailure;
 use crate::key::validate_key;
 use crate::store::Store;
@@ -157,12 +158,7 @@ impl Store {
         let attempted = writes.len();
         let settings = self.settings();
         let backoff = settings.batch_backoff;
-        let mut chunks = Vec::with_capacity(writes.len().div_ceil(WRITES_PER_REQUEST));
-        let mut writes = writes.into_iter().peekable();
-        while writes.peek().is_some() {
-            chunks.push(writes.by_ref().take(WRITES_PER_REQUEST).collect::<Vec<_>>());
-        }
-        let failures: Vec<BatchFailure> = stream::iter(chunks)
+        let failures: Vec<BatchFailure> = stream::iter(into_chunks(writes, WRITES_PER_REQUEST))
             .map(|chunk| write_chunk(backend.as_ref(), chunk, backoff))
             .buffer_unordered(settings.batch_concurrency)
             .filter_map(|failure| async move { failure })

@@ -1,7 +1,7 @@
 //! [`Cache<T>`]: a typed view of a store for one type, with its own TTL, key namespace,
 //! compression and optional L1.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -392,17 +392,7 @@ where
         &self,
         keys: impl IntoIterator<Item = K>,
     ) -> Result<Vec<String>, Error> {
-        let keys: Vec<K> = keys.into_iter().collect();
-        let mut seen = HashSet::with_capacity(keys.len());
-        let mut distinct = Vec::with_capacity(keys.len());
-        for key in &keys {
-            let key = key.as_ref();
-            self.validate(key)?;
-            if seen.insert(key) {
-                distinct.push(key.to_owned());
-            }
-        }
-        Ok(distinct)
+        crate::batch_read::distinct_keys(keys, |key| self.validate(key))
     }
 
     /// The caller's key for a stored key.

@@ -42,7 +42,11 @@ impl DynamoDbBackend {
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
-        output.item.map(from_attributes).transpose()
+        output
+            .item
+            .map(from_attributes)
+            .transpose()
+            .map_err(|(_, error)| error)
     }
 
     async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
@@ -67,7 +71,7 @@ impl DynamoDbBackend {
         Ok(())
     }
 
-    async fn batch_get_items(&self, keys: Vec<String>) -> Result<BatchGetPage, Error> {
+    async fn batch_get_items(&self, keys: &[String]) -> Result<BatchGetPage, Error> {
         let request = KeysAndAttributes::builder()
             .set_keys(Some(keys.iter().map(|k| key_attributes(k)).collect()))
             .consistent_read(self.consistent_reads)
@@ -85,10 +89,7 @@ impl DynamoDbBackend {
             .and_then(|mut tables| tables.remove(&self.table))
             .unwrap_or_default()
             .into_iter()
-            .map(|attributes| {
-                let key = key_of(&attributes).unwrap_or_default().to_owned();
-                (key, from_attributes(attributes))
-            })
+            .map(from_attributes)
             .collect();
         let unprocessed = output
             .unprocessed_keys
@@ -211,7 +212,7 @@ impl Backend for DynamoDbBackend {
         Box::pin(self.delete_item(key))
     }
 
-    fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>> {
+    fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
         Box::pin(self.batch_get_items(keys))
     }
 

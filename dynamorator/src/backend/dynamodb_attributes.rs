@@ -45,62 +45,71 @@ pub(crate) fn key_of(attributes: &Attributes) -> Option<&str> {
     }
 }
 
-/// Reads an item in the table format, or says what is wrong with it.
-pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, Error> {
+/// An item that could not be read: its key (empty when it has none) and why.
+pub(crate) type Unreadable = (String, Error);
+
+/// Reads an item in the table format, or says what is wrong with it. The key is moved out of
+/// the attributes, never copied: batch reads decode thousands of items.
+pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, Unreadable> {
     let key = match attributes.remove(attr::KEY) {
         Some(AttributeValue::S(key)) => key,
-        Some(_) => {
-            return Err(Error::corrupt(
-                "",
-                CorruptReason::WrongType {
+        other => {
+            let reason = match other {
+                Some(_) => CorruptReason::WrongType {
                     attribute: attr::KEY,
                     expected: "S",
                 },
-            ));
-        }
-        None => {
-            return Err(Error::corrupt(
-                "",
-                CorruptReason::MissingAttribute(attr::KEY),
-            ));
+                None => CorruptReason::MissingAttribute(attr::KEY),
+            };
+            return Err((String::new(), Error::corrupt("", reason)));
         }
     };
-    let corrupt = |reason| Error::corrupt(&key, reason);
+    match fields(&mut attributes) {
+        Ok((data, compressed, expires_at, created_at)) => Ok(StoredItem {
+            key,
+            data,
+            compressed,
+            expires_at,
+            created_at,
+        }),
+        Err(reason) => {
+            let error = Error::corrupt(&key, reason);
+            Err((key, error))
+        }
+    }
+}
+
+/// `data`, `compressed`, `ttl` and `created_at`, checked.
+fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64, Option<i64>), CorruptReason> {
     let data = match attributes.remove(attr::DATA) {
         Some(AttributeValue::S(data)) => data,
         Some(_) => {
-            return Err(corrupt(CorruptReason::WrongType {
+            return Err(CorruptReason::WrongType {
                 attribute: attr::DATA,
                 expected: "S",
-            }));
+            });
         }
-        None => return Err(corrupt(CorruptReason::MissingAttribute(attr::DATA))),
+        None => return Err(CorruptReason::MissingAttribute(attr::DATA)),
     };
     let compressed = match attributes.get(attr::COMPRESSED) {
         None => false,
         Some(AttributeValue::Bool(flag)) => *flag,
         Some(_) => {
-            return Err(corrupt(CorruptReason::WrongType {
+            return Err(CorruptReason::WrongType {
                 attribute: attr::COMPRESSED,
                 expected: "BOOL",
-            }));
+            });
         }
     };
     let expires_at = match attributes.get(attr::TTL) {
-        Some(value) => epoch_seconds(attr::TTL, value).map_err(corrupt)?,
-        None => return Err(corrupt(CorruptReason::MissingAttribute(attr::TTL))),
+        Some(value) => epoch_seconds(attr::TTL, value)?,
+        None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
     };
     // created_at is informational: an unreadable one is dropped, not fatal.
     let created_at = attributes
         .get(attr::CREATED_AT)
         .and_then(|value| epoch_seconds(attr::CREATED_AT, value).ok());
-    Ok(StoredItem {
-        key,
-        data,
-        compressed,
-        expires_at,
-        created_at,
-    })
+    Ok((data, compressed, expires_at, created_at))
 }
 
 /// The expiry in a scanned item, where the scan projected `ttl`.
@@ -174,7 +183,7 @@ mod tests {
         let mut attributes = python_item();
         mutate(&mut attributes);
         match from_attributes(attributes) {
-            Err(Error::Corrupt { reason, .. }) => reason,
+            Err((_, Error::Corrupt { reason, .. })) => reason,
             other => panic!("expected corrupt, got {other:?}"),
         }
     }

@@ -98,11 +98,11 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move { result })
     }
 
-    fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>> {
+    fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
         let items = self.read();
         let found = keys
-            .into_iter()
-            .filter_map(|key| items.get(&key).map(|item| (key, Ok(item.clone()))))
+            .iter()
+            .filter_map(|key| items.get(key).map(|item| Ok(item.clone())))
             .collect();
         drop(items);
         Box::pin(async move {

@@ -25,8 +25,9 @@ pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// What one batch read request returned.
 #[derive(Debug, Default)]
 pub(crate) struct BatchGetPage {
-    /// Items found, each decoded from the backend's attributes or the reason it could not be.
-    pub(crate) items: Vec<(String, Result<StoredItem, Error>)>,
+    /// Items found, each decoded from the backend's attributes, or its key and why it could not
+    /// be.
+    pub(crate) items: Vec<Result<StoredItem, (String, Error)>>,
     /// Keys the backend did not get to; the store retries them.
     pub(crate) unprocessed: Vec<String>,
 }
@@ -68,7 +69,7 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
 
     /// Reads up to 100 distinct keys in one request.
-    fn batch_get(&self, keys: Vec<String>) -> BoxFuture<'_, Result<BatchGetPage, Error>>;
+    fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>>;
 
     /// Applies up to 25 writes with distinct keys in one request; returns the ones the backend
     /// did not get to.
