@@ -9,15 +9,23 @@ mod dynamodb_attributes;
 mod dynamodb_errors;
 mod dynamodb_table;
 
-pub(crate) use dynamodb_table::ensure_table;
 pub(crate) mod embedded;
 mod embedded_journal;
+
+pub(crate) use dynamodb_table::ensure_table;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
 use crate::item::StoredItem;
+
+/// Reads DynamoDB attributes as a stored item (for the fuzz target's entry point).
+pub(crate) fn item_from_attributes(
+    attributes: dynamodb_attributes::Attributes,
+) -> Result<StoredItem, Error> {
+    dynamodb_attributes::from_attributes(attributes).map_err(|(_, error)| error)
+}
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

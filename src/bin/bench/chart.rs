@@ -11,12 +11,16 @@ const LEFT: f64 = 70.0;
 const RIGHT: f64 = 170.0;
 const TOP: f64 = 40.0;
 const BOTTOM: f64 = 50.0;
+/// The floor line: ⌈100 chunks / 16⌉ round trips, dashed.
+const FLOOR_SERIES: &str = "floor C=16";
+const FLOOR_CHUNKS: f64 = 7.0;
 const COLOURS: [&str; 6] = [
     "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
 ];
 
 pub fn batch_get_rtt(rows: &[RttRow]) -> String {
-    // One series for Python, one per Rust concurrency: (name, [(rtt ms, wall ms)]).
+    // One series for Python, one per Rust concurrency, and the round-trip floor at C=16:
+    // (name, [(rtt ms, wall ms)]).
     let mut series: Vec<(String, Vec<(f64, f64)>)> = vec![(
         "Python 0.1.7".to_owned(),
         rows.iter()
@@ -32,6 +36,12 @@ pub fn batch_get_rtt(rows: &[RttRow]) -> String {
             series.push((format!("Rust C={concurrency}"), points));
         }
     }
+    series.push((
+        FLOOR_SERIES.to_owned(),
+        rows.iter()
+            .map(|r| (r.rtt_ms, FLOOR_CHUNKS * r.rtt_ms))
+            .collect(),
+    ));
     let max_x = rows.iter().map(|r| r.rtt_ms).fold(1.0, f64::max);
     let max_y = series
         .iter()
@@ -84,14 +94,24 @@ pub fn batch_get_rtt(rows: &[RttRow]) -> String {
         );
     }
     for (index, (name, points)) in series.iter().enumerate() {
-        let colour = COLOURS[index % COLOURS.len()];
+        let floor = name == FLOOR_SERIES;
+        let colour = if floor {
+            "#7f7f7f"
+        } else {
+            COLOURS[index % COLOURS.len()]
+        };
+        let dash = if floor {
+            r#" stroke-dasharray="6 4""#
+        } else {
+            ""
+        };
         let path: Vec<String> = points
             .iter()
             .map(|(px, py)| format!("{:.1},{:.1}", x(*px), y(*py)))
             .collect();
         let _ = writeln!(
             svg,
-            r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="2"{dash} points="{}"/>"#,
             path.join(" ")
         );
         for (px, py) in points {
@@ -105,7 +125,7 @@ pub fn batch_get_rtt(rows: &[RttRow]) -> String {
         let legend_y = TOP + 20.0 * index as f64;
         let _ = writeln!(
             svg,
-            r#"<line x1="{}" y1="{legend_y}" x2="{}" y2="{legend_y}" stroke="{colour}" stroke-width="2"/><text x="{}" y="{}">{name}</text>"#,
+            r#"<line x1="{}" y1="{legend_y}" x2="{}" y2="{legend_y}" stroke="{colour}" stroke-width="2"{dash}/><text x="{}" y="{}">{name}</text>"#,
             WIDTH - RIGHT + 15.0,
             WIDTH - RIGHT + 35.0,
             WIDTH - RIGHT + 40.0,

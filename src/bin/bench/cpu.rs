@@ -18,3 +18,18 @@ pub fn thread_cpu_time() -> Duration {
     Duration::from_secs(u64::try_from(now.tv_sec).unwrap_or(0))
         + Duration::from_nanos(u64::try_from(now.tv_nsec).unwrap_or(0))
 }
+
+/// User + system CPU time process `pid` has used so far (from /proc, in clock ticks), or
+/// `None` when it cannot be read.
+pub fn process_cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |index: usize| fields.get(index)?.parse::<u64>().ok();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let total = ticks(11)? + ticks(12)?;
+    // SAFETY: sysconf only reads a configuration value.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let per_second = u64::try_from(per_second).ok().filter(|t| *t > 0)?;
+    Some(Duration::from_secs_f64(total as f64 / per_second as f64))
+}

@@ -41,6 +41,12 @@ struct Args {
     /// Batch concurrencies to sweep.
     #[arg(long, value_delimiter = ',', default_values_t = [1, 4, 16, 32])]
     concurrency: Vec<usize>,
+    /// moto's process id, to report the server's CPU time beside the client's.
+    #[arg(long)]
+    moto_pid: Option<u32>,
+    /// dynalite's process id, likewise.
+    #[arg(long)]
+    dynalite_pid: Option<u32>,
     /// Servers to run the side-by-side table on.
     #[arg(long, value_delimiter = ',', default_values_t = ["dynalite".to_owned(), "moto".to_owned()])]
     servers: Vec<String>,
@@ -71,7 +77,10 @@ fn main() -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let mut report = Report::default();
-    for (server, endpoint) in [("dynalite", &args.dynalite), ("moto", &args.moto)] {
+    for (server, endpoint, pid) in [
+        ("dynalite", &args.dynalite, args.dynalite_pid),
+        ("moto", &args.moto, args.moto_pid),
+    ] {
         if !args.servers.iter().any(|s| s == server) {
             continue;
         }
@@ -82,8 +91,15 @@ fn main() -> Result<(), String> {
                 continue;
             }
             eprintln!("bench: {server}: {op}");
-            let rust = client.block_on(rust_op(&store, op, args.runs));
-            let python = python::measure(&args.python, endpoint, &table, op, args.runs)?;
+            // The server's CPU per measured pass (one warm-up pass is included, so passes
+            // are runs + 1).
+            let passes = (args.runs + 1) as f64;
+            let before = server_cpu(pid);
+            let mut rust = client.block_on(rust_op(&store, op, args.runs));
+            rust.server_cpu = server_cpu(pid).zip(before).map(|(a, b)| (a - b) / passes);
+            let before = server_cpu(pid);
+            let mut python = python::measure(&args.python, endpoint, &table, op, args.runs)?;
+            python.server_cpu = server_cpu(pid).zip(before).map(|(a, b)| (a - b) / passes);
             report.ops.push(OpRow {
                 server,
                 op,
@@ -152,6 +168,10 @@ fn write(args: &Args, report: &Report) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     eprintln!("bench: wrote {}", args.out.display());
     Ok(())
+}
+
+fn server_cpu(pid: Option<u32>) -> Option<f64> {
+    pid.and_then(cpu::process_cpu_time).map(|d| d.as_secs_f64())
 }
 
 async fn open(endpoint: &str, table: &str, concurrency: usize) -> Result<Store, String> {

@@ -22,6 +22,8 @@ pub struct Median {
     pub cpu: f64,
     pub items: usize,
     pub runs: usize,
+    /// The server's CPU time per pass (a mean, from /proc), when its process id is known.
+    pub server_cpu: Option<f64>,
 }
 
 impl Median {
@@ -35,6 +37,7 @@ impl Median {
             cpu: median(runs.iter().map(|r| r.cpu).collect()),
             items: runs.first().map_or(0, |r| r.items),
             runs: runs.len(),
+            server_cpu: None,
         }
     }
 }

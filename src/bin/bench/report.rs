@@ -42,8 +42,8 @@ impl Report {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         out.push_str(
-            "| server | operation | items | Rust wall | Python wall | wall ratio | Rust CPU/item | Python CPU/item | CPU ratio |\n\
-             |---|---|---|---|---|---|---|---|---|\n",
+            "| server | operation | items | Rust wall | Python wall | wall ratio | Rust CPU/item | Python CPU/item | CPU ratio | server CPU (Rust run / Python run) |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
         );
         for row in &self.ops {
             let items = row.rust.items.max(1) as f64;
@@ -56,8 +56,13 @@ impl Report {
                 ),
                 None => ("–".into(), "–".into(), "–".into(), "–".into()),
             };
+            let server = match (row.rust.server_cpu, row.python.and_then(|p| p.server_cpu)) {
+                (Some(rust), Some(python)) => format!("{} / {}", ms(rust), ms(python)),
+                (Some(rust), None) => ms(rust),
+                _ => "–".into(),
+            };
             out.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {server} |\n",
                 row.server,
                 row.op,
                 row.rust.items,

@@ -1,0 +1,142 @@
+//! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape, decoded the way
+//! every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
+//! replays what the fuzzer found (`tests/fuzz_regressions.rs`).
+
+use std::collections::HashMap;
+use std::io::Write;
+
+use arbitrary::{Arbitrary, Unstructured};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use dynamorator::Error;
+use serde::Deserialize;
+
+/// Compressed data may inflate to at most this much while fuzzing: low, so short inputs reach
+/// the cap.
+const MAX_INFLATED: usize = 16 << 10;
+
+/// What the `data` attribute holds.
+#[derive(Arbitrary, Debug)]
+enum Data {
+    Missing,
+    /// Text as written.
+    Text(String),
+    /// Bytes gzipped, then base64: reaches the JSON parser behind a valid gzip stream.
+    Gzipped(Vec<u8>),
+    /// Bytes base64-encoded as they are: reaches the gzip reader with any stream.
+    Base64(Vec<u8>),
+    /// A run of one byte, gzipped, then base64: a small bomb, past the cap when long.
+    Run {
+        byte: u8,
+        length: u16,
+    },
+    /// Another type than `S`.
+    Number(String),
+    Binary(Vec<u8>),
+}
+
+/// An attribute of any type, for `compressed`, `ttl` and `created_at`.
+#[derive(Arbitrary, Debug)]
+enum Attribute {
+    Missing,
+    Bool(bool),
+    Number(String),
+    Whole(i64),
+    Text(String),
+}
+
+/// A raw item of any shape.
+#[derive(Arbitrary, Debug)]
+pub struct RawItem {
+    key: Option<String>,
+    data: Data,
+    compressed: Attribute,
+    ttl: Attribute,
+    created_at: Attribute,
+    extra: Vec<(String, String)>,
+}
+
+/// A typed value, so the decoder also meets type mismatches.
+#[derive(Deserialize, Debug)]
+#[allow(dead_code)] // Only decoded.
+struct Typed {
+    name: String,
+    count: u64,
+    tags: Vec<String>,
+}
+
+impl RawItem {
+    /// The item's DynamoDB attributes.
+    pub fn attributes(&self) -> HashMap<String, AttributeValue> {
+        let mut attributes = HashMap::new();
+        if let Some(key) = &self.key {
+            attributes.insert("cache_id".to_owned(), AttributeValue::S(key.clone()));
+        }
+        let data = match &self.data {
+            Data::Missing => None,
+            Data::Text(text) => Some(AttributeValue::S(text.clone())),
+            Data::Gzipped(bytes) => Some(AttributeValue::S(BASE64.encode(gzip(bytes)))),
+            Data::Base64(bytes) => Some(AttributeValue::S(BASE64.encode(bytes))),
+            Data::Run { byte, length } => Some(AttributeValue::S(BASE64.encode(gzip(&vec![
+                    *byte;
+                    usize::from(
+                        *length
+                    )
+                ])))),
+            Data::Number(text) => Some(AttributeValue::N(text.clone())),
+            Data::Binary(bytes) => Some(AttributeValue::B(Blob::new(bytes.clone()))),
+        };
+        if let Some(data) = data {
+            attributes.insert("data".to_owned(), data);
+        }
+        for (name, attribute) in [
+            ("compressed", &self.compressed),
+            ("ttl", &self.ttl),
+            ("created_at", &self.created_at),
+        ] {
+            let value = match attribute {
+                Attribute::Missing => continue,
+                Attribute::Bool(flag) => AttributeValue::Bool(*flag),
+                Attribute::Number(text) => AttributeValue::N(text.clone()),
+                Attribute::Whole(n) => AttributeValue::N(n.to_string()),
+                Attribute::Text(text) => AttributeValue::S(text.clone()),
+            };
+            attributes.insert(name.to_owned(), value);
+        }
+        for (name, value) in &self.extra {
+            attributes
+                .entry(name.clone())
+                .or_insert_with(|| AttributeValue::S(value.clone()));
+        }
+        attributes
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+/// What decoding one fuzz input gave: `None` when the bytes do not describe an item.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The item read as any JSON value.
+    pub as_json: Result<serde_json::Value, Error>,
+    /// The item read as a typed value.
+    pub as_typed: Result<(), Error>,
+}
+
+/// Decodes the item that `bytes` describe, as JSON and as a typed value. Any outcome but a
+/// panic (or an allocation past the cap) is a pass for the fuzzer; the regression test also
+/// checks that every error is one a decoder may give.
+pub fn decode(bytes: &[u8]) -> Option<Decoded> {
+    let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
+    let attributes = item.attributes();
+    let as_json = dynamorator::__private::decode_attributes(attributes.clone(), MAX_INFLATED);
+    let as_typed =
+        dynamorator::__private::decode_attributes::<Typed>(attributes, MAX_INFLATED).map(|_| ());
+    Some(Decoded { as_json, as_typed })
+}
