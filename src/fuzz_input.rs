@@ -120,7 +120,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-/// What decoding one fuzz input gave: `None` when the bytes do not describe an item.
+/// What decoding one fuzz input gave.
 #[derive(Debug)]
 pub struct Decoded {
     /// The item read as any JSON value.
@@ -131,7 +131,8 @@ pub struct Decoded {
 
 /// Decodes the item that `bytes` describe, as JSON and as a typed value. Any outcome but a
 /// panic (or an allocation past the cap) is a pass for the fuzzer; the regression test also
-/// checks that every error is one a decoder may give.
+/// checks that every error is one a decoder may give. `None` when the bytes are too few to
+/// describe an item.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
     let attributes = item.attributes();
