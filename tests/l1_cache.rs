@@ -13,6 +13,7 @@ on_every_backend!(suite:
     negative_caching_remembers_misses_only_when_on,
     get_many_asks_the_store_only_for_misses,
     read_through_goes_l1_then_store_then_loader,
+    concurrent_batch_read_throughs_load_each_key_once_and_fill_the_l1,
     stats_are_exact_for_a_scripted_sequence,
     the_derive_sets_up_the_l1,
 );
@@ -261,6 +262,37 @@ mod suite {
             "loaded values fill the L1"
         );
         assert_eq!(cache.stats().l1_hits, 5);
+    }
+
+    pub async fn concurrent_batch_read_throughs_load_each_key_once_and_fill_the_l1(
+        backend: TestBackend,
+    ) {
+        let store = backend.store().await;
+        let cache = cache(&store, minute());
+        let keys: Vec<String> = (0..20).map(|i| format!("b{i}")).collect();
+        let loaded = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let callers = (0..6).map(|_| {
+            let (cache, keys, loaded) = (cache.clone(), keys.clone(), loaded.clone());
+            tokio::spawn(async move {
+                cache
+                    .get_many_or_insert_with(&keys, |missing| async move {
+                        loaded.lock().unwrap().extend(missing.iter().cloned());
+                        // Slow, so the other calls arrive while it loads.
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        Ok::<_, String>(missing.into_iter().map(|k| (k.clone(), k)).collect())
+                    })
+                    .await
+            })
+        });
+        for joined in futures_util::future::join_all(callers).await {
+            let found = joined.unwrap().unwrap();
+            assert_eq!(found.len(), 20);
+            assert_eq!(found["b7"], "b7");
+        }
+        assert_eq!(loaded.lock().unwrap().len(), 20, "each key loaded once");
+        let stats = cache.stats();
+        assert_eq!(stats.loader_calls, 1);
+        assert_eq!(stats.l1_entries, 20, "the load filled the L1");
     }
 
     pub async fn stats_are_exact_for_a_scripted_sequence(backend: TestBackend) {

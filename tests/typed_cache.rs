@@ -20,6 +20,8 @@ on_every_backend!(suite:
     concurrent_read_through_runs_the_loader_once,
     loader_errors_are_returned_and_nothing_is_stored,
     batch_read_through_calls_the_loader_once_with_exactly_the_misses,
+    concurrent_batch_read_throughs_load_each_key_once,
+    a_failed_batch_load_leaves_its_keys_to_the_waiting_calls,
     derived_caches_share_state_per_store,
 );
 
@@ -477,6 +479,88 @@ mod suite {
 
     async fn shared_stats<T: Cached + DeserializeOwned>(store: &dynamorator::Store) -> u64 {
         T::cache(store).stats().store_misses
+    }
+
+    /// Loads `missing` after a pause long enough for the other calls to arrive meanwhile, and
+    /// records what was asked.
+    async fn slow_upstream(
+        asked: Arc<std::sync::Mutex<Vec<String>>>,
+        missing: Vec<String>,
+    ) -> Result<HashMap<String, Product>, String> {
+        asked.lock().unwrap().extend(missing.iter().cloned());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
+    }
+
+    pub async fn concurrent_batch_read_throughs_load_each_key_once(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Eight calls: ten keys they all want, two each of their own.
+        let callers = (0..8).map(|i| {
+            let (products, asked) = (products.clone(), asked.clone());
+            let keys: Vec<String> = (0..10)
+                .map(|k| format!("shared{k}"))
+                .chain([format!("own{i}a"), format!("own{i}b")])
+                .collect();
+            tokio::spawn(async move {
+                let found = products
+                    .get_many_or_insert_with(&keys, |missing| slow_upstream(asked, missing))
+                    .await;
+                (keys, found)
+            })
+        });
+        for joined in futures_util::future::join_all(callers).await {
+            let (keys, found) = joined.unwrap();
+            let found = found.unwrap();
+            assert_eq!(found.len(), keys.len());
+            for key in &keys {
+                assert_eq!(found[key], product(key));
+            }
+        }
+        let asked = asked.lock().unwrap().clone();
+        let distinct: BTreeSet<&String> = asked.iter().collect();
+        assert_eq!(
+            asked.len(),
+            distinct.len(),
+            "a key went to the loader twice: {asked:?}"
+        );
+        assert_eq!(distinct.len(), 10 + 8 * 2);
+        assert_eq!(products.stats().loader_calls, 8, "one loader call per call");
+    }
+
+    pub async fn a_failed_batch_load_leaves_its_keys_to_the_waiting_calls(backend: TestBackend) {
+        let products = Product::cache(&backend.store().await);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let keys = ["p", "q"];
+        let callers = (0..2).map(|_| {
+            let (products, calls) = (products.clone(), calls.clone());
+            tokio::spawn(async move {
+                products
+                    .get_many_or_insert_with(keys, |missing| async move {
+                        let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        if first {
+                            return Err("upstream is down".to_owned());
+                        }
+                        Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
+                    })
+                    .await
+            })
+        });
+        let mut failed = 0;
+        for joined in futures_util::future::join_all(callers).await {
+            match joined.unwrap() {
+                Ok(found) => {
+                    assert_eq!(found.len(), 2);
+                    assert_eq!(found["q"], product("q"));
+                }
+                Err(Error::Loader(_)) => failed += 1,
+                Err(other) => panic!("expected a loader error, got {other:?}"),
+            }
+        }
+        assert_eq!(failed, 1, "only the failing load's own call fails");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(products.try_get("p").await.unwrap(), Some(product("p")));
     }
 
     pub async fn derived_caches_share_state_per_store(backend: TestBackend) {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::batch_flights::BatchFlights;
 use crate::coalesce::Coalescer;
 use crate::codec::Codec;
 use crate::error::BatchFailure;
@@ -19,6 +20,7 @@ use crate::{BatchGet, CacheConfig, Error, Store, Ttl};
 pub(crate) struct Shared<T> {
     pub(crate) counters: Counters,
     pub(crate) flights: Coalescer<Arc<T>>,
+    pub(crate) batch_flights: BatchFlights,
     #[cfg(feature = "l1")]
     pub(crate) l1: Option<crate::l1::L1<T>>,
 }
@@ -29,6 +31,7 @@ impl<T: Send + Sync + 'static> Shared<T> {
         Shared {
             counters: Counters::default(),
             flights: Coalescer::default(),
+            batch_flights: BatchFlights::default(),
             #[cfg(feature = "l1")]
             l1: None,
         }
@@ -189,6 +192,10 @@ where
 
     pub(crate) fn flights(&self) -> &Coalescer<Arc<T>> {
         &self.shared.flights
+    }
+
+    pub(crate) fn batch_flights(&self) -> &BatchFlights {
+        &self.shared.batch_flights
     }
 
     #[cfg(feature = "l1")]

@@ -45,6 +45,7 @@
 
 mod backend;
 mod backoff;
+mod batch_flights;
 mod batch_read;
 mod batch_write;
 mod builder;

@@ -2,7 +2,7 @@
 //!
 //! Fail-open: when the store fails, the value is still computed and returned (the failure is
 //! logged and counted). A loader error is returned and nothing is stored. Concurrent calls for
-//! one key in one process run the loader once.
+//! one key in one process run the loader once; concurrent batch calls load each key once.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::WriteOp;
+use crate::batch_flights::{self, Claim, Lease};
 use crate::cache::unwrap_or_clone;
 use crate::cache_write::Written;
 use crate::stats::Counters;
@@ -21,6 +22,10 @@ use crate::{BatchFailure, Cache, Error};
 /// What a loader's error becomes: any `std::error::Error + Send + Sync`, `anyhow::Error`,
 /// `String` or `&str` converts.
 type LoaderError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How many times a batch read-through waits for other calls' loads before it loads without a
+/// claim (each round ends when those loads end; new ones can only start in between).
+const MAX_WAIT_ROUNDS: usize = 4;
 
 impl<T> Cache<T>
 where
@@ -181,6 +186,12 @@ where
     /// returns that were not asked for are ignored. The loader is not called when nothing is
     /// missing.
     ///
+    /// Concurrent calls in one process share loads: a call whose missing keys another call is
+    /// loading waits for that load to end and reads what it stored (through the L1 when there
+    /// is one), then calls its loader with only what is still missing. Each key goes to a
+    /// loader once, unless the load fails or the store cannot take its values: then the
+    /// waiting calls load those keys themselves.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), dynamorator::Error> {
@@ -216,11 +227,13 @@ where
         E: Into<LoaderError>,
     {
         let keys = self.distinct_keys(keys)?;
+        let mark = self.batch_flights().mark();
         let mut result = self.read_many_fail_open(keys.clone()).await;
-        let missing: Vec<String> = keys
+        let mut missing: Vec<String> = keys
             .into_iter()
             .filter(|key| !result.contains_key(key))
             .collect();
+        let lease = self.claim_or_wait(&mut missing, &mut result, mark).await;
         if missing.is_empty() {
             return Ok(result);
         }
@@ -228,8 +241,52 @@ where
         let mut loaded = self.call_loader(loader(missing)).await?;
         loaded.retain(|key, _| wanted.contains(key));
         self.store_loaded(&loaded).await;
+        // Only now may waiters read: what was loaded is in the L1 and the store.
+        drop(lease);
         result.extend(loaded);
         Ok(result)
+    }
+
+    /// Stampede protection for `missing`: waits for other calls loading any of these keys and
+    /// reads what they stored, until this call can claim what is still missing. After a few
+    /// rounds of newcomers it loads without a claim: correct, only not coalesced.
+    async fn claim_or_wait(
+        &self,
+        missing: &mut Vec<String>,
+        result: &mut HashMap<String, T>,
+        mark: u64,
+    ) -> Option<Lease<'_>> {
+        for _ in 0..MAX_WAIT_ROUNDS {
+            if missing.is_empty() {
+                return None;
+            }
+            match self.batch_flights().claim(missing) {
+                Claim::Lead(lease) => {
+                    // A load that ended after this call read may have stored some of them.
+                    if self.batch_flights().ended_since(mark) {
+                        self.read_again(missing.clone(), missing, result).await;
+                    }
+                    return Some(lease);
+                }
+                Claim::Wait { keys, ends } => {
+                    batch_flights::wait_for(ends).await;
+                    self.read_again(keys, missing, result).await;
+                }
+            }
+        }
+        None
+    }
+
+    /// Reads `keys` again, moving what is found out of `missing` into `result`.
+    async fn read_again(
+        &self,
+        keys: Vec<String>,
+        missing: &mut Vec<String>,
+        result: &mut HashMap<String, T>,
+    ) {
+        let found = self.read_many_fail_open(keys).await;
+        missing.retain(|key| !found.contains_key(key));
+        result.extend(found);
     }
 
     /// Batch read through the L1 (when there is one) and the store; failures are logged and
