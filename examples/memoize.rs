@@ -5,8 +5,11 @@
 //!     cargo run --example memoize          # answers from the cache
 //!
 //! With `DYNAMORATOR_TABLE` set it memoises in DynamoDB instead (endpoint from
-//! `AWS_ENDPOINT_URL`); `MEMOIZE_FILE` moves the embedded store's file.
+//! `AWS_ENDPOINT_URL`). The embedded store's file is per user,
+//! `$XDG_CACHE_HOME/dynamorator-examples/memoize.jsonl` (`$HOME/.cache/...` by default), never
+//! in a shared temporary folder; `MEMOIZE_FILE` moves it.
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use dynamorator::{Cached, Store};
@@ -39,20 +42,18 @@ fn count_primes(limit: u64) -> PrimeCount {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), dynamorator::Error> {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = match std::env::var("DYNAMORATOR_TABLE") {
         Ok(table) => {
             println!("Memoising in DynamoDB table {table:?}");
             Store::builder().table(table).build().await?
         }
         Err(_) => {
-            let file = std::env::var("MEMOIZE_FILE").unwrap_or_else(|_| {
-                std::env::temp_dir()
-                    .join("dynamorator-memoize.jsonl")
-                    .display()
-                    .to_string()
-            });
-            println!("Memoising in {file} (run me twice)");
+            let file = match std::env::var_os("MEMOIZE_FILE") {
+                Some(file) => PathBuf::from(file),
+                None => default_file()?,
+            };
+            println!("Memoising in {} (run me twice)", file.display());
             Store::builder().embedded_file(file).build().await?
         }
     };
@@ -66,6 +67,8 @@ async fn main() -> Result<(), dynamorator::Error> {
             .get_or_insert_with(&limit.to_string(), || {
                 computed = true;
                 // Heavy CPU work goes to a blocking thread, off the async workers.
+                // The loader's error (here a task that panicked) comes back as
+                // `Error::Loader`, and nothing is stored.
                 async move { tokio::task::spawn_blocking(move || count_primes(limit)).await }
             })
             .await?;
@@ -85,4 +88,24 @@ async fn main() -> Result<(), dynamorator::Error> {
         started.elapsed().as_millis()
     );
     Ok(())
+}
+
+/// `memoize.jsonl` in this user's cache folder (created if missing): `$XDG_CACHE_HOME` when
+/// set to an absolute path, else `$HOME/.cache`.
+fn default_file() -> std::io::Result<PathBuf> {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    let cache_home = absolute("XDG_CACHE_HOME")
+        .or_else(|| absolute("HOME").map(|home| home.join(".cache")))
+        .ok_or_else(|| {
+            std::io::Error::other(
+                "no per-user cache folder: set XDG_CACHE_HOME, HOME or MEMOIZE_FILE",
+            )
+        })?;
+    let folder = cache_home.join("dynamorator-examples");
+    std::fs::create_dir_all(&folder)?;
+    Ok(folder.join("memoize.jsonl"))
 }

@@ -1,5 +1,5 @@
-//! The Python package's Quick Start, in Rust: put, get, batch_get, list_keys, delete and
-//! compression.
+//! The Python package's Quick Start, in Rust: put, get, get_many (the Python package's
+//! batch_get), list_keys, delete and compression. Every operation returns a `Result`.
 //!
 //! Runs on the embedded backend by default:
 //!     cargo run --example quickstart
@@ -33,24 +33,27 @@ async fn main() -> Result<(), dynamorator::Error> {
         .put(
             "user:123",
             &json!({"name": "Alice", "score": 100}),
-            Ttl::days(7.0),
+            Ttl::days(7),
         )
-        .await;
+        .await?;
+    // Half a day. A fractional or run-time figure goes through `Ttl::try_from_days(0.5)?`.
     store
         .put(
             "user:456",
             &json!({"name": "Bob", "score": 42}),
-            Ttl::days(0.5),
+            Ttl::hours(12),
         )
-        .await;
+        .await?;
 
-    let data: Option<Value> = store.get("user:123").await;
+    let data: Option<Value> = store.get("user:123").await?;
     println!("get user:123 -> {}", show(data.as_ref()));
 
     let keys = ["user:123", "user:456", "user:789"];
-    let cached = store.batch_get::<Value, _>(keys).await;
+    // A batch read can be partial; `into_complete` turns any key that could not be read
+    // into an error (a plain miss is not one).
+    let cached = store.get_many::<Value, _>(keys).await?.into_complete()?;
     println!(
-        "batch_get {keys:?} -> found {} of {}",
+        "get_many {keys:?} -> found {} of {}",
         cached.len(),
         keys.len()
     );
@@ -58,20 +61,20 @@ async fn main() -> Result<(), dynamorator::Error> {
         println!("  {key}: {value}");
     }
 
-    let page = store.list_keys(50, None).await;
+    let page = store.list_keys(50, None).await?;
     println!(
         "list_keys(50) -> {:?}, next page: {:?}",
         page.keys, page.last_key
     );
 
     println!("\ndelete user:123");
-    store.delete("user:123").await;
-    let data: Option<Value> = store.get("user:123").await;
+    store.delete("user:123").await?;
+    let data: Option<Value> = store.get("user:123").await?;
     println!("get user:123 -> {}", show(data.as_ref()));
 
     let large = json!({"data": "x".repeat(10_000)});
-    store.put("large:1", &large, Ttl::days(7.0)).await;
-    let back: Option<Value> = store.get("large:1").await;
+    store.put("large:1", &large, Ttl::days(7)).await?;
+    let back: Option<Value> = store.get("large:1").await?;
     let length = back
         .as_ref()
         .and_then(|v| v["data"].as_str())
@@ -85,14 +88,15 @@ async fn main() -> Result<(), dynamorator::Error> {
         }
     );
 
-    // The fallible forms say what went wrong instead of logging it.
-    match store.try_put("", &1, Ttl::days(1.0)).await {
-        Ok(()) => println!("try_put with an empty key -> stored (unexpected)"),
-        Err(error) => println!("try_put with an empty key -> error: {error}"),
+    // An error says what went wrong; here one is expected, so it is matched, not `?`-ed.
+    match store.put("", &1, Ttl::days(1)).await {
+        Ok(()) => println!("put with an empty key -> stored (unexpected)"),
+        Err(error) => println!("put with an empty key -> error: {error}"),
     }
 
+    // The embedded store goes away with the process; a table keeps what it holds.
     if table.is_some() {
-        store.batch_delete(["user:456", "large:1"]).await;
+        store.delete_many(["user:456", "large:1"]).await?;
     }
     Ok(())
 }

@@ -30,7 +30,7 @@ mod suite {
     const DEADLINE: Duration = Duration::from_secs(15);
     /// The whole run, as a backstop.
     const RUN_LIMIT: Duration = Duration::from_secs(240);
-    const DAY: Ttl = Ttl::days(1.0);
+    const DAY: Ttl = Ttl::days(1);
 
     fn upstream(backend: TestBackend) -> SocketAddr {
         let endpoint = backend.endpoint();
@@ -53,7 +53,6 @@ mod suite {
             .batch_max_attempts(4)
             .batch_backoff(Duration::from_millis(5), Duration::from_millis(50))
             .batch_concurrency(4)
-            .silent(true)
             .build()
             .await
             .expect("the store builds (faults are off while it does)")
@@ -107,7 +106,8 @@ mod suite {
         let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
         let table = unique_table_name();
         let store = store_through(&proxy, &table, true).await;
-        let computed: Cache<u64> = Cache::new(&store, CacheConfig::new(DAY).prefix("computed"));
+        let computed: Cache<u64> =
+            Cache::new(&store, CacheConfig::new().ttl(DAY).prefix("computed"));
         proxy.set_faults(Faults::all(0.10, 20_261_124).stall_for(Duration::from_secs(3)));
 
         let model = Arc::new(Mutex::new(Model::default()));
@@ -147,7 +147,7 @@ mod suite {
         // some write could have left.
         proxy.set_faults(Faults::none());
         let keys: Vec<String> = model.lock().unwrap().possible.keys().cloned().collect();
-        let read = store.try_batch_get::<u64, _>(&keys).await.unwrap();
+        let read = store.get_many::<u64, _>(&keys).await.unwrap();
         let mut model = model.lock().unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         let mut verified = 0;
@@ -191,14 +191,14 @@ mod suite {
         let value = (step as u64) << 8 | rng.u64(..256);
         let mut errors = Vec::new();
         match rng.u32(..100) {
-            0..30 => match store.try_put(key, &value, DAY).await {
+            0..30 => match store.put(key, &value, DAY).await {
                 Ok(()) => model.lock().unwrap().acknowledged(key, Some(value)),
                 Err(error) => {
                     errors.push(kind(&error));
                     model.lock().unwrap().attempted(key, Some(value));
                 }
             },
-            30..55 => match store.try_get::<u64>(key).await {
+            30..55 => match store.get::<u64>(key).await {
                 Ok(found) => assert!(
                     model.lock().unwrap().allows(key, found),
                     "get {key} saw {found:?}, which no write left"
@@ -207,7 +207,7 @@ mod suite {
             },
             55..65 => {
                 let asked: Vec<&String> = (0..5).map(|_| &keys[rng.usize(..keys.len())]).collect();
-                let read = store.try_batch_get::<u64, _>(&asked).await.unwrap();
+                let read = store.get_many::<u64, _>(&asked).await.unwrap();
                 let failed: HashSet<&str> = read.failed_keys().collect();
                 let mut model = model.lock().unwrap();
                 for key in &asked {
@@ -215,7 +215,7 @@ mod suite {
                     if failed.contains(key.as_str()) {
                         assert!(found.is_none(), "{key} both found and failed");
                     } else {
-                        assert!(model.allows(key, found), "batch_get {key} saw {found:?}");
+                        assert!(model.allows(key, found), "get_many {key} saw {found:?}");
                     }
                 }
                 for failure in &read.failed {
@@ -226,14 +226,14 @@ mod suite {
                 let items: HashMap<String, u64> = (0..5)
                     .map(|i| (keys[rng.usize(..keys.len())].clone(), value + i))
                     .collect();
-                let result = store.try_batch_put(items.clone(), DAY).await;
+                let result = store.put_many(items.clone(), DAY).await;
                 let failed: HashSet<String> = match &result {
                     Ok(()) => HashSet::new(),
                     Err(Error::Incomplete { failures, .. }) => {
                         errors.extend(failures.iter().map(|f| kind(&f.error)));
                         failures.iter().flat_map(|f| f.keys.clone()).collect()
                     }
-                    Err(other) => panic!("batch_put failed as a whole: {other}"),
+                    Err(other) => panic!("put_many failed as a whole: {other}"),
                 };
                 let mut model = model.lock().unwrap();
                 for (key, value) in items {
@@ -244,7 +244,7 @@ mod suite {
                     }
                 }
             }
-            75..85 => match store.try_delete(key).await {
+            75..85 => match store.delete(key).await {
                 Ok(()) => model.lock().unwrap().acknowledged(key, None),
                 Err(error) => {
                     errors.push(kind(&error));
@@ -257,7 +257,10 @@ mod suite {
                 // read-through never errs.
                 let n = rng.u64(..200);
                 let answer = computed
-                    .get_or_insert_with(&n.to_string(), || async move { Ok::<_, String>(n * n) })
+                    .get_or_insert_with(
+                        &n.to_string(),
+                        || async move { Ok::<_, std::io::Error>(n * n) },
+                    )
                     .await
                     .expect("read-through answers while the store fails");
                 assert_eq!(answer, n * n);
@@ -279,19 +282,16 @@ mod suite {
             .sdk_config(sdk_config(&proxy.url()).await)
             .max_attempts(1)
             .attempt_timeout(Duration::from_millis(300))
-            .silent(true)
             .build()
             .await
             .unwrap();
-        assert!(matches!(
-            store.try_get::<u64>("k").await,
-            Err(Error::Timeout { .. })
-        ));
-        assert_eq!(store.get::<u64>("k").await, None);
-        assert!(matches!(
-            store.try_put("k", &1, Ttl::days(1.0)).await,
-            Err(Error::Timeout { .. })
-        ));
+        let read = store.get::<u64>("k").await;
+        assert!(matches!(read, Err(Error::Timeout { .. })), "{read:?}");
+        let write = store.put("k", &1, Ttl::days(1)).await;
+        assert!(matches!(write, Err(Error::Timeout { .. })), "{write:?}");
+        let delete = store.delete("k").await;
+        assert!(matches!(delete, Err(Error::Timeout { .. })), "{delete:?}");
+        // One stall per request: each of the three above was one request.
         assert!(proxy.stats().injected[&Fault::Stall] >= 3);
     }
 }

@@ -37,7 +37,7 @@ mod suite {
     }
 
     /// A malformed item: its key, its attributes besides `cache_id` and `ttl`, and the reason
-    /// `try_get` must give (when the test pins one).
+    /// `Store::get` must give (when the test pins one).
     type Malformed = (
         &'static str,
         Vec<(&'static str, AttributeValue)>,
@@ -150,15 +150,15 @@ mod suite {
         let store = backend.store().await;
         let table = store.table_name().unwrap().to_owned();
         let keys = plant(backend, &table, &bomb).await;
-        store.try_put("good", &1, Ttl::days(1.0)).await.unwrap();
+        store.put("good", &1, Ttl::days(1)).await.unwrap();
 
-        // get: a typed error in the fallible form, a miss in the never-fail form.
+        // Store::get: a typed error naming the key and, where pinned, the reason.
         let expected: std::collections::HashMap<&str, Option<CorruptReason>> = corpus(&bomb)
             .into_iter()
             .map(|(k, _, reason)| (k, reason))
             .collect();
         for key in &keys {
-            match store.try_get::<Value>(key).await {
+            match store.get::<Value>(key).await {
                 Err(Error::Corrupt { key: named, reason }) => {
                     assert_eq!(&named, key);
                     if let Some(Some(expected)) = expected.get(key) {
@@ -167,13 +167,12 @@ mod suite {
                 }
                 other => panic!("{key}: expected a corrupt item, got {other:?}"),
             }
-            assert_eq!(store.get::<Value>(key).await, None, "{key}");
         }
 
-        // batch_get: the good item is found, every corrupt one is listed as failed.
+        // Store::get_many: the good item is found, every corrupt one is listed as failed.
         let mut asked = keys.clone();
         asked.push("good");
-        let read = store.try_batch_get::<Value, _>(&asked).await.unwrap();
+        let read = store.get_many::<Value, _>(&asked).await.unwrap();
         assert_eq!(read.found.len(), 1);
         let mut failed: Vec<&str> = read.failed_keys().collect();
         failed.sort_unstable();
@@ -185,39 +184,66 @@ mod suite {
                 .iter()
                 .all(|f| matches!(f.error, Error::Corrupt { .. }))
         );
-        assert_eq!(store.batch_get::<Value, _>(&asked).await.len(), 1);
+        assert!(matches!(read.into_complete(), Err(Error::Corrupt { .. })));
 
-        // Typed get, with and without the L1: misses, and nothing enters the L1.
-        let plain: Cache<Value> = Cache::new(&store, CacheConfig::new(Ttl::days(1.0)));
-        let cached = Cache::<Value>::new(&store, CacheConfig::new(Ttl::days(1.0)))
-            .with_l1(L1Config::DEFAULT.negative_ttl_secs(60));
+        // Typed get, with and without the L1: undecodable items are misses (never errors),
+        // each counted and logged, and no value of theirs enters the L1.
+        let config = CacheConfig::new().ttl(Ttl::days(1));
+        let plain: Cache<Value> = Cache::new(&store, config.clone());
+        let cached: Cache<Value> = Cache::new(
+            &store,
+            config.l1(L1Config::new().negative_ttl(Ttl::secs(60))),
+        );
         for key in &keys {
-            assert_eq!(plain.get(key).await, None, "{key}");
-            assert!(plain.try_get(key).await.is_err(), "{key}");
-            assert_eq!(cached.get(key).await, None, "{key}");
+            assert!(matches!(plain.get(key).await, Ok(None)), "{key}");
+            assert!(matches!(cached.get(key).await, Ok(None)), "{key}");
         }
-        let many = cached.try_get_many(&asked).await.unwrap();
+        let stats = plain.stats();
+        assert_eq!(stats.undecodable, keys.len() as u64, "{stats:?}");
+        assert_eq!(stats.store_misses, keys.len() as u64, "{stats:?}");
+        assert_eq!(stats.store_errors, 0, "{stats:?}");
+        let many = cached.get_many(&asked).await.unwrap();
         assert_eq!(many.found.len(), 1);
-        assert_eq!(many.failed_keys().count(), keys.len());
+        assert_eq!(many.found.get("good"), Some(&Value::from(1)));
+        assert!(
+            many.is_complete(),
+            "undecodable keys are misses: {:?}",
+            many.failed
+        );
+        let stats = cached.stats();
+        // Each corrupt item was read from the store once; the batch read found them
+        // remembered as misses (the negative TTL is on).
+        assert_eq!(stats.undecodable, keys.len() as u64, "{stats:?}");
+        assert_eq!(stats.store_errors, 0, "{stats:?}");
+        assert_eq!(
+            stats.l1_entries,
+            keys.len() as u64 + 1,
+            "the good value and a remembered miss per corrupt key: {stats:?}"
+        );
+        for key in &keys {
+            cached.invalidate(key);
+        }
         let stats = cached.stats();
         assert_eq!(
             stats.l1_entries, 1,
-            "only the good item is in the L1: {stats:?}"
+            "only the good item is in the L1 as a value: {stats:?}"
         );
 
         // Read-through replaces a corrupt item with the loader's value.
         let repaired = plain
-            .get_or_insert_with("invalid-json", || async { Ok::<_, String>(Value::from(7)) })
+            .get_or_insert_with("invalid-json", || async {
+                Ok::<_, std::io::Error>(Value::from(7))
+            })
             .await
             .unwrap();
         assert_eq!(repaired, Value::from(7));
         assert_eq!(
-            store.try_get::<Value>("invalid-json").await.unwrap(),
+            store.get::<Value>("invalid-json").await.unwrap(),
             Some(Value::from(7))
         );
 
         // list_keys lists them (they exist), with no error.
-        let listed = store.try_list_keys(100, None).await.unwrap();
+        let listed = store.list_keys(100, None).await.unwrap();
         assert_eq!(listed.keys.len(), keys.len() + 1);
     }
 }

@@ -24,39 +24,39 @@ async fn values_survive_a_restart() {
     let path = unique_file();
     {
         let store = open(&path).await.unwrap();
-        store.try_put("plain", &1, Ttl::days(1.0)).await.unwrap();
+        store.put("plain", &1, Ttl::days(1)).await.unwrap();
         store
-            .try_put(
+            .put(
                 "compressed",
                 &json!({"text": "x".repeat(100)}),
-                Ttl::days(1.0),
+                Ttl::days(1),
             )
             .await
             .unwrap();
-        store.try_put("gone", &2, Ttl::days(1.0)).await.unwrap();
-        store.try_delete("gone").await.unwrap();
-        store.try_put("short", &3, Ttl::secs(1)).await.unwrap();
+        store.put("gone", &2, Ttl::days(1)).await.unwrap();
+        store.delete("gone").await.unwrap();
+        store.put("short", &3, Ttl::secs(1)).await.unwrap();
         store
-            .try_batch_put([("a", 1), ("b", 2)], Ttl::days(1.0))
+            .put_many([("a", 1), ("b", 2)], Ttl::days(1))
             .await
             .unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let store = open(&path).await.unwrap();
-    assert_eq!(store.try_get::<i32>("plain").await.unwrap(), Some(1));
-    let compressed: Value = store.try_get("compressed").await.unwrap().unwrap();
+    assert_eq!(store.get::<i32>("plain").await.unwrap(), Some(1));
+    let compressed: Value = store.get("compressed").await.unwrap().unwrap();
     assert_eq!(compressed["text"].as_str().map(str::len), Some(100));
     assert!(
         store
-            .try_item_info("compressed")
+            .item_info("compressed")
             .await
             .unwrap()
             .unwrap()
             .compressed
     );
-    assert_eq!(store.try_get::<i32>("gone").await.unwrap(), None);
-    assert_eq!(store.try_get::<i32>("short").await.unwrap(), None);
-    let mut keys = store.try_list_keys(100, None).await.unwrap().keys;
+    assert_eq!(store.get::<i32>("gone").await.unwrap(), None);
+    assert_eq!(store.get::<i32>("short").await.unwrap(), None);
+    let mut keys = store.list_keys(100, None).await.unwrap().keys;
     keys.sort();
     // The expired item was dropped when the file was compacted on opening.
     assert_eq!(keys, ["a", "b", "compressed", "plain"]);
@@ -71,7 +71,7 @@ async fn a_torn_or_garbled_line_is_skipped_and_the_rest_kept() {
     let path = unique_file();
     {
         let store = open(&path).await.unwrap();
-        store.try_put("kept", &"yes", Ttl::days(1.0)).await.unwrap();
+        store.put("kept", &"yes", Ttl::days(1)).await.unwrap();
     }
     let mut file = std::fs::OpenOptions::new()
         .append(true)
@@ -82,10 +82,10 @@ async fn a_torn_or_garbled_line_is_skipped_and_the_rest_kept() {
     drop(file);
     let store = open(&path).await.unwrap();
     assert_eq!(
-        store.try_get::<String>("kept").await.unwrap().as_deref(),
+        store.get::<String>("kept").await.unwrap().as_deref(),
         Some("yes")
     );
-    assert_eq!(store.try_list_keys(10, None).await.unwrap().keys, ["kept"]);
+    assert_eq!(store.list_keys(10, None).await.unwrap().keys, ["kept"]);
     drop(store);
     std::fs::remove_file(&path).unwrap();
 }
@@ -94,13 +94,28 @@ async fn a_torn_or_garbled_line_is_skipped_and_the_rest_kept() {
 async fn a_file_in_use_is_refused_with_a_clear_error() {
     let path = unique_file();
     let first = open(&path).await.unwrap();
-    first.try_put("k", &1, Ttl::days(1.0)).await.unwrap();
-    match open(&path).await {
-        Err(Error::Embedded { message, .. }) => assert!(message.contains("in use"), "{message}"),
-        other => panic!("expected the file to be in use, got {other:?}"),
-    }
+    first.put("k", &1, Ttl::days(1)).await.unwrap();
+    let error = open(&path)
+        .await
+        .expect_err("a second store on a file in use is refused");
+    let Error::Embedded {
+        path: named,
+        reason,
+        ..
+    } = &error
+    else {
+        panic!("expected the file to be in use, got {error:?}");
+    };
+    assert_eq!(named, &path, "the error names the file");
+    // In one process the second store is refused by name, before any file lock is tried.
+    assert!(reason.contains("already open"), "{reason}");
+    let message = error.to_string();
+    assert!(
+        message.contains(&*path.to_string_lossy()) && message.contains("already open"),
+        "{message}"
+    );
     assert_eq!(
-        first.try_get::<i32>("k").await.unwrap(),
+        first.get::<i32>("k").await.unwrap(),
         Some(1),
         "the first store is unharmed"
     );

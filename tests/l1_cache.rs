@@ -22,34 +22,34 @@ mod suite {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use dynamorator::{Cache, CacheConfig, Cached, L1Config, Store, Ttl};
+    use dynamorator::{Cache, CacheConfig, Cached, Error, L1Config, Store, Ttl};
     use serde::{Deserialize, Serialize};
 
     use crate::support::TestBackend;
 
     fn config() -> CacheConfig {
-        CacheConfig::new(Ttl::days(1.0)).prefix("l1")
+        CacheConfig::new().ttl(Ttl::days(1)).prefix("l1")
     }
 
     fn cache(store: &Store, l1: L1Config) -> Cache<String> {
-        Cache::new(store, config()).with_l1(l1)
+        Cache::new(store, config().l1(l1))
     }
 
     fn minute() -> L1Config {
-        L1Config::DEFAULT.ttl(Duration::from_secs(60))
+        L1Config::new().ttl(Ttl::secs(60))
     }
 
     pub async fn a_hit_is_served_without_the_store_and_without_decoding(backend: TestBackend) {
         let store = backend.store().await;
         let cache = cache(&store, minute());
-        cache.try_put("k", &"v".to_owned()).await.unwrap();
-        let first = cache.try_get_arc("k").await.unwrap().unwrap();
-        let second = cache.try_get_arc("k").await.unwrap().unwrap();
+        cache.put("k", &"v".to_owned()).await.unwrap();
+        let first = cache.get_arc("k").await.unwrap().unwrap();
+        let second = cache.get_arc("k").await.unwrap().unwrap();
         assert!(
             Arc::ptr_eq(&first, &second),
             "the same decoded value, shared"
         );
-        assert_eq!(cache.get("k").await.as_deref(), Some("v"));
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("v"));
         let stats = cache.stats();
         assert_eq!((stats.l1_hits, stats.l1_misses), (3, 0));
         assert_eq!(
@@ -63,11 +63,11 @@ mod suite {
         let store = backend.store().await;
         // The item lives 2 s; the L1 would keep it a minute.
         let cache = cache(&store, minute()).with_ttl(Ttl::secs(2));
-        cache.try_put("k", &"v".to_owned()).await.unwrap();
-        assert!(cache.try_get("k").await.unwrap().is_some());
+        cache.put("k", &"v".to_owned()).await.unwrap();
+        assert!(cache.get("k").await.unwrap().is_some());
         assert_eq!(cache.stats().l1_hits, 1);
         tokio::time::sleep(Duration::from_millis(2_100)).await;
-        assert_eq!(cache.try_get("k").await.unwrap(), None);
+        assert_eq!(cache.get("k").await.unwrap(), None);
         let stats = cache.stats();
         assert_eq!((stats.l1_hits, stats.l1_misses), (1, 1), "gone from the L1");
         assert_eq!(stats.store_misses, 1, "and expired in the store");
@@ -81,7 +81,7 @@ mod suite {
         let keys: Vec<String> = (0..1_000).map(|i| format!("k{i}")).collect();
         // About 1,000 bytes an item: ten times the budget.
         cache
-            .try_put_many(keys.iter().map(|k| (k, &value)))
+            .put_many(keys.iter().map(|k| (k, &value)))
             .await
             .unwrap();
         let stats = cache.stats();
@@ -89,54 +89,52 @@ mod suite {
         assert!(stats.l1_weighted_size > budget / 2, "it is used: {stats:?}");
         assert!(stats.l1_entries < 1_000, "{stats:?}");
         // Everything is still readable, from one layer or the other.
-        assert_eq!(cache.try_get_many(&keys).await.unwrap().found.len(), 1_000);
+        assert_eq!(cache.get_many(&keys).await.unwrap().found.len(), 1_000);
         assert!(cache.stats().l1_weighted_size <= budget);
     }
 
     pub async fn writes_go_through_and_invalidation_drops_entries(backend: TestBackend) {
         let store = backend.store().await;
         let cache = cache(&store, minute());
-        cache.try_put("k", &"one".to_owned()).await.unwrap();
+        cache.put("k", &"one".to_owned()).await.unwrap();
         // Another process writes the same key.
-        store.try_put("l1:k", &"two", Ttl::days(1.0)).await.unwrap();
+        store.put("l1:k", &"two", Ttl::days(1)).await.unwrap();
         assert_eq!(
-            cache.get("k").await.as_deref(),
+            cache.get("k").await.unwrap().as_deref(),
             Some("one"),
             "the L1 still serves its copy"
         );
         cache.invalidate("k");
-        assert_eq!(cache.get("k").await.as_deref(), Some("two"));
-        cache.try_put("k", &"three".to_owned()).await.unwrap();
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("two"));
+        cache.put("k", &"three".to_owned()).await.unwrap();
         assert_eq!(
-            store.try_get::<String>("l1:k").await.unwrap().as_deref(),
+            store.get::<String>("l1:k").await.unwrap().as_deref(),
             Some("three")
         );
-        assert_eq!(cache.get("k").await.as_deref(), Some("three"));
-        cache.try_delete("k").await.unwrap();
-        assert_eq!(cache.get("k").await, None, "deleted from both layers");
-        store
-            .try_put("l1:other", &"x", Ttl::days(1.0))
-            .await
-            .unwrap();
-        cache.get("other").await;
-        store
-            .try_put("l1:other", &"y", Ttl::days(1.0))
-            .await
-            .unwrap();
+        assert_eq!(cache.get("k").await.unwrap().as_deref(), Some("three"));
+        cache.delete("k").await.unwrap();
+        assert_eq!(
+            cache.get("k").await.unwrap(),
+            None,
+            "deleted from both layers"
+        );
+        store.put("l1:other", &"x", Ttl::days(1)).await.unwrap();
+        assert_eq!(cache.get("other").await.unwrap().as_deref(), Some("x"));
+        store.put("l1:other", &"y", Ttl::days(1)).await.unwrap();
         cache.invalidate_all();
-        assert_eq!(cache.get("other").await.as_deref(), Some("y"));
+        assert_eq!(cache.get("other").await.unwrap().as_deref(), Some("y"));
     }
 
     pub async fn concurrent_misses_make_one_store_read(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("l1:hot", &"v", Ttl::days(1.0)).await.unwrap();
+        store.put("l1:hot", &"v", Ttl::days(1)).await.unwrap();
         let cache = cache(&store, minute());
         let readers = (0..20).map(|_| {
             let cache = cache.clone();
             tokio::spawn(async move { cache.get("hot").await })
         });
         for read in futures_util::future::join_all(readers).await {
-            assert_eq!(read.unwrap().as_deref(), Some("v"));
+            assert_eq!(read.unwrap().unwrap().as_deref(), Some("v"));
         }
         let stats = cache.stats();
         assert_eq!(stats.store_hits + stats.store_misses, 1, "{stats:?}");
@@ -145,33 +143,36 @@ mod suite {
 
     pub async fn negative_caching_remembers_misses_only_when_on(backend: TestBackend) {
         let store = backend.store().await;
-        let remembering = cache(&store, minute().negative_ttl_secs(60));
+        let remembering = cache(&store, minute().negative_ttl(Ttl::secs(60)));
         let forgetting = cache(&store, minute());
-        assert_eq!(remembering.get("absent").await, None);
-        assert_eq!(forgetting.get("absent").await, None);
+        assert_eq!(remembering.get("absent").await.unwrap(), None);
+        assert_eq!(forgetting.get("absent").await.unwrap(), None);
         store
-            .try_put("l1:absent", &"now here", Ttl::days(1.0))
+            .put("l1:absent", &"now here", Ttl::days(1))
             .await
             .unwrap();
         assert_eq!(
-            remembering.get("absent").await,
+            remembering.get("absent").await.unwrap(),
             None,
             "the miss is remembered"
         );
-        assert_eq!(forgetting.get("absent").await.as_deref(), Some("now here"));
+        assert_eq!(
+            forgetting.get("absent").await.unwrap().as_deref(),
+            Some("now here")
+        );
         let stats = remembering.stats();
         assert_eq!((stats.l1_hits, stats.store_misses), (1, 1));
         remembering.invalidate("absent");
-        assert_eq!(remembering.get("absent").await.as_deref(), Some("now here"));
-        // A negative entry expires on its own.
-        let brief = cache(&store, minute().negative_ttl(Duration::from_millis(300)));
-        assert_eq!(brief.get("later").await, None);
-        store
-            .try_put("l1:later", &"v", Ttl::days(1.0))
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(brief.get("later").await.as_deref(), Some("v"));
+        assert_eq!(
+            remembering.get("absent").await.unwrap().as_deref(),
+            Some("now here")
+        );
+        // A negative entry expires on its own (a TTL is at least one second).
+        let brief = cache(&store, minute().negative_ttl(Ttl::secs(1)));
+        assert_eq!(brief.get("later").await.unwrap(), None);
+        store.put("l1:later", &"v", Ttl::days(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        assert_eq!(brief.get("later").await.unwrap().as_deref(), Some("v"));
     }
 
     pub async fn get_many_asks_the_store_only_for_misses(backend: TestBackend) {
@@ -180,23 +181,23 @@ mod suite {
         let keys: Vec<String> = (0..100).map(|i| format!("k{i}")).collect();
         let value = "v".to_owned();
         cache
-            .try_put_many(keys[..90].iter().map(|k| (k, &value)))
+            .put_many(keys[..90].iter().map(|k| (k, &value)))
             .await
             .unwrap();
         store
-            .try_batch_put(
+            .put_many(
                 keys[90..].iter().map(|k| (format!("l1:{k}"), "w")),
-                Ttl::days(1.0),
+                Ttl::days(1),
             )
             .await
             .unwrap();
-        let read = cache.try_get_many(&keys).await.unwrap();
+        let read = cache.get_many(&keys).await.unwrap();
         assert_eq!(read.found.len(), 100);
         let stats = cache.stats();
         assert_eq!((stats.l1_hits, stats.l1_misses), (90, 10));
         assert_eq!(stats.store_hits, 10, "only the misses went to the store");
         // What came back filled the L1.
-        cache.try_get_many(&keys).await.unwrap();
+        assert_eq!(cache.get_many(&keys).await.unwrap().found.len(), 100);
         assert_eq!(cache.stats().l1_hits, 190);
         assert_eq!(cache.stats().store_hits, 10);
     }
@@ -204,11 +205,11 @@ mod suite {
     pub async fn read_through_goes_l1_then_store_then_loader(backend: TestBackend) {
         let store = backend.store().await;
         store
-            .try_put("l1:stored", &"from store", Ttl::days(1.0))
+            .put("l1:stored", &"from store", Ttl::days(1))
             .await
             .unwrap();
         let cache = cache(&store, minute());
-        let load = |v: &'static str| move || async move { Ok::<_, String>(v.to_owned()) };
+        let load = |v: &'static str| move || async move { Ok::<_, std::io::Error>(v.to_owned()) };
         assert_eq!(
             cache
                 .get_or_insert_with("stored", load("loaded"))
@@ -246,7 +247,7 @@ mod suite {
         let all = cache
             .get_many_or_insert_with(["stored", "new", "fresh"], |missing| async move {
                 assert_eq!(missing, vec!["fresh".to_owned()]);
-                Ok::<_, String>(
+                Ok::<_, std::io::Error>(
                     missing
                         .into_iter()
                         .map(|k| (k, "batch".to_owned()))
@@ -257,7 +258,7 @@ mod suite {
             .unwrap();
         assert_eq!(all.len(), 3);
         assert_eq!(
-            cache.get("fresh").await.as_deref(),
+            cache.get("fresh").await.unwrap().as_deref(),
             Some("batch"),
             "loaded values fill the L1"
         );
@@ -279,7 +280,9 @@ mod suite {
                         loaded.lock().unwrap().extend(missing.iter().cloned());
                         // Slow, so the other calls arrive while it loads.
                         tokio::time::sleep(Duration::from_millis(300)).await;
-                        Ok::<_, String>(missing.into_iter().map(|k| (k.clone(), k)).collect())
+                        Ok::<_, std::io::Error>(
+                            missing.into_iter().map(|k| (k.clone(), k)).collect(),
+                        )
                     })
                     .await
             })
@@ -298,20 +301,36 @@ mod suite {
     pub async fn stats_are_exact_for_a_scripted_sequence(backend: TestBackend) {
         let store = backend.store().await;
         let cache = cache(&store, minute());
-        store.try_put("l1:c", &"c", Ttl::days(1.0)).await.unwrap();
-        cache.put("a", &"a".to_owned()).await; //                 write-through
-        cache.get("a").await; //                                  L1 hit
-        cache.get("b").await; //                                  L1 miss, store miss
-        cache.get_many(["a", "b", "c"]).await; //                 1 hit; 2 misses → 1 store hit, 1 miss
+        store.put("l1:c", &"c", Ttl::days(1)).await.unwrap();
+        // write-through
+        cache.put("a", &"a".to_owned()).await.unwrap();
+        // L1 hit
+        assert_eq!(cache.get("a").await.unwrap().as_deref(), Some("a"));
+        // L1 miss, store miss
+        assert_eq!(cache.get("b").await.unwrap(), None);
+        // 1 L1 hit; 2 L1 misses → 1 store hit, 1 store miss
+        let many = cache.get_many(["a", "b", "c"]).await.unwrap();
+        assert_eq!(many.found.len(), 2);
+        assert!(many.is_complete());
+        // L1 miss, store miss, loader
         cache
-            .get_or_insert_with("d", || async { Ok::<_, String>("d".to_owned()) })
+            .get_or_insert_with("d", || async { Ok::<_, std::io::Error>("d".to_owned()) })
             .await
-            .unwrap(); //                                         L1 miss, store miss, loader
-        cache.get("d").await; //                                  L1 hit
+            .unwrap();
+        // L1 hit
+        assert_eq!(cache.get("d").await.unwrap().as_deref(), Some("d"));
+        // L1 miss, store miss, loader error
         let failed = cache
-            .get_or_insert_with("e", || async { Err::<String, _>("down") })
-            .await; //                                            L1 miss, store miss, loader error
-        assert!(failed.is_err());
+            .get_or_insert_with("e", || async {
+                Err::<String, _>(std::io::Error::other("down"))
+            })
+            .await;
+        let error = failed.unwrap_err();
+        assert!(matches!(error, Error::Loader(_)), "{error:?}");
+        let down = error
+            .loader_error::<std::io::Error>()
+            .expect("the loader's own error, typed");
+        assert_eq!(down.to_string(), "down");
         let stats = cache.stats();
         assert_eq!(stats.l1_hits, 3);
         assert_eq!(stats.l1_misses, 5);
@@ -320,6 +339,7 @@ mod suite {
         assert_eq!(stats.loader_calls, 2);
         assert_eq!(stats.loader_errors, 1);
         assert_eq!(stats.store_errors, 0);
+        assert_eq!(stats.undecodable, 0);
         assert_eq!(stats.l1_entries, 3, "a, c and d");
         assert!(stats.l1_weighted_size > 0);
     }
@@ -338,8 +358,8 @@ mod suite {
             symbol: "ACME".into(),
             cents: 12_345,
         };
-        quotes.try_put("ACME", &quote).await.unwrap();
-        assert_eq!(Quote::cache(&store).get("ACME").await, Some(quote));
+        quotes.put("ACME", &quote).await.unwrap();
+        assert_eq!(Quote::cache(&store).get("ACME").await.unwrap(), Some(quote));
         let stats = Quote::cache(&store).stats();
         assert_eq!((stats.l1_hits, stats.l1_entries), (1, 1));
     }

@@ -50,7 +50,7 @@ async fn warnings_and_debug_output_show_no_credentials_or_values() {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    // A DynamoDB store that cannot reach its server: every call fails and warns.
+    // A DynamoDB store that cannot reach its server: every call fails.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .unwrap()
@@ -76,39 +76,73 @@ async fn warnings_and_debug_output_show_no_credentials_or_values() {
         .build()
         .await
         .unwrap();
-    remote.put("card", &PAYLOAD, Ttl::days(1.0)).await;
-    remote.batch_put([("card", PAYLOAD)], Ttl::days(1.0)).await;
-    assert_eq!(remote.get::<String>("card").await, None);
+    // Every store call fails, and says so in its Result.
     let error = remote
-        .try_put("card", &PAYLOAD, Ttl::days(1.0))
+        .put("card", &PAYLOAD, Ttl::days(1))
         .await
         .unwrap_err();
+    let batch_error = remote
+        .put_many([("card", PAYLOAD)], Ttl::days(1))
+        .await
+        .unwrap_err();
+    let read_error = remote.get::<String>("card").await.unwrap_err();
+    // Read-through answers past the failing store from its loader, and warns: once for the
+    // read, once for the write of the loaded value.
+    let remote_cache: Cache<String> = Cache::new(&remote, CacheConfig::new().ttl(Ttl::days(1)));
+    let loaded = remote_cache
+        .get_or_insert_with("card", || async {
+            Ok::<_, std::io::Error>(PAYLOAD.to_owned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(loaded, PAYLOAD);
+    let loaded_many = remote_cache
+        .get_many_or_insert_with(["card"], |missing| async move {
+            Ok::<_, std::io::Error>(
+                missing
+                    .into_iter()
+                    .map(|k| (k, PAYLOAD.to_owned()))
+                    .collect(),
+            )
+        })
+        .await
+        .unwrap();
+    assert_eq!(loaded_many["card"], PAYLOAD);
 
-    // An embedded store holding a value that does not decode as the asked type: the warning
-    // must not quote the stored text.
+    // An embedded store holding a value that does not decode as the asked type: the error
+    // and the cache's warning must not quote the stored text.
     let local = Store::embedded();
-    local.put("card", &PAYLOAD, Ttl::days(1.0)).await;
-    assert_eq!(local.get::<u64>("card").await, None);
-    let mismatch = local.try_get::<u64>("card").await.unwrap_err();
-    let cache: Cache<u64> = Cache::new(&local, CacheConfig::new(Ttl::days(1.0)));
-    assert_eq!(cache.get("card").await, None);
-    let read = local.try_batch_get::<u64, _>(["card"]).await.unwrap();
+    local.put("card", &PAYLOAD, Ttl::days(1)).await.unwrap();
+    let mismatch = local.get::<u64>("card").await.unwrap_err();
+    let cache: Cache<u64> = Cache::new(&local, CacheConfig::new().ttl(Ttl::days(1)));
+    assert_eq!(cache.get("card").await.unwrap(), None);
+    assert_eq!(cache.stats().undecodable, 1);
+    let read = local.get_many::<u64, _>(["card"]).await.unwrap();
+    assert_eq!(read.failed_keys().collect::<Vec<_>>(), ["card"]);
     // Too large, with the payload in it.
     let oversized = local
-        .try_put("big", &PAYLOAD.repeat(20_000), Ttl::days(1.0))
+        .put("big", &PAYLOAD.repeat(20_000), Ttl::days(1))
         .await
         .unwrap_err();
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
-    assert!(
-        logs.contains("dynamorator: operation failed"),
-        "warnings were logged:\n{logs}"
-    );
+    for warning in [
+        "dynamorator: store failed; answering from the loader",
+        "dynamorator: stored value not readable as the cache's type",
+    ] {
+        assert!(logs.contains(warning), "{warning:?} was logged:\n{logs}");
+    }
     assert_clean("the logs", &logs);
     for (what, shown) in [
         ("the remote store's Debug", format!("{remote:?}")),
         ("the embedded store's Debug", format!("{local:?}")),
         ("an unreachable error", format!("{error:?} {error}")),
+        (
+            "a failed batch write",
+            format!("{batch_error:?} {batch_error}"),
+        ),
+        ("a failed read", format!("{read_error:?} {read_error}")),
+        ("a cache on the remote store", format!("{remote_cache:?}")),
         ("a type mismatch", format!("{mismatch:?} {mismatch}")),
         ("a batch read", format!("{read:?}")),
         ("an oversized item", format!("{oversized:?} {oversized}")),

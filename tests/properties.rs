@@ -66,8 +66,8 @@ mod suite {
             let key = format!("v{}", case.fetch_add(1, Ordering::Relaxed));
             for store in [&plain, &compressed] {
                 let back: Option<Value> = block_on(async {
-                    store.try_put(&key, &value, Ttl::days(1.0)).await.unwrap();
-                    store.try_get(&key).await.unwrap()
+                    store.put(&key, &value, Ttl::days(1)).await.unwrap();
+                    store.get(&key).await.unwrap()
                 });
                 prop_assert_eq!(back.as_ref(), Some(&value));
             }
@@ -95,15 +95,13 @@ mod suite {
         let store: Store = backend.store().await;
         let result = runner(backend).run(&key(), |key| {
             let (one, many) = block_on(async {
-                store
-                    .try_put(&key, &key.len(), Ttl::days(1.0))
-                    .await
-                    .unwrap();
-                let one: Option<usize> = store.try_get(&key).await.unwrap();
-                let many = store.try_batch_get::<usize, _>([&key]).await.unwrap();
+                store.put(&key, &key.len(), Ttl::days(1)).await.unwrap();
+                let one: Option<usize> = store.get(&key).await.unwrap();
+                let many = store.get_many::<usize, _>([&key]).await.unwrap();
                 (one, many)
             });
             prop_assert_eq!(one, Some(key.len()));
+            prop_assert!(many.is_complete(), "{:?}", many.failed);
             prop_assert_eq!(many.found.get(&key), Some(&key.len()));
             Ok(())
         });
@@ -129,21 +127,22 @@ mod suite {
         let store = backend.store().await;
         let mut runner = runner(backend);
         let result = runner.run(&ttl_days(), |days| {
-            let ttl = Ttl::days(days);
-            let outcome = block_on(async {
-                match store.try_put("t", &1, ttl).await {
-                    Ok(()) => Ok(store.try_item_info("t").await.unwrap().unwrap()),
-                    Err(error) => Err(error),
-                }
+            // A TTL is checked where it is made: one that is made can always be stored.
+            let outcome = Ttl::try_from_days(days).map(|ttl| {
+                block_on(async {
+                    store.put("t", &1, ttl).await.unwrap();
+                    (ttl, store.item_info("t").await.unwrap().unwrap())
+                })
             });
             let storable = days.is_finite()
                 && days > 0.0
                 && (days * 86_400.0).trunc() >= 1.0
                 && days * 86_400.0 <= Ttl::MAX_SECS as f64;
             match outcome {
-                Ok(info) => {
+                Ok((ttl, info)) => {
                     prop_assert!(storable, "{days} days was stored");
                     let secs = (days * 86_400.0).trunc() as i64;
+                    prop_assert_eq!(ttl.as_secs(), secs as u64);
                     prop_assert_eq!(info.expires_at - info.created_at.unwrap(), secs);
                 }
                 Err(Error::InvalidTtl { .. }) => prop_assert!(!storable, "{days} days was refused"),

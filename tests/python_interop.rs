@@ -61,11 +61,11 @@ mod suite {
             ),
         );
         assert_eq!(
-            store.try_get::<Value>("py:plain").await.unwrap(),
+            store.get::<Value>("py:plain").await.unwrap(),
             Some(sample())
         );
         let both = store
-            .try_batch_get::<Value, _>(["py:plain", "py:list"])
+            .get_many::<Value, _>(["py:plain", "py:list"])
             .await
             .unwrap();
         assert!(both.is_complete());
@@ -94,10 +94,10 @@ mod suite {
             "python compressed it"
         );
         assert_eq!(
-            store.try_get::<Value>("py:big").await.unwrap(),
+            store.get::<Value>("py:big").await.unwrap(),
             Some(large_sample())
         );
-        let read = store.try_batch_get::<Value, _>(["py:big"]).await.unwrap();
+        let read = store.get_many::<Value, _>(["py:big"]).await.unwrap();
         assert_eq!(read.found["py:big"], large_sample());
     }
 
@@ -128,22 +128,16 @@ mod suite {
              'scheduled': datetime.datetime(2026, 3, 15, 14, 30), \
              'day': datetime.date(2026, 3, 15)}, ttl_days=30)\nprint('null')",
         );
-        assert_eq!(
-            store.try_get::<Event>("event:1").await.unwrap(),
-            Some(event())
-        );
+        assert_eq!(store.get::<Event>("event:1").await.unwrap(), Some(event()));
     }
 
     pub async fn python_reads_what_rust_wrote_plain(backend: TestBackend) {
         let store = shared_table(backend, false).await;
         store
-            .try_put("rs:plain", &sample(), Ttl::days(7.0))
+            .put("rs:plain", &sample(), Ttl::days(7))
             .await
             .unwrap();
-        store
-            .try_put("rs:number", &42, Ttl::days(7.0))
-            .await
-            .unwrap();
+        store.put("rs:number", &42, Ttl::days(7)).await.unwrap();
         let read = python::run(
             backend,
             store.table_name().unwrap(),
@@ -162,11 +156,11 @@ mod suite {
     pub async fn python_reads_what_rust_wrote_compressed(backend: TestBackend) {
         let store = shared_table(backend, true).await;
         store
-            .try_put("rs:big", &large_sample(), Ttl::days(1.0))
+            .put("rs:big", &large_sample(), Ttl::days(1))
             .await
             .unwrap();
         store
-            .try_put("rs:small", &sample(), Ttl::days(1.0))
+            .put("rs:small", &sample(), Ttl::days(1))
             .await
             .unwrap();
         let item = raw::get(
@@ -194,10 +188,7 @@ mod suite {
 
     pub async fn python_reads_rust_datetimes(backend: TestBackend) {
         let store = shared_table(backend, false).await;
-        store
-            .try_put("event:rs", &event(), Ttl::days(1.0))
-            .await
-            .unwrap();
+        store.put("event:rs", &event(), Ttl::days(1)).await.unwrap();
         let read = python::run(
             backend,
             store.table_name().unwrap(),
@@ -213,10 +204,10 @@ mod suite {
     pub async fn page_tokens_pass_between_the_languages(backend: TestBackend) {
         let store = shared_table(backend, false).await;
         store
-            .try_batch_put((0..10).map(|i| (format!("k{i}"), i)), Ttl::days(1.0))
+            .put_many((0..10).map(|i| (format!("k{i}"), i)), Ttl::days(1))
             .await
             .unwrap();
-        let first = store.try_list_keys(4, None).await.unwrap();
+        let first = store.list_keys(4, None).await.unwrap();
         let token = first.last_key.clone().unwrap();
         // Python continues from Rust's token and hands back its own.
         let python_page = python::run(
@@ -233,7 +224,7 @@ mod suite {
         let mut token = Some(python_token);
         for _ in 0..5 {
             let Some(start) = token else { break };
-            let page = store.try_list_keys(4, Some(&start)).await.unwrap();
+            let page = store.list_keys(4, Some(&start)).await.unwrap();
             all.extend(page.keys);
             token = page.last_key;
         }

@@ -31,66 +31,62 @@ mod suite {
     use std::time::Duration;
 
     use dynamorator::{Error, Ttl};
+    use futures_util::TryStreamExt;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
     use crate::support::TestBackend;
 
-    const DAY: Ttl = Ttl::days(1.0);
+    const DAY: Ttl = Ttl::days(1);
 
     pub async fn put_then_get_round_trips(backend: TestBackend) {
         let store = backend.store().await;
         let value =
             json!({"name": "Zoë 日本 ☕", "score": 100, "tags": ["a", "b"], "x": null, "f": 1.5});
-        store
-            .try_put("user:123", &value, Ttl::days(7.0))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.try_get::<Value>("user:123").await.unwrap(),
-            Some(value.clone())
-        );
-        assert_eq!(store.get::<Value>("user:123").await, Some(value));
+        store.put("user:123", &value, Ttl::days(7)).await.unwrap();
+        assert_eq!(store.get::<Value>("user:123").await.unwrap(), Some(value));
     }
 
     pub async fn absent_keys_are_misses(backend: TestBackend) {
         let store = backend.store().await;
-        assert_eq!(store.try_get::<Value>("nope").await.unwrap(), None);
-        assert_eq!(store.get::<Value>("nope").await, None);
+        assert_eq!(store.get::<Value>("nope").await.unwrap(), None);
     }
 
     pub async fn put_replaces_the_previous_value(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("k", &1, DAY).await.unwrap();
-        store.try_put("k", &2, DAY).await.unwrap();
-        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(2));
+        store.put("k", &1, DAY).await.unwrap();
+        store.put("k", &2, DAY).await.unwrap();
+        assert_eq!(store.get::<i32>("k").await.unwrap(), Some(2));
     }
 
     pub async fn delete_removes_and_tolerates_absent_keys(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("k", &"v", DAY).await.unwrap();
-        store.try_delete("k").await.unwrap();
-        assert_eq!(store.try_get::<String>("k").await.unwrap(), None);
-        store.try_delete("never-there").await.unwrap();
-        store.delete("never-there").await;
+        store.put("k", &"v", DAY).await.unwrap();
+        store.delete("k").await.unwrap();
+        assert_eq!(store.get::<String>("k").await.unwrap(), None);
+        // Deleting a key that was never written is not an error, and writes nothing.
+        assert!(matches!(store.delete("never-there").await, Ok(())));
+        assert_eq!(store.get::<String>("never-there").await.unwrap(), None);
+        // Nor is deleting an already deleted key.
+        assert!(matches!(store.delete("k").await, Ok(())));
+        assert_eq!(store.get::<String>("k").await.unwrap(), None);
     }
 
     pub async fn expired_items_are_misses_on_every_read_path(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("short", &1, Ttl::secs(1)).await.unwrap();
-        store.try_put("long", &2, DAY).await.unwrap();
+        store.put("short", &1, Ttl::secs(1)).await.unwrap();
+        store.put("long", &2, DAY).await.unwrap();
         // Written at second t with expiry t+1; after two seconds `now >= t+1` for certain.
         // No server deletes expired items, so the store must hide them itself.
         tokio::time::sleep(Duration::from_millis(2_100)).await;
-        assert_eq!(store.try_get::<i32>("short").await.unwrap(), None);
-        let read = store
-            .try_batch_get::<i32, _>(["short", "long"])
-            .await
-            .unwrap();
+        assert_eq!(store.get::<i32>("short").await.unwrap(), None);
+        let read = store.get_many::<i32, _>(["short", "long"]).await.unwrap();
         assert_eq!(read.found, HashMap::from([("long".to_owned(), 2)]));
         assert!(read.is_complete());
-        let page = store.try_list_keys(100, None).await.unwrap();
+        let page = store.list_keys(100, None).await.unwrap();
         assert_eq!(page.keys, vec!["long".to_owned()]);
+        let keys: Vec<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(keys, vec!["long".to_owned()]);
     }
 
     pub async fn compression_round_trips_on_both_sides_of_the_threshold(backend: TestBackend) {
@@ -99,18 +95,18 @@ mod suite {
             .await;
         let small = json!({"s": "x".repeat(10)});
         let large = json!({"s": "abc".repeat(5_000), "n": [1, 2, 3]});
-        store.try_put("small", &small, DAY).await.unwrap();
-        store.try_put("large", &large, DAY).await.unwrap();
+        store.put("small", &small, DAY).await.unwrap();
+        store.put("large", &large, DAY).await.unwrap();
         assert_eq!(
-            store.try_get::<Value>("small").await.unwrap(),
+            store.get::<Value>("small").await.unwrap(),
             Some(small.clone())
         );
         assert_eq!(
-            store.try_get::<Value>("large").await.unwrap(),
+            store.get::<Value>("large").await.unwrap(),
             Some(large.clone())
         );
         let read = store
-            .try_batch_get::<Value, _>(["small", "large"])
+            .get_many::<Value, _>(["small", "large"])
             .await
             .unwrap();
         assert_eq!(read.found.get("large"), Some(&large));
@@ -121,34 +117,44 @@ mod suite {
         let store = backend
             .build(|b| b.compress(true).compress_threshold(0))
             .await;
-        store.try_put("tiny", &1, DAY).await.unwrap();
-        assert_eq!(store.try_get::<i32>("tiny").await.unwrap(), Some(1));
+        store.put("tiny", &1, DAY).await.unwrap();
+        let info = store
+            .item_info("tiny")
+            .await
+            .unwrap()
+            .expect("just written");
+        assert!(info.compressed, "a 1-byte value is compressed: {info:?}");
+        assert_eq!(store.get::<i32>("tiny").await.unwrap(), Some(1));
     }
 
     pub async fn batch_get_returns_found_keys_once_each(backend: TestBackend) {
         let store = backend.store().await;
         let items: Vec<(String, usize)> = (0..250).map(|i| (format!("k{i}"), i)).collect();
-        store.try_batch_put(items.clone(), DAY).await.unwrap();
+        store.put_many(items.clone(), DAY).await.unwrap();
         // Duplicates (which DynamoDB refuses in one request) and absent keys mixed in.
         let mut keys: Vec<String> = items.iter().map(|(k, _)| k.clone()).collect();
         keys.extend(["k1".to_owned(), "k1".to_owned(), "absent".to_owned()]);
-        let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
+        let read = store.get_many::<usize, _>(&keys).await.unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         assert_eq!(read.found, items.into_iter().collect::<HashMap<_, _>>());
-        assert_eq!(
-            store.batch_get::<usize, _>(["k1", "k1", "k2"]).await.len(),
-            2
-        );
-        assert!(store.batch_get::<usize, &str>([]).await.is_empty());
+        let few = store
+            .get_many::<usize, _>(["k1", "k1", "k2"])
+            .await
+            .unwrap();
+        assert!(few.is_complete(), "{:?}", few.failed);
+        assert_eq!(few.found.len(), 2);
+        let none = store.get_many::<usize, &str>([]).await.unwrap();
+        assert!(none.is_complete());
+        assert!(none.found.is_empty());
     }
 
     pub async fn batch_get_reads_ten_thousand_keys(backend: TestBackend) {
         let store = backend.store().await;
         let items: Vec<(String, usize)> =
             (0..10_000).map(|i| (format!("item-{i:05}"), i)).collect();
-        store.try_batch_put(items.clone(), DAY).await.unwrap();
+        store.put_many(items.clone(), DAY).await.unwrap();
         let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
-        let read = store.try_batch_get::<usize, _>(&keys).await.unwrap();
+        let read = store.get_many::<usize, _>(&keys).await.unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         assert_eq!(read.found.len(), 10_000);
         assert_eq!(read.found.get("item-09999"), Some(&9_999));
@@ -157,46 +163,42 @@ mod suite {
     pub async fn batch_put_keeps_the_last_value_of_a_repeated_key(backend: TestBackend) {
         let store = backend.store().await;
         store
-            .try_batch_put([("k", 1), ("other", 5), ("k", 2)], DAY)
+            .put_many([("k", 1), ("other", 5), ("k", 2)], DAY)
             .await
             .unwrap();
-        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(2));
-        assert_eq!(store.try_get::<i32>("other").await.unwrap(), Some(5));
+        assert_eq!(store.get::<i32>("k").await.unwrap(), Some(2));
+        assert_eq!(store.get::<i32>("other").await.unwrap(), Some(5));
     }
 
     pub async fn batch_delete_removes_every_key(backend: TestBackend) {
         let store = backend.store().await;
         let keys: Vec<String> = (0..60).map(|i| format!("d{i}")).collect();
         store
-            .try_batch_put(keys.iter().map(|k| (k, true)), DAY)
+            .put_many(keys.iter().map(|k| (k, true)), DAY)
             .await
             .unwrap();
-        store.try_batch_delete(&keys[..50]).await.unwrap();
-        let left = store.try_batch_get::<bool, _>(&keys).await.unwrap();
+        store.delete_many(&keys[..50]).await.unwrap();
+        let left = store.get_many::<bool, _>(&keys).await.unwrap();
         assert_eq!(left.found.len(), 10);
-        store.batch_delete(&keys).await;
-        assert!(
-            store
-                .try_batch_get::<bool, _>(&keys)
-                .await
-                .unwrap()
-                .found
-                .is_empty()
-        );
+        // Deleting again, with 50 keys already gone, is not an error either.
+        store.delete_many(&keys).await.unwrap();
+        let read = store.get_many::<bool, _>(&keys).await.unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert!(read.found.is_empty());
     }
 
     pub async fn list_keys_pages_through_every_key_once(backend: TestBackend) {
         let store = backend.store().await;
         let expected: BTreeSet<String> = (0..23).map(|i| format!("key-{i}")).collect();
         store
-            .try_batch_put(expected.iter().map(|k| (k, 0)), DAY)
+            .put_many(expected.iter().map(|k| (k, 0)), DAY)
             .await
             .unwrap();
         let mut seen = Vec::new();
         let mut token: Option<String> = None;
         let mut pages = 0;
         loop {
-            let page = store.try_list_keys(7, token.as_deref()).await.unwrap();
+            let page = store.list_keys(7, token.as_deref()).await.unwrap();
             assert!(page.keys.len() <= 7);
             seen.extend(page.keys);
             token = page.last_key;
@@ -209,78 +211,104 @@ mod suite {
         }
         assert_eq!(seen.len(), expected.len(), "every key exactly once");
         assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
-        // The never-fail form pages the same way.
-        assert!(!store.list_keys(100, None).await.keys.is_empty());
+        // A larger page starts at the beginning again.
+        assert!(!store.list_keys(100, None).await.unwrap().keys.is_empty());
+        // The stream walks the same pages for you.
+        let streamed: Vec<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(streamed.len(), expected.len(), "every key exactly once");
+        assert_eq!(streamed.into_iter().collect::<BTreeSet<_>>(), expected);
     }
 
     pub async fn list_keys_refuses_a_zero_limit(backend: TestBackend) {
         let store = backend.store().await;
+        store.put("k", &1, DAY).await.unwrap();
         assert!(matches!(
-            store.try_list_keys(0, None).await,
+            store.list_keys(0, None).await,
             Err(Error::InvalidArgument { .. })
         ));
-        assert!(store.list_keys(0, None).await.keys.is_empty());
+        assert!(matches!(
+            store.list_keys(0, Some("k")).await,
+            Err(Error::InvalidArgument { .. })
+        ));
     }
 
     pub async fn keys_are_validated_before_any_call(backend: TestBackend) {
         let store = backend.store().await;
         let long = "k".repeat(2049);
+        assert!(matches!(store.put("", &1, DAY).await, Err(Error::EmptyKey)));
         assert!(matches!(
-            store.try_put("", &1, DAY).await,
-            Err(Error::EmptyKey)
-        ));
-        assert!(matches!(
-            store.try_put(&long, &1, DAY).await,
+            store.put(&long, &1, DAY).await,
             Err(Error::KeyTooLong { len: 2049 })
         ));
+        assert!(matches!(store.get::<i32>("").await, Err(Error::EmptyKey)));
         assert!(matches!(
-            store.try_get::<i32>("").await,
-            Err(Error::EmptyKey)
-        ));
-        assert!(matches!(
-            store.try_get::<i32>(&long).await,
+            store.get::<i32>(&long).await,
             Err(Error::KeyTooLong { .. })
         ));
-        assert!(matches!(store.try_delete("").await, Err(Error::EmptyKey)));
+        assert!(matches!(store.delete("").await, Err(Error::EmptyKey)));
         assert!(matches!(
-            store.try_batch_get::<i32, _>(["ok", ""]).await,
+            store.get_many::<i32, _>(["ok", ""]).await,
             Err(Error::EmptyKey)
         ));
         // Multi-byte characters count by bytes: 683 × 3 bytes = 2049.
         assert!(matches!(
-            store.try_put(&"€".repeat(683), &1, DAY).await,
+            store.put(&"€".repeat(683), &1, DAY).await,
             Err(Error::KeyTooLong { len: 2049 })
         ));
-        // The never-fail forms skip the bad key and serve the rest.
-        store.put("ok", &1, DAY).await;
+        // A bad key among good ones fails the whole call, before anything is read or written:
+        // the good keys are neither served nor touched.
+        store.put("ok", &1, DAY).await.unwrap();
+        assert!(matches!(
+            store.get_many::<i32, _>(["ok", "", long.as_str()]).await,
+            Err(Error::EmptyKey)
+        ));
+        assert!(matches!(
+            store.get_many::<i32, _>(["ok", long.as_str()]).await,
+            Err(Error::KeyTooLong { len: 2049 })
+        ));
+        assert!(matches!(
+            store.put_many([("fresh", 2), ("", 3)], DAY).await,
+            Err(Error::EmptyKey)
+        ));
         assert_eq!(
-            store
-                .batch_get::<i32, _>(["ok", "", long.as_str()])
-                .await
-                .len(),
-            1
+            store.get::<i32>("fresh").await.unwrap(),
+            None,
+            "nothing written"
         );
-        assert_eq!(store.get::<i32>("").await, None);
+        assert!(matches!(
+            store.delete_many(["ok", long.as_str()]).await,
+            Err(Error::KeyTooLong { len: 2049 })
+        ));
+        assert_eq!(
+            store.get::<i32>("ok").await.unwrap(),
+            Some(1),
+            "nothing deleted"
+        );
+        assert!(matches!(store.item_info("").await, Err(Error::EmptyKey)));
+        assert!(matches!(
+            store.list_keys(10, Some(long.as_str())).await,
+            Err(Error::KeyTooLong { len: 2049 })
+        ));
     }
 
     pub async fn the_longest_key_round_trips(backend: TestBackend) {
         let store = backend.store().await;
         let key = "€".repeat(682) + "ab"; // 2048 bytes
         assert_eq!(key.len(), 2048);
-        store.try_put(&key, &"long", DAY).await.unwrap();
+        store.put(&key, &"long", DAY).await.unwrap();
         assert_eq!(
-            store.try_get::<String>(&key).await.unwrap().as_deref(),
+            store.get::<String>(&key).await.unwrap().as_deref(),
             Some("long")
         );
-        let read = store.try_batch_get::<String, _>([&key]).await.unwrap();
+        let read = store.get_many::<String, _>([&key]).await.unwrap();
         assert_eq!(read.found.len(), 1);
     }
 
     pub async fn oversized_items_are_refused_not_lost(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("big", &"old", DAY).await.unwrap();
+        store.put("big", &"old", DAY).await.unwrap();
         let big = "x".repeat(410_000);
-        match store.try_put("big", &big, DAY).await {
+        match store.put("big", &big, DAY).await {
             Err(Error::ItemTooLarge {
                 key,
                 size,
@@ -294,21 +322,21 @@ mod suite {
         }
         // The refused write did not touch what was there.
         assert_eq!(
-            store.try_get::<String>("big").await.unwrap().as_deref(),
+            store.get::<String>("big").await.unwrap().as_deref(),
             Some("old")
         );
         // Well under the limit (moto refuses from ~396 KB) goes through.
         let fits = "y".repeat(300_000);
-        store.try_put("fits", &fits, DAY).await.unwrap();
-        assert_eq!(store.try_get::<String>("fits").await.unwrap(), Some(fits));
+        store.put("fits", &fits, DAY).await.unwrap();
+        assert_eq!(store.get::<String>("fits").await.unwrap(), Some(fits));
         assert!(matches!(
             store
-                .try_batch_put([("a", "small".to_owned()), ("b", big)], DAY)
+                .put_many([("a", "small".to_owned()), ("b", big)], DAY)
                 .await,
             Err(Error::ItemTooLarge { .. })
         ));
         assert_eq!(
-            store.try_get::<String>("a").await.unwrap(),
+            store.get::<String>("a").await.unwrap(),
             None,
             "nothing written"
         );
@@ -317,51 +345,72 @@ mod suite {
     pub async fn compression_lets_a_large_compressible_value_fit(backend: TestBackend) {
         let store = backend.build(|b| b.compress(true)).await;
         let value = json!({"blob": "0123456789".repeat(100_000)});
-        store.try_put("compressible", &value, DAY).await.unwrap();
+        store.put("compressible", &value, DAY).await.unwrap();
         assert_eq!(
-            store.try_get::<Value>("compressible").await.unwrap(),
+            store.get::<Value>("compressible").await.unwrap(),
             Some(value)
         );
     }
 
     pub async fn values_of_another_shape_are_type_mismatches(backend: TestBackend) {
         let store = backend.store().await;
-        store.try_put("text", &"not a number", DAY).await.unwrap();
-        store.try_put("number", &7, DAY).await.unwrap();
+        store.put("text", &"not a number", DAY).await.unwrap();
+        store.put("number", &7, DAY).await.unwrap();
         assert!(matches!(
-            store.try_get::<u64>("text").await,
+            store.get::<u64>("text").await,
             Err(Error::TypeMismatch { .. })
         ));
-        assert_eq!(store.get::<u64>("text").await, None);
-        let read = store
-            .try_batch_get::<u64, _>(["text", "number"])
-            .await
-            .unwrap();
+        let read = store.get_many::<u64, _>(["text", "number"]).await.unwrap();
         assert_eq!(read.found.get("number"), Some(&7));
         assert_eq!(read.failed_keys().collect::<Vec<_>>(), vec!["text"]);
         assert!(matches!(read.failed[0].error, Error::TypeMismatch { .. }));
+        assert!(matches!(
+            read.into_complete(),
+            Err(Error::TypeMismatch { .. })
+        ));
     }
 
     pub async fn invalid_ttls_are_refused(backend: TestBackend) {
         let store = backend.store().await;
-        for ttl in [
-            Ttl::days(f64::NAN),
-            Ttl::days(-1.0),
-            Ttl::days(f64::INFINITY),
-            Ttl::secs(0),
+        // A TTL that cannot be stored cannot be made, so no write can carry one.
+        for days in [
+            f64::NAN,
+            -1.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            365_001.0,
         ] {
-            assert!(matches!(
-                store.try_put("k", &1, ttl).await,
-                Err(Error::InvalidTtl { .. })
-            ));
+            assert!(
+                matches!(Ttl::try_from_days(days), Err(Error::InvalidTtl { .. })),
+                "{days} days"
+            );
         }
-        store.put("k", &1, Ttl::days(f64::NAN)).await;
-        assert_eq!(store.try_get::<i32>("k").await.unwrap(), None);
-        store
-            .try_put("k", &1, Duration::from_secs(60))
-            .await
-            .unwrap();
-        assert_eq!(store.try_get::<i32>("k").await.unwrap(), Some(1));
+        for secs in [0, Ttl::MAX_SECS + 1] {
+            assert!(
+                matches!(Ttl::try_from_secs(secs), Err(Error::InvalidTtl { .. })),
+                "{secs} s"
+            );
+        }
+        assert!(matches!(
+            Ttl::try_from_secs_f64(0.5),
+            Err(Error::InvalidTtl { .. })
+        ));
+        assert!(matches!(
+            Ttl::try_from(Duration::from_millis(999)),
+            Err(Error::InvalidTtl { .. })
+        ));
+        assert!(matches!(
+            Ttl::try_from(Duration::ZERO),
+            Err(Error::InvalidTtl { .. })
+        ));
+        // No write could carry one: the key is still absent until a valid TTL is used.
+        assert_eq!(store.get::<i32>("k").await.unwrap(), None);
+        let minute = Ttl::try_from(Duration::from_secs(60)).unwrap();
+        store.put("k", &1, minute).await.unwrap();
+        assert_eq!(store.get::<i32>("k").await.unwrap(), Some(1));
+        let info = store.item_info("k").await.unwrap().unwrap();
+        assert_eq!(info.expires_at - info.created_at.unwrap(), 60);
     }
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -382,12 +431,13 @@ mod suite {
             tags: vec!["kitchen".into()],
             discontinued: None,
         };
-        store.try_put("B00X", &product, DAY).await.unwrap();
+        store.put("B00X", &product, DAY).await.unwrap();
         assert_eq!(
-            store.try_get::<Product>("B00X").await.unwrap(),
+            store.get::<Product>("B00X").await.unwrap(),
             Some(product.clone())
         );
-        let many = store.batch_get::<Product, _>(["B00X"]).await;
-        assert_eq!(many.get("B00X"), Some(&product));
+        let many = store.get_many::<Product, _>(["B00X"]).await.unwrap();
+        assert!(many.is_complete(), "{:?}", many.failed);
+        assert_eq!(many.found.get("B00X"), Some(&product));
     }
 }

@@ -1,8 +1,7 @@
 //! The checked model of a `#[derive(Cached)]` input: what `expand` turns into tokens.
 
+use proc_macro2::Span;
 use syn::{Generics, Ident};
-
-use crate::attr::TtlUnit;
 
 /// A type that can be cached, with its validated settings.
 pub struct Input<'a> {
@@ -13,8 +12,9 @@ pub struct Input<'a> {
 
 /// The validated `#[cache(...)]` settings.
 pub struct Config {
-    /// `None`: the documented default TTL.
-    pub ttl: Option<(TtlUnit, f64)>,
+    /// Whole seconds and the span of the value that gave them; `None`: the documented default
+    /// TTL. The upper limit is checked by the runtime's `Ttl` in a `const`, on that span.
+    pub ttl: Option<(u64, Span)>,
     pub compress: bool,
     pub compress_threshold: Option<u64>,
     pub prefix: String,

@@ -1,11 +1,10 @@
 //! Turns the checked model into the `Cached` impl.
 
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
 use syn::DeriveInput;
 
 use crate::ast::Input;
-use crate::attr::TtlUnit;
 use crate::valid;
 
 pub fn derive(input: &DeriveInput) -> Result<TokenStream, syn::Error> {
@@ -23,20 +22,11 @@ fn expand(input: &Input<'_>) -> TokenStream {
         .unwrap_or_default();
     predicates.push(syn::parse_quote!(Self: ::dynamorator::__private::CacheValue));
     let config = &input.config;
-    let mut chain = match config.ttl {
-        None => quote!(::dynamorator::CacheConfig::DEFAULT),
-        Some((unit, value)) => {
-            let ttl = match unit {
-                TtlUnit::Days => quote!(::dynamorator::Ttl::days(#value)),
-                TtlUnit::Hours => quote!(::dynamorator::Ttl::hours(#value)),
-                TtlUnit::Secs => {
-                    let secs = value as u64;
-                    quote!(::dynamorator::Ttl::secs(#secs))
-                }
-            };
-            quote!(::dynamorator::CacheConfig::new(#ttl))
-        }
-    };
+    let mut chain = quote!(::dynamorator::CacheConfig::new());
+    if let Some((secs, span)) = config.ttl {
+        let ttl = const_ttl(secs, span);
+        chain = quote!(#chain.ttl(#ttl));
+    }
     let prefix = &config.prefix;
     chain = quote!(#chain.prefix(#prefix));
     if config.compress {
@@ -50,7 +40,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
         chain = quote!(#chain.version(#version));
     }
     if let Some(l1) = &config.l1 {
-        let mut l1_chain = quote!(::dynamorator::L1Config::DEFAULT);
+        let mut l1_chain = quote!(::dynamorator::L1Config::new());
         if let Some(n) = l1.max_entries {
             l1_chain = quote!(#l1_chain.max_entries(#n));
         }
@@ -58,30 +48,35 @@ fn expand(input: &Input<'_>) -> TokenStream {
             l1_chain = quote!(#l1_chain.max_bytes(#n));
         }
         if let Some(n) = l1.ttl_secs {
-            l1_chain = quote!(#l1_chain.ttl_secs(#n));
+            let ttl = const_ttl(n, Span::call_site());
+            l1_chain = quote!(#l1_chain.ttl(#ttl));
         }
         if let Some(n) = l1.negative_ttl_secs {
-            l1_chain = quote!(#l1_chain.negative_ttl_secs(#n));
+            let ttl = const_ttl(n, Span::call_site());
+            l1_chain = quote!(#l1_chain.negative_ttl(#ttl));
         }
         chain = quote!(#chain.l1(#l1_chain));
     }
-    // An L1 hands out owned values from shared ones, so it needs `Clone`: only then is the
-    // store's shared cache built with one.
-    let cache_fn = config.l1.as_ref().map(|_| {
-        quote! {
-            fn cache(store: &::dynamorator::Store) -> ::dynamorator::Cache<Self> {
-                ::dynamorator::__private::cache_with_l1::<Self>(store)
-            }
-        }
-    });
     quote! {
         #[automatically_derived]
         impl #impl_generics ::dynamorator::Cached for #ident #type_generics
         where
             #predicates
         {
-            const CONFIG: ::dynamorator::CacheConfig = #chain;
-            #cache_fn
+            fn config() -> ::dynamorator::CacheConfig {
+                #chain
+            }
+        }
+    }
+}
+
+/// A `Ttl` made in a `const`, so the runtime's own range check runs at compile time and an
+/// out-of-range value is an error on `span` (the user's token).
+fn const_ttl(secs: u64, span: Span) -> TokenStream {
+    quote_spanned! {span=>
+        {
+            const TTL: ::dynamorator::Ttl = ::dynamorator::__private::ttl_secs(#secs);
+            TTL
         }
     }
 }

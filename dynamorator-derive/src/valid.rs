@@ -6,9 +6,6 @@ use syn::{Data, DeriveInput};
 use crate::ast::{Config, Input, L1};
 use crate::attr::{self, CacheAttrs, Number, Spanned, TtlUnit};
 
-/// The longest TTL accepted, as the runtime's `Ttl::MAX_SECS`: 1,000 years of 365 days.
-const MAX_TTL_SECS: f64 = 1_000.0 * 365.0 * 86_400.0;
-
 /// Builds the checked model, or every error found.
 pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
     let mut errors = Vec::new();
@@ -89,7 +86,7 @@ fn ttl(
     unit: TtlUnit,
     number: &Spanned<Number>,
     errors: &mut Vec<syn::Error>,
-) -> Option<(TtlUnit, f64)> {
+) -> Option<(u64, proc_macro2::Span)> {
     let key = unit.key();
     let value = number.value.value;
     let seconds = value
@@ -108,10 +105,6 @@ fn ttl(
         Some(format!(
             "`{key}` is under one second; the table stores whole seconds"
         ))
-    } else if seconds > MAX_TTL_SECS {
-        Some(format!(
-            "`{key}` is longer than 1,000 years; check the unit"
-        ))
     } else {
         None
     };
@@ -120,7 +113,9 @@ fn ttl(
             errors.push(syn::Error::new(number.span, message));
             None
         }
-        None => Some((unit, value)),
+        // Truncated like the runtime's `Ttl::try_from_secs_f64`; past u64 it saturates, and the
+        // runtime's range check (one limit for both) refuses it at compile time.
+        None => Some((seconds.trunc() as u64, number.span)),
     }
 }
 

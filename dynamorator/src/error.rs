@@ -1,16 +1,21 @@
-//! The one error type of the crate.
+//! The one error type of the crate, shared by every layer.
 //!
-//! Every fallible operation (`try_*`) returns [`Error`]; the never-fail forms log it instead.
-//! Variants say what went wrong and why, never the stored payload: keys are shown, values are
-//! not, so an error can go to a log without leaking data.
+//! Variants say what went wrong and why in one sentence, never the stored payload: keys are
+//! shown, values are not, so an error can go to a log without leaking data. What caused it
+//! (the AWS SDK's error with its request id, an I/O error, a loader's error) is the
+//! [`source`](std::error::Error::source), not part of the message.
 
+use std::any::Any;
 use std::sync::Arc;
+
+/// A cause shared behind an `Arc`, so [`Error`] stays `Clone`.
+pub type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What went wrong in a store or cache operation.
 ///
 /// The enum is `#[non_exhaustive]`: match the variants you act on and keep a catch-all arm.
-/// It is `Clone` (sources are shared behind `Arc`) so one failure can be handed to every
-/// caller that waited on it.
+/// It is `Clone` (causes are shared behind `Arc`) so one failure can be handed to every caller
+/// that waited on it.
 ///
 /// ```
 /// use dynamorator::Error;
@@ -50,8 +55,9 @@ pub enum Error {
         compressed: bool,
     },
 
-    /// A time-to-live that cannot be stored: NaN, infinite, negative, rounding down to zero
-    /// seconds, or beyond the supported maximum.
+    /// A time-to-live that cannot be stored: NaN, infinite, negative, under one second, or
+    /// beyond [`Ttl::MAX_SECS`](crate::Ttl::MAX_SECS). Raised where the [`Ttl`](crate::Ttl) is
+    /// made, never later.
     #[error("invalid time-to-live: {reason}")]
     InvalidTtl {
         /// Why the TTL was refused.
@@ -65,7 +71,8 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// The store was configured with values that cannot work together.
+    /// The store or cache was configured with values that cannot work (no backend chosen, an
+    /// invalid table name, no region, a zero limit).
     #[error("invalid configuration: {reason}")]
     InvalidConfig {
         /// What is wrong with the configuration.
@@ -73,7 +80,7 @@ pub enum Error {
     },
 
     /// The value could not be serialised to JSON (a map with non-string keys, say).
-    #[error("value could not be encoded as JSON: {0}")]
+    #[error("value could not be encoded as JSON")]
     Serialize(#[source] Arc<serde_json::Error>),
 
     /// A stored item is not in the table format: it can never be decoded, whatever the type.
@@ -98,12 +105,15 @@ pub enum Error {
     },
 
     /// DynamoDB throttled the request and the SDK's retries did not get it through.
-    #[error("{operation} was throttled by DynamoDB: {message}")]
+    #[error("{operation} was throttled by DynamoDB")]
     Throttled {
         /// The DynamoDB operation, e.g. `GetItem`.
         operation: &'static str,
-        /// The service's message.
-        message: String,
+        /// The request id DynamoDB gave, for AWS support.
+        request_id: Option<String>,
+        /// The SDK's error.
+        #[source]
+        source: Source,
     },
 
     /// The request did not complete within the configured timeout.
@@ -111,20 +121,24 @@ pub enum Error {
     Timeout {
         /// The DynamoDB operation, e.g. `GetItem`.
         operation: &'static str,
+        /// The SDK's error.
+        #[source]
+        source: Source,
     },
 
     /// The request could not be sent or its response could not be read: connection refused,
     /// reset, or cut short.
-    #[error("{operation} could not reach DynamoDB: {message}")]
+    #[error("{operation} could not reach DynamoDB")]
     Unreachable {
         /// The DynamoDB operation, e.g. `GetItem`.
         operation: &'static str,
-        /// What the transport reported.
-        message: String,
+        /// The SDK's error, with the transport's cause below it.
+        #[source]
+        source: Source,
     },
 
     /// DynamoDB answered with an error (validation, missing table, access denied, …).
-    #[error("{operation} failed: {code}: {message}")]
+    #[error("{operation} failed with {code}: {message}")]
     Service {
         /// The DynamoDB operation, e.g. `GetItem`.
         operation: &'static str,
@@ -132,6 +146,13 @@ pub enum Error {
         code: String,
         /// The service's message.
         message: String,
+        /// The HTTP status of the answer.
+        status: Option<u16>,
+        /// The request id DynamoDB gave, for AWS support.
+        request_id: Option<String>,
+        /// The SDK's error.
+        #[source]
+        source: Source,
     },
 
     /// A batch request's keys or items were still unprocessed after every retry.
@@ -144,7 +165,7 @@ pub enum Error {
     },
 
     /// Some writes of a batch failed; the others were written.
-    #[error("{} of {} batch writes failed{}", .failures.iter().map(|f| f.keys.len()).sum::<usize>(), .attempted, first_failure(.failures))]
+    #[error("{} of {} batch writes failed", .failures.iter().map(|f| f.keys.len()).sum::<usize>(), .attempted)]
     Incomplete {
         /// How many distinct keys the batch tried to write.
         attempted: usize,
@@ -153,33 +174,33 @@ pub enum Error {
     },
 
     /// The table could not be created, found ACTIVE, or described while building the store.
-    #[error("table {table:?} could not be set up: {message}")]
+    #[error("table {table:?} could not be set up: {reason}")]
     TableSetup {
         /// The table name.
         table: String,
-        /// What failed.
-        message: String,
+        /// What failed, in words.
+        reason: String,
+        /// The request error behind it, if one was.
+        #[source]
+        source: Option<Box<Error>>,
     },
 
-    /// A read-through loader returned an error; nothing was stored.
-    #[error("loader failed: {0}")]
-    Loader(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// A read-through loader returned an error; nothing was stored. The loader's own error is
+    /// inside: [`Error::loader_error`] gives it back typed.
+    #[error("the loader failed")]
+    Loader(#[source] LoaderError),
 
-    /// The embedded backend could not read or write its file.
-    #[error("embedded store file {path:?}: {message}")]
+    /// The embedded backend could not use its file.
+    #[error("embedded store file {path:?} {reason}")]
     Embedded {
         /// The file.
         path: std::path::PathBuf,
-        /// What failed.
-        message: String,
+        /// What failed, e.g. "cannot be opened".
+        reason: &'static str,
+        /// The I/O error, if one was.
+        #[source]
+        source: Option<Arc<std::io::Error>>,
     },
-}
-
-fn first_failure(failures: &[BatchFailure]) -> String {
-    failures
-        .first()
-        .map(|f| format!(" (first cause: {})", f.error))
-        .unwrap_or_default()
 }
 
 /// Keys that a batch operation could not read or write, and why.
@@ -226,6 +247,99 @@ pub enum CorruptReason {
     Json(String),
 }
 
+/// A read-through loader's error, kept whole: its message, its `source()` chain and its type.
+///
+/// Every caller that shared the failed load gets a clone; [`downcast`](LoaderError::downcast)
+/// gives the loader's error back as `Arc<E>`, like moka's `try_get_with`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use dynamorator::{Cache, CacheConfig, Error, Store};
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("upstream answered {0}")]
+/// struct Upstream(u16);
+///
+/// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+/// let error = cache
+///     .get_or_insert_with("k", || async { Err::<u32, _>(Upstream(503)) })
+///     .await
+///     .unwrap_err();
+/// let upstream = error.loader_error::<Upstream>().expect("the loader's own error");
+/// assert_eq!(upstream.0, 503);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct LoaderError {
+    error: Arc<dyn std::error::Error + Send + Sync + 'static>,
+    typed: Arc<dyn Any + Send + Sync + 'static>,
+}
+
+impl LoaderError {
+    pub(crate) fn new<E: std::error::Error + Send + Sync + 'static>(error: E) -> Self {
+        let error = Arc::new(error);
+        LoaderError {
+            typed: error.clone(),
+            error,
+        }
+    }
+
+    /// The loader's error as its own type, or `None` if it is of another type. See the
+    /// example on [`LoaderError`].
+    pub fn downcast<E: std::error::Error + Send + Sync + 'static>(&self) -> Option<Arc<E>> {
+        self.typed.clone().downcast::<E>().ok()
+    }
+
+    /// A reference to the loader's error as its own type.
+    ///
+    /// ```
+    /// # use dynamorator::Error;
+    /// # fn demo(error: Error) {
+    /// if let Error::Loader(loader) = &error {
+    ///     if let Some(io) = loader.downcast_ref::<std::io::Error>() {
+    ///         eprintln!("loader I/O error: {io}");
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn downcast_ref<E: std::error::Error + Send + Sync + 'static>(&self) -> Option<&E> {
+        self.typed.downcast_ref::<E>()
+    }
+
+    /// The loader's error as a trait object, whatever its type.
+    ///
+    /// ```
+    /// # use dynamorator::Error;
+    /// # fn demo(error: Error) {
+    /// if let Error::Loader(loader) = &error {
+    ///     eprintln!("loader failed: {}", loader.get_ref());
+    /// }
+    /// # }
+    /// ```
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.error
+    }
+}
+
+impl std::fmt::Debug for LoaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.error, f)
+    }
+}
+
+impl std::fmt::Display for LoaderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for LoaderError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
+    }
+}
+
 impl Error {
     /// Whether trying the same call again later may succeed: throttling, timeouts, unreachable
     /// servers, 5xx answers and unprocessed batch keys. Validation, size and corruption errors
@@ -233,7 +347,7 @@ impl Error {
     ///
     /// ```
     /// # use dynamorator::Error;
-    /// assert!(Error::Timeout { operation: "GetItem" }.is_retryable());
+    /// assert!(Error::Unprocessed { operation: "BatchGetItem", attempts: 8 }.is_retryable());
     /// assert!(!Error::EmptyKey.is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
@@ -242,12 +356,7 @@ impl Error {
             | Error::Timeout { .. }
             | Error::Unreachable { .. }
             | Error::Unprocessed { .. } => true,
-            Error::Service { code, .. } => {
-                matches!(
-                    code.as_str(),
-                    "InternalServerError" | "ServiceUnavailable" | "InternalFailure"
-                ) || code.starts_with("HTTP 5")
-            }
+            Error::Service { status, .. } => status.is_some_and(|status| status >= 500),
             Error::Incomplete { failures, .. } => failures.iter().all(|f| f.error.is_retryable()),
             _ => false,
         }
@@ -272,10 +381,25 @@ impl Error {
         )
     }
 
+    /// The read-through loader's own error, when this is [`Error::Loader`] and the loader's
+    /// error is an `E`. See the example on [`LoaderError`].
+    pub fn loader_error<E: std::error::Error + Send + Sync + 'static>(&self) -> Option<Arc<E>> {
+        match self {
+            Error::Loader(error) => error.downcast::<E>(),
+            _ => None,
+        }
+    }
+
     pub(crate) fn corrupt(key: &str, reason: CorruptReason) -> Self {
         Error::Corrupt {
             key: key.to_owned(),
             reason,
         }
+    }
+
+    /// A stored value that cannot be decoded (corrupt, or of another type): a miss to the
+    /// layers that treat it as one.
+    pub(crate) fn is_undecodable(&self) -> bool {
+        matches!(self, Error::Corrupt { .. } | Error::TypeMismatch { .. })
     }
 }

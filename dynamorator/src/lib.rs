@@ -7,7 +7,8 @@
 //! even before DynamoDB deletes them; and nothing the network or the stored data does can make
 //! it panic.
 //!
-//! The same API runs on the embedded backend, in-process, with no AWS account:
+//! Every operation returns `Result<_, Error>`. The same API runs on the embedded backend,
+//! in-process, with no AWS account:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -17,15 +18,13 @@
 //!
 //! let store = Store::builder().embedded().compress(true).build().await?;
 //!
-//! // Never-fail forms, like the Python package: failures are logged, not returned.
-//! store.put("user:123", &json!({"name": "Alice", "score": 100}), Ttl::days(7.0)).await;
-//! let user: Option<Value> = store.get("user:123").await;
+//! store.put("user:123", &json!({"name": "Alice", "score": 100}), Ttl::days(7)).await?;
+//! let user: Option<Value> = store.get("user:123").await?;
 //! assert_eq!(user.unwrap()["name"], "Alice");
 //!
-//! // Fallible forms say what went wrong.
-//! let found = store.try_batch_get::<Value, _>(["user:123", "user:456"]).await?;
-//! assert_eq!(found.found.len(), 1);
-//! store.try_delete("user:123").await?;
+//! let read = store.get_many::<Value, _>(["user:123", "user:456"]).await?;
+//! assert_eq!(read.found.len(), 1);
+//! store.delete("user:123").await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -40,31 +39,30 @@
 //! Values are anything `serde` can serialise. For dates and times, turn on the `serde`
 //! feature of `chrono` or `time`; chrono's types then store as RFC 3339 strings, which is what
 //! the Python package writes for `datetime` (its ISO format) and reads back as text.
+//!
+//! # Layers
+//!
+//! Data flows one way, and no module uses one above it:
+//! `cache` ([`Cache<T>`], read-through, the L1, stampede protection, stats) → `store`
+//! ([`Store`], its builder, reads, writes, listing) → `codec` (value ⇄ item: JSON, gzip,
+//! base64, expiry, limits) → `backend` (DynamoDB, embedded).
+//!
+//! # Logging
+//!
+//! Events go through `tracing` with targets under `dynamorator` (for example
+//! `dynamorator::cache::read_through`): warnings when a read-through answers past a failing
+//! store or a stored value does not decode, information when a table is created. Filter them
+//! as any other target, e.g. `RUST_LOG=dynamorator=error`. Keys appear in events; values never
+//! do.
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
-mod backoff;
-mod batch_flights;
-mod batch_read;
-mod batch_write;
-mod builder;
 mod cache;
-mod cache_config;
-mod cache_write;
-mod cached;
-mod coalesce;
+mod clock;
 mod codec;
 mod error;
-mod item;
-mod item_info;
-mod key;
-mod key_page;
-#[cfg(feature = "l1")]
-mod l1;
-mod log;
-mod read_through;
-mod stats;
 mod store;
 mod ttl;
 
@@ -77,20 +75,15 @@ pub mod __private;
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
-pub use batch_read::BatchGet;
-pub use builder::StoreBuilder;
-pub use cache::Cache;
-pub use cache_config::{CacheConfig, L1Config};
-pub use cached::Cached;
-pub use error::{BatchFailure, CorruptReason, Error};
-pub use item_info::ItemInfo;
-pub use key_page::KeyPage;
-pub use stats::CacheStats;
-pub use store::Store;
+pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config};
+pub use clock::Clock;
+pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
+pub use store::{GetMany, ItemInfo, KeyPage, Store, StoreBuilder};
 pub use ttl::Ttl;
 
 /// Derives [`Cached`](trait@Cached) from `#[cache(...)]`; see the trait for the keys.
 #[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use dynamorator_derive::Cached;
 
 /// The SDK's retry modes, for [`StoreBuilder::retry_mode`].

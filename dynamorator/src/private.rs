@@ -5,22 +5,20 @@ use std::collections::HashMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::backend::dynamodb::item_from_attributes;
+use crate::backend::item::StoredItem;
 use crate::codec::Codec;
-use crate::item::StoredItem;
-use crate::{Cache, Cached, Error, Store};
+use crate::{Error, Ttl};
 
 /// The bounds a cached value needs, in one name for the generated `where` clause.
 pub trait CacheValue: Serialize + DeserializeOwned + Send + Sync + 'static {}
 
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> CacheValue for T {}
 
-/// `T::cache(store)` for a type whose `#[cache(...)]` asks for an L1 (which needs `Clone`).
-pub fn cache_with_l1<T: Cached + Clone>(store: &Store) -> Cache<T> {
-    #[cfg(feature = "l1")]
-    if let Some(l1) = T::CONFIG.l1 {
-        return store.shared_cache::<T>(|| crate::cache::Shared::with_l1(l1, T::clone));
-    }
-    store.shared_cache::<T>(crate::cache::Shared::new)
+/// A TTL of `secs` seconds in a `const`, so a value out of range is a compile error raised
+/// by [`Ttl`]'s own check: the derive and the runtime share one limit.
+pub const fn ttl_secs(secs: u64) -> Ttl {
+    Ttl::secs(secs)
 }
 
 /// Encodes a value as the `data` attribute (and whether it is compressed); with `compress`,
@@ -55,7 +53,7 @@ pub fn decode_attributes<V: DeserializeOwned>(
     attributes: HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
     max_inflated: usize,
 ) -> Result<V, Error> {
-    let item = crate::backend::item_from_attributes(attributes)?;
+    let item = item_from_attributes(attributes).map_err(|unreadable| unreadable.1)?;
     let codec = Codec {
         max_inflated,
         ..Codec::default()

@@ -1,127 +1,194 @@
-//! Time-to-live values and the epoch-second arithmetic of the table format.
+//! [`Ttl`], the crate's one time-to-live type, and the epoch-second arithmetic of the table
+//! format.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::num::NonZeroU64;
+use std::time::Duration;
 
 use crate::Error;
 
-const SECONDS_PER_DAY: f64 = 86_400.0;
-
-/// How long a stored item lives: it expires `whole seconds` after it is written.
+/// How long a stored item lives: a whole number of seconds, from 1 to [`Ttl::MAX_SECS`].
 ///
-/// Build it from days (fractional allowed, as in the Python package), hours, seconds or a
-/// [`Duration`]. Fractions of a second are dropped, as the Python package does
-/// (`now + int(ttl_days * 86400)`). The value is checked when it is used: NaN, infinite,
-/// negative, zero-second and over-[`Ttl::MAX_SECS`] TTLs are refused with
-/// [`Error::InvalidTtl`].
+/// A `Ttl` is checked when it is made, so every `Ttl` can be stored: no call fails later for
+/// its TTL. The `const` constructors take whole units and are meant for constants, where a
+/// zero or too large value is a compile error; the `try_` constructors take values made at run
+/// time (including the Python package's fractional days) and return [`Error::InvalidTtl`].
 ///
 /// ```
 /// use std::time::Duration;
 /// use dynamorator::Ttl;
 ///
-/// assert_eq!(Ttl::days(0.5).as_secs().ok(), Some(43_200));
-/// assert_eq!(Ttl::hours(2.0).as_secs().ok(), Some(7_200));
-/// assert_eq!(Ttl::from(Duration::from_secs(90)).as_secs().ok(), Some(90));
-/// assert!(Ttl::days(f64::NAN).as_secs().is_err());
+/// const WEEK: Ttl = Ttl::days(7);
+/// assert_eq!(WEEK.as_secs(), 604_800);
+/// assert_eq!(Ttl::try_from_days(0.5)?.as_secs(), 43_200);
+/// assert_eq!(Ttl::try_from(Duration::from_secs(90))?, Ttl::secs(90));
+/// assert!(Ttl::try_from_days(f64::NAN).is_err());
+/// assert!(Ttl::try_from(Duration::from_millis(500)).is_err());
+/// # Ok::<(), dynamorator::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Ttl(TtlRepr);
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum TtlRepr {
-    Seconds(f64),
-    Exact(u64),
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ttl(NonZeroU64);
 
 impl Ttl {
     /// The longest TTL accepted: 1,000 years of 365 days. Longer ones are almost certainly a
-    /// unit mistake, and keep every expiry time far inside `i64`.
+    /// unit mistake, and keep every expiry time far inside `i64`. `#[cache(...)]` checks
+    /// against this same constant.
     pub const MAX_SECS: u64 = 1_000 * 365 * 86_400;
 
-    /// A TTL of `days` days; fractions allowed (`0.5` is twelve hours).
-    pub const fn days(days: f64) -> Self {
-        Ttl(TtlRepr::Seconds(days * SECONDS_PER_DAY))
-    }
+    /// The longest TTL, [`MAX_SECS`](Ttl::MAX_SECS).
+    pub const MAX: Ttl = Ttl::secs(Ttl::MAX_SECS);
 
-    /// A TTL of `hours` hours; fractions allowed.
-    pub const fn hours(hours: f64) -> Self {
-        Ttl(TtlRepr::Seconds(hours * 3_600.0))
-    }
-
-    /// A TTL of `secs` whole seconds.
-    pub const fn secs(secs: u64) -> Self {
-        Ttl(TtlRepr::Exact(secs))
-    }
-
-    /// The TTL in whole seconds, or why it cannot be stored.
-    pub fn as_secs(&self) -> Result<u64, Error> {
-        let secs = match self.0 {
-            TtlRepr::Exact(secs) => secs,
-            TtlRepr::Seconds(secs) => {
-                if secs.is_nan() {
-                    return Err(Error::InvalidTtl {
-                        reason: "TTL is NaN",
-                    });
-                }
-                if secs.is_infinite() {
-                    return Err(Error::InvalidTtl {
-                        reason: "TTL is infinite",
-                    });
-                }
-                if secs < 0.0 {
-                    return Err(Error::InvalidTtl {
-                        reason: "TTL is negative",
-                    });
-                }
-                if secs > Ttl::MAX_SECS as f64 {
-                    return Err(Error::InvalidTtl {
-                        reason: "TTL is longer than 1,000 years",
-                    });
-                }
-                // Truncation, like Python's int(): 1.9 s is 1 s.
-                secs.trunc() as u64
-            }
-        };
-        if secs == 0 {
-            return Err(Error::InvalidTtl {
-                reason: "TTL is under one second, so the item would expire as it is written",
-            });
+    /// A TTL of `secs` seconds.
+    ///
+    /// # Panics
+    ///
+    /// When `secs` is 0 or over [`MAX_SECS`](Ttl::MAX_SECS); in a `const` that is a compile
+    /// error. Use [`try_from_secs`](Ttl::try_from_secs) for values made at run time.
+    ///
+    /// ```
+    /// const MINUTE: dynamorator::Ttl = dynamorator::Ttl::secs(60);
+    /// ```
+    pub const fn secs(secs: u64) -> Ttl {
+        match Ttl::checked(secs) {
+            Ok(ttl) => ttl,
+            Err(_) => panic!("a TTL must be 1 second to 1,000 years"),
         }
+    }
+
+    /// A TTL of `minutes` minutes; panics as [`secs`](Ttl::secs) does.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::minutes(2).as_secs(), 120);
+    /// ```
+    pub const fn minutes(minutes: u64) -> Ttl {
+        Ttl::secs(minutes.saturating_mul(60))
+    }
+
+    /// A TTL of `hours` hours; panics as [`secs`](Ttl::secs) does.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::hours(2).as_secs(), 7_200);
+    /// ```
+    pub const fn hours(hours: u64) -> Ttl {
+        Ttl::secs(hours.saturating_mul(3_600))
+    }
+
+    /// A TTL of `days` days; panics as [`secs`](Ttl::secs) does.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::days(7).as_secs(), 604_800);
+    /// ```
+    pub const fn days(days: u64) -> Ttl {
+        Ttl::secs(days.saturating_mul(86_400))
+    }
+
+    /// A TTL of `secs` seconds made at run time.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTtl`] for 0 or over [`MAX_SECS`](Ttl::MAX_SECS).
+    ///
+    /// ```
+    /// assert!(dynamorator::Ttl::try_from_secs(0).is_err());
+    /// ```
+    pub fn try_from_secs(secs: u64) -> Result<Ttl, Error> {
+        Ttl::checked(secs).map_err(|reason| Error::InvalidTtl { reason })
+    }
+
+    /// A TTL of `days` days, fractions allowed, as the Python package takes it: fractions of a
+    /// second are dropped (`int(ttl_days * 86400)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTtl`] for NaN, infinite, negative, under one second, or over
+    /// [`MAX_SECS`](Ttl::MAX_SECS).
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::try_from_days(1.5)?.as_secs(), 129_600);
+    /// # Ok::<(), dynamorator::Error>(())
+    /// ```
+    pub fn try_from_days(days: f64) -> Result<Ttl, Error> {
+        Ttl::try_from_secs_f64(days * 86_400.0)
+    }
+
+    /// A TTL of `secs` seconds, fractions dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_from_days`](Ttl::try_from_days).
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::try_from_secs_f64(1.9)?.as_secs(), 1);
+    /// # Ok::<(), dynamorator::Error>(())
+    /// ```
+    pub fn try_from_secs_f64(secs: f64) -> Result<Ttl, Error> {
+        let invalid = |reason| Err(Error::InvalidTtl { reason });
+        if secs.is_nan() {
+            return invalid("TTL is NaN");
+        }
+        if secs.is_infinite() {
+            return invalid("TTL is infinite");
+        }
+        if secs < 0.0 {
+            return invalid("TTL is negative");
+        }
+        if secs > Ttl::MAX_SECS as f64 {
+            return invalid("TTL is longer than 1,000 years");
+        }
+        // Truncation, like Python's int(): 1.9 s is 1 s. In range, so the cast is exact.
+        Ttl::try_from_secs(secs.trunc() as u64)
+    }
+
+    /// The one range check of every constructor (and of `#[cache(...)]`, through `secs`).
+    const fn checked(secs: u64) -> Result<Ttl, &'static str> {
         if secs > Ttl::MAX_SECS {
-            return Err(Error::InvalidTtl {
-                reason: "TTL is longer than 1,000 years",
-            });
+            return Err("TTL is longer than 1,000 years");
         }
-        Ok(secs)
+        match NonZeroU64::new(secs) {
+            Some(secs) => Ok(Ttl(secs)),
+            None => Err("TTL is under one second, so the item would expire as it is written"),
+        }
+    }
+
+    /// The TTL in whole seconds.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Ttl::minutes(1).as_secs(), 60);
+    /// ```
+    pub const fn as_secs(self) -> u64 {
+        self.0.get()
+    }
+
+    /// The TTL as a [`Duration`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// assert_eq!(dynamorator::Ttl::secs(5).as_duration(), Duration::from_secs(5));
+    /// ```
+    pub const fn as_duration(self) -> Duration {
+        Duration::from_secs(self.0.get())
     }
 
     /// The expiry time, in epoch seconds, of an item written at `now`.
-    pub(crate) fn expires_at(&self, now: i64) -> Result<i64, Error> {
-        let secs = self.as_secs()?;
-        // as_secs caps at MAX_SECS, far below i64::MAX, so neither conversion nor sum can fail;
-        // the checked forms keep that true if the cap ever changes.
-        i64::try_from(secs)
-            .ok()
-            .and_then(|secs| now.checked_add(secs))
-            .ok_or(Error::InvalidTtl {
-                reason: "expiry time overflows",
-            })
+    pub(crate) fn expires_at(self, now: i64) -> i64 {
+        // At most MAX_SECS, so the conversion cannot fail; saturation keeps a clock at the end
+        // of time from wrapping.
+        now.saturating_add(i64::try_from(self.as_secs()).unwrap_or(i64::MAX))
     }
 }
 
-impl From<Duration> for Ttl {
-    fn from(duration: Duration) -> Self {
-        Ttl::secs(duration.as_secs())
+impl TryFrom<Duration> for Ttl {
+    type Error = Error;
+
+    /// Whole seconds of the duration; under one second or over the maximum is an error.
+    fn try_from(duration: Duration) -> Result<Ttl, Error> {
+        Ttl::try_from_secs(duration.as_secs())
     }
 }
 
-/// Whole epoch seconds now, as the table format stores them.
-pub(crate) fn now_epoch_secs() -> i64 {
-    // A clock before 1970 is a broken host; treating it as 0 makes everything look expired,
-    // which is a miss, never a crash.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+impl From<Ttl> for Duration {
+    fn from(ttl: Ttl) -> Duration {
+        ttl.as_duration()
+    }
 }
 
 /// Whether an item with this expiry is expired at `now`: DynamoDB deletes expired items lazily,
@@ -136,42 +203,41 @@ mod tests {
 
     #[test]
     fn truncates_fractional_seconds_like_python() {
-        assert_eq!(Ttl::days(1.0 / 86_400.0 * 1.9).as_secs().ok(), Some(1));
-        assert_eq!(Ttl::days(7.0).as_secs().ok(), Some(604_800));
+        assert_eq!(Ttl::try_from_days(1.9 / 86_400.0).unwrap().as_secs(), 1);
+        assert_eq!(Ttl::try_from_days(7.0).unwrap(), Ttl::days(7));
     }
 
     #[test]
-    fn refuses_unstorable_ttls() {
-        for ttl in [
-            Ttl::days(f64::NAN),
-            Ttl::days(f64::INFINITY),
-            Ttl::days(-1.0),
-            Ttl::days(0.0),
-            Ttl::secs(0),
-            Ttl::days(1e300),
-            Ttl::secs(u64::MAX),
-        ] {
+    fn refuses_unstorable_ttls_where_they_are_made() {
+        for days in [f64::NAN, f64::INFINITY, -1.0, 0.0, 1e300, 0.1 / 86_400.0] {
             assert!(
-                matches!(ttl.as_secs(), Err(Error::InvalidTtl { .. })),
-                "{ttl:?}"
+                matches!(Ttl::try_from_days(days), Err(Error::InvalidTtl { .. })),
+                "{days}"
             );
         }
+        for secs in [0, Ttl::MAX_SECS + 1, u64::MAX] {
+            assert!(Ttl::try_from_secs(secs).is_err(), "{secs}");
+        }
+        assert!(Ttl::try_from(Duration::from_millis(999)).is_err());
+        assert_eq!(Ttl::try_from_secs(Ttl::MAX_SECS).unwrap(), Ttl::MAX);
+    }
+
+    #[test]
+    #[should_panic(expected = "1 second to 1,000 years")]
+    fn a_zero_constant_panics() {
+        let _ = Ttl::hours(std::hint::black_box(0));
+    }
+
+    #[test]
+    fn unit_constructors_saturate_into_the_check() {
+        assert!(std::panic::catch_unwind(|| Ttl::days(u64::MAX)).is_err());
     }
 
     #[test]
     fn expiry_is_now_plus_whole_seconds() {
-        assert_eq!(Ttl::hours(1.0).expires_at(1_000).ok(), Some(4_600));
+        assert_eq!(Ttl::hours(1).expires_at(1_000), 4_600);
         assert!(is_expired(4_600, 4_600));
         assert!(!is_expired(4_601, 4_600));
-    }
-
-    #[test]
-    fn the_largest_ttl_does_not_overflow_at_the_largest_time() {
-        assert!(Ttl::secs(Ttl::MAX_SECS).expires_at(i64::MAX).is_err());
-        assert!(
-            Ttl::secs(Ttl::MAX_SECS)
-                .expires_at(now_epoch_secs())
-                .is_ok()
-        );
+        assert_eq!(Ttl::MAX.expires_at(i64::MAX), i64::MAX);
     }
 }

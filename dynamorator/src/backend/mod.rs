@@ -5,37 +5,28 @@
 //! implements [`Backend`].
 
 pub(crate) mod dynamodb;
-mod dynamodb_attributes;
-mod dynamodb_errors;
-mod dynamodb_table;
-
 pub(crate) mod embedded;
-mod embedded_journal;
-
-pub(crate) use dynamodb_table::ensure_table;
+pub(crate) mod item;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
-use crate::item::StoredItem;
-
-/// Reads DynamoDB attributes as a stored item (for the fuzz target's entry point).
-pub(crate) fn item_from_attributes(
-    attributes: dynamodb_attributes::Attributes,
-) -> Result<StoredItem, Error> {
-    dynamodb_attributes::from_attributes(attributes).map_err(|(_, error)| error)
-}
+use item::StoredItem;
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// An item that could not be read: its key (empty when it has none) and why. Boxed: rare, and
+/// it keeps the common `Ok` of a read small.
+pub(crate) type Unreadable = Box<(String, Error)>;
 
 /// What one batch read request returned.
 #[derive(Debug, Default)]
 pub(crate) struct BatchGetPage {
     /// Items found, each decoded from the backend's attributes, or its key and why it could not
     /// be.
-    pub(crate) items: Vec<Result<StoredItem, (String, Error)>>,
+    pub(crate) items: Vec<Result<StoredItem, Unreadable>>,
     /// Keys the backend did not get to; the store retries them.
     pub(crate) unprocessed: Vec<String>,
 }

@@ -188,7 +188,6 @@ async fn open(endpoint: &str, table: &str, concurrency: usize) -> Result<Store, 
         .sdk_config(config)
         .compress(true)
         .batch_concurrency(concurrency)
-        .silent(true)
         .build()
         .await
         .map_err(|e| e.to_string())

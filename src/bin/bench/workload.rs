@@ -1,7 +1,5 @@
 //! The Rust side: the same data and the same operations as the Python script.
 
-use std::time::Duration;
-
 use dynamorator::{Cache, CacheConfig, L1Config, Store, Ttl};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -54,14 +52,14 @@ fn large(i: usize) -> Value {
 
 /// Writes the benchmark's data: 10,000 small items and 1,000 compressed large ones.
 pub async fn load(store: &Store) -> Result<(), dynamorator::Error> {
-    let ttl = Ttl::days(1.0);
+    let ttl = Ttl::days(1);
     store
-        .try_batch_put((0..SMALL).map(|i| (small_key(i), small(i))), ttl)
+        .put_many((0..SMALL).map(|i| (small_key(i), small(i))), ttl)
         .await?;
     store
-        .try_batch_put((0..LARGE).map(|i| (large_key(i), large(i))), ttl)
+        .put_many((0..LARGE).map(|i| (large_key(i), large(i))), ttl)
         .await?;
-    let info = store.try_item_info(&large_key(0)).await?;
+    let info = store.item_info(&large_key(0)).await?;
     if !info.is_some_and(|i| i.compressed) {
         return Err(dynamorator::Error::InvalidConfig {
             reason: "the large items should be stored compressed".into(),
@@ -70,11 +68,15 @@ pub async fn load(store: &Store) -> Result<(), dynamorator::Error> {
     Ok(())
 }
 
+/// 10,000 keys in one `get_many` (the Python package's `batch_get`, the op's name in the report).
 pub async fn batch_get(store: &Store, runs: usize) -> Median {
     let keys: Vec<String> = (0..SMALL).map(small_key).collect();
     measure(runs, || async {
-        let found = store.batch_get::<Small, _>(&keys).await;
-        assert_eq!(found.len(), SMALL, "every key found");
+        let found = match store.get_many::<Small, _>(&keys).await {
+            Ok(read) => read.found.len(),
+            Err(error) => panic!("get_many: {error}"),
+        };
+        assert_eq!(found, SMALL, "every key found");
         SMALL
     })
     .await
@@ -84,7 +86,8 @@ pub async fn get(store: &Store, runs: usize) -> Median {
     let keys: Vec<String> = (0..1_000).map(small_key).collect();
     measure(runs, || async {
         for key in &keys {
-            assert!(store.get::<Small>(key).await.is_some());
+            let read = store.get::<Small>(key).await;
+            assert!(matches!(read, Ok(Some(_))), "get {key}: {read:?}");
         }
         keys.len()
     })
@@ -95,9 +98,10 @@ pub async fn put(store: &Store, runs: usize) -> Median {
     measure(runs, || async {
         for i in 0..1_000 {
             let value = json!({"i": i, "name": format!("item {i}"), "tags": ["a", "b"]});
-            store
-                .put(&format!("put-{i:04}"), &value, Ttl::days(1.0))
-                .await;
+            let key = format!("put-{i:04}");
+            if let Err(error) = store.put(&key, &value, Ttl::days(1)).await {
+                panic!("put {key}: {error}");
+            }
         }
         1_000
     })
@@ -108,7 +112,8 @@ pub async fn get_compressed(store: &Store, runs: usize) -> Median {
     let keys: Vec<String> = (0..LARGE).map(large_key).collect();
     measure(runs, || async {
         for key in &keys {
-            assert!(store.get::<Value>(key).await.is_some());
+            let read = store.get::<Value>(key).await;
+            assert!(matches!(read, Ok(Some(_))), "get {key}: {read:?}");
         }
         keys.len()
     })
@@ -117,17 +122,22 @@ pub async fn get_compressed(store: &Store, runs: usize) -> Median {
 
 /// 1,000 sequential typed gets served by a warm L1.
 pub async fn l1_hit(store: &Store, runs: usize) -> Median {
-    let cache: Cache<Small> = Cache::new(store, CacheConfig::new(Ttl::days(1.0))).with_l1(
-        L1Config::DEFAULT
-            .max_entries(10_000)
-            .ttl(Duration::from_secs(600)),
+    let cache: Cache<Small> = Cache::new(
+        store,
+        CacheConfig::new()
+            .ttl(Ttl::days(1))
+            .l1(L1Config::new().max_entries(10_000).ttl(Ttl::secs(600))),
     );
     let keys: Vec<String> = (0..1_000).map(small_key).collect();
-    let warmed = cache.get_many(&keys).await;
-    assert_eq!(warmed.len(), keys.len());
+    let warmed = match cache.get_many(&keys).await {
+        Ok(read) => read.found.len(),
+        Err(error) => panic!("get_many: {error}"),
+    };
+    assert_eq!(warmed, keys.len());
     measure(runs, || async {
         for key in &keys {
-            assert!(cache.get_arc(key).await.is_some());
+            let read = cache.get_arc(key).await;
+            assert!(matches!(read, Ok(Some(_))), "get {key}: {read:?}");
         }
         keys.len()
     })

@@ -1,0 +1,278 @@
+//! The table format in DynamoDB attributes: [`StoredItem`] ⇄ an attribute map.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::Error;
+use crate::backend::item::{StoredItem, attr};
+use crate::error::CorruptReason;
+
+pub(crate) type Attributes = HashMap<String, AttributeValue>;
+
+/// The attribute map of an item, exactly as the Python package writes it: `compressed` only
+/// when true.
+pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
+    let mut attributes = HashMap::with_capacity(5);
+    attributes.insert(attr::KEY.to_owned(), AttributeValue::S(item.key));
+    attributes.insert(attr::DATA.to_owned(), AttributeValue::S(item.data));
+    attributes.insert(
+        attr::TTL.to_owned(),
+        AttributeValue::N(item.expires_at.to_string()),
+    );
+    if let Some(created_at) = item.created_at {
+        attributes.insert(
+            attr::CREATED_AT.to_owned(),
+            AttributeValue::N(created_at.to_string()),
+        );
+    }
+    if item.compressed {
+        attributes.insert(attr::COMPRESSED.to_owned(), AttributeValue::Bool(true));
+    }
+    attributes
+}
+
+/// The key attribute alone, as GetItem, DeleteItem and BatchGetItem take it.
+pub(crate) fn key_attributes(key: &str) -> Attributes {
+    HashMap::from([(attr::KEY.to_owned(), AttributeValue::S(key.to_owned()))])
+}
+
+/// The `cache_id` of an attribute map, if it has a string one.
+pub(crate) fn key_of(attributes: &Attributes) -> Option<&str> {
+    match attributes.get(attr::KEY) {
+        Some(AttributeValue::S(key)) => Some(key),
+        _ => None,
+    }
+}
+
+use crate::backend::Unreadable;
+
+/// Reads an item in the table format, or says what is wrong with it. The key is moved out of
+/// the attributes, never copied: batch reads decode thousands of items.
+pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, Unreadable> {
+    let key = match attributes.remove(attr::KEY) {
+        Some(AttributeValue::S(key)) => key,
+        other => {
+            let reason = match other {
+                Some(_) => CorruptReason::WrongType {
+                    attribute: attr::KEY,
+                    expected: "S",
+                },
+                None => CorruptReason::MissingAttribute(attr::KEY),
+            };
+            return Err(Box::new((String::new(), Error::corrupt("", reason))));
+        }
+    };
+    match fields(&mut attributes) {
+        Ok((data, compressed, expires_at, created_at)) => Ok(StoredItem {
+            key,
+            data,
+            compressed,
+            expires_at,
+            created_at,
+        }),
+        Err(reason) => {
+            let error = Error::corrupt(&key, reason);
+            Err(Box::new((key, error)))
+        }
+    }
+}
+
+/// `data`, `compressed`, `ttl` and `created_at`, checked.
+fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64, Option<i64>), CorruptReason> {
+    let data = match attributes.remove(attr::DATA) {
+        Some(AttributeValue::S(data)) => data,
+        Some(_) => {
+            return Err(CorruptReason::WrongType {
+                attribute: attr::DATA,
+                expected: "S",
+            });
+        }
+        None => return Err(CorruptReason::MissingAttribute(attr::DATA)),
+    };
+    let compressed = match attributes.get(attr::COMPRESSED) {
+        None => false,
+        Some(AttributeValue::Bool(flag)) => *flag,
+        Some(_) => {
+            return Err(CorruptReason::WrongType {
+                attribute: attr::COMPRESSED,
+                expected: "BOOL",
+            });
+        }
+    };
+    let expires_at = match attributes.get(attr::TTL) {
+        Some(value) => epoch_seconds(attr::TTL, value)?,
+        None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
+    };
+    // created_at is informational: an unreadable one is dropped, not fatal.
+    let created_at = attributes
+        .get(attr::CREATED_AT)
+        .and_then(|value| epoch_seconds(attr::CREATED_AT, value).ok());
+    Ok((data, compressed, expires_at, created_at))
+}
+
+/// The expiry in a scanned item, where the scan projected `ttl`.
+pub(crate) fn expiry_of(attributes: &Attributes) -> Option<i64> {
+    attributes
+        .get(attr::TTL)
+        .and_then(|value| epoch_seconds(attr::TTL, value).ok())
+}
+
+/// A whole number of epoch seconds from an `N` attribute. DynamoDB numbers may be written in
+/// decimal or exponent form by other writers; fractions are dropped.
+fn epoch_seconds(attribute: &'static str, value: &AttributeValue) -> Result<i64, CorruptReason> {
+    let AttributeValue::N(text) = value else {
+        return Err(CorruptReason::WrongType {
+            attribute,
+            expected: "N",
+        });
+    };
+    if let Ok(whole) = text.trim().parse::<i64>() {
+        return Ok(whole);
+    }
+    match text.trim().parse::<f64>() {
+        // The range check keeps the cast exact; i64::MAX as f64 rounds up, so use <.
+        Ok(number)
+            if number.is_finite() && number >= i64::MIN as f64 && number < i64::MAX as f64 =>
+        {
+            Ok(number.trunc() as i64)
+        }
+        _ => Err(CorruptReason::BadNumber(attribute)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python_item() -> Attributes {
+        HashMap::from([
+            ("cache_id".to_owned(), AttributeValue::S("user:1".into())),
+            ("data".to_owned(), AttributeValue::S("{\"a\": 1}".into())),
+            ("ttl".to_owned(), AttributeValue::N("1900000000".into())),
+            (
+                "created_at".to_owned(),
+                AttributeValue::N("1800000000".into()),
+            ),
+        ])
+    }
+
+    #[test]
+    fn round_trips_the_table_format() {
+        let item = from_attributes(python_item()).unwrap();
+        assert_eq!(item.key, "user:1");
+        assert_eq!(item.expires_at, 1_900_000_000);
+        assert_eq!(item.created_at, Some(1_800_000_000));
+        assert!(!item.compressed);
+        assert_eq!(to_attributes(item), python_item());
+    }
+
+    #[test]
+    fn compressed_is_written_only_when_true() {
+        let mut item = from_attributes(python_item()).unwrap();
+        assert!(!to_attributes(item.clone()).contains_key("compressed"));
+        item.compressed = true;
+        assert_eq!(
+            to_attributes(item).get("compressed"),
+            Some(&AttributeValue::Bool(true))
+        );
+    }
+
+    fn reason(mutate: impl FnOnce(&mut Attributes)) -> CorruptReason {
+        let mut attributes = python_item();
+        mutate(&mut attributes);
+        match from_attributes(attributes).map_err(|unreadable| unreadable.1) {
+            Err(Error::Corrupt { reason, .. }) => reason,
+            other => panic!("expected corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_malformed_attribute_is_named() {
+        assert_eq!(
+            reason(|a| {
+                a.remove("data");
+            }),
+            CorruptReason::MissingAttribute("data")
+        );
+        assert!(matches!(
+            reason(|a| {
+                a.insert("data".into(), AttributeValue::N("1".into()));
+            }),
+            CorruptReason::WrongType {
+                attribute: "data",
+                ..
+            }
+        ));
+        assert!(matches!(
+            reason(|a| {
+                a.insert(
+                    "data".into(),
+                    AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![1])),
+                );
+            }),
+            CorruptReason::WrongType {
+                attribute: "data",
+                ..
+            }
+        ));
+        assert!(matches!(
+            reason(|a| {
+                a.insert("compressed".into(), AttributeValue::S("true".into()));
+            }),
+            CorruptReason::WrongType {
+                attribute: "compressed",
+                ..
+            }
+        ));
+        assert_eq!(
+            reason(|a| {
+                a.remove("ttl");
+            }),
+            CorruptReason::MissingAttribute("ttl")
+        );
+        assert_eq!(
+            reason(|a| {
+                a.insert("ttl".into(), AttributeValue::N("soon".into()));
+            }),
+            CorruptReason::BadNumber("ttl")
+        );
+        assert!(matches!(
+            reason(|a| {
+                a.insert("ttl".into(), AttributeValue::S("1900000000".into()));
+            }),
+            CorruptReason::WrongType {
+                attribute: "ttl",
+                ..
+            }
+        ));
+        assert_eq!(
+            reason(|a| {
+                a.remove("cache_id");
+            }),
+            CorruptReason::MissingAttribute("cache_id")
+        );
+    }
+
+    #[test]
+    fn numbers_in_other_forms_are_read() {
+        let mut attributes = python_item();
+        attributes.insert("ttl".into(), AttributeValue::N("1.9E9".into()));
+        assert_eq!(
+            from_attributes(attributes).unwrap().expires_at,
+            1_900_000_000
+        );
+        for huge in ["1e300", "NaN", "inf"] {
+            let mut attributes = python_item();
+            attributes.insert("ttl".into(), AttributeValue::N(huge.into()));
+            assert!(from_attributes(attributes).is_err(), "{huge}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_created_at_is_dropped() {
+        let mut attributes = python_item();
+        attributes.insert("created_at".into(), AttributeValue::S("yesterday".into()));
+        assert_eq!(from_attributes(attributes).unwrap().created_at, None);
+    }
+}

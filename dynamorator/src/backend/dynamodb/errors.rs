@@ -1,0 +1,77 @@
+//! Turns the SDK's errors into the crate's [`Error`], by what the caller can do about them.
+//! The SDK's error goes along as the source, so its request id and transport cause are kept.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::RequestId;
+
+use crate::Error;
+
+/// Error codes DynamoDB uses for throttling; the SDK has already retried them.
+const THROTTLING_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "Throttling",
+];
+
+pub(crate) fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let request_id = error.request_id().map(str::to_owned);
+    match &error {
+        SdkError::TimeoutError(_) => Error::Timeout {
+            operation,
+            source: Arc::new(error),
+        },
+        SdkError::DispatchFailure(failure) if failure.is_timeout() => Error::Timeout {
+            operation,
+            source: Arc::new(error),
+        },
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default().to_owned();
+            if THROTTLING_CODES.contains(&code.as_str()) {
+                return Error::Throttled {
+                    operation,
+                    request_id,
+                    source: Arc::new(error),
+                };
+            }
+            let message = service.err().message().unwrap_or_default().to_owned();
+            Error::Service {
+                operation,
+                code: if code.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    code
+                },
+                message,
+                status: Some(status),
+                request_id,
+                source: Arc::new(error),
+            }
+        }
+        // Dispatch failures, unreadable responses and anything the SDK adds later: the request
+        // did not get a usable answer.
+        _ => Error::Unreachable {
+            operation,
+            source: Arc::new(error),
+        },
+    }
+}
+
+/// A request the SDK refused to build: a required field was missing, which is a bug here.
+pub(crate) fn from_build(operation: &'static str, error: BuildError) -> Error {
+    Error::Service {
+        operation,
+        code: "RequestBuild".to_owned(),
+        message: "the request could not be built".to_owned(),
+        status: None,
+        request_id: None,
+        source: Arc::new(error),
+    }
+}

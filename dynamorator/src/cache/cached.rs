@@ -1,0 +1,70 @@
+//! The [`Cached`] trait: a type that knows its cache settings, usually derived.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::registry::shared_cache;
+use crate::{Cache, CacheConfig, Store};
+
+/// A type with cache settings of its own, so `Product::cache(&store)` gives a
+/// [`Cache<Product>`](Cache).
+///
+/// Derive it with `#[derive(Cached)]` (the default `derive` feature) and configure it with
+/// `#[cache(...)]`:
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `ttl_days` / `ttl_hours` / `ttl_secs` | positive number (`ttl_secs`: whole); one of the three | 1 day |
+/// | `compress` | flag | the store's setting |
+/// | `compress_threshold` | whole bytes; implies `compress` | the store's (1024) |
+/// | `prefix` | string; `""` stores keys as given | the type name in snake_case |
+/// | `version` | whole number ≥ 1, part of the stored key | none |
+/// | `l1` | flag, or `l1(max_bytes = N, max_entries = N, ttl_secs = N, negative_ttl_secs = N)` | no L1 |
+///
+/// Stored keys are `{prefix}:{key}`, `{prefix}:v{version}:{key}` with a version, `v{version}:{key}`
+/// or `{key}` with an empty prefix. Works on structs (named, tuple, unit), enums and generic
+/// types; a misused key is a compile error on that key.
+///
+/// ```
+/// use dynamorator::{Cached, Store};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Clone, Serialize, Deserialize, Cached)]
+/// #[cache(ttl_days = 7, compress, version = 2)]
+/// struct Product {
+///     asin: String,
+///     title: String,
+///     price_cents: u64,
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// let store = Store::embedded();
+/// let products = Product::cache(&store);
+/// products.put("B00X", &Product { asin: "B00X".into(), title: "Kettle".into(), price_cents: 2999 }).await?;
+/// assert_eq!(products.stored_key("B00X"), "product:v2:B00X");
+/// assert_eq!(products.get("B00X").await?.map(|p| p.price_cents), Some(2999));
+/// # Ok(()) }
+/// ```
+pub trait Cached: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The type's cache settings, as `#[cache(...)]` gives them.
+    ///
+    /// ```
+    /// # use dynamorator::Cached;
+    /// # #[derive(serde::Serialize, serde::Deserialize, Cached)]
+    /// # #[cache(ttl_hours = 2, prefix = "thing")]
+    /// # struct Thing;
+    /// assert_eq!(Thing::config().key_prefix(), "thing:");
+    /// ```
+    fn config() -> CacheConfig;
+
+    /// The store's cache for this type. Every call with the same store returns a handle to the
+    /// same cache, so its L1, statistics and stampede protection are shared process-wide.
+    /// See the trait's example.
+    fn cache(store: &Store) -> Cache<Self>
+    where
+        Self: Sized,
+    {
+        shared_cache::<Self>(store)
+    }
+}

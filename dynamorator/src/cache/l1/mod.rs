@@ -1,0 +1,197 @@
+//! The in-process L1: decoded values (`Arc<T>`) in front of a typed cache's store reads. A hit
+//! is a hash lookup: no network call, no JSON parse.
+//!
+//! The L1 is a layer of its own: it is handed the counters and a fetch closure for what it
+//! does not hold, and never sees the cache. With the `l1` feature off, [`Layer`] is a type
+//! that cannot be made, so a cache's L1 is always off; that is the only place the feature
+//! appears.
+
+#[cfg(not(feature = "l1"))]
+#[path = "disabled.rs"]
+mod layer;
+#[cfg(feature = "l1")]
+#[path = "moka.rs"]
+mod layer;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use super::stats::Counters;
+use crate::codec::Decoded;
+use crate::{BatchFailure, Clock, Error, L1Config};
+use layer::Layer;
+
+/// What the L1 knows about a key.
+pub(crate) enum Lookup<T> {
+    Hit(Arc<T>),
+    /// A remembered miss: the store did not have it a moment ago.
+    Absent,
+    Unknown,
+}
+
+/// What `layer` holds for `key`.
+fn peek<T: Send + Sync + 'static>(layer: &Layer<T>, key: &str) -> Lookup<T> {
+    match layer.get(key) {
+        Some(Some(value)) => Lookup::Hit(value),
+        Some(None) => Lookup::Absent,
+        None => Lookup::Unknown,
+    }
+}
+
+/// A cache's L1, on or off.
+pub(crate) struct L1<T> {
+    layer: Option<Layer<T>>,
+}
+
+impl<T: Send + Sync + 'static> L1<T> {
+    /// An L1 with these settings, or none; its entries' deadlines follow `clock`.
+    pub(crate) fn new(config: Option<&L1Config>, clock: &Clock) -> Self {
+        L1 {
+            layer: config.and_then(|config| Layer::new(config, clock)),
+        }
+    }
+
+    /// Looks `key` up, counting the hit or miss; `Unknown` without counting when off.
+    pub(crate) fn lookup(&self, key: &str, counters: &Counters) -> Lookup<T> {
+        let Some(layer) = &self.layer else {
+            return Lookup::Unknown;
+        };
+        let found = peek(layer, key);
+        match found {
+            Lookup::Hit(_) | Lookup::Absent => Counters::add(&counters.l1_hits, 1),
+            Lookup::Unknown => Counters::add(&counters.l1_misses, 1),
+        }
+        found
+    }
+
+    /// The L1's value, or `fetch`'s (one fetch for concurrent misses of a key), which then
+    /// fills the L1.
+    pub(crate) async fn get_or_fetch<F, Fut>(
+        &self,
+        key: &str,
+        counters: &Counters,
+        fetch: F,
+    ) -> Result<Option<Arc<T>>, Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<Decoded<T>>, Error>>,
+    {
+        let Some(layer) = &self.layer else {
+            return Ok(fetch().await?.map(|decoded| Arc::new(decoded.value)));
+        };
+        match self.lookup(key, counters) {
+            Lookup::Hit(value) => return Ok(Some(value)),
+            Lookup::Absent => return Ok(None),
+            Lookup::Unknown => {}
+        }
+        // Boxed so the hit path above carries none of the miss path's (large) future state:
+        // one allocation on a miss, which is a network call anyway.
+        Box::pin(layer.reads().run(key, || async {
+            // A fetch that finished just before this one began has filled the L1.
+            match peek(layer, key) {
+                Lookup::Hit(value) => return Ok(Some(value)),
+                Lookup::Absent => return Ok(None),
+                Lookup::Unknown => {}
+            }
+            match fetch().await? {
+                Some(decoded) => {
+                    let value = Arc::new(decoded.value);
+                    layer.insert(
+                        key.to_owned(),
+                        value.clone(),
+                        decoded.expires_at,
+                        decoded.size,
+                    );
+                    Ok(Some(value))
+                }
+                None => {
+                    layer.insert_absent(key.to_owned());
+                    Ok(None)
+                }
+            }
+        }))
+        .await
+    }
+
+    /// Many keys: the L1's hits, and one `fetch` of the rest, which then fills the L1.
+    pub(crate) async fn get_many_or_fetch<F, Fut>(
+        &self,
+        keys: Vec<String>,
+        counters: &Counters,
+        fetch: F,
+    ) -> (HashMap<String, Arc<T>>, Vec<BatchFailure>)
+    where
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = (HashMap<String, Decoded<T>>, Vec<BatchFailure>)>,
+    {
+        let Some(layer) = &self.layer else {
+            let (fetched, failed) = fetch(keys).await;
+            let found = fetched
+                .into_iter()
+                .map(|(key, decoded)| (key, Arc::new(decoded.value)))
+                .collect();
+            return (found, failed);
+        };
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut missing = Vec::new();
+        for key in keys {
+            match self.lookup(&key, counters) {
+                Lookup::Hit(value) => {
+                    found.insert(key, value);
+                }
+                Lookup::Absent => {}
+                Lookup::Unknown => missing.push(key),
+            }
+        }
+        if missing.is_empty() {
+            return (found, Vec::new());
+        }
+        let mut absent: HashSet<String> = missing.iter().cloned().collect();
+        let (fetched, failed) = fetch(missing).await;
+        for key in failed.iter().flat_map(|failure| &failure.keys) {
+            absent.remove(key);
+        }
+        for (key, decoded) in fetched {
+            absent.remove(&key);
+            let value = Arc::new(decoded.value);
+            layer.insert(key.clone(), value.clone(), decoded.expires_at, decoded.size);
+            found.insert(key, value);
+        }
+        for key in absent {
+            layer.insert_absent(key);
+        }
+        (found, failed)
+    }
+
+    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry.
+    pub(crate) fn insert(&self, key: String, value: Arc<T>, expires_at: i64, size: usize) {
+        if let Some(layer) = &self.layer {
+            layer.insert(key, value, expires_at, size);
+        }
+    }
+
+    /// Whether there is an L1 to fill (so callers can skip building what it would hold).
+    pub(crate) fn is_on(&self) -> bool {
+        self.layer.is_some()
+    }
+
+    /// Drops `key`, so the next read goes to the store.
+    pub(crate) fn invalidate(&self, key: &str) {
+        if let Some(layer) = &self.layer {
+            layer.invalidate(key);
+        }
+    }
+
+    /// Drops every entry.
+    pub(crate) fn invalidate_all(&self) {
+        if let Some(layer) = &self.layer {
+            layer.invalidate_all();
+        }
+    }
+
+    /// Entries and weighted size now.
+    pub(crate) fn size(&self) -> (u64, u64) {
+        self.layer.as_ref().map_or((0, 0), Layer::size)
+    }
+}

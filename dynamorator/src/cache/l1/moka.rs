@@ -1,0 +1,156 @@
+//! The L1 layer with the `l1` feature: a moka cache of decoded values, each entry living the
+//! sooner of the L1's TTL and its item's expiry, bounded by stored bytes or entries.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache as Moka;
+
+use crate::cache::config::L1Bound;
+use crate::cache::stampede::Coalescer;
+use crate::{Clock, L1Config, Ttl};
+
+/// An L1 entry: a value, or a remembered miss (`None`), with the time it may live.
+struct Entry<T> {
+    value: Option<Arc<T>>,
+    /// The item's stored size, for the byte bound; a small constant for a miss.
+    weight: u32,
+    /// How long it may stay: the sooner of the L1's TTL and the item's own expiry.
+    lifetime: Duration,
+    /// The same, in epoch seconds of the store's clock, for a manual clock (whose time moka's
+    /// timers do not follow).
+    deadline: i64,
+}
+
+// By hand: cloning an entry clones the `Arc`, whether or not `T` is `Clone`.
+impl<T> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        Entry {
+            value: self.value.clone(),
+            weight: self.weight,
+            lifetime: self.lifetime,
+            deadline: self.deadline,
+        }
+    }
+}
+
+/// A remembered miss costs about its key; it counts as a small item.
+const ABSENT_WEIGHT: u32 = 64;
+
+/// Each entry expires after its own lifetime, counted from its last write.
+struct PerEntryLifetime;
+
+impl<T> Expiry<String, Entry<T>> for PerEntryLifetime {
+    fn expire_after_create(&self, _: &String, entry: &Entry<T>, _: Instant) -> Option<Duration> {
+        Some(entry.lifetime)
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry<T>,
+        _: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.lifetime)
+    }
+}
+
+/// The moka cache behind a cache's L1, keyed by the caller's keys (one cache, one key space:
+/// no prefix to build on the hit path).
+pub(crate) struct Layer<T> {
+    entries: Moka<String, Entry<T>>,
+    config: L1Config,
+    clock: Clock,
+    /// Store reads in flight, so concurrent misses of one key make one read.
+    reads: Coalescer<Option<Arc<T>>>,
+}
+
+impl<T: Send + Sync + 'static> Layer<T> {
+    pub(crate) fn new(config: &L1Config, clock: &Clock) -> Option<Self> {
+        let builder = Moka::builder().expire_after(PerEntryLifetime);
+        let entries = match config.bound {
+            L1Bound::Bytes(bytes) => builder
+                .max_capacity(bytes)
+                .weigher(|_key: &String, entry: &Entry<T>| entry.weight)
+                .build(),
+            L1Bound::Entries(entries) => builder.max_capacity(entries).build(),
+        };
+        Some(Layer {
+            entries,
+            config: *config,
+            clock: clock.clone(),
+            reads: Coalescer::default(),
+        })
+    }
+
+    /// `Some(Some(value))`, `Some(None)` for a remembered miss, `None` when not held.
+    pub(crate) fn get(&self, key: &str) -> Option<Option<Arc<T>>> {
+        let entry = self.entries.get(key)?;
+        // The system clock is not read here: moka's timers drop entries at their deadline, so
+        // the hit path pays nothing for a manual clock's check.
+        if self.clock.is_manual() && entry.deadline <= self.clock.now_epoch_secs() {
+            self.entries.invalidate(key);
+            return None;
+        }
+        Some(entry.value)
+    }
+
+    pub(crate) fn reads(&self) -> &Coalescer<Option<Arc<T>>> {
+        &self.reads
+    }
+
+    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry.
+    pub(crate) fn insert(&self, key: String, value: Arc<T>, expires_at: i64, size: usize) {
+        let weight = u32::try_from(size).unwrap_or(u32::MAX);
+        self.hold(key, Some(value), weight, self.config.ttl, Some(expires_at));
+    }
+
+    /// Remembers that the store does not have `key`, if negative caching is on.
+    pub(crate) fn insert_absent(&self, key: String) {
+        if let Some(ttl) = self.config.negative_ttl {
+            self.hold(key, None, ABSENT_WEIGHT, ttl, None);
+        }
+    }
+
+    fn hold(
+        &self,
+        key: String,
+        value: Option<Arc<T>>,
+        weight: u32,
+        ttl: Ttl,
+        expires_at: Option<i64>,
+    ) {
+        let now = self.clock.now_epoch_secs();
+        let own = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        let deadline = expires_at.map_or(own, |expires_at| own.min(expires_at));
+        let lifetime =
+            Duration::from_secs(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0));
+        if lifetime.is_zero() {
+            self.entries.invalidate(&key);
+            return;
+        }
+        let entry = Entry {
+            value,
+            weight,
+            lifetime,
+            deadline,
+        };
+        self.entries.insert(key, entry);
+    }
+
+    pub(crate) fn invalidate(&self, key: &str) {
+        self.entries.invalidate(key);
+    }
+
+    pub(crate) fn invalidate_all(&self) {
+        self.entries.invalidate_all();
+    }
+
+    /// Entries and weighted size now.
+    pub(crate) fn size(&self) -> (u64, u64) {
+        self.entries.run_pending_tasks();
+        (self.entries.entry_count(), self.entries.weighted_size())
+    }
+}

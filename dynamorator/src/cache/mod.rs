@@ -1,0 +1,234 @@
+//! Typed caches: [`Cache<T>`], values of one type on a store, with read-through, an optional
+//! in-process L1, stampede protection and statistics. Everything here goes down through the
+//! store; nothing below knows of it.
+
+mod cached;
+mod config;
+mod keys;
+mod l1;
+mod read;
+mod read_through;
+mod registry;
+mod stampede;
+mod stats;
+mod write;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec::Codec;
+use crate::{Store, Ttl};
+use keys::KeySpace;
+use l1::L1;
+use stampede::{Coalescer, KeyClaims};
+use stats::Counters;
+
+pub use cached::Cached;
+pub use config::{CacheConfig, L1Config};
+pub use stats::CacheStats;
+
+/// What every handle of one cache shares: statistics, loads in flight, the L1.
+struct Shared<T> {
+    counters: Counters,
+    /// Single-key read-through loads in flight.
+    loads: Coalescer<Arc<T>>,
+    /// Batch read-through claims.
+    claims: KeyClaims,
+    l1: L1<T>,
+}
+
+impl<T: Send + Sync + 'static> Shared<T> {
+    fn new(config: &CacheConfig, store: &Store) -> Self {
+        Shared {
+            counters: Counters::default(),
+            loads: Coalescer::default(),
+            claims: KeyClaims::default(),
+            l1: L1::new(config.l1.as_ref(), store.clock()),
+        }
+    }
+}
+
+/// A typed cache: values of `T` by string key, on a [`Store`].
+///
+/// Every operation returns `Result<_, Error>`. Values stored under a key that no longer decode
+/// as `T` (another schema) or are corrupt are misses, counted in
+/// [`CacheStats::undecodable`] and logged, never errors: a cache must not become the outage.
+///
+/// | task | method |
+/// |---|---|
+/// | read one / many | [`get`](Cache::get), [`get_many`](Cache::get_many) (and `_arc` forms that clone nothing) |
+/// | read, or load and store | [`get_or_insert_with`](Cache::get_or_insert_with), [`get_many_or_insert_with`](Cache::get_many_or_insert_with) |
+/// | write / delete | [`put`](Cache::put), [`put_many`](Cache::put_many), [`delete`](Cache::delete), [`delete_many`](Cache::delete_many) |
+/// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stats`](Cache::stats) |
+/// | the L1 | [`invalidate`](Cache::invalidate), [`invalidate_all`](Cache::invalidate_all) |
+///
+/// What handles share (statistics, loads in flight, the L1) follows from how they were made:
+///
+/// | made with | shares with |
+/// |---|---|
+/// | [`Cache::new`] | nothing: a new, independent cache |
+/// | `clone()`, [`with_ttl`](Cache::with_ttl) | the handle it came from |
+/// | `T::cache(&store)` (`#[derive(Cached)]`) | every `T::cache` of the same store |
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+///
+/// let store = Store::embedded();
+/// let scores: Cache<u64> = Cache::new(&store, CacheConfig::new().ttl(Ttl::hours(1)).prefix("score"));
+/// scores.put("alice", &100).await?;
+/// assert_eq!(scores.get("alice").await?, Some(100));
+/// // The store sees the namespaced key.
+/// assert_eq!(store.get::<u64>("score:alice").await?, Some(100));
+/// # Ok(()) }
+/// ```
+pub struct Cache<T> {
+    store: Store,
+    ttl: Ttl,
+    codec: Codec,
+    keys: KeySpace,
+    shared: Arc<Shared<T>>,
+    _values: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Cache<T> {
+    fn clone(&self) -> Self {
+        Cache {
+            store: self.store.clone(),
+            ttl: self.ttl,
+            codec: self.codec,
+            keys: self.keys.clone(),
+            shared: self.shared.clone(),
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Cache<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cache")
+            .field("type", &std::any::type_name::<T>())
+            .field("key_prefix", &self.keys.prefix())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Making caches and handles.
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// A new, independent cache on `store` with these settings (its L1 included) and its own
+    /// statistics and loads in flight. For a `#[derive(Cached)]` type, `T::cache(&store)`
+    /// returns the store's shared one instead.
+    ///
+    /// ```
+    /// use dynamorator::{Cache, CacheConfig, L1Config, Store, Ttl};
+    ///
+    /// let config = CacheConfig::new().ttl(Ttl::days(1)).prefix("session").l1(L1Config::new());
+    /// let sessions: Cache<String> = Cache::new(&Store::embedded(), config);
+    /// ```
+    pub fn new(store: &Store, config: CacheConfig) -> Self {
+        Cache::with_shared(store, &config, Arc::new(Shared::new(&config, store)))
+    }
+
+    fn with_shared(store: &Store, config: &CacheConfig, shared: Arc<Shared<T>>) -> Self {
+        let mut codec = store.codec();
+        if let Some(compress) = config.compress {
+            codec.compress = compress;
+        }
+        if let Some(threshold) = config.compress_threshold {
+            codec.threshold = threshold;
+        }
+        Cache {
+            store: store.clone(),
+            ttl: config.ttl,
+            codec,
+            keys: KeySpace::new(config.key_prefix()),
+            shared,
+            _values: PhantomData,
+        }
+    }
+
+    /// A handle of this cache that writes with another TTL (read-through included); it shares
+    /// everything else.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.with_ttl(Ttl::minutes(5)).put("brief", &1).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_ttl(&self, ttl: Ttl) -> Self {
+        Cache {
+            ttl,
+            ..self.clone()
+        }
+    }
+
+    /// The key under which `key` is stored in the table.
+    ///
+    /// ```
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new().prefix("p"));
+    /// assert_eq!(cache.stored_key("k"), "p:k");
+    /// ```
+    pub fn stored_key(&self, key: &str) -> String {
+        self.keys.stored(key)
+    }
+
+    /// The store this cache reads and writes.
+    ///
+    /// ```
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// assert!(cache.store().is_enabled());
+    /// ```
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// What the cache has done so far, per layer, shared by every handle of this cache.
+    /// See [`CacheStats`] for an example.
+    pub fn stats(&self) -> CacheStats {
+        let mut stats = self.shared.counters.snapshot();
+        (stats.l1_entries, stats.l1_weighted_size) = self.shared.l1.size();
+        stats
+    }
+
+    /// Drops `key` from the L1 (not from the store), so the next read goes to the store: how
+    /// a process sees another's write before the L1 entry expires. Without an L1 it does
+    /// nothing.
+    ///
+    /// ```
+    /// use dynamorator::{Cache, CacheConfig, L1Config, Store};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new().l1(L1Config::new()));
+    /// cache.invalidate("k");
+    /// ```
+    pub fn invalidate(&self, key: &str) {
+        self.shared.l1.invalidate(key);
+    }
+
+    /// Empties the L1 (not the store). Without an L1 it does nothing.
+    ///
+    /// ```
+    /// use dynamorator::{Cache, CacheConfig, L1Config, Store};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new().l1(L1Config::new()));
+    /// cache.invalidate_all();
+    /// assert_eq!(cache.stats().l1_entries, 0);
+    /// ```
+    pub fn invalidate_all(&self) {
+        self.shared.l1.invalidate_all();
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+}

@@ -1,0 +1,297 @@
+//! Reads through a [`Cache<T>`]: the L1 first when there is one, then the store, every result
+//! counted; undecodable values are misses.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use futures_util::{Stream, TryStreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Cache;
+use super::stats::Counters;
+use crate::codec::Decoded;
+use crate::store::distinct_keys;
+use crate::{BatchFailure, Error, GetMany, ItemInfo, KeyPage};
+
+/// Reading.
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Reads the value under `key`; `Ok(None)` when absent, expired or undecodable.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<String> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put("k", &"v".to_owned()).await?;
+    /// assert_eq!(cache.get("k").await?.as_deref(), Some("v"));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, or a store failure.
+    #[must_use = "the value read, or why it could not be"]
+    pub async fn get(&self, key: &str) -> Result<Option<T>, Error>
+    where
+        T: Clone,
+    {
+        Ok(self.get_arc(key).await?.map(Arc::unwrap_or_clone))
+    }
+
+    /// [`get`](Cache::get) returning the shared value: an L1 hit is then a reference count,
+    /// not a copy, and `T` need not be `Clone`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, L1Config, Store};
+    /// let cache: Cache<Vec<u8>> = Cache::new(&Store::embedded(), CacheConfig::new().l1(L1Config::new()));
+    /// cache.put("blob", &vec![1, 2, 3]).await?;
+    /// let blob = cache.get_arc("blob").await?.expect("just written");
+    /// assert_eq!(blob.len(), 3);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`get`](Cache::get).
+    #[must_use = "the value read, or why it could not be"]
+    pub async fn get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
+        self.keys.validate(key)?;
+        self.shared
+            .l1
+            .get_or_fetch(key, self.counters(), || self.fetch_from_store(key))
+            .await
+    }
+
+    /// Reads many keys; duplicates are read once. Keys the L1 holds are not asked of the
+    /// store; the rest go in one batch read.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put_many([("a", &1), ("b", &2)]).await?;
+    /// let read = cache.get_many(["a", "b", "c"]).await?;
+    /// assert_eq!(read.found.len(), 2);
+    /// assert!(read.is_complete());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, before any request. Failures of single keys are in
+    /// [`GetMany::failed`], under the keys as given (not as stored).
+    #[must_use = "the values read, and the keys that could not be"]
+    pub async fn get_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<GetMany<T>, Error>
+    where
+        T: Clone,
+    {
+        let read = self.get_many_arc(keys).await?;
+        let found = read
+            .found
+            .into_iter()
+            .map(|(key, value)| (key, Arc::unwrap_or_clone(value)))
+            .collect();
+        Ok(GetMany {
+            found,
+            failed: read.failed,
+        })
+    }
+
+    /// [`get_many`](Cache::get_many) returning shared values: no value is cloned, and `T` need
+    /// not be `Clone`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put("a", &1).await?;
+    /// let read = cache.get_many_arc(["a"]).await?;
+    /// assert_eq!(read.found.get("a").map(|v| **v), Some(1));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`get_many`](Cache::get_many).
+    #[must_use = "the values read, and the keys that could not be"]
+    pub async fn get_many_arc<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<GetMany<Arc<T>>, Error> {
+        let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        let (found, failed) = self
+            .shared
+            .l1
+            .get_many_or_fetch(keys, self.counters(), |missing| {
+                self.fetch_many_from_store(missing)
+            })
+            .await;
+        Ok(GetMany { found, failed })
+    }
+
+    /// Describes the stored item under `key` (compression, size, times), expired or not.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new().ttl(Ttl::hours(1)));
+    /// cache.put("a", &1).await?;
+    /// let info = cache.item_info("a").await?.expect("just written");
+    /// assert!(!info.compressed && !info.expired);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, a store failure, or an item not in the table format.
+    #[must_use = "the item's description, or why it could not be read"]
+    pub async fn item_info(&self, key: &str) -> Result<Option<ItemInfo>, Error> {
+        self.keys.validate(key)?;
+        self.store.item_info(&self.keys.stored(key)).await
+    }
+
+    /// Lists this cache's keys (as given, without the prefix), a page of the table at a time:
+    /// `limit` items of the table are scanned and the ones of this cache kept, so a page can
+    /// hold fewer keys than `limit`, even none, while `last_key` is still `Some`. The token is
+    /// the table's (a stored key); pass it back as it is.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put("not-mine", &0, Ttl::hours(1)).await?;
+    /// let cache: Cache<u32> = Cache::new(&store, CacheConfig::new().prefix("mine"));
+    /// cache.put("a", &1).await?;
+    /// let page = cache.list_keys(100, None).await?;
+    /// assert_eq!(page.keys, ["a"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::list_keys`](crate::Store::list_keys).
+    #[must_use = "the page read, or why it could not be"]
+    pub async fn list_keys(&self, limit: u32, last_key: Option<&str>) -> Result<KeyPage, Error> {
+        let page = self.store.list_keys(limit, last_key).await?;
+        let keys = page
+            .keys
+            .iter()
+            .filter_map(|stored| self.keys.caller_key(stored))
+            .filter(|key| !key.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(KeyPage {
+            keys,
+            last_key: page.last_key,
+        })
+    }
+
+    /// Every key of this cache (as given, without the prefix; expired items left out), as a
+    /// stream that scans the table a page at a time, like [`Store::keys`](crate::Store::keys).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{Cache, CacheConfig, Store, Ttl};
+    ///
+    /// let store = Store::embedded();
+    /// store.put("someone-else", &0, Ttl::hours(1)).await?;
+    /// let cache: Cache<u32> = Cache::new(&store, CacheConfig::new().prefix("mine"));
+    /// cache.put_many([("a", &1), ("b", &2)]).await?;
+    /// let mut keys: Vec<String> = cache.keys().try_collect().await?;
+    /// keys.sort();
+    /// assert_eq!(keys, ["a", "b"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn keys(&self) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
+        let space = self.keys.clone();
+        self.store.keys().try_filter_map(move |stored| {
+            let key = space
+                .caller_key(&stored)
+                .filter(|key| !key.is_empty())
+                .map(str::to_owned);
+            std::future::ready(Ok(key))
+        })
+    }
+
+    /// One store read, counted; an undecodable value is a logged miss.
+    pub(super) async fn fetch_from_store(&self, key: &str) -> Result<Option<Decoded<T>>, Error> {
+        let counters = self.counters();
+        match self.store.fetch::<T>(&self.keys.stored(key)).await {
+            Ok(Some(decoded)) => {
+                Counters::add(&counters.store_hits, 1);
+                Ok(Some(decoded))
+            }
+            Ok(None) => {
+                Counters::add(&counters.store_misses, 1);
+                Ok(None)
+            }
+            Err(error) if error.is_undecodable() => {
+                self.count_undecodable(&error, 1);
+                Ok(None)
+            }
+            Err(error) => {
+                Counters::add(&counters.store_errors, 1);
+                Err(error)
+            }
+        }
+    }
+
+    /// One batch read, counted; keys in and out are the caller's, not the stored ones.
+    /// Undecodable values are logged misses, not failures.
+    pub(super) async fn fetch_many_from_store(
+        &self,
+        keys: Vec<String>,
+    ) -> (HashMap<String, Decoded<T>>, Vec<BatchFailure>) {
+        let asked = keys.len();
+        let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
+        let (found, failed) = self
+            .store
+            .fetch_many::<T, _>(stored, |stored, decoded| {
+                (self.keys.unprefix(stored), decoded)
+            })
+            .await;
+        let counters = self.counters();
+        let (undecodable, failed): (Vec<_>, Vec<_>) = failed
+            .into_iter()
+            .partition(|failure| failure.error.is_undecodable());
+        let mut missed = asked.saturating_sub(found.len());
+        for failure in &undecodable {
+            self.count_undecodable(&failure.error, failure.keys.len());
+        }
+        for failure in &failed {
+            Counters::add(&counters.store_errors, failure.keys.len());
+            missed = missed.saturating_sub(failure.keys.len());
+        }
+        Counters::add(&counters.store_hits, found.len());
+        // Undecodable keys were counted as misses already.
+        let undecodable_keys: usize = undecodable.iter().map(|f| f.keys.len()).sum();
+        Counters::add(
+            &counters.store_misses,
+            missed.saturating_sub(undecodable_keys),
+        );
+        (found, self.keys.unprefix_failures(failed))
+    }
+
+    /// Counts and logs stored values that did not decode: misses, never errors.
+    fn count_undecodable(&self, error: &Error, keys: usize) {
+        let counters = self.counters();
+        Counters::add(&counters.undecodable, keys);
+        Counters::add(&counters.store_misses, keys);
+        tracing::warn!(%error, keys, "dynamorator: stored value not readable as the cache's type; treated as a miss");
+    }
+}

@@ -1,0 +1,223 @@
+//! Writes through a [`Cache<T>`]: puts and deletes, single and batched, keeping the L1 in step
+//! with the store.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Cache;
+use super::stats::Counters;
+use crate::Error;
+use crate::codec::Item as StoredItem;
+use crate::store::distinct_keys;
+
+/// A value just encoded for the store, for the L1's write-through.
+pub(super) struct Written<'a, T> {
+    pub(super) key: String,
+    pub(super) value: &'a T,
+    pub(super) expires_at: i64,
+    pub(super) size: usize,
+}
+
+/// Writing and deleting.
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Stores `value` under `key` with the cache's TTL (and in the L1).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put("a", &1).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, an unstorable value, an item over 400 KB, or a store failure.
+    #[must_use = "a failed write is only seen in this Result"]
+    pub async fn put(&self, key: &str, value: &T) -> Result<(), Error>
+    where
+        T: Clone,
+    {
+        let (item, written) = self.encode(key, value, self.store.now())?;
+        let result = self.store.put_item(item).await;
+        if result.is_err() {
+            Counters::add(&self.counters().store_errors, 1);
+        }
+        let failed: HashSet<&str> = result.as_ref().err().map(|_| key).into_iter().collect();
+        self.write_through(vec![written], &failed);
+        result
+    }
+
+    /// Stores many values with the cache's TTL in batch writes; a repeated key keeps its last
+    /// value.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put_many([("a", &1), ("b", &2)]).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any invalid key or value before anything is written; then [`Error::Incomplete`] naming
+    /// the keys (as given) that were not written.
+    #[must_use = "a failed write is only seen in this Result"]
+    pub async fn put_many<'a, K: AsRef<str>>(
+        &self,
+        items: impl IntoIterator<Item = (K, &'a T)>,
+    ) -> Result<(), Error>
+    where
+        T: Clone + 'a,
+    {
+        let now = self.store.now();
+        let mut items_out = Vec::new();
+        let mut written = Vec::new();
+        for (key, value) in items {
+            let (item, write) = self.encode(key.as_ref(), value, now)?;
+            items_out.push(item);
+            written.push(write);
+        }
+        self.store_written(items_out, written).await
+    }
+
+    /// Deletes the value under `key`, from the store and the L1.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.put("a", &1).await?;
+    /// cache.delete("a").await?;
+    /// assert_eq!(cache.get("a").await?, None);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key or a store failure.
+    #[must_use = "a failed delete is only seen in this Result"]
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        self.keys.validate(key)?;
+        self.shared.l1.invalidate(key);
+        let result = self.store.delete(&self.keys.stored(key)).await;
+        if result.is_err() {
+            Counters::add(&self.counters().store_errors, 1);
+        }
+        result
+    }
+
+    /// Deletes many keys, from the store and the L1.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.delete_many(["a", "b"]).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key before anything is deleted; then [`Error::Incomplete`] naming the keys
+    /// (as given) that were not deleted.
+    #[must_use = "a failed delete is only seen in this Result"]
+    pub async fn delete_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<(), Error> {
+        let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        keys.iter().for_each(|key| self.shared.l1.invalidate(key));
+        let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
+        let result = self.store.delete_keys(stored).await;
+        let result = result.map_err(|error| self.keys.unprefix_error(error));
+        Counters::add(&self.counters().store_errors, failed_keys(&result).len());
+        result
+    }
+
+    /// Sends encoded items in batch writes, then brings the L1 in step and counts failures.
+    /// Errors name the caller's keys.
+    pub(super) async fn store_written(
+        &self,
+        items: Vec<StoredItem>,
+        written: Vec<Written<'_, T>>,
+    ) -> Result<(), Error>
+    where
+        T: Clone,
+    {
+        let result = self.store.put_items(items).await;
+        let result = result.map_err(|error| self.keys.unprefix_error(error));
+        // A call that failed as a whole wrote nothing.
+        let failed: HashSet<String> = match &result {
+            Err(Error::Incomplete { .. }) | Ok(()) => failed_keys(&result)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            Err(_) => written.iter().map(|w| w.key.clone()).collect(),
+        };
+        Counters::add(&self.counters().store_errors, failed.len());
+        self.write_through(written, &failed.iter().map(String::as_str).collect());
+        result
+    }
+
+    /// The L1 holds what was written and forgets what was not, so it never serves a value the
+    /// store does not have.
+    fn write_through(&self, written: Vec<Written<'_, T>>, failed: &HashSet<&str>)
+    where
+        T: Clone,
+    {
+        if !self.shared.l1.is_on() {
+            return;
+        }
+        for w in written {
+            if failed.contains(w.key.as_str()) {
+                self.shared.l1.invalidate(&w.key);
+            } else {
+                let value = Arc::new(w.value.clone());
+                self.shared.l1.insert(w.key, value, w.expires_at, w.size);
+            }
+        }
+    }
+
+    /// The item for `value` under `key` (as given), written at `now` with the cache's TTL.
+    pub(super) fn encode<'v>(
+        &self,
+        key: &str,
+        value: &'v T,
+        now: i64,
+    ) -> Result<(StoredItem, Written<'v, T>), Error> {
+        self.keys.validate(key)?;
+        let item = self
+            .codec
+            .encode_item(&self.keys.stored(key), value, self.ttl, now)?;
+        let written = Written {
+            key: key.to_owned(),
+            value,
+            expires_at: item.expires_at,
+            size: item.encoded_size(),
+        };
+        Ok((item, written))
+    }
+}
+
+/// The keys a batch write reports as not written.
+fn failed_keys(result: &Result<(), Error>) -> HashSet<&str> {
+    match result {
+        Err(Error::Incomplete { failures, .. }) => failures
+            .iter()
+            .flat_map(|f| f.keys.iter().map(String::as_str))
+            .collect(),
+        _ => HashSet::new(),
+    }
+}

@@ -1,0 +1,210 @@
+//! The store: JSON values by string key, each with its TTL, on DynamoDB or the embedded
+//! backend. Values go down through the codec to a backend; nothing here knows of typed caches.
+
+mod backoff;
+mod batch;
+mod builder;
+mod extensions;
+mod item_info;
+mod list;
+mod read;
+mod write;
+
+use std::sync::Arc;
+
+use crate::Clock;
+use crate::backend::Backend;
+use crate::backend::embedded::EmbeddedBackend;
+use crate::codec::Codec;
+use backoff::Backoff;
+
+pub use builder::StoreBuilder;
+pub use item_info::ItemInfo;
+pub use list::KeyPage;
+pub use read::GetMany;
+
+pub(crate) use batch::distinct_keys;
+pub(crate) use extensions::Extensions;
+
+/// A JSON key-value store with a TTL per item, table-compatible with the Python package
+/// `dynamorator`.
+///
+/// Every operation returns `Result<_, Error>` and is `#[must_use]`: a failed write is never
+/// dropped silently. To ignore an error on purpose, say so: `let _ = store.put(..).await;`,
+/// or `.ok()` on a read to turn a failure into a miss. No operation panics, whatever the input
+/// or the server's answer. Expired items (`ttl <= now`) are misses on every read path, even
+/// before DynamoDB deletes them.
+///
+/// | task | method |
+/// |---|---|
+/// | read one / many | [`get`](Store::get), [`get_many`](Store::get_many) |
+/// | write one / many | [`put`](Store::put), [`put_many`](Store::put_many) |
+/// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
+/// | list keys | [`list_keys`](Store::list_keys) (pages), [`keys`](Store::keys) (a stream) |
+/// | inspect an item | [`item_info`](Store::item_info) |
+///
+/// Clones are cheap and share the client, the backend and the settings.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// use dynamorator::{Store, Ttl};
+/// use serde_json::{json, Value};
+///
+/// let store = Store::embedded();
+/// store.put("user:123", &json!({"name": "Alice", "score": 100}), Ttl::days(7)).await?;
+/// let user: Option<Value> = store.get("user:123").await?;
+/// assert_eq!(user, Some(json!({"name": "Alice", "score": 100})));
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// `None` for a disabled store.
+    backend: Option<Arc<dyn Backend>>,
+    table: Option<String>,
+    settings: Settings,
+    /// State that layers above keep per store, by type; opaque here.
+    extensions: Extensions,
+}
+
+/// The settings a built store runs with.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) codec: Codec,
+    pub(crate) clock: Clock,
+    pub(crate) batch_concurrency: usize,
+    pub(crate) batch_backoff: Backoff,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            codec: Codec::default(),
+            clock: Clock::system(),
+            batch_concurrency: 16,
+            batch_backoff: Backoff::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.inner.backend)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Starts configuring a store. See [`StoreBuilder`] for every setting and its default.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), dynamorator::Error> {
+    /// let store = dynamorator::Store::builder().table("my-data-store").build().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder() -> StoreBuilder {
+        StoreBuilder::default()
+    }
+
+    /// A store on the embedded backend, with default settings: items live in this process,
+    /// with the same semantics as on DynamoDB. No AWS account, server or `await` needed.
+    ///
+    /// ```
+    /// let store = dynamorator::Store::embedded();
+    /// assert!(store.is_enabled());
+    /// ```
+    pub fn embedded() -> Store {
+        Store::from_parts(
+            Some(Arc::new(EmbeddedBackend::new())),
+            None,
+            Settings::default(),
+        )
+    }
+
+    /// A disabled store: writes succeed and do nothing, reads find nothing, like the Python
+    /// package with `table_name=None`. Handy to run without a cache in tests or locally.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// let store = dynamorator::Store::disabled();
+    /// store.put("k", &1, dynamorator::Ttl::days(1)).await?;
+    /// assert_eq!(store.get::<i32>("k").await?, None);
+    /// # Ok(()) }
+    /// ```
+    pub fn disabled() -> Store {
+        Store::from_parts(None, None, Settings::default())
+    }
+
+    pub(crate) fn from_parts(
+        backend: Option<Arc<dyn Backend>>,
+        table: Option<String>,
+        settings: Settings,
+    ) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                backend,
+                table,
+                settings,
+                extensions: Extensions::default(),
+            }),
+        }
+    }
+
+    /// Whether the store has somewhere to keep items (false for a disabled store).
+    ///
+    /// ```
+    /// assert!(!dynamorator::Store::disabled().is_enabled());
+    /// ```
+    pub fn is_enabled(&self) -> bool {
+        self.inner.backend.is_some()
+    }
+
+    /// The DynamoDB table's name; `None` for the embedded backend and a disabled store.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Store::embedded().table_name(), None);
+    /// ```
+    pub fn table_name(&self) -> Option<&str> {
+        self.inner.table.as_deref()
+    }
+
+    pub(crate) fn backend(&self) -> Option<&Arc<dyn Backend>> {
+        self.inner.backend.as_ref()
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The codec values are written with, unless a cache overrides it.
+    pub(crate) fn codec(&self) -> Codec {
+        self.inner.settings.codec
+    }
+
+    /// The clock this store reads expiry against.
+    ///
+    /// ```
+    /// let store = dynamorator::Store::embedded();
+    /// assert!(store.clock().now_epoch_secs() > 0);
+    /// ```
+    pub fn clock(&self) -> &Clock {
+        &self.inner.settings.clock
+    }
+
+    /// Whole epoch seconds now, by the store's clock.
+    pub(crate) fn now(&self) -> i64 {
+        self.inner.settings.clock.now_epoch_secs()
+    }
+
+    /// Per-store state of the layers above (the typed caches' registry).
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.inner.extensions
+    }
+}

@@ -1,0 +1,183 @@
+//! Writes: puts and deletes, one at a time or in requests of 25 sent concurrently, with
+//! unprocessed items retried; the caller learns exactly which keys were not written.
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::Store;
+use super::batch::{
+    WRITES_PER_REQUEST, distinct_valid_keys, into_chunks, last_write_wins, write_chunk,
+};
+use crate::backend::WriteOp;
+use crate::backend::item::StoredItem;
+use crate::codec::validate_key;
+use crate::{BatchFailure, Error, Ttl};
+
+impl Store {
+    /// Stores `value` under `key` for `ttl`, replacing any value there. A disabled store does
+    /// nothing and returns `Ok(())`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put("greeting", &"hello", Ttl::minutes(5)).await?;
+    /// // A write whose failure does not matter, said so:
+    /// let _ = store.put("hint", &1, Ttl::minutes(5)).await;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key or value, an item over 400 KB once encoded, or a DynamoDB failure.
+    #[must_use = "a failed write is only seen in this Result"]
+    pub async fn put<V>(&self, key: &str, value: &V, ttl: Ttl) -> Result<(), Error>
+    where
+        V: Serialize + ?Sized,
+    {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        let item = self.codec().encode_item(key, value, ttl, self.now())?;
+        self.put_item(item).await
+    }
+
+    /// Stores many values with one TTL, in requests of 25 sent
+    /// [`batch_concurrency`](crate::StoreBuilder::batch_concurrency) at a time. When a key
+    /// repeats, its last value wins.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    ///
+    /// let store = Store::embedded();
+    /// store.put_many([("a", 1), ("b", 2)], Ttl::hours(1)).await?;
+    /// assert_eq!(store.get::<i32>("b").await?, Some(2));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Any invalid key or value, or an item over 400 KB, before anything is written; then
+    /// [`Error::Incomplete`] listing the keys that were not written (all others were).
+    #[must_use = "a failed write is only seen in this Result"]
+    pub async fn put_many<K, V>(
+        &self,
+        items: impl IntoIterator<Item = (K, V)>,
+        ttl: Ttl,
+    ) -> Result<(), Error>
+    where
+        K: AsRef<str>,
+        V: Serialize,
+    {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        let codec = self.codec();
+        let now = self.now();
+        let items = items
+            .into_iter()
+            .map(|(key, value)| codec.encode_item(key.as_ref(), &value, ttl, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.put_items(items).await
+    }
+
+    /// Deletes the value under `key`; deleting an absent key is not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// let store = dynamorator::Store::embedded();
+    /// store.delete("never-written").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key or a DynamoDB failure.
+    #[must_use = "a failed delete is only seen in this Result"]
+    pub async fn delete(&self, key: &str) -> Result<(), Error> {
+        let Some(backend) = self.backend() else {
+            return Ok(());
+        };
+        validate_key(key)?;
+        backend.delete(key).await
+    }
+
+    /// Deletes many keys, in requests of 25 sent concurrently. Absent keys are not an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put_many([("a", 1), ("b", 2)], Ttl::hours(1)).await?;
+    /// store.delete_many(["a", "b", "c"]).await?;
+    /// assert_eq!(store.get::<i32>("a").await?, None);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, before anything is deleted; then [`Error::Incomplete`] listing the keys
+    /// that were not deleted.
+    #[must_use = "a failed delete is only seen in this Result"]
+    pub async fn delete_many<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<(), Error> {
+        if !self.is_enabled() {
+            return Ok(());
+        }
+        let keys = distinct_valid_keys(keys)?;
+        self.write_all(keys.into_iter().map(WriteOp::Delete).collect())
+            .await
+    }
+
+    /// Writes one encoded item (a no-op on a disabled store).
+    pub(crate) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
+        match self.backend() {
+            Some(backend) => backend.put(item).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Writes encoded items in batches, the last of a repeated key winning; `Err(Incomplete)`
+    /// names the keys not written.
+    pub(crate) async fn put_items(&self, items: Vec<StoredItem>) -> Result<(), Error> {
+        let writes = items.into_iter().map(WriteOp::Put).collect();
+        self.write_all(last_write_wins(writes)).await
+    }
+
+    /// Deletes distinct, valid keys in batches; `Err(Incomplete)` names the keys not deleted.
+    pub(crate) async fn delete_keys(&self, keys: Vec<String>) -> Result<(), Error> {
+        self.write_all(keys.into_iter().map(WriteOp::Delete).collect())
+            .await
+    }
+
+    /// Sends writes with distinct keys; `Err(Incomplete)` names the keys not written.
+    async fn write_all(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
+        let Some(backend) = self.backend() else {
+            return Ok(());
+        };
+        let attempted = writes.len();
+        let settings = self.settings();
+        let backoff = settings.batch_backoff;
+        let failures: Vec<BatchFailure> = stream::iter(into_chunks(writes, WRITES_PER_REQUEST))
+            .map(|chunk| write_chunk(backend.as_ref(), chunk, backoff))
+            .buffer_unordered(settings.batch_concurrency)
+            .filter_map(|failure| async move { failure })
+            .collect()
+            .await;
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Incomplete {
+                attempted,
+                failures,
+            })
+        }
+    }
+}
