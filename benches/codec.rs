@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dynamorator::__private::{decode_data, encode_data};
+use dynamorator::__bench::{decode_data, encode_data};
 use serde_json::{Value, json};
 
 /// A JSON value of about `bytes` bytes, shaped like an API response (repetitive, so it

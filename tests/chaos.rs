@@ -19,7 +19,7 @@ mod suite {
     use std::time::{Duration, Instant};
 
     use dynamorator::{Cache, CacheConfig, Error, Store, Ttl};
-    use dynamorator_suite::proxy::{Fault, Faults, Proxy};
+    use dynamorator_testkit::proxy::{Fault, Faults, Proxy};
 
     use crate::support::{TestBackend, sdk_config, unique_table_name};
 
@@ -292,6 +292,6 @@ mod suite {
         let delete = store.delete("k").await;
         assert!(matches!(delete, Err(Error::Timeout { .. })), "{delete:?}");
         // One stall per request: each of the three above was one request.
-        assert!(proxy.stats().injected[&Fault::Stall] >= 3);
+        assert_eq!(proxy.stats().injected[&Fault::Stall], 3);
     }
 }

@@ -5,16 +5,24 @@ mod support;
 
 use std::io::Write;
 
-use dynamorator::{Error, Store, Ttl};
+use std::time::Duration;
+
+use dynamorator::{Clock, Error, Store, Ttl};
 use serde_json::{Value, json};
 
 use support::unique_file;
 
 async fn open(path: &std::path::Path) -> Result<Store, Error> {
+    open_with(path, &Clock::system()).await
+}
+
+/// A store on the file at `path` whose expiry follows `clock`.
+async fn open_with(path: &std::path::Path, clock: &Clock) -> Result<Store, Error> {
     Store::builder()
         .embedded_file(path)
         .compress(true)
         .compress_threshold(16)
+        .clock(clock.clone())
         .build()
         .await
 }
@@ -22,8 +30,9 @@ async fn open(path: &std::path::Path) -> Result<Store, Error> {
 #[tokio::test]
 async fn values_survive_a_restart() {
     let path = unique_file();
+    let clock = Clock::manual();
     {
-        let store = open(&path).await.unwrap();
+        let store = open_with(&path, &clock).await.unwrap();
         store.put("plain", &1, Ttl::days(1)).await.unwrap();
         store
             .put(
@@ -40,9 +49,11 @@ async fn values_survive_a_restart() {
             .put_many([("a", 1), ("b", 2)], Ttl::days(1))
             .await
             .unwrap();
+        assert_eq!(store.get::<i32>("short").await.unwrap(), Some(3));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
-    let store = open(&path).await.unwrap();
+    // The short item expires while the store is closed.
+    clock.advance(Duration::from_secs(1));
+    let store = open_with(&path, &clock).await.unwrap();
     assert_eq!(store.get::<i32>("plain").await.unwrap(), Some(1));
     let compressed: Value = store.get("compressed").await.unwrap().unwrap();
     assert_eq!(compressed["text"].as_str().map(str::len), Some(100));
@@ -63,6 +74,43 @@ async fn values_survive_a_restart() {
     drop(store);
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
     assert_eq!(lines, 4, "the journal was compacted to the live items");
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// The replay at opening drops what has expired by the store's clock, and nothing else.
+#[tokio::test]
+async fn the_replay_drops_items_exactly_when_they_expire() {
+    let path = unique_file();
+    let clock = Clock::manual();
+    {
+        let store = open_with(&path, &clock).await.unwrap();
+        store.put("minute", &1, Ttl::secs(60)).await.unwrap();
+        store.put("hour", &2, Ttl::hours(1)).await.unwrap();
+    }
+    clock.advance(Duration::from_secs(59));
+    {
+        let store = open_with(&path, &clock).await.unwrap();
+        assert_eq!(store.get::<i32>("minute").await.unwrap(), Some(1));
+        let mut keys = store.list_keys(10, None).await.unwrap().keys;
+        keys.sort();
+        assert_eq!(keys, ["hour", "minute"], "a second left: kept");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().lines().count(),
+        2,
+        "both items are still in the journal"
+    );
+    clock.advance(Duration::from_secs(1));
+    let store = open_with(&path, &clock).await.unwrap();
+    assert_eq!(store.get::<i32>("minute").await.unwrap(), None);
+    assert_eq!(store.get::<i32>("hour").await.unwrap(), Some(2));
+    assert_eq!(store.list_keys(10, None).await.unwrap().keys, ["hour"]);
+    drop(store);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().lines().count(),
+        1,
+        "the expired item was dropped from the journal"
+    );
     std::fs::remove_file(&path).unwrap();
 }
 
@@ -120,7 +168,10 @@ async fn a_file_in_use_is_refused_with_a_clear_error() {
         "the first store is unharmed"
     );
     drop(first);
-    assert!(open(&path).await.is_ok());
+    // Closed, the file opens again, with what the first store wrote.
+    let reopened = open(&path).await.unwrap();
+    assert_eq!(reopened.get::<i32>("k").await.unwrap(), Some(1));
+    drop(reopened);
     std::fs::remove_file(&path).unwrap();
 }
 

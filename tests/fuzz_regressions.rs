@@ -38,7 +38,7 @@ fn every_kept_fuzz_input_decodes_to_a_value_or_a_decoder_error() -> std::io::Res
     for entry in std::fs::read_dir(&folder)? {
         let path = entry?.path();
         let bytes = std::fs::read(&path)?;
-        if let Some(decoded) = dynamorator_suite::fuzz_input::decode(&bytes) {
+        if let Some(decoded) = dynamorator_testkit::fuzz_input::decode(&bytes) {
             kinds.insert(kind(&decoded.as_json));
             kinds.insert(kind(&decoded.as_typed));
         }

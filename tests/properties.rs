@@ -1,6 +1,6 @@
 //! Properties over generated inputs, on every backend: any JSON value round-trips, plain and
 //! compressed; any key of 1 to 2048 bytes round-trips; TTL arithmetic never overflows and
-//! refuses what cannot be stored.
+//! refuses what cannot be stored; any item expires at exactly its TTL, by the store's clock.
 
 mod support;
 
@@ -8,12 +8,14 @@ on_every_backend!(suite:
     any_json_value_round_trips_plain_and_compressed,
     any_key_of_1_to_2048_bytes_round_trips,
     any_ttl_is_stored_exactly_or_refused,
+    any_item_expires_exactly_when_its_ttl_is_up,
 );
 
 mod suite {
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
-    use dynamorator::{Error, Store, Ttl};
+    use dynamorator::{Clock, Error, Store, Ttl};
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
     use serde_json::Value;
@@ -148,6 +150,39 @@ mod suite {
                 Err(Error::InvalidTtl { .. }) => prop_assert!(!storable, "{days} days was refused"),
                 Err(other) => prop_assert!(false, "unexpected {other}"),
             }
+            Ok(())
+        });
+        if let Err(failure) = result {
+            panic!("{failure}");
+        }
+    }
+
+    /// TTLs in whole seconds: short ones, any, and the longest.
+    fn ttl_secs() -> impl Strategy<Value = u64> {
+        prop_oneof![1..=120u64, 1..=Ttl::MAX_SECS, Just(Ttl::MAX_SECS)]
+    }
+
+    pub async fn any_item_expires_exactly_when_its_ttl_is_up(backend: TestBackend) {
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.clock(clock.clone())).await;
+        let case = AtomicUsize::new(0);
+        let result = runner(backend).run(&ttl_secs(), |secs| {
+            let key = format!("e{}", case.fetch_add(1, Ordering::Relaxed));
+            let ttl = Ttl::try_from_secs(secs).expect("a TTL in range");
+            // Read a second before the TTL is up, then as it is up.
+            let reads = block_on(async {
+                store.put(&key, &secs, ttl).await.unwrap();
+                let mut reads = Vec::new();
+                for step in [secs - 1, 1] {
+                    clock.advance(Duration::from_secs(step));
+                    let one: Option<u64> = store.get(&key).await.unwrap();
+                    let many = store.get_many::<u64, _>([&key]).await.unwrap();
+                    reads.push((one, many.found.get(&key).copied()));
+                }
+                reads
+            });
+            prop_assert_eq!(reads[0], (Some(secs), Some(secs)), "a second before");
+            prop_assert_eq!(reads[1], (None, None), "when the TTL is up");
             Ok(())
         });
         if let Err(failure) = result {

@@ -1,10 +1,14 @@
 //! Stampede protection of batch read-through: each key goes to exactly one loader while its
 //! load is in flight, however calls overlap, and every call ends.
 //!
-//! On the embedded backends the tests run on tokio's paused clock: loaders "take" virtual
-//! time, so the schedule below is exact and nothing waits on the wall clock. On moto and
-//! dynalite (real network I/O, where a paused clock would fire the SDK's timeouts) they run
-//! in real time with shorter steps; the assertions hold under any interleaving.
+//! Scenarios with a fixed order of events are played with gates: a call starts, or a loader
+//! returns, once the previous step is observed to have happened (a loader was called, a call
+//! read its keys and so claimed them), so they are exact on every backend and wait on no
+//! clock. The sliding windows are a randomised stress instead: on the embedded backends they
+//! run on tokio's paused clock, where loaders "take" virtual time and the schedule is exact;
+//! on moto and dynalite (real network I/O, where a paused clock would fire the SDK's
+//! timeouts) they run in real time with shorter steps, and the assertions hold under any
+//! interleaving.
 
 mod support;
 
@@ -79,10 +83,12 @@ on_backends!(
 
 mod suite {
     use std::collections::{BTreeMap, HashMap};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use dynamorator::{Cache, CacheConfig, Error};
+    use tokio::sync::watch;
     use tokio::time::{sleep, timeout};
 
     use super::Pace;
@@ -119,6 +125,76 @@ mod suite {
             .expect("the call ended in bounded time")
     }
 
+    /// Returns once `ready` holds, checking it each time the futures polled beside this one
+    /// have had their turn. Fails the test if that takes a minute of real time.
+    async fn until(ready: impl Fn() -> bool) {
+        let started = std::time::Instant::now();
+        while !ready() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "a step of the scenario never happened"
+            );
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// A gate loaders wait at until the test opens it.
+    struct Gate(watch::Sender<bool>);
+
+    impl Gate {
+        fn closed() -> Gate {
+            Gate(watch::channel(false).0)
+        }
+
+        fn open() -> Gate {
+            Gate(watch::channel(true).0)
+        }
+
+        async fn passed(&self) {
+            let mut open = self.0.subscribe();
+            open.wait_for(|open| *open)
+                .await
+                .expect("the gate outlives its waiters");
+        }
+
+        async fn open_when(&self, ready: impl Fn() -> bool) {
+            until(ready).await;
+            self.0.send_replace(true);
+        }
+    }
+
+    /// A batch read-through of `asked` by `name` whose loader records its keys, then returns
+    /// their values once `gate` is open.
+    async fn gated_call(
+        cache: &Cache<u64>,
+        calls: &Calls,
+        name: &str,
+        asked: Vec<String>,
+        gate: &Gate,
+    ) -> Result<HashMap<String, u64>, Error> {
+        let read = cache.get_many_or_insert_with(asked, |mut missing| async move {
+            missing.sort();
+            calls
+                .lock()
+                .unwrap()
+                .push((name.to_owned(), missing.clone()));
+            gate.passed().await;
+            Ok::<_, std::io::Error>(value_of(&missing))
+        });
+        timeout(DEADLINE, read)
+            .await
+            .expect("the call ended in bounded time")
+    }
+
+    /// Whether `name` has called its loader.
+    fn has_loaded(calls: &Calls, name: &str) -> bool {
+        calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(caller, _)| caller == name)
+    }
+
     fn value_of(keys: &[String]) -> HashMap<String, u64> {
         keys.iter()
             .map(|key| (key.clone(), key[1..].parse().unwrap()))
@@ -141,47 +217,89 @@ mod suite {
     }
 
     /// The sequence from the issue: B1 holds k1 while A asks k1..k5; B2..B5 each ask one of
-    /// A's keys while A waits. Before the fix A gave up waiting and loaded k5 while B5 held it.
-    pub async fn a_key_held_by_a_chain_of_loads_is_loaded_once(backend: TestBackend, pace: Pace) {
+    /// A's keys: B2 while A waits for B1, B3 while A loads, B4 as A's load returns, B5 after A
+    /// ended. Before the fix A gave up waiting and loaded k5 while B5 held it.
+    pub async fn a_key_held_by_a_chain_of_loads_is_loaded_once(backend: TestBackend, _pace: Pace) {
         let store = backend.store().await;
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
-        let step = pace.step;
-        let load = step * 6;
-        let schedule = [
-            ("B1", keys(1..2), 0),
-            ("A", keys(1..6), 1),
-            ("B2", keys(2..3), 4),
-            ("B3", keys(3..4), 8),
-            ("B4", keys(4..5), 12),
-            ("B5", keys(5..6), 16),
-        ];
-        let tasks: Vec<_> = schedule
-            .into_iter()
-            .map(|(name, asked, at)| {
-                let expected = value_of(&asked);
-                let task = tokio::spawn(call(
-                    cache.clone(),
-                    calls.clone(),
-                    name.to_owned(),
-                    asked,
-                    step * at,
-                    load,
-                ));
-                (name, expected, task)
-            })
-            .collect();
-        for (name, expected, task) in tasks {
-            let answer = task.await.unwrap().unwrap();
-            assert_eq!(answer, expected, "{name} got every key it asked for");
+        let (b1_loads, a_loads, open) = (Gate::closed(), Gate::closed(), Gate::open());
+        let a_returned = AtomicBool::new(false);
+        let a_ended = AtomicBool::new(false);
+        // Store reads that missed, one per key a call asked that was not stored yet: a call
+        // has claimed its keys (or queued for them) in the poll that counts its misses.
+        let misses = || cache.stats().store_misses;
+        let b1 = gated_call(&cache, &calls, "B1", keys(1..2), &b1_loads);
+        let a = async {
+            until(|| has_loaded(&calls, "B1")).await;
+            let read = cache.get_many_or_insert_with(keys(1..6), |mut missing| {
+                let (calls, a_loads, a_returned) = (&calls, &a_loads, &a_returned);
+                async move {
+                    missing.sort();
+                    calls
+                        .lock()
+                        .unwrap()
+                        .push(("A".to_owned(), missing.clone()));
+                    a_loads.passed().await;
+                    a_returned.store(true, Ordering::SeqCst);
+                    Ok::<_, std::io::Error>(value_of(&missing))
+                }
+            });
+            let answer = timeout(DEADLINE, read).await.expect("A ended");
+            a_ended.store(true, Ordering::SeqCst);
+            answer
+        };
+        // A holds k2..k5 and waits for k1 once its five misses are counted.
+        let b2 = async {
+            until(|| misses() == 1 + 5).await;
+            gated_call(&cache, &calls, "B2", keys(2..3), &open).await
+        };
+        let b3 = async {
+            until(|| has_loaded(&calls, "A")).await;
+            gated_call(&cache, &calls, "B3", keys(3..4), &open).await
+        };
+        let b4 = async {
+            until(|| a_returned.load(Ordering::SeqCst)).await;
+            gated_call(&cache, &calls, "B4", keys(4..5), &open).await
+        };
+        let b5 = async {
+            until(|| a_ended.load(Ordering::SeqCst)).await;
+            gated_call(&cache, &calls, "B5", keys(5..6), &open).await
+        };
+        let (b1, a, b2, b3, b4, b5, (), ()) = tokio::join!(
+            b1,
+            a,
+            b2,
+            b3,
+            b4,
+            b5,
+            // B1's load returns once B2 has queued behind A; A's once B3 has.
+            b1_loads.open_when(|| misses() == 1 + 5 + 1),
+            a_loads.open_when(|| misses() == 1 + 5 + 1 + 1),
+        );
+        for (name, answer, asked) in [
+            ("B1", b1, keys(1..2)),
+            ("A", a, keys(1..6)),
+            ("B2", b2, keys(2..3)),
+            ("B3", b3, keys(3..4)),
+            ("B4", b4, keys(4..5)),
+            ("B5", b5, keys(5..6)),
+        ] {
+            assert_eq!(
+                answer.unwrap(),
+                value_of(&asked),
+                "{name} got every key it asked for"
+            );
         }
         for (key, callers) in loads_per_key(&calls) {
             assert_eq!(callers.len(), 1, "{key} went to the loaders of {callers:?}");
         }
         assert_eq!(
-            cache.stats().loader_calls,
-            calls.lock().unwrap().len() as u64
+            *calls.lock().unwrap(),
+            [("B1".to_owned(), keys(1..2)), ("A".to_owned(), keys(2..6))],
+            "B1 loaded k1 and A the rest; B2..B5 read what A stored"
         );
+        assert_eq!(cache.stats().loader_calls, 2);
     }
 
     /// Eight overlapping calls over sliding windows k_t..k_t+9, started a step apart in a
@@ -228,40 +346,37 @@ mod suite {
 
     /// A load that fails hands its keys to the oldest waiting call, which loads them in its
     /// one loader call; the failing call gets its loader's error.
-    pub async fn a_failed_load_hands_its_keys_to_a_waiting_call(backend: TestBackend, pace: Pace) {
+    pub async fn a_failed_load_hands_its_keys_to_a_waiting_call(backend: TestBackend, _pace: Pace) {
         let store = backend.store().await;
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
-        let failing = {
-            let (cache, calls) = (cache.clone(), calls.clone());
-            tokio::spawn(async move {
-                cache
-                    .get_many_or_insert_with(keys(1..3), |missing| async move {
-                        calls.lock().unwrap().push(("failing".into(), missing));
-                        sleep(pace.step * 4).await;
-                        Err::<HashMap<String, u64>, _>(std::io::Error::other("upstream down"))
-                    })
-                    .await
-            })
+        let gate = Gate::closed();
+        let failing = cache.get_many_or_insert_with(keys(1..3), |mut missing| async {
+            missing.sort();
+            calls.lock().unwrap().push(("failing".into(), missing));
+            gate.passed().await;
+            Err::<HashMap<String, u64>, _>(std::io::Error::other("upstream down"))
+        });
+        // The waiting call starts once the failing one holds k1 and k2.
+        let waiting = async {
+            until(|| has_loaded(&calls, "failing")).await;
+            gated_call(&cache, &calls, "waiting", keys(1..4), &Gate::open()).await
         };
-        let waiting = tokio::spawn(call(
-            cache.clone(),
-            calls.clone(),
-            "waiting".into(),
-            keys(1..4),
-            pace.step,
-            pace.step * 2,
-        ));
-        let error = failing.await.unwrap().unwrap_err();
+        // The failing load returns once the waiting call has read its three keys, and so
+        // queued for k1 and k2 (and claimed k3).
+        let (failed, waited, ()) = tokio::join!(
+            failing,
+            waiting,
+            gate.open_when(|| cache.stats().store_misses == 2 + 3)
+        );
+        let error = failed.unwrap_err();
         let cause = error
             .loader_error::<std::io::Error>()
             .expect("the loader's own error");
         assert_eq!(cause.to_string(), "upstream down");
-        assert_eq!(waiting.await.unwrap().unwrap(), value_of(&keys(1..4)));
-        let mut calls = calls.lock().unwrap().clone();
-        calls.iter_mut().for_each(|(_, keys)| keys.sort());
+        assert_eq!(waited.unwrap(), value_of(&keys(1..4)));
         assert_eq!(
-            calls,
+            *calls.lock().unwrap(),
             [
                 ("failing".to_owned(), keys(1..3)),
                 ("waiting".to_owned(), keys(1..4))
@@ -274,37 +389,35 @@ mod suite {
     /// ends.
     pub async fn a_cancelled_load_hands_its_keys_to_a_waiting_call(
         backend: TestBackend,
-        pace: Pace,
+        _pace: Pace,
     ) {
         let store = backend.store().await;
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
-        let cancelled = {
-            let (cache, calls) = (cache.clone(), calls.clone());
-            tokio::spawn(async move {
-                cache
-                    .get_many_or_insert_with(keys(1..3), |missing| async move {
-                        calls.lock().unwrap().push(("cancelled".into(), missing));
-                        std::future::pending::<()>().await;
-                        Ok::<HashMap<String, u64>, std::io::Error>(HashMap::new())
-                    })
-                    .await
-            })
-        };
-        let waiting = tokio::spawn(call(
-            cache.clone(),
-            calls.clone(),
-            "waiting".into(),
-            keys(1..3),
-            pace.step,
-            pace.step,
-        ));
-        sleep(pace.step * 3).await;
-        cancelled.abort();
-        assert!(cancelled.await.unwrap_err().is_cancelled());
-        assert_eq!(waiting.await.unwrap().unwrap(), value_of(&keys(1..3)));
-        let calls = calls.lock().unwrap();
-        assert_eq!(calls.len(), 2, "{calls:?}");
-        assert_eq!(calls[1].0, "waiting");
+        let mut cancelled = Box::pin(cache.get_many_or_insert_with(keys(1..3), |mut missing| {
+            missing.sort();
+            calls.lock().unwrap().push(("cancelled".into(), missing));
+            std::future::pending::<Result<HashMap<String, u64>, std::io::Error>>()
+        }));
+        let mut waiting = Box::pin(async {
+            until(|| has_loaded(&calls, "cancelled")).await;
+            gated_call(&cache, &calls, "waiting", keys(1..3), &Gate::open()).await
+        });
+        // Both run until the waiting call has read its keys, and so queued for them.
+        tokio::select! {
+            _ = &mut cancelled => panic!("the cancelled call's loader never returns"),
+            _ = &mut waiting => panic!("the waiting call ended while its keys were held"),
+            () = until(|| cache.stats().store_misses == 2 + 2) => {}
+        }
+        assert!(!has_loaded(&calls, "waiting"), "it waits for the holder");
+        drop(cancelled);
+        assert_eq!(waiting.await.unwrap(), value_of(&keys(1..3)));
+        assert_eq!(
+            *calls.lock().unwrap(),
+            [
+                ("cancelled".to_owned(), keys(1..3)),
+                ("waiting".to_owned(), keys(1..3))
+            ]
+        );
     }
 }

@@ -30,7 +30,7 @@ mod suite {
     use std::collections::{BTreeSet, HashMap};
     use std::time::Duration;
 
-    use dynamorator::{Error, Ttl};
+    use dynamorator::{Clock, Error, Ttl};
     use futures_util::TryStreamExt;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
@@ -73,12 +73,23 @@ mod suite {
     }
 
     pub async fn expired_items_are_misses_on_every_read_path(backend: TestBackend) {
-        let store = backend.store().await;
-        store.put("short", &1, Ttl::secs(1)).await.unwrap();
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.clock(clock.clone())).await;
+        store.put("short", &1, Ttl::secs(2)).await.unwrap();
         store.put("long", &2, DAY).await.unwrap();
-        // Written at second t with expiry t+1; after two seconds `now >= t+1` for certain.
-        // No server deletes expired items, so the store must hide them itself.
-        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        let both = || vec!["long".to_owned(), "short".to_owned()];
+        // Written at second t with expiry t+2: there on every path until then...
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(store.get::<i32>("short").await.unwrap(), Some(1));
+        let read = store.get_many::<i32, _>(["short", "long"]).await.unwrap();
+        assert_eq!(read.found.len(), 2);
+        assert_eq!(store.list_keys(100, None).await.unwrap().keys, both());
+        let keys: Vec<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(keys, both());
+        assert!(!store.item_info("short").await.unwrap().unwrap().expired);
+        // ...and a miss on every path from then on. No server deletes expired items, so the
+        // store must hide them itself.
+        clock.advance(Duration::from_secs(1));
         assert_eq!(store.get::<i32>("short").await.unwrap(), None);
         let read = store.get_many::<i32, _>(["short", "long"]).await.unwrap();
         assert_eq!(read.found, HashMap::from([("long".to_owned(), 2)]));
@@ -87,6 +98,11 @@ mod suite {
         assert_eq!(page.keys, vec!["long".to_owned()]);
         let keys: Vec<String> = store.keys().try_collect().await.unwrap();
         assert_eq!(keys, vec!["long".to_owned()]);
+        // Described as it is stored, and as expired.
+        let info = store.item_info("short").await.unwrap().unwrap();
+        assert!(info.expired, "{info:?}");
+        assert_eq!(info.expires_at, clock.now_epoch_secs());
+        assert!(!store.item_info("long").await.unwrap().unwrap().expired);
     }
 
     pub async fn compression_round_trips_on_both_sides_of_the_threshold(backend: TestBackend) {
@@ -211,8 +227,11 @@ mod suite {
         }
         assert_eq!(seen.len(), expected.len(), "every key exactly once");
         assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), expected);
-        // A larger page starts at the beginning again.
-        assert!(!store.list_keys(100, None).await.unwrap().keys.is_empty());
+        // A larger page starts at the beginning again, and holds them all.
+        let whole = store.list_keys(100, None).await.unwrap();
+        assert_eq!(whole.keys.len(), expected.len(), "every key exactly once");
+        assert_eq!(whole.keys.into_iter().collect::<BTreeSet<_>>(), expected);
+        assert_eq!(whole.last_key, None, "and says it is the last page");
         // The stream walks the same pages for you.
         let streamed: Vec<String> = store.keys().try_collect().await.unwrap();
         assert_eq!(streamed.len(), expected.len(), "every key exactly once");

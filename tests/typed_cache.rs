@@ -29,14 +29,17 @@ on_every_backend!(suite:
 mod suite {
     use std::collections::{BTreeSet, HashMap};
     use std::sync::Arc;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use dynamorator::{Cached, Error, Ttl};
+    use dynamorator::{Cached, Clock, Error, Ttl};
+    use futures_util::future::join_all;
     use serde::de::DeserializeOwned;
     use serde::{Deserialize, Serialize};
     use serde_json::Value;
 
+    use super::gate::Gate;
     use crate::support::TestBackend;
 
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Cached)]
@@ -162,13 +165,25 @@ mod suite {
     struct Fleeting(u8);
 
     pub async fn ttl_is_honoured(backend: TestBackend) {
-        let fleeting = Fleeting::cache(&backend.store().await);
+        let clock = Clock::manual();
+        let fleeting = Fleeting::cache(&backend.build(|b| b.clock(clock.clone())).await);
         fleeting.put("k", &Fleeting(1)).await.unwrap();
-        // Written at second t, expiring at t+1: two seconds later it is a miss for certain.
-        tokio::time::sleep(Duration::from_millis(2_100)).await;
+        assert_eq!(lifetime_of(&fleeting, "k").await, 1);
+        // Written at second t, expiring at t+1: there until then, a miss from then on.
+        assert_eq!(fleeting.get("k").await.unwrap(), Some(Fleeting(1)));
+        assert_eq!(fleeting.get_many(["k"]).await.unwrap().found.len(), 1);
+        clock.advance(Duration::from_secs(1));
         assert_eq!(fleeting.get("k").await.unwrap(), None);
         let read = fleeting.get_many(["k"]).await.unwrap();
         assert!(read.found.is_empty() && read.is_complete(), "{read:?}");
+        // Read-through sees the miss too, and loads a fresh value with a fresh TTL.
+        let reloaded = fleeting
+            .get_or_insert_with("k", || async { Ok::<_, std::io::Error>(Fleeting(2)) })
+            .await
+            .unwrap();
+        assert_eq!(reloaded, Fleeting(2));
+        assert_eq!(fleeting.stats().loader_calls, 1);
+        assert_eq!(fleeting.get("k").await.unwrap(), Some(Fleeting(2)));
     }
 
     pub async fn per_call_ttl_override_applies(backend: TestBackend) {
@@ -361,29 +376,41 @@ mod suite {
 
     pub async fn concurrent_read_through_runs_the_loader_once(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let calls = Arc::new(AtomicUsize::new(0));
-        let callers = (0..20).map(|_| {
-            let (products, calls) = (products.clone(), calls.clone());
-            tokio::spawn(async move {
-                products
-                    .get_or_insert_with("hot", || async move {
-                        calls.fetch_add(1, Ordering::SeqCst);
-                        // Slow enough that every caller arrives while it runs.
-                        tokio::time::sleep(Duration::from_millis(300)).await;
-                        Ok::<_, std::io::Error>(product("hot"))
-                    })
-                    .await
-            })
-        });
-        for result in futures_util::future::join_all(callers).await {
-            assert_eq!(result.unwrap().unwrap(), product("hot"));
+        let calls = AtomicUsize::new(0);
+        let arrived = AtomicUsize::new(0);
+        let gate = Gate::closed();
+        // Twenty callers polled by one task: each counts itself arrived and calls the cache in
+        // the same poll, which starts the read and load or joins the one in flight. The loader
+        // cannot finish before all twenty are in, so without coalescing each would read the
+        // store and run its own loader.
+        let callers = join_all((0..20).map(|_| async {
+            arrived.fetch_add(1, Ordering::SeqCst);
+            products
+                .get_or_insert_with("hot", || async {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    gate.passed().await;
+                    Ok::<_, std::io::Error>(product("hot"))
+                })
+                .await
+        }));
+        let (answers, ()) = tokio::join!(
+            callers,
+            gate.open_when(|| arrived.load(Ordering::SeqCst) == 20)
+        );
+        for answer in answers {
+            assert_eq!(answer.unwrap(), product("hot"));
         }
         assert_eq!(
             calls.load(Ordering::SeqCst),
             1,
             "the loader ran once for 20 callers"
         );
-        assert_eq!(products.stats().loader_calls, 1);
+        let stats = products.stats();
+        assert_eq!(
+            (stats.loader_calls, stats.store_misses, stats.store_hits),
+            (1, 1, 0),
+            "one store read and one load, shared by all 20: {stats:?}"
+        );
     }
 
     pub async fn loader_errors_are_returned_and_nothing_is_stored(backend: TestBackend) {
@@ -487,36 +514,48 @@ mod suite {
         T::cache(store).stats().store_misses
     }
 
-    /// Loads `missing` after a pause long enough for the other calls to arrive meanwhile, and
-    /// records what was asked.
-    async fn slow_upstream(
-        asked: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Records what was asked, and loads `missing` once the gate is open.
+    async fn gated_upstream(
+        asked: &Mutex<Vec<String>>,
+        gate: &Gate,
         missing: Vec<String>,
     ) -> Result<HashMap<String, Product>, std::io::Error> {
         asked.lock().unwrap().extend(missing.iter().cloned());
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        gate.passed().await;
         Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
     }
 
     pub async fn concurrent_batch_read_throughs_load_each_key_once(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let asked = Mutex::new(Vec::new());
+        let gate = Gate::closed();
         // Eight calls: ten keys they all want, two each of their own.
-        let callers = (0..8).map(|i| {
-            let (products, asked) = (products.clone(), asked.clone());
-            let keys: Vec<String> = (0..10)
+        let keys = |i: usize| -> Vec<String> {
+            (0..10)
                 .map(|k| format!("shared{k}"))
                 .chain([format!("own{i}a"), format!("own{i}b")])
-                .collect();
-            tokio::spawn(async move {
+                .collect()
+        };
+        let callers = join_all((0..8).map(|i| {
+            let (asked, gate) = (&asked, &gate);
+            let products = &products;
+            async move {
+                let keys = keys(i);
                 let found = products
-                    .get_many_or_insert_with(&keys, |missing| slow_upstream(asked, missing))
+                    .get_many_or_insert_with(&keys, |missing| gated_upstream(asked, gate, missing))
                     .await;
                 (keys, found)
-            })
-        });
-        for joined in futures_util::future::join_all(callers).await {
-            let (keys, found) = joined.unwrap();
+            }
+        }));
+        // A call counts its read's 12 misses and claims its keys (or queues for them) in one
+        // poll of this task. So once all 8 × 12 misses are counted, every call has claimed,
+        // and only then may a load finish: without coalescing every call would load the
+        // shared keys.
+        let (answers, ()) = tokio::join!(
+            callers,
+            gate.open_when(|| products.stats().store_misses == 8 * 12)
+        );
+        for (keys, found) in answers {
             let found = found.unwrap();
             assert_eq!(found.len(), keys.len());
             for key in &keys {
@@ -531,31 +570,50 @@ mod suite {
             "a key went to the loader twice: {asked:?}"
         );
         assert_eq!(distinct.len(), 10 + 8 * 2);
-        assert_eq!(products.stats().loader_calls, 8, "one loader call per call");
+        let stats = products.stats();
+        assert_eq!(stats.loader_calls, 8, "one loader call per call");
+        assert_eq!(
+            (stats.store_misses, stats.store_hits),
+            (8 * 12, 7 * 10),
+            "every call missed all its keys; the seven that waited read the shared ten back: \
+             {stats:?}"
+        );
     }
 
     pub async fn a_failed_batch_load_leaves_its_keys_to_the_waiting_calls(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let calls = Arc::new(AtomicUsize::new(0));
+        let calls = AtomicUsize::new(0);
+        let events = Mutex::new(Vec::new());
+        let gate = Gate::closed();
         let keys = ["p", "q"];
-        let callers = (0..2).map(|_| {
-            let (products, calls) = (products.clone(), calls.clone());
-            tokio::spawn(async move {
-                products
-                    .get_many_or_insert_with(keys, |missing| async move {
-                        let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
-                        tokio::time::sleep(Duration::from_millis(300)).await;
-                        if first {
-                            return Err(std::io::Error::other("upstream is down"));
-                        }
-                        Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
-                    })
-                    .await
+        let callers = join_all((0..2).map(|_| {
+            products.get_many_or_insert_with(keys, |mut missing| {
+                let (calls, events, gate) = (&calls, &events, &gate);
+                async move {
+                    let call = calls.fetch_add(1, Ordering::SeqCst);
+                    missing.sort();
+                    events
+                        .lock()
+                        .unwrap()
+                        .push(format!("load {call}: {missing:?}"));
+                    gate.passed().await;
+                    if call == 0 {
+                        events.lock().unwrap().push("load 0 failed".to_owned());
+                        return Err(std::io::Error::other("upstream is down"));
+                    }
+                    Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
+                }
             })
-        });
+        }));
+        // Both calls have read (2 × 2 misses) and claimed before the first load may fail, so
+        // the second is waiting for its keys when they are handed over.
+        let (answers, ()) = tokio::join!(
+            callers,
+            gate.open_when(|| products.stats().store_misses == 2 * 2)
+        );
         let mut failed = 0;
-        for joined in futures_util::future::join_all(callers).await {
-            match joined.unwrap() {
+        for answer in answers {
+            match answer {
                 Ok(found) => {
                     assert_eq!(found.len(), 2);
                     assert_eq!(found["q"], product("q"));
@@ -572,6 +630,15 @@ mod suite {
         }
         assert_eq!(failed, 1, "only the failing load's own call fails");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            *events.lock().unwrap(),
+            [
+                r#"load 0: ["p", "q"]"#,
+                "load 0 failed",
+                r#"load 1: ["p", "q"]"#
+            ],
+            "the waiting call loaded the keys only once they were handed to it"
+        );
         assert_eq!(products.get("p").await.unwrap(), Some(product("p")));
     }
 
@@ -626,6 +693,42 @@ mod suite {
         assert_eq!(streamed, listed);
         let theirs_keys: Vec<String> = theirs.keys().try_collect().await.unwrap();
         assert_eq!(theirs_keys, ["k0"]);
+    }
+}
+
+/// A gate loaders wait at until the test opens it: how these tests make calls overlap without
+/// sleeping.
+mod gate {
+    use tokio::sync::watch;
+
+    pub struct Gate(watch::Sender<bool>);
+
+    impl Gate {
+        pub fn closed() -> Gate {
+            Gate(watch::channel(false).0)
+        }
+
+        /// Returns once the gate is open.
+        pub async fn passed(&self) {
+            let mut open = self.0.subscribe();
+            open.wait_for(|open| *open)
+                .await
+                .expect("the gate outlives its waiters");
+        }
+
+        /// Opens the gate once `ready` holds, checking it each time the futures polled beside
+        /// this one have had their turn. Fails the test if that takes a minute of real time.
+        pub async fn open_when(&self, ready: impl Fn() -> bool) {
+            let started = std::time::Instant::now();
+            while !ready() {
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(60),
+                    "the calls never all arrived"
+                );
+                tokio::task::yield_now().await;
+            }
+            self.0.send_replace(true);
+        }
     }
 }
 

@@ -1,10 +1,15 @@
-//! The checked model of a `#[derive(Cached)]` input: what `expand` turns into tokens.
+//! The checked model of a `#[derive(Cached)]` input: what `expand` turns into tokens. Every
+//! setting keeps the span of the user's token it came from, so what the generated code gets
+//! wrong is reported there.
 
 use proc_macro2::Span;
 use syn::{Generics, Ident};
 
+pub use crate::attr::Spanned;
+
 /// A type that can be cached, with its validated settings.
 pub struct Input<'a> {
+    /// The type's name; the generated bounds are reported on it.
     pub ident: &'a Ident,
     pub generics: &'a Generics,
     pub config: Config,
@@ -12,21 +17,25 @@ pub struct Input<'a> {
 
 /// The validated `#[cache(...)]` settings.
 pub struct Config {
-    /// Whole seconds and the span of the value that gave them; `None`: the documented default
-    /// TTL. The upper limit is checked by the runtime's `Ttl` in a `const`, on that span.
-    pub ttl: Option<(u64, Span)>,
-    pub compress: bool,
-    pub compress_threshold: Option<u64>,
-    pub prefix: String,
-    pub version: Option<u32>,
+    /// Whole seconds; `None`: the documented default TTL. The upper limit is checked by the
+    /// runtime's `Ttl` in a `const`, on the value's span.
+    pub ttl: Option<Spanned<u64>>,
+    /// The `compress` flag, or the `compress_threshold` value that implies it.
+    pub compress: Option<Span>,
+    pub compress_threshold: Option<Spanned<u64>>,
+    /// As given, or the type name in snake_case on the type's ident.
+    pub prefix: Spanned<String>,
+    pub version: Option<Spanned<u32>>,
     pub l1: Option<L1>,
 }
 
 /// The validated `l1(...)` settings.
-#[derive(Default)]
 pub struct L1 {
-    pub max_entries: Option<u64>,
-    pub max_bytes: Option<u64>,
-    pub ttl_secs: Option<u64>,
-    pub negative_ttl_secs: Option<u64>,
+    /// The `l1` token.
+    pub span: Span,
+    pub max_entries: Option<Spanned<u64>>,
+    pub max_bytes: Option<Spanned<u64>>,
+    /// Whole seconds, checked by the runtime's `Ttl` like the main TTL.
+    pub ttl_secs: Option<Spanned<u64>>,
+    pub negative_ttl_secs: Option<Spanned<u64>>,
 }

@@ -37,11 +37,13 @@ impl TtlUnit {
     }
 }
 
-/// A number literal as written: its value and whether it was an integer literal.
-#[derive(Debug, Clone, Copy)]
-pub struct Number {
-    pub value: f64,
-    pub integer: bool,
+/// A number literal as written, its sign included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Number {
+    /// An integer literal (`7`, `-1`, `0x40`): exact, however large, up to `u64::MAX`.
+    Int { magnitude: u64, negative: bool },
+    /// A literal with a fraction or an exponent (`1.5`, `-0.5`, `2e3`), sign applied.
+    Float(f64),
 }
 
 /// Everything `#[cache(...)]` said (after parsing; checked in `valid`).
@@ -56,9 +58,11 @@ pub struct CacheAttrs {
     pub l1: Option<L1Attrs>,
 }
 
-/// What `l1(...)` said.
-#[derive(Debug, Default)]
+/// What `l1` or `l1(...)` said.
+#[derive(Debug)]
 pub struct L1Attrs {
+    /// The `l1` token.
+    pub span: Span,
     pub max_entries: Option<Spanned<Number>>,
     pub max_bytes: Option<Spanned<Number>>,
     pub ttl_secs: Option<Spanned<Number>>,
@@ -131,7 +135,13 @@ fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut V
         }
         "l1" => {
             once(parsed.l1.is_some());
-            let mut l1 = L1Attrs::default();
+            let mut l1 = L1Attrs {
+                span: path.span(),
+                max_entries: None,
+                max_bytes: None,
+                ttl_secs: None,
+                negative_ttl_secs: None,
+            };
             if meta.input.peek(syn::token::Paren) {
                 let result = meta.parse_nested_meta(|inner| {
                     parse_l1_key(&inner, &mut l1, errors);
@@ -243,30 +253,34 @@ fn number_value(
         _ => return wrong_type(&expr, name, errors),
     };
     let number = match lit {
-        Lit::Int(int) => int.base10_parse::<f64>().ok().map(|value| Number {
-            value,
-            integer: true,
-        }),
-        Lit::Float(float) => float.base10_parse::<f64>().ok().map(|value| Number {
-            value,
-            integer: false,
-        }),
-        _ => None,
-    };
-    match number {
-        Some(number) => Some(Spanned {
-            value: Number {
-                value: if negative {
-                    -number.value
-                } else {
-                    number.value
-                },
-                ..number
+        // Integers are parsed as integers, so none rounds on its way to a u64.
+        Lit::Int(int) => match int.base10_parse::<u64>() {
+            Ok(magnitude) => Number::Int {
+                magnitude,
+                negative,
             },
-            span: expr.span(),
-        }),
-        None => wrong_type(&expr, name, errors),
-    }
+            Err(_) => {
+                errors.push(syn::Error::new_spanned(
+                    int,
+                    format!(
+                        "`{name} = {}` does not fit in u64: the largest is {}",
+                        int.base10_digits(),
+                        u64::MAX
+                    ),
+                ));
+                return None;
+            }
+        },
+        Lit::Float(float) => match float.base10_parse::<f64>() {
+            Ok(value) => Number::Float(if negative { -value } else { value }),
+            Err(_) => return wrong_type(&expr, name, errors),
+        },
+        _ => return wrong_type(&expr, name, errors),
+    };
+    Some(Spanned {
+        value: number,
+        span: expr.span(),
+    })
 }
 
 fn wrong_type<T>(expr: &Expr, name: &str, errors: &mut Vec<syn::Error>) -> Option<T> {

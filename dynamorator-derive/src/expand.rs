@@ -1,65 +1,69 @@
-//! Turns the checked model into the `Cached` impl.
+//! Turns the checked model into the `Cached` impl; an input that fails the checks gets the
+//! fallback impl beside its errors.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::DeriveInput;
+use syn::{DeriveInput, LitStr};
 
-use crate::ast::Input;
-use crate::valid;
+use crate::ast::{Input, Spanned};
+use crate::{fallback, generics, valid};
 
-pub fn derive(input: &DeriveInput) -> Result<TokenStream, syn::Error> {
-    let input = valid::check(input)?;
-    Ok(expand(&input))
+pub fn derive(input: &DeriveInput) -> TokenStream {
+    match valid::check(input) {
+        Ok(input) => expand(&input),
+        // Invalid attributes still get an impl, so that the user sees their errors and not a
+        // second one at every `T::cache(..)` or `T::config()`.
+        Err(errors) => fallback::expand(input, errors),
+    }
 }
 
 fn expand(input: &Input<'_>) -> TokenStream {
-    let ident = input.ident;
-    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    // Bounding `Self` rather than each parameter gives generic types exactly the bounds their
-    // serde impls need, whatever those are.
-    let mut predicates = where_clause
-        .map(|w| w.predicates.clone())
-        .unwrap_or_default();
-    predicates.push(syn::parse_quote!(Self: ::dynamorator::__private::CacheValue));
+    let name = generics::generated_name(input.ident);
+    let (impl_generics, type_generics, _) = input.generics.split_for_impl();
+    let predicates = generics::where_predicates(&name, input.generics);
+    let check = generics::cache_value_check(input.ident, input.generics);
     let config = &input.config;
     let mut chain = quote!(::dynamorator::CacheConfig::new());
-    if let Some((secs, span)) = config.ttl {
-        let ttl = const_ttl(secs, span);
+    if let Some(ttl) = &config.ttl {
+        let ttl = const_ttl(ttl);
         chain = quote!(#chain.ttl(#ttl));
     }
-    let prefix = &config.prefix;
+    let prefix = LitStr::new(&config.prefix.value, config.prefix.span);
     chain = quote!(#chain.prefix(#prefix));
-    if config.compress {
-        chain = quote!(#chain.compress(true));
+    if let Some(span) = config.compress {
+        chain = quote_spanned!(span=> #chain.compress(true));
     }
-    if let Some(threshold) = config.compress_threshold {
-        let threshold = threshold as usize;
+    if let Some(threshold) = &config.compress_threshold {
+        let threshold = int(threshold.value, threshold.span);
         chain = quote!(#chain.compress_threshold(#threshold));
     }
-    if let Some(version) = config.version {
+    if let Some(version) = &config.version {
+        let version = int(u64::from(version.value), version.span);
         chain = quote!(#chain.version(#version));
     }
     if let Some(l1) = &config.l1 {
-        let mut l1_chain = quote!(::dynamorator::L1Config::new());
-        if let Some(n) = l1.max_entries {
+        let mut l1_chain = quote_spanned!(l1.span=> ::dynamorator::L1Config::new());
+        if let Some(n) = &l1.max_entries {
+            let n = int(n.value, n.span);
             l1_chain = quote!(#l1_chain.max_entries(#n));
         }
-        if let Some(n) = l1.max_bytes {
+        if let Some(n) = &l1.max_bytes {
+            let n = int(n.value, n.span);
             l1_chain = quote!(#l1_chain.max_bytes(#n));
         }
-        if let Some(n) = l1.ttl_secs {
-            let ttl = const_ttl(n, Span::call_site());
+        if let Some(ttl) = &l1.ttl_secs {
+            let ttl = const_ttl(ttl);
             l1_chain = quote!(#l1_chain.ttl(#ttl));
         }
-        if let Some(n) = l1.negative_ttl_secs {
-            let ttl = const_ttl(n, Span::call_site());
+        if let Some(ttl) = &l1.negative_ttl_secs {
+            let ttl = const_ttl(ttl);
             l1_chain = quote!(#l1_chain.negative_ttl(#ttl));
         }
-        chain = quote!(#chain.l1(#l1_chain));
+        chain = quote_spanned!(l1.span=> #chain.l1(#l1_chain));
     }
     quote! {
         #[automatically_derived]
-        impl #impl_generics ::dynamorator::Cached for #ident #type_generics
+        impl #impl_generics ::dynamorator::Cached for #name #type_generics
         where
             #predicates
         {
@@ -67,15 +71,27 @@ fn expand(input: &Input<'_>) -> TokenStream {
                 #chain
             }
         }
+
+        #check
     }
 }
 
+/// An unsuffixed integer on the user's token: the method's parameter gives its type, and a
+/// value that type cannot hold is a compile error there.
+fn int(value: u64, span: Span) -> Literal {
+    let mut literal = Literal::u64_unsuffixed(value);
+    literal.set_span(span);
+    literal
+}
+
 /// A `Ttl` made in a `const`, so the runtime's own range check runs at compile time and an
-/// out-of-range value is an error on `span` (the user's token).
-fn const_ttl(secs: u64, span: Span) -> TokenStream {
-    quote_spanned! {span=>
+/// out-of-range value is an error on the user's token. The seconds themselves keep the call
+/// site's span: they were computed (`0.5` days is `43200`), so they are not the user's text.
+fn const_ttl(secs: &Spanned<u64>) -> TokenStream {
+    let value = Literal::u64_unsuffixed(secs.value);
+    quote_spanned! {secs.span=>
         {
-            const TTL: ::dynamorator::Ttl = ::dynamorator::__private::ttl_secs(#secs);
+            const TTL: ::dynamorator::Ttl = ::dynamorator::__private::ttl_secs(#value);
             TTL
         }
     }

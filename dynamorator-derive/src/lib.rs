@@ -7,6 +7,8 @@
 mod ast;
 mod attr;
 mod expand;
+mod fallback;
+mod generics;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -17,7 +19,5 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(Cached, attributes(cache))]
 pub fn derive_cached(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand::derive(&input)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::derive(&input).into()
 }

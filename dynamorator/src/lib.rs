@@ -70,6 +70,11 @@ mod ttl;
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "__bench-hooks")]
+#[doc(hidden)]
+#[path = "bench_hooks.rs"]
+pub mod __bench;
+
 // The README's examples compile and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
@@ -87,4 +92,6 @@ pub use ttl::Ttl;
 pub use dynamorator_derive::Cached;
 
 /// The SDK's retry modes, for [`StoreBuilder::retry_mode`].
+#[cfg(feature = "dynamodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use aws_sdk_dynamodb::config::retry::RetryMode;

@@ -1,62 +1,35 @@
-//! What `#[derive(Cached)]` expands to reaches the crate through here. Not public API.
-
-use std::collections::HashMap;
+//! What `#[derive(Cached)]` expands to reaches the crate through here, and nothing else. Not
+//! public API.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::dynamodb::item_from_attributes;
-use crate::backend::item::StoredItem;
-use crate::codec::Codec;
-use crate::{Error, Ttl};
+use crate::Ttl;
 
-/// The bounds a cached value needs, in one name for the generated `where` clause.
+/// The bounds a cached value needs, in one name for the generated `where` clause. An unmet one
+/// is one error on the type's name, with this message.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be cached: it must implement serde's `Serialize` and \
+               `DeserializeOwned`, and be `Send + Sync + 'static`",
+    label = "`{Self}` is not a cacheable value",
+    note = "derive serde's traits beside it: `#[derive(Serialize, Deserialize, Cached)]`",
+    note = "each field's type must implement them too, be shareable between threads (`Arc`, \
+            `Mutex`; not `Rc`, `Cell`, `RefCell`) and own its data (no references)"
+)]
 pub trait CacheValue: Serialize + DeserializeOwned + Send + Sync + 'static {}
 
+// Not recommended: an unmet bound is reported as `CacheValue`, once, rather than as each bound
+// here, each with notes through this module.
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> CacheValue for T {}
+
+/// Compiles only when `T` is a [`CacheValue`], and otherwise fails with its message: the
+/// derive's check of a type without generic parameters, `const _: () =
+/// assert_cache_value::<Product>();` spanned on the type's name.
+pub const fn assert_cache_value<T: CacheValue>() {}
 
 /// A TTL of `secs` seconds in a `const`, so a value out of range is a compile error raised
 /// by [`Ttl`]'s own check: the derive and the runtime share one limit.
 pub const fn ttl_secs(secs: u64) -> Ttl {
     Ttl::secs(secs)
-}
-
-/// Encodes a value as the `data` attribute (and whether it is compressed); with `compress`,
-/// whatever its size: for the codec benchmarks.
-pub fn encode_data<V: Serialize + ?Sized>(
-    value: &V,
-    compress: bool,
-) -> Result<(String, bool), Error> {
-    let codec = Codec {
-        compress,
-        threshold: 0,
-        ..Codec::default()
-    };
-    codec.encode(value).map(|e| (e.data, e.compressed))
-}
-
-/// Decodes a `data` attribute: for the codec benchmarks.
-pub fn decode_data<V: DeserializeOwned>(data: String, compressed: bool) -> Result<V, Error> {
-    let item = StoredItem {
-        key: "k".to_owned(),
-        data,
-        compressed,
-        expires_at: i64::MAX,
-        created_at: None,
-    };
-    Codec::default().decode(&item)
-}
-
-/// Decodes raw DynamoDB attributes as a stored value, as every read path does (attribute
-/// checks, base64, capped gunzip, JSON): for the fuzz target. `max_inflated` caps inflation.
-pub fn decode_attributes<V: DeserializeOwned>(
-    attributes: HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
-    max_inflated: usize,
-) -> Result<V, Error> {
-    let item = item_from_attributes(attributes).map_err(|unreadable| unreadable.1)?;
-    let codec = Codec {
-        max_inflated,
-        ..Codec::default()
-    };
-    codec.decode(&item)
 }

@@ -5,5 +5,5 @@
 #![no_main]
 
 libfuzzer_sys::fuzz_target!(|bytes: &[u8]| {
-    let _ = dynamorator_suite::fuzz_input::decode(bytes);
+    let _ = dynamorator_testkit::fuzz_input::decode(bytes);
 });

@@ -4,6 +4,7 @@
 //! concurrency, which the store does once for every backend. A new backend is one file that
 //! implements [`Backend`].
 
+#[cfg(feature = "dynamodb")]
 pub(crate) mod dynamodb;
 pub(crate) mod embedded;
 pub(crate) mod item;

@@ -3,28 +3,25 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryMode};
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-
 use super::backoff::Backoff;
+#[cfg(feature = "dynamodb")]
+use super::builder_dynamodb::DynamoDbOptions;
 use super::{Settings, Store};
 use crate::backend::Backend;
-use crate::backend::dynamodb::{DynamoDbBackend, ensure_table};
 use crate::backend::embedded::EmbeddedBackend;
 use crate::codec::Codec;
 use crate::{Clock, Error};
 
 /// Where a store keeps its items.
 #[derive(Debug, Clone, Default)]
-enum Target {
+pub(super) enum Target {
     /// Nothing chosen yet: `build` refuses it.
     #[default]
     Unset,
     /// No table, asked for by name: every call is a no-op.
     Disabled,
     /// A DynamoDB table.
+    #[cfg(feature = "dynamodb")]
     Table(String),
     /// The embedded backend, in this process.
     Embedded,
@@ -56,78 +53,44 @@ enum Target {
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct StoreBuilder {
-    target: Target,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    sdk_config: Option<SdkConfig>,
-    client: Option<Client>,
+    pub(super) target: Target,
+    /// Where DynamoDB is and how the SDK talks to it.
+    #[cfg(feature = "dynamodb")]
+    pub(super) dynamodb: DynamoDbOptions,
     codec: Codec,
     clock: Clock,
-    consistent_reads: bool,
-    create_table: bool,
-    table_wait: Duration,
     batch_concurrency: usize,
     batch_backoff: Backoff,
-    retry_mode: RetryMode,
-    max_attempts: u32,
-    connect_timeout: Duration,
-    attempt_timeout: Duration,
-    operation_timeout: Duration,
 }
 
 impl Default for StoreBuilder {
     fn default() -> Self {
         StoreBuilder {
             target: Target::Unset,
-            region: None,
-            endpoint_url: None,
-            sdk_config: None,
-            client: None,
+            #[cfg(feature = "dynamodb")]
+            dynamodb: DynamoDbOptions::default(),
             codec: Codec::default(),
             clock: Clock::system(),
-            consistent_reads: false,
-            create_table: true,
-            table_wait: Duration::from_secs(300),
             batch_concurrency: Settings::default().batch_concurrency,
             batch_backoff: Backoff::default(),
-            retry_mode: RetryMode::Standard,
-            max_attempts: 3,
-            connect_timeout: Duration::from_secs(2),
-            attempt_timeout: Duration::from_secs(5),
-            operation_timeout: Duration::from_secs(20),
         }
     }
 }
 
 impl StoreBuilder {
-    /// The DynamoDB table to use (created at build when missing, unless
-    /// [`create_table(false)`](StoreBuilder::create_table)).
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), dynamorator::Error> {
-    /// let store = dynamorator::Store::builder().table("my-data-store").build().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn table(mut self, name: impl Into<String>) -> Self {
-        self.target = Target::Table(name.into());
-        self
-    }
-
-    /// The table to use, or `None` for a disabled store (writes do nothing, reads find
-    /// nothing): handy with an environment variable.
+    /// A store that keeps nothing: writes succeed and do nothing, reads find nothing, like
+    /// the Python package with `table_name=None`. The same as [`Store::disabled`], with the
+    /// builder's other settings.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), dynamorator::Error> {
-    /// let store = dynamorator::Store::builder()
-    ///     .maybe_table(std::env::var("NO_SUCH_VARIABLE_SET").ok())
-    ///     .build()
-    ///     .await?;
+    /// let store = dynamorator::Store::builder().disabled().build().await?;
     /// assert!(!store.is_enabled());
     /// # Ok(()) }
     /// ```
-    pub fn maybe_table(mut self, name: Option<impl Into<String>>) -> Self {
-        self.target = name.map_or(Target::Disabled, |name| Target::Table(name.into()));
+    pub fn disabled(mut self) -> Self {
+        self.target = Target::Disabled;
         self
     }
 
@@ -162,56 +125,6 @@ impl StoreBuilder {
     /// ```
     pub fn embedded_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.target = Target::EmbeddedFile(path.into());
-        self
-    }
-
-    /// The AWS region. Default: the standard chain (`AWS_REGION`, profile, …).
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").region("eu-west-1");
-    /// ```
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
-    /// The endpoint URL, for DynamoDB-compatible servers and VPC endpoints. Default: the
-    /// standard chain, which honours `AWS_ENDPOINT_URL`.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").endpoint_url("http://127.0.0.1:8000");
-    /// ```
-    pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.endpoint_url = Some(url.into());
-        self
-    }
-
-    /// Starts from an `aws-config` configuration you loaded yourself (credentials, region,
-    /// endpoint); the timeout and retry settings of this builder still apply.
-    ///
-    /// ```
-    /// # async fn demo() {
-    /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    /// let builder = dynamorator::Store::builder().table("t1").sdk_config(config);
-    /// # }
-    /// ```
-    pub fn sdk_config(mut self, config: SdkConfig) -> Self {
-        self.sdk_config = Some(config);
-        self
-    }
-
-    /// Uses this DynamoDB client as it is: region, endpoint, retry and timeout settings of this
-    /// builder are then ignored. Share one client between stores to share its connection pool.
-    ///
-    /// ```
-    /// # async fn demo() {
-    /// let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    /// let client = aws_sdk_dynamodb::Client::new(&config);
-    /// let builder = dynamorator::Store::builder().table("t1").client(client);
-    /// # }
-    /// ```
-    pub fn client(mut self, client: Client) -> Self {
-        self.client = Some(client);
         self
     }
 
@@ -259,38 +172,6 @@ impl StoreBuilder {
         self
     }
 
-    /// Strongly consistent reads (twice the read cost). Default: off, eventually consistent,
-    /// like the Python package.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").consistent_reads(true);
-    /// ```
-    pub fn consistent_reads(mut self, enabled: bool) -> Self {
-        self.consistent_reads = enabled;
-        self
-    }
-
-    /// Whether `build` checks for the table and creates it when missing. Turn it off to run
-    /// with only the item permissions (see the README's least-privilege policy). Default: on.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").create_table(false);
-    /// ```
-    pub fn create_table(mut self, enabled: bool) -> Self {
-        self.create_table = enabled;
-        self
-    }
-
-    /// How long `build` waits for a table to become ACTIVE. Default: 5 minutes.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").table_wait(std::time::Duration::from_secs(60));
-    /// ```
-    pub fn table_wait(mut self, limit: Duration) -> Self {
-        self.table_wait = limit;
-        self
-    }
-
     /// How many batch requests (of 100 reads or 25 writes) one batch call keeps in flight.
     /// Default: 16. Must be at least 1.
     ///
@@ -328,58 +209,6 @@ impl StoreBuilder {
         self
     }
 
-    /// The SDK's retry mode for failed requests (throttling, 5xx, transient network errors).
-    /// Default: [`RetryMode::Standard`]; [`RetryMode::Adaptive`] also rate-limits the client
-    /// when DynamoDB throttles.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").retry_mode(dynamorator::RetryMode::Adaptive);
-    /// ```
-    pub fn retry_mode(mut self, mode: RetryMode) -> Self {
-        self.retry_mode = mode;
-        self
-    }
-
-    /// The SDK's attempts per request, the first included. Default: 3. `1` disables retries.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").max_attempts(5);
-    /// ```
-    pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts;
-        self
-    }
-
-    /// How long to wait for a TCP/TLS connection. Default: 2 s.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").connect_timeout(std::time::Duration::from_secs(1));
-    /// ```
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long one attempt of a request may take. Default: 5 s.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").attempt_timeout(std::time::Duration::from_secs(2));
-    /// ```
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = timeout;
-        self
-    }
-
-    /// How long a request may take, all its retries included. Default: 20 s.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().table("t1").operation_timeout(std::time::Duration::from_secs(10));
-    /// ```
-    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
-        self
-    }
-
     /// Builds the store: for a table, loads the AWS configuration and (unless turned off)
     /// creates the table when missing, waits until it is ACTIVE and enables TTL.
     ///
@@ -408,7 +237,8 @@ impl StoreBuilder {
             Target::Unset => {
                 return Err(Error::InvalidConfig {
                     reason: "no backend chosen: call .table(..), .embedded(), .embedded_file(..) \
-                             or, for a store that keeps nothing, .maybe_table(None)"
+                             or, for a store that keeps nothing, .maybe_table(None) or \
+                             Store::disabled()"
                         .to_owned(),
                 });
             }
@@ -425,12 +255,9 @@ impl StoreBuilder {
                 }
                 (Some(Arc::new(backend)), None)
             }
+            #[cfg(feature = "dynamodb")]
             Target::Table(table) => {
-                let client = self.dynamodb_client().await?;
-                if self.create_table {
-                    ensure_table(&client, table, self.table_wait).await?;
-                }
-                let backend = DynamoDbBackend::new(client, table.clone(), self.consistent_reads);
+                let backend = self.dynamodb.backend(table).await?;
                 (Some(Arc::new(backend)), Some(table.clone()))
             }
         };
@@ -443,16 +270,9 @@ impl StoreBuilder {
                 reason: reason.to_owned(),
             })
         };
+        #[cfg(feature = "dynamodb")]
         if let Target::Table(table) = &self.target {
-            // DynamoDB's own rule, checked here so the error names the cause.
-            let valid_chars = table
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            if !(3..=255).contains(&table.len()) || !valid_chars {
-                return invalid(
-                    "table name must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'",
-                );
-            }
+            self.dynamodb.validate(table)?;
         }
         if self.batch_concurrency == 0 {
             return invalid("batch_concurrency must be at least 1");
@@ -460,51 +280,6 @@ impl StoreBuilder {
         if self.batch_backoff.max_attempts == 0 {
             return invalid("batch_max_attempts must be at least 1");
         }
-        if self.max_attempts == 0 {
-            return invalid("max_attempts must be at least 1");
-        }
         Ok(())
-    }
-
-    async fn dynamodb_client(&self) -> Result<Client, Error> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
-        }
-        let sdk_config = match &self.sdk_config {
-            Some(config) => config.clone(),
-            None => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
-                if let Some(region) = &self.region {
-                    loader = loader.region(Region::new(region.clone()));
-                }
-                loader.load().await
-            }
-        };
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_retry_mode(self.retry_mode)
-                    .with_max_attempts(self.max_attempts),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .operation_attempt_timeout(self.attempt_timeout)
-                    .operation_timeout(self.operation_timeout)
-                    .build(),
-            );
-        if let Some(region) = &self.region {
-            config = config.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &self.endpoint_url {
-            config = config.endpoint_url(url);
-        }
-        let config = config.build();
-        if config.region().is_none() {
-            return Err(Error::InvalidConfig {
-                reason: "no AWS region: call .region(..) or set AWS_REGION".to_owned(),
-            });
-        }
-        Ok(Client::from_conf(config))
     }
 }

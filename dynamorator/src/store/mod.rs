@@ -4,6 +4,8 @@
 mod backoff;
 mod batch;
 mod builder;
+#[cfg(feature = "dynamodb")]
+mod builder_dynamodb;
 mod extensions;
 mod item_info;
 mod list;

@@ -4,6 +4,7 @@ mod attributes;
 mod errors;
 mod table;
 
+#[cfg(feature = "__bench-hooks")]
 pub(crate) use attributes::from_attributes as item_from_attributes;
 pub(crate) use table::ensure_table;
 

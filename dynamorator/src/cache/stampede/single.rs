@@ -85,33 +85,41 @@ impl<V> Drop for Leave<'_, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls `future` once with a waker that does nothing: how far it gets before it waits.
+    fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
 
     #[tokio::test]
     async fn concurrent_callers_share_one_load() {
-        let coalescer = Arc::new(Coalescer::<u32>::default());
-        let loads = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(tokio::sync::Notify::new());
-        let callers: Vec<_> = (0..10)
+        let coalescer = Coalescer::<u32>::default();
+        let loads = AtomicUsize::new(0);
+        // The load cannot finish before the gate opens, which is after every caller is in.
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let mut callers: Vec<_> = (0..10)
             .map(|_| {
-                let (coalescer, loads, gate) = (coalescer.clone(), loads.clone(), gate.clone());
-                tokio::spawn(async move {
-                    coalescer
-                        .run("k", || async move {
-                            loads.fetch_add(1, Ordering::SeqCst);
-                            gate.notified().await;
-                            Ok(7)
-                        })
-                        .await
-                })
+                let (loads, mut gate) = (&loads, gate.clone());
+                Box::pin(coalescer.run("k", move || async move {
+                    loads.fetch_add(1, Ordering::SeqCst);
+                    gate.wait_for(|open| *open).await.expect("the gate is kept");
+                    Ok(7)
+                }))
             })
             .collect();
-        // Let every caller join before the load finishes.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        gate.notify_one();
+        // Each caller's first poll starts the load or joins it; none can finish yet.
+        for caller in &mut callers {
+            assert!(poll_once(caller.as_mut()).is_pending());
+        }
+        // Without coalescing each of the ten would be running its own load now.
+        assert_eq!(loads.load(Ordering::SeqCst), 1, "one load for ten callers");
+        assert_eq!(coalescer.in_flight(), 1);
+        open.send_replace(true);
         for caller in callers {
-            assert_eq!(caller.await.unwrap().unwrap(), 7);
+            assert_eq!(caller.await.unwrap(), 7);
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
         assert_eq!(coalescer.in_flight(), 0);
@@ -135,22 +143,39 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_loader_is_taken_over() {
-        let coalescer = Arc::new(Coalescer::<u32>::default());
-        let first = {
-            let coalescer = coalescer.clone();
-            tokio::spawn(async move {
-                coalescer
-                    .run("k", || async {
-                        std::future::pending::<()>().await;
-                        Ok(1)
-                    })
-                    .await
-            })
-        };
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        first.abort();
-        let _ = first.await;
-        assert_eq!(coalescer.run("k", || async { Ok(2) }).await.unwrap(), 2);
+        let coalescer = Coalescer::<u32>::default();
+        let mut first = Box::pin(coalescer.run("k", || async {
+            std::future::pending::<()>().await;
+            Ok(1)
+        }));
+        let mut second = Box::pin(coalescer.run("k", || async { Ok(2) }));
+        assert!(
+            poll_once(first.as_mut()).is_pending(),
+            "the first caller's load runs"
+        );
+        assert!(
+            poll_once(second.as_mut()).is_pending(),
+            "the second caller waits for it"
+        );
+        assert_eq!(coalescer.in_flight(), 1);
+        // The first caller is cancelled mid-load: the waiting one takes over with its own.
+        drop(first);
+        assert_eq!(
+            coalescer.in_flight(),
+            1,
+            "the waiter still needs the flight"
+        );
+        assert_eq!(second.await.unwrap(), 2);
         assert_eq!(coalescer.in_flight(), 0);
+        // A cancelled caller with no one waiting leaves nothing behind.
+        let mut lone = Box::pin(coalescer.run("k", || async {
+            std::future::pending::<()>().await;
+            Ok(3)
+        }));
+        assert!(poll_once(lone.as_mut()).is_pending());
+        assert_eq!(coalescer.in_flight(), 1);
+        drop(lone);
+        assert_eq!(coalescer.in_flight(), 0);
+        assert_eq!(coalescer.run("k", || async { Ok(4) }).await.unwrap(), 4);
     }
 }

@@ -1,8 +1,8 @@
 use dynamorator::Cached;
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Serialize, Deserialize, Cached)]
-#[cache(l1(max_megabytes = 64))]
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(l1(ttl_secs = 40000000000))]
 struct Product {
     asin: String,
 }

@@ -4,7 +4,7 @@
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
 //! use std::time::Duration;
-//! use dynamorator_suite::proxy::{Faults, Proxy};
+//! use dynamorator_testkit::proxy::{Faults, Proxy};
 //!
 //! let proxy = Proxy::start("127.0.0.1:8000".parse().unwrap())
 //!     .latency(Duration::from_millis(1))   // 2 ms round trip

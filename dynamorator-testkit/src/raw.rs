@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{TestBackend, sdk_config};
+use crate::{TestBackend, sdk_config};
 
 pub type Attributes = HashMap<String, AttributeValue>;
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dynamorator::Store;
-use dynamorator_suite::proxy::Proxy;
+use dynamorator_testkit::proxy::Proxy;
 
 use measure::Median;
 use report::{OpRow, Report, RttRow};

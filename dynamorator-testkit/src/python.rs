@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::TestBackend;
+use crate::TestBackend;
 
 /// Runs `script` with the test venv's Python, `store` bound to a `DynamoDBStore` on `table`
 /// of `backend` (with `compress`/`threshold`), and returns what the script printed as JSON.

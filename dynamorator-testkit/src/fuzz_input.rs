@@ -136,8 +136,8 @@ pub struct Decoded {
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
     let attributes = item.attributes();
-    let as_json = dynamorator::__private::decode_attributes(attributes.clone(), MAX_INFLATED);
+    let as_json = dynamorator::__bench::decode_attributes(attributes.clone(), MAX_INFLATED);
     let as_typed =
-        dynamorator::__private::decode_attributes::<Typed>(attributes, MAX_INFLATED).map(|_| ());
+        dynamorator::__bench::decode_attributes::<Typed>(attributes, MAX_INFLATED).map(|_| ());
     Some(Decoded { as_json, as_typed })
 }

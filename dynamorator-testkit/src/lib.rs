@@ -1,0 +1,20 @@
+//! Test and benchmark tooling of the dynamorator workspace (not published).
+//!
+//! - The server test harness: [`TestBackend`] (the backends every behavioural suite runs on),
+//!   [`sdk_config`], unique table and file names, [`python`] (the Python package against a
+//!   server), [`raw`] (raw SDK access to a test table), and the [`on_every_backend!`] and
+//!   [`on_every_server!`] macros. The root package's `tests/support` re-exports them.
+//! - [`proxy`]: a loopback TCP proxy between a client and a DynamoDB-compatible server that
+//!   adds network latency and injects faults, for benchmarks at a given round-trip time and
+//!   for the chaos tests.
+//! - [`fuzz_input`]: the item decoder's fuzz input, shared by `fuzz/` and the regression test.
+//! - The benchmark driver, the `bench` binary (feature `bench-tools`), run by `scripts/bench`.
+
+pub mod fuzz_input;
+mod harness;
+mod macros;
+pub mod proxy;
+pub mod python;
+pub mod raw;
+
+pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
