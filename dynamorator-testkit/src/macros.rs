@@ -24,24 +24,7 @@ macro_rules! on_every_backend {
                 }
             )+
         }
-        #[cfg(feature = "server-tests")]
-        mod moto {
-            $(
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$suite::$test($crate::TestBackend::Moto).await
-                }
-            )+
-        }
-        #[cfg(feature = "server-tests")]
-        mod dynalite {
-            $(
-                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    super::$suite::$test($crate::TestBackend::Dynalite).await
-                }
-            )+
-        }
+        $crate::on_every_server! { $suite: $($test),+ }
     };
 }
 

@@ -130,14 +130,22 @@ where
         keys: impl IntoIterator<Item = K>,
     ) -> Result<GetMany<Arc<T>>, Error> {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
-        let (found, failed) = self
-            .shared
+        let (found, failed) = self.read_layers(keys).await;
+        Ok(GetMany { found, failed })
+    }
+
+    /// Distinct, valid keys read through the L1, then one batch read of the store for the
+    /// rest.
+    pub(super) async fn read_layers(
+        &self,
+        keys: Vec<String>,
+    ) -> (HashMap<String, Arc<T>>, Vec<BatchFailure>) {
+        self.shared
             .l1
             .get_many_or_fetch(keys, self.counters(), |missing| {
                 self.fetch_many_from_store(missing)
             })
-            .await;
-        Ok(GetMany { found, failed })
+            .await
     }
 
     /// Describes the stored item under `key` (compression, size, times), expired or not.

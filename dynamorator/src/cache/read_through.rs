@@ -268,13 +268,7 @@ where
     where
         T: Clone,
     {
-        let (found, failed) = self
-            .shared
-            .l1
-            .get_many_or_fetch(keys, self.counters(), |missing| {
-                self.fetch_many_from_store(missing)
-            })
-            .await;
+        let (found, failed) = self.read_layers(keys).await;
         for failure in &failed {
             warn_batch_fail_open(failure);
         }
