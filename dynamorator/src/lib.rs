@@ -40,6 +40,20 @@
 //! feature of `chrono` or `time`; chrono's types then store as RFC 3339 strings, which is what
 //! the Python package writes for `datetime` (its ISO format) and reads back as text.
 //!
+//! # Cargo features
+//!
+//! | feature | default | what it brings |
+//! |---|---|---|
+//! | `dynamodb` | yes | the DynamoDB backend (the AWS SDK, one HTTP/TLS stack); without it, the embedded backend only |
+//! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait |
+//! | `l1` | yes | the in-process moka L1 ([`CacheConfig::l1`]); without it an L1 setting is accepted and ignored |
+//! | `zlib-rs` | yes | gzip with zlib-rs (faster compression); without it, miniz_oxide |
+//!
+//! # Testing expiry
+//!
+//! A [`Clock::manual`] given to [`StoreBuilder::clock`] decides every expiry (reads, listings,
+//! the L1, the embedded file), so tests advance time instead of waiting for it.
+//!
 //! # Layers
 //!
 //! Data flows one way, and no module uses one above it:

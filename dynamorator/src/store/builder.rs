@@ -31,10 +31,11 @@ pub(super) enum Target {
 
 /// Builds a [`Store`]; get one from [`Store::builder`].
 ///
-/// Choose where items live with [`table`](StoreBuilder::table),
-/// [`embedded`](StoreBuilder::embedded), [`embedded_file`](StoreBuilder::embedded_file) or
-/// [`maybe_table`](StoreBuilder::maybe_table) (whose `None` asks for a disabled store, like
-/// the Python package with `table_name=None`); `build` refuses a builder that chose none.
+/// Choose where items live: [`embedded`](StoreBuilder::embedded),
+/// [`embedded_file`](StoreBuilder::embedded_file), [`disabled`](StoreBuilder::disabled) (a
+/// store that keeps nothing, like the Python package with `table_name=None`), or, with the
+/// `dynamodb` feature, `table` and `maybe_table` (whose `None` is a disabled store); `build`
+/// refuses a builder that chose none.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), dynamorator::Error> {
