@@ -30,6 +30,7 @@ pub fn decode_data<V: DeserializeOwned>(data: String, compressed: bool) -> Resul
         compressed,
         expires_at: i64::MAX,
         created_at: None,
+        fresh_until: None,
     };
     Codec::default().decode(&item)
 }

@@ -7,6 +7,8 @@ pub(crate) mod attr {
     pub(crate) const TTL: &str = "ttl";
     pub(crate) const CREATED_AT: &str = "created_at";
     pub(crate) const COMPRESSED: &str = "compressed";
+    /// Not in the Python package's format (it ignores it): the end of the item's fresh window.
+    pub(crate) const FRESH_UNTIL: &str = "fresh_until";
 }
 
 /// DynamoDB's item size limit: 400 KB of attribute names and values.
@@ -23,6 +25,9 @@ pub(crate) struct StoredItem {
     /// The `created_at` attribute: epoch seconds of the write. Informational; absent in items
     /// other writers made.
     pub(crate) created_at: Option<i64>,
+    /// The `fresh_until` attribute: epoch seconds after which the item is stale (served while
+    /// it is refreshed) until `expires_at`. Absent: fresh until `expires_at`.
+    pub(crate) fresh_until: Option<i64>,
 }
 
 impl StoredItem {
@@ -40,6 +45,9 @@ impl StoredItem {
             + self
                 .created_at
                 .map_or(0, |c| attr::CREATED_AT.len() + number(c))
+            + self
+                .fresh_until
+                .map_or(0, |f| attr::FRESH_UNTIL.len() + number(f))
             + if self.compressed {
                 attr::COMPRESSED.len() + 1
             } else {
@@ -66,6 +74,7 @@ impl std::fmt::Debug for StoredItem {
             .field("compressed", &self.compressed)
             .field("expires_at", &self.expires_at)
             .field("created_at", &self.created_at)
+            .field("fresh_until", &self.fresh_until)
             .finish()
     }
 }
@@ -81,6 +90,7 @@ mod tests {
             compressed,
             expires_at: 1_700_000_000,
             created_at: Some(1_600_000_000),
+            fresh_until: None,
         }
     }
 

@@ -111,6 +111,7 @@ impl Codec {
             compressed: encoded.compressed,
             expires_at: ttl.expires_at(now),
             created_at: Some(now),
+            fresh_until: None,
         };
         let size = item.encoded_size();
         if size > MAX_ITEM_BYTES {
@@ -155,6 +156,7 @@ mod tests {
             compressed: encoded.compressed,
             expires_at: i64::MAX,
             created_at: None,
+            fresh_until: None,
         }
     }
 

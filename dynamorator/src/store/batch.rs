@@ -186,6 +186,7 @@ mod tests {
                 compressed: false,
                 expires_at: 1,
                 created_at: None,
+                fresh_until: None,
             })
         };
         let writes = last_write_wins(vec![put("a", "1"), put("b", "2"), put("a", "3")]);

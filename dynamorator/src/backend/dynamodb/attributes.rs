@@ -13,7 +13,7 @@ pub(crate) type Attributes = HashMap<String, AttributeValue>;
 /// The attribute map of an item, exactly as the Python package writes it: `compressed` only
 /// when true.
 pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
-    let mut attributes = HashMap::with_capacity(5);
+    let mut attributes = HashMap::with_capacity(6);
     attributes.insert(attr::KEY.to_owned(), AttributeValue::S(item.key));
     attributes.insert(attr::DATA.to_owned(), AttributeValue::S(item.data));
     attributes.insert(
@@ -24,6 +24,12 @@ pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
         attributes.insert(
             attr::CREATED_AT.to_owned(),
             AttributeValue::N(created_at.to_string()),
+        );
+    }
+    if let Some(fresh_until) = item.fresh_until {
+        attributes.insert(
+            attr::FRESH_UNTIL.to_owned(),
+            AttributeValue::N(fresh_until.to_string()),
         );
     }
     if item.compressed {
@@ -64,12 +70,15 @@ pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, 
         }
     };
     match fields(&mut attributes) {
-        Ok((data, compressed, expires_at, created_at)) => Ok(StoredItem {
+        Ok((data, compressed, expires_at)) => Ok(StoredItem {
             key,
             data,
             compressed,
             expires_at,
-            created_at,
+            // Informational or advisory: unreadable ones are dropped, not fatal (an unreadable
+            // fresh_until leaves the item fresh until its ttl, as an item without one).
+            created_at: optional_epoch_seconds(&attributes, attr::CREATED_AT),
+            fresh_until: optional_epoch_seconds(&attributes, attr::FRESH_UNTIL),
         }),
         Err(reason) => {
             let error = Error::corrupt(&key, reason);
@@ -78,8 +87,8 @@ pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, 
     }
 }
 
-/// `data`, `compressed`, `ttl` and `created_at`, checked.
-fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64, Option<i64>), CorruptReason> {
+/// `data`, `compressed` and `ttl`, checked.
+fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64), CorruptReason> {
     let data = match attributes.remove(attr::DATA) {
         Some(AttributeValue::S(data)) => data,
         Some(_) => {
@@ -104,11 +113,13 @@ fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64, Option<i64>
         Some(value) => epoch_seconds(attr::TTL, value)?,
         None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
     };
-    // created_at is informational: an unreadable one is dropped, not fatal.
-    let created_at = attributes
-        .get(attr::CREATED_AT)
-        .and_then(|value| epoch_seconds(attr::CREATED_AT, value).ok());
-    Ok((data, compressed, expires_at, created_at))
+    Ok((data, compressed, expires_at))
+}
+
+fn optional_epoch_seconds(attributes: &Attributes, name: &'static str) -> Option<i64> {
+    attributes
+        .get(name)
+        .and_then(|value| epoch_seconds(name, value).ok())
 }
 
 /// The expiry in a scanned item, where the scan projected `ttl`.

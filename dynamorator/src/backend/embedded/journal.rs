@@ -30,6 +30,8 @@ struct Line {
     ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     created_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fresh_until: Option<i64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     compressed: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -44,6 +46,7 @@ impl Line {
                 data: Some(item.data.clone()),
                 ttl: Some(item.expires_at),
                 created_at: item.created_at,
+                fresh_until: item.fresh_until,
                 compressed: item.compressed,
                 deleted: false,
             },
@@ -52,6 +55,7 @@ impl Line {
                 data: None,
                 ttl: None,
                 created_at: None,
+                fresh_until: None,
                 compressed: false,
                 deleted: true,
             },
@@ -68,6 +72,7 @@ impl Line {
             compressed: self.compressed,
             expires_at: self.ttl?,
             created_at: self.created_at,
+            fresh_until: self.fresh_until,
         }))
     }
 }
