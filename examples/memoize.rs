@@ -62,16 +62,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     for limit in [100_000u64, 200_000, 400_000, 800_000] {
         let call = Instant::now();
-        let mut computed = false;
+        let loads_before = answers.stats().loader_calls;
         let answer = answers
-            .get_or_insert_with(&limit.to_string(), || {
-                computed = true;
+            .get_or_insert_with(&limit.to_string(), move || {
                 // Heavy CPU work goes to a blocking thread, off the async workers.
                 // The loader's error (here a task that panicked) comes back as
                 // `Error::Loader`, and nothing is stored.
                 async move { tokio::task::spawn_blocking(move || count_primes(limit)).await }
             })
             .await?;
+        let computed = answers.stats().loader_calls > loads_before;
         println!(
             "primes below {limit:>7}: {:>6} (largest {:?}) {} in {:>5} ms",
             answer.count,

@@ -257,10 +257,9 @@ mod suite {
                 // read-through never errs.
                 let n = rng.u64(..200);
                 let answer = computed
-                    .get_or_insert_with(
-                        &n.to_string(),
-                        || async move { Ok::<_, std::io::Error>(n * n) },
-                    )
+                    .get_or_insert_with(&n.to_string(), move || async move {
+                        Ok::<_, std::io::Error>(n * n)
+                    })
                     .await
                     .expect("read-through answers while the store fails");
                 assert_eq!(answer, n * n);

@@ -337,16 +337,14 @@ mod suite {
         let store = backend.store().await;
         let cache = cache(&store, minute());
         let keys: Vec<String> = (0..20).map(|i| format!("b{i}")).collect();
-        let loaded = Mutex::new(Vec::new());
+        let loaded = Arc::new(Mutex::new(Vec::new()));
         let (open, gate) = tokio::sync::watch::channel(false);
         let callers = join_all((0..6).map(|_| {
-            cache.get_many_or_insert_with(&keys, |missing| {
-                let (loaded, mut gate) = (&loaded, gate.clone());
-                async move {
-                    loaded.lock().unwrap().extend(missing.iter().cloned());
-                    gate.wait_for(|open| *open).await.unwrap();
-                    Ok::<_, std::io::Error>(missing.into_iter().map(|k| (k.clone(), k)).collect())
-                }
+            let (loaded, mut gate) = (loaded.clone(), gate.clone());
+            cache.get_many_or_insert_with(&keys, move |missing| async move {
+                loaded.lock().unwrap().extend(missing.iter().cloned());
+                gate.wait_for(|open| *open).await.unwrap();
+                Ok::<_, std::io::Error>(missing.into_iter().map(|k| (k.clone(), k)).collect())
             })
         }));
         // A call counts its read's 20 misses and claims the keys (or queues for them) in one

@@ -127,7 +127,7 @@ async fn warnings_and_debug_output_show_no_credentials_or_values() {
 
     let logs = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
     for warning in [
-        "dynamorator: store failed; answering from the loader",
+        "dynamorator: store failed; answering without it",
         "dynamorator: stored value not readable as the cache's type",
     ] {
         assert!(logs.contains(warning), "{warning:?} was logged:\n{logs}");

@@ -115,7 +115,7 @@ mod suite {
         load: Duration,
     ) -> Result<HashMap<String, u64>, Error> {
         sleep(start).await;
-        let read = cache.get_many_or_insert_with(asked, |missing| async move {
+        let read = cache.get_many_or_insert_with(asked, move |missing| async move {
             calls.lock().unwrap().push((name, missing.clone()));
             sleep(load).await;
             Ok::<_, std::io::Error>(value_of(&missing))
@@ -139,15 +139,16 @@ mod suite {
     }
 
     /// A gate loaders wait at until the test opens it.
-    struct Gate(watch::Sender<bool>);
+    #[derive(Clone)]
+    struct Gate(Arc<watch::Sender<bool>>);
 
     impl Gate {
         fn closed() -> Gate {
-            Gate(watch::channel(false).0)
+            Gate(Arc::new(watch::channel(false).0))
         }
 
         fn open() -> Gate {
-            Gate(watch::channel(true).0)
+            Gate(Arc::new(watch::channel(true).0))
         }
 
         async fn passed(&self) {
@@ -172,12 +173,10 @@ mod suite {
         asked: Vec<String>,
         gate: &Gate,
     ) -> Result<HashMap<String, u64>, Error> {
-        let read = cache.get_many_or_insert_with(asked, |mut missing| async move {
+        let (calls, name, gate) = (calls.clone(), name.to_owned(), gate.clone());
+        let read = cache.get_many_or_insert_with(asked, move |mut missing| async move {
             missing.sort();
-            calls
-                .lock()
-                .unwrap()
-                .push((name.to_owned(), missing.clone()));
+            calls.lock().unwrap().push((name, missing.clone()));
             gate.passed().await;
             Ok::<_, std::io::Error>(value_of(&missing))
         });
@@ -224,7 +223,7 @@ mod suite {
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
         let (b1_loads, a_loads, open) = (Gate::closed(), Gate::closed(), Gate::open());
-        let a_returned = AtomicBool::new(false);
+        let a_returned = Arc::new(AtomicBool::new(false));
         let a_ended = AtomicBool::new(false);
         // Store reads that missed, one per key a call asked that was not stored yet: a call
         // has claimed its keys (or queued for them) in the poll that counts its misses.
@@ -232,18 +231,16 @@ mod suite {
         let b1 = gated_call(&cache, &calls, "B1", keys(1..2), &b1_loads);
         let a = async {
             until(|| has_loaded(&calls, "B1")).await;
-            let read = cache.get_many_or_insert_with(keys(1..6), |mut missing| {
-                let (calls, a_loads, a_returned) = (&calls, &a_loads, &a_returned);
-                async move {
-                    missing.sort();
-                    calls
-                        .lock()
-                        .unwrap()
-                        .push(("A".to_owned(), missing.clone()));
-                    a_loads.passed().await;
-                    a_returned.store(true, Ordering::SeqCst);
-                    Ok::<_, std::io::Error>(value_of(&missing))
-                }
+            let (calls, a_loads, a_returned) = (calls.clone(), a_loads.clone(), a_returned.clone());
+            let read = cache.get_many_or_insert_with(keys(1..6), move |mut missing| async move {
+                missing.sort();
+                calls
+                    .lock()
+                    .unwrap()
+                    .push(("A".to_owned(), missing.clone()));
+                a_loads.passed().await;
+                a_returned.store(true, Ordering::SeqCst);
+                Ok::<_, std::io::Error>(value_of(&missing))
             });
             let answer = timeout(DEADLINE, read).await.expect("A ended");
             a_ended.store(true, Ordering::SeqCst);
@@ -351,10 +348,14 @@ mod suite {
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
         let gate = Gate::closed();
-        let failing = cache.get_many_or_insert_with(keys(1..3), |mut missing| async {
+        let (failing_calls, failing_gate) = (calls.clone(), gate.clone());
+        let failing = cache.get_many_or_insert_with(keys(1..3), move |mut missing| async move {
             missing.sort();
-            calls.lock().unwrap().push(("failing".into(), missing));
-            gate.passed().await;
+            failing_calls
+                .lock()
+                .unwrap()
+                .push(("failing".into(), missing));
+            failing_gate.passed().await;
             Err::<HashMap<String, u64>, _>(std::io::Error::other("upstream down"))
         });
         // The waiting call starts once the failing one holds k1 and k2.
@@ -394,11 +395,18 @@ mod suite {
         let store = backend.store().await;
         let cache = fresh_cache(&store, 0);
         let calls = Calls::default();
-        let mut cancelled = Box::pin(cache.get_many_or_insert_with(keys(1..3), |mut missing| {
-            missing.sort();
-            calls.lock().unwrap().push(("cancelled".into(), missing));
-            std::future::pending::<Result<HashMap<String, u64>, std::io::Error>>()
-        }));
+        let cancelled_calls = calls.clone();
+        let mut cancelled = Box::pin(cache.get_many_or_insert_with(
+            keys(1..3),
+            move |mut missing| {
+                missing.sort();
+                cancelled_calls
+                    .lock()
+                    .unwrap()
+                    .push(("cancelled".into(), missing));
+                std::future::pending::<Result<HashMap<String, u64>, std::io::Error>>()
+            },
+        ));
         let mut waiting = Box::pin(async {
             until(|| has_loaded(&calls, "cancelled")).await;
             gated_call(&cache, &calls, "waiting", keys(1..3), &Gate::open()).await

@@ -355,10 +355,11 @@ mod suite {
 
     pub async fn get_or_insert_with_loads_once_then_hits(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
         for _ in 0..3 {
+            let calls = calls.clone();
             let value = products
-                .get_or_insert_with("B01", || async {
+                .get_or_insert_with("B01", move || async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     Ok::<_, std::io::Error>(product("B01"))
                 })
@@ -376,7 +377,7 @@ mod suite {
 
     pub async fn concurrent_read_through_runs_the_loader_once(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
         let arrived = AtomicUsize::new(0);
         let gate = Gate::closed();
         // Twenty callers polled by one task: each counts itself arrived and calls the cache in
@@ -385,8 +386,9 @@ mod suite {
         // store and run its own loader.
         let callers = join_all((0..20).map(|_| async {
             arrived.fetch_add(1, Ordering::SeqCst);
+            let (calls, gate) = (calls.clone(), gate.clone());
             products
-                .get_or_insert_with("hot", || async {
+                .get_or_insert_with("hot", move || async move {
                     calls.fetch_add(1, Ordering::SeqCst);
                     gate.passed().await;
                     Ok::<_, std::io::Error>(product("hot"))
@@ -467,11 +469,12 @@ mod suite {
         let mut keys: Vec<String> = cached.iter().chain(&fresh).cloned().collect();
         keys.push("c0".into()); // a duplicate is asked once
         let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let calls = AtomicUsize::new(0);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (loader_calls, loader_asked) = (calls.clone(), asked.clone());
         let all = products
-            .get_many_or_insert_with(&keys, |missing| {
-                calls.fetch_add(1, Ordering::SeqCst);
-                asked.lock().unwrap().extend(missing.clone());
+            .get_many_or_insert_with(&keys, move |missing| {
+                loader_calls.fetch_add(1, Ordering::SeqCst);
+                loader_asked.lock().unwrap().extend(missing.clone());
                 async move {
                     // The upstream knows all but one.
                     Ok::<_, std::io::Error>(
@@ -496,7 +499,7 @@ mod suite {
         let again = products
             .get_many_or_insert_with(&keys, |missing| async move {
                 assert_eq!(missing, vec!["f59".to_owned()]);
-                Ok::<_, std::io::Error>(HashMap::new())
+                Ok::<_, std::io::Error>(HashMap::<String, Product>::new())
             })
             .await
             .unwrap();
@@ -516,8 +519,8 @@ mod suite {
 
     /// Records what was asked, and loads `missing` once the gate is open.
     async fn gated_upstream(
-        asked: &Mutex<Vec<String>>,
-        gate: &Gate,
+        asked: Arc<Mutex<Vec<String>>>,
+        gate: Gate,
         missing: Vec<String>,
     ) -> Result<HashMap<String, Product>, std::io::Error> {
         asked.lock().unwrap().extend(missing.iter().cloned());
@@ -527,7 +530,7 @@ mod suite {
 
     pub async fn concurrent_batch_read_throughs_load_each_key_once(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let asked = Mutex::new(Vec::new());
+        let asked = Arc::new(Mutex::new(Vec::new()));
         let gate = Gate::closed();
         // Eight calls: ten keys they all want, two each of their own.
         let keys = |i: usize| -> Vec<String> {
@@ -537,12 +540,14 @@ mod suite {
                 .collect()
         };
         let callers = join_all((0..8).map(|i| {
-            let (asked, gate) = (&asked, &gate);
+            let (asked, gate) = (asked.clone(), gate.clone());
             let products = &products;
             async move {
                 let keys = keys(i);
                 let found = products
-                    .get_many_or_insert_with(&keys, |missing| gated_upstream(asked, gate, missing))
+                    .get_many_or_insert_with(&keys, move |missing| {
+                        gated_upstream(asked, gate, missing)
+                    })
                     .await;
                 (keys, found)
             }
@@ -582,27 +587,25 @@ mod suite {
 
     pub async fn a_failed_batch_load_leaves_its_keys_to_the_waiting_calls(backend: TestBackend) {
         let products = Product::cache(&backend.store().await);
-        let calls = AtomicUsize::new(0);
-        let events = Mutex::new(Vec::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let events = Arc::new(Mutex::new(Vec::new()));
         let gate = Gate::closed();
         let keys = ["p", "q"];
         let callers = join_all((0..2).map(|_| {
-            products.get_many_or_insert_with(keys, |mut missing| {
-                let (calls, events, gate) = (&calls, &events, &gate);
-                async move {
-                    let call = calls.fetch_add(1, Ordering::SeqCst);
-                    missing.sort();
-                    events
-                        .lock()
-                        .unwrap()
-                        .push(format!("load {call}: {missing:?}"));
-                    gate.passed().await;
-                    if call == 0 {
-                        events.lock().unwrap().push("load 0 failed".to_owned());
-                        return Err(std::io::Error::other("upstream is down"));
-                    }
-                    Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
+            let (calls, events, gate) = (calls.clone(), events.clone(), gate.clone());
+            products.get_many_or_insert_with(keys, move |mut missing| async move {
+                let call = calls.fetch_add(1, Ordering::SeqCst);
+                missing.sort();
+                events
+                    .lock()
+                    .unwrap()
+                    .push(format!("load {call}: {missing:?}"));
+                gate.passed().await;
+                if call == 0 {
+                    events.lock().unwrap().push("load 0 failed".to_owned());
+                    return Err(std::io::Error::other("upstream is down"));
                 }
+                Ok(missing.iter().map(|k| (k.clone(), product(k))).collect())
             })
         }));
         // Both calls have read (2 × 2 misses) and claimed before the first load may fail, so
@@ -701,11 +704,12 @@ mod suite {
 mod gate {
     use tokio::sync::watch;
 
-    pub struct Gate(watch::Sender<bool>);
+    #[derive(Clone)]
+    pub struct Gate(std::sync::Arc<watch::Sender<bool>>);
 
     impl Gate {
         pub fn closed() -> Gate {
-            Gate(watch::channel(false).0)
+            Gate(std::sync::Arc::new(watch::channel(false).0))
         }
 
         /// Returns once the gate is open.

@@ -190,6 +190,15 @@ pub enum Error {
     #[error("the loader failed")]
     Loader(#[source] LoaderError),
 
+    /// A read-through load ran past the cache's
+    /// [`hard_timeout`](crate::CacheConfig::hard_timeout) and was abandoned, with no value to
+    /// fall back on.
+    #[error("the loader did not finish within {after:?}")]
+    LoaderTimeout {
+        /// The hard timeout.
+        after: std::time::Duration,
+    },
+
     /// The embedded backend could not use its file.
     #[error("embedded store file {path:?} {reason}")]
     Embedded {
@@ -401,5 +410,19 @@ impl Error {
     /// layers that treat it as one.
     pub(crate) fn is_undecodable(&self) -> bool {
         matches!(self, Error::Corrupt { .. } | Error::TypeMismatch { .. })
+    }
+
+    /// A request to the store that failed (unreachable, timed out, throttled, refused by the
+    /// service), as the circuit breaker counts failures; not a bad key, value or item.
+    pub(crate) fn is_request_failure(&self) -> bool {
+        matches!(
+            self,
+            Error::Throttled { .. }
+                | Error::Timeout { .. }
+                | Error::Unreachable { .. }
+                | Error::Service { .. }
+                | Error::Unprocessed { .. }
+                | Error::Embedded { .. }
+        )
     }
 }

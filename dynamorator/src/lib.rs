@@ -94,10 +94,10 @@ pub mod __bench;
 #[doc = include_str!("../../README.md")]
 struct ReadmeExamples;
 
-pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config};
+pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
-pub use store::{GetMany, ItemInfo, KeyPage, Store, StoreBuilder};
+pub use store::{CircuitBreaker, GetMany, ItemInfo, KeyPage, Store, StoreBuilder};
 pub use ttl::Ttl;
 
 /// Derives [`Cached`](trait@Cached) from `#[cache(...)]`; see the trait for the keys.

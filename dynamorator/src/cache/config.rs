@@ -2,18 +2,25 @@
 //! one method per setting), as `#[cache(...)]` writes them.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
+use super::freshness::FreshnessSettings;
 use crate::Ttl;
 
-/// The settings of a [`Cache`](crate::Cache): TTL, compression, stored-key format and the
-/// optional in-process L1.
+/// The settings of a [`Cache`](crate::Cache): freshness, compression, stored-key format and
+/// the optional in-process L1.
 ///
 /// `#[derive(Cached)]` builds one from `#[cache(...)]`; build one yourself for
 /// [`Cache::new`](crate::Cache::new). Every setting has a default:
 ///
 /// | setting | default |
 /// |---|---|
-/// | [`ttl`](CacheConfig::ttl) | 1 day |
+/// | [`ttl`](CacheConfig::ttl): how long a value is fresh | 1 day |
+/// | [`stale_for`](CacheConfig::stale_for): then served stale while refreshed | none |
+/// | [`fail_safe_max`](CacheConfig::fail_safe_max), [`fail_safe_throttle`](CacheConfig::fail_safe_throttle) | none, 30 s |
+/// | [`jitter`](CacheConfig::jitter) | none |
+/// | [`soft_timeout`](CacheConfig::soft_timeout), [`hard_timeout`](CacheConfig::hard_timeout) | none |
+/// | [`refresh_window`](CacheConfig::refresh_window), [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 10 ms, 100 keys |
 /// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold) | the store's |
 /// | [`prefix`](CacheConfig::prefix) | none: keys stored as given |
 /// | [`version`](CacheConfig::version) | none |
@@ -21,6 +28,10 @@ use crate::Ttl;
 ///
 /// Stored keys are `{prefix}:{key}`, or `{prefix}:v{version}:{key}` with a version, or just
 /// `v{version}:{key}` / `{key}` when the prefix is empty.
+///
+/// The freshness settings act in read-through
+/// ([`get_or_insert_with`](crate::Cache::get_or_insert_with) and its batch form); the
+/// crate's README shows the timeline.
 ///
 /// ```
 /// use dynamorator::{CacheConfig, Ttl};
@@ -38,6 +49,7 @@ pub struct CacheConfig {
     prefix: Cow<'static, str>,
     version: Option<u32>,
     pub(crate) l1: Option<L1Config>,
+    pub(crate) freshness: FreshnessSettings,
 }
 
 impl Default for CacheConfig {
@@ -49,6 +61,7 @@ impl Default for CacheConfig {
             prefix: Cow::Borrowed(""),
             version: None,
             l1: None,
+            freshness: FreshnessSettings::default(),
         }
     }
 }
@@ -63,13 +76,113 @@ impl CacheConfig {
         CacheConfig::default()
     }
 
-    /// The TTL of items written through the cache. Default: 1 day.
+    /// How long a value written through the cache is fresh. Without a
+    /// [`stale_for`](CacheConfig::stale_for) window it is the item's TTL. Default: 1 day.
     ///
     /// ```
     /// let config = dynamorator::CacheConfig::new().ttl(dynamorator::Ttl::hours(6));
     /// ```
     pub fn ttl(mut self, ttl: Ttl) -> Self {
         self.ttl = ttl;
+        self
+    }
+
+    /// Stale-while-revalidate: after [`ttl`](CacheConfig::ttl), a value stays in the store
+    /// this much longer (the item's `ttl` attribute is the sum, so DynamoDB deletes it then),
+    /// and read-through returns it at once while one background load refreshes it. Default:
+    /// none (a value is a miss once its TTL has passed).
+    ///
+    /// ```
+    /// use dynamorator::{CacheConfig, Ttl};
+    /// // Fresh for 10 minutes, then served stale for up to a day while refreshed.
+    /// let config = CacheConfig::new().ttl(Ttl::minutes(10)).stale_for(Ttl::days(1));
+    /// ```
+    pub fn stale_for(mut self, window: Ttl) -> Self {
+        self.freshness.stale_for = Some(window);
+        self
+    }
+
+    /// Fail-safe for expired values: when a read-through load fails or times out, a value
+    /// that expired at most this long ago and is still stored (DynamoDB deletes expired items
+    /// lazily, within days) answers instead of the error. Stale values are always a fallback.
+    /// Default: none (only stale values are).
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().fail_safe_max(dynamorator::Ttl::hours(6));
+    /// ```
+    pub fn fail_safe_max(mut self, max: Ttl) -> Self {
+        self.freshness.fail_safe_max = Some(max);
+        self
+    }
+
+    /// After a load fails and a fallback value answers, that key is not loaded again for
+    /// this long (its fallback answers), so a failing source is not hammered. Default: 30 s.
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().fail_safe_throttle(dynamorator::Ttl::secs(10));
+    /// ```
+    pub fn fail_safe_throttle(mut self, pause: Ttl) -> Self {
+        self.freshness.fail_safe_throttle = pause;
+        self
+    }
+
+    /// Moves each write's horizons later by a random 0 to `max` seconds, so values written
+    /// together do not go stale or expire together. Default: none.
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().jitter(dynamorator::Ttl::secs(30));
+    /// ```
+    pub fn jitter(mut self, max: Ttl) -> Self {
+        self.freshness.jitter = Some(max);
+        self
+    }
+
+    /// A caller that has a value to fall back on waits this long at most for a load: then it
+    /// gets the fallback, and the load goes on in the background and is stored when it ends.
+    /// Callers with nothing to fall back on wait for the load. Default: none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = dynamorator::CacheConfig::new().soft_timeout(Duration::from_millis(100));
+    /// ```
+    pub fn soft_timeout(mut self, timeout: Duration) -> Self {
+        self.freshness.soft_timeout = Some(timeout);
+        self
+    }
+
+    /// A load still running after this long is abandoned (and counted): the caller gets its
+    /// fallback value if there is one, else [`Error::LoaderTimeout`](crate::Error::LoaderTimeout).
+    /// Default: none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = dynamorator::CacheConfig::new().hard_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn hard_timeout(mut self, timeout: Duration) -> Self {
+        self.freshness.hard_timeout = Some(timeout);
+        self
+    }
+
+    /// Stale keys that separate batch read-through calls meet within this window are
+    /// refreshed together, with one call of a batch loader. Default: 10 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = dynamorator::CacheConfig::new().refresh_window(Duration::from_millis(25));
+    /// ```
+    pub fn refresh_window(mut self, window: Duration) -> Self {
+        self.freshness.refresh_window = window;
+        self
+    }
+
+    /// A batch refresh starts at once when it holds this many keys (a call's own stale keys
+    /// always go in one loader call). Default: 100.
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().refresh_batch_max(500);
+    /// ```
+    pub fn refresh_batch_max(mut self, keys: usize) -> Self {
+        self.freshness.refresh_batch_max = keys.max(1);
         self
     }
 

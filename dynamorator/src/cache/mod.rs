@@ -2,12 +2,17 @@
 //! in-process L1, stampede protection and statistics. Everything here goes down through the
 //! store; nothing below knows of it.
 
+mod background;
 mod cached;
 mod config;
+mod fail_open;
+mod freshness;
 mod keys;
 mod l1;
+mod loaded;
 mod read;
 mod read_through;
+mod refresh;
 mod registry;
 mod stampede;
 mod stats;
@@ -21,16 +26,21 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::{Store, Ttl};
+use background::Background;
+use freshness::FreshnessSettings;
 use keys::KeySpace;
 use l1::L1;
+use refresh::Refreshes;
 use stampede::{Coalescer, KeyClaims};
 use stats::Counters;
 
 pub use cached::Cached;
 pub use config::{CacheConfig, L1Config};
+pub use loaded::Loaded;
 pub use stats::CacheStats;
 
-/// What every handle of one cache shares: statistics, loads in flight, the L1.
+/// What every handle of one cache shares: statistics, loads in flight, the L1, background
+/// refreshes.
 struct Shared<T> {
     counters: Counters,
     /// Single-key read-through loads in flight.
@@ -38,6 +48,9 @@ struct Shared<T> {
     /// Batch read-through claims.
     claims: KeyClaims,
     l1: L1<T>,
+    /// Keys refreshing or paused, and the batch refresh window.
+    refreshes: Arc<Refreshes<T>>,
+    background: Arc<Background>,
 }
 
 impl<T: Send + Sync + 'static> Shared<T> {
@@ -47,6 +60,8 @@ impl<T: Send + Sync + 'static> Shared<T> {
             loads: Coalescer::default(),
             claims: KeyClaims::default(),
             l1: L1::new(config.l1.as_ref(), store.clock()),
+            refreshes: Arc::default(),
+            background: Arc::default(),
         }
     }
 }
@@ -64,6 +79,7 @@ impl<T: Send + Sync + 'static> Shared<T> {
 /// | write / delete | [`put`](Cache::put), [`put_many`](Cache::put_many), [`delete`](Cache::delete), [`delete_many`](Cache::delete_many) |
 /// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stats`](Cache::stats) |
 /// | the L1 | [`invalidate`](Cache::invalidate), [`invalidate_all`](Cache::invalidate_all) |
+/// | background refreshes | [`wait_for_refreshes`](Cache::wait_for_refreshes) |
 ///
 /// What handles share (statistics, loads in flight, the L1) follows from how they were made:
 ///
@@ -89,6 +105,7 @@ impl<T: Send + Sync + 'static> Shared<T> {
 pub struct Cache<T> {
     store: Store,
     ttl: Ttl,
+    freshness: FreshnessSettings,
     codec: Codec,
     keys: KeySpace,
     shared: Arc<Shared<T>>,
@@ -100,6 +117,7 @@ impl<T> Clone for Cache<T> {
         Cache {
             store: self.store.clone(),
             ttl: self.ttl,
+            freshness: self.freshness,
             codec: self.codec,
             keys: self.keys.clone(),
             shared: self.shared.clone(),
@@ -148,6 +166,7 @@ where
         Cache {
             store: store.clone(),
             ttl: config.ttl,
+            freshness: config.freshness,
             codec,
             keys: KeySpace::new(config.key_prefix()),
             shared,
@@ -226,6 +245,21 @@ where
     /// ```
     pub fn invalidate_all(&self) {
         self.shared.l1.invalidate_all();
+    }
+
+    /// Returns once no background refresh of this cache is running or waiting to start: for
+    /// a graceful shutdown, or a test that reads what a refresh stored.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let cache: Cache<u8> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.wait_for_refreshes().await;
+    /// # }
+    /// ```
+    pub async fn wait_for_refreshes(&self) {
+        self.shared.background.idle().await;
     }
 
     fn counters(&self) -> &Counters {

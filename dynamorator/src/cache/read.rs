@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Cache;
+use super::l1::Held;
 use super::stats::Counters;
-use crate::codec::Decoded;
+use crate::codec::{Decoded, Freshness};
 use crate::store::distinct_keys;
 use crate::{BatchFailure, Error, GetMany, ItemInfo, KeyPage};
 
@@ -62,10 +63,14 @@ where
     #[must_use = "the value read, or why it could not be"]
     pub async fn get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
         self.keys.validate(key)?;
-        self.shared
+        let held = self
+            .shared
             .l1
-            .get_or_fetch(key, self.counters(), || self.fetch_from_store(key))
-            .await
+            .get_or_fetch(key, self.counters(), self.store.now(), || {
+                self.fetch_from_store(key, 0)
+            })
+            .await?;
+        Ok(held.map(|held| held.value))
     }
 
     /// Reads many keys; duplicates are read once. Keys the L1 holds are not asked of the
@@ -130,20 +135,25 @@ where
         keys: impl IntoIterator<Item = K>,
     ) -> Result<GetMany<Arc<T>>, Error> {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
-        let (found, failed) = self.read_layers(keys).await;
+        let (found, failed) = self.read_layers(keys, 0).await;
+        let found = found
+            .into_iter()
+            .map(|(key, held)| (key, held.value))
+            .collect();
         Ok(GetMany { found, failed })
     }
 
     /// Distinct, valid keys read through the L1, then one batch read of the store for the
-    /// rest.
+    /// rest; items expired up to `grace` seconds ago come back as fallbacks.
     pub(super) async fn read_layers(
         &self,
         keys: Vec<String>,
-    ) -> (HashMap<String, Arc<T>>, Vec<BatchFailure>) {
+        grace: i64,
+    ) -> (HashMap<String, Held<T>>, Vec<BatchFailure>) {
         self.shared
             .l1
-            .get_many_or_fetch(keys, self.counters(), |missing| {
-                self.fetch_many_from_store(missing)
+            .get_many_or_fetch(keys, self.counters(), self.store.now(), |missing| {
+                self.fetch_many_from_store(missing, grace)
             })
             .await
     }
@@ -236,10 +246,20 @@ where
         })
     }
 
-    /// One store read, counted; an undecodable value is a logged miss.
-    pub(super) async fn fetch_from_store(&self, key: &str) -> Result<Option<Decoded<T>>, Error> {
+    /// One store read, counted; an undecodable value is a logged miss. Items expired up to
+    /// `grace` seconds ago are returned (fallbacks), counted as misses.
+    pub(super) async fn fetch_from_store(
+        &self,
+        key: &str,
+        grace: i64,
+    ) -> Result<Option<Decoded<T>>, Error> {
         let counters = self.counters();
-        match self.store.fetch::<T>(&self.keys.stored(key)).await {
+        let now = self.store.now();
+        match self.store.fetch::<T>(&self.keys.stored(key), grace).await {
+            Ok(Some(decoded)) if decoded.horizons.freshness(now) == Freshness::Expired => {
+                Counters::add(&counters.store_misses, 1);
+                Ok(Some(decoded))
+            }
             Ok(Some(decoded)) => {
                 Counters::add(&counters.store_hits, 1);
                 Ok(Some(decoded))
@@ -264,15 +284,21 @@ where
     pub(super) async fn fetch_many_from_store(
         &self,
         keys: Vec<String>,
+        grace: i64,
     ) -> (HashMap<String, Decoded<T>>, Vec<BatchFailure>) {
         let asked = keys.len();
+        let now = self.store.now();
         let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
         let (found, failed) = self
             .store
-            .fetch_many::<T, _>(stored, |stored, decoded| {
+            .fetch_many::<T, _>(stored, grace, |stored, decoded| {
                 (self.keys.unprefix(stored), decoded)
             })
             .await;
+        let expired = found
+            .values()
+            .filter(|decoded| decoded.horizons.freshness(now) == Freshness::Expired)
+            .count();
         let counters = self.counters();
         let (undecodable, failed): (Vec<_>, Vec<_>) = failed
             .into_iter()
@@ -285,7 +311,7 @@ where
             Counters::add(&counters.store_errors, failure.keys.len());
             missed = missed.saturating_sub(failure.keys.len());
         }
-        Counters::add(&counters.store_hits, found.len());
+        Counters::add(&counters.store_hits, found.len() - expired);
         // Undecodable keys were counted as misses already.
         let undecodable_keys: usize = undecodable.iter().map(|f| f.keys.len()).sum();
         Counters::add(

@@ -1,31 +1,50 @@
-//! Read-through memoisation: get a value, or compute it once, store it and return it.
+//! Read-through memoisation: get a value, or compute it once, store it and return it; with
+//! stale-while-revalidate, fail-safe fallbacks and loader timeouts.
 //!
 //! Fail-open: when the store fails, the value is still computed and returned (the failure is
-//! logged and counted). A loader error is returned and nothing is stored. How concurrent calls
-//! share loads is the `stampede` module's subject.
+//! logged and counted). How concurrent calls share loads is the `stampede` module's subject.
+//!
+//! Where a key is on its timeline decides what a read does:
+//! - fresh: the value is returned;
+//! - stale (past the TTL, inside the stale window): the value is returned at once and one
+//!   background refresh loads a new one (single-key calls refresh with their own loader, one
+//!   refresh per key at a time; batch calls gather stale keys met within the refresh window
+//!   into one batch loader call);
+//! - expired, or absent: the loader runs while the caller waits; an expired value still
+//!   stored within the fail-safe maximum is the fallback if the load fails or times out.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
 
 use super::Cache;
-use super::l1::Lookup;
+use super::fail_open::warn_fail_open;
+use super::l1::{Held, Lookup};
+use super::loaded::Loaded;
+use super::refresh::{BatchLoad, Taken, Window};
 use super::stats::Counters;
+use crate::Error;
+use crate::codec::Freshness;
 use crate::error::LoaderError;
 use crate::store::distinct_keys;
-use crate::{BatchFailure, Error};
 
 /// Read-through.
 impl<T> Cache<T>
 where
     T: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
-    /// Returns the value under `key`, or runs `loader`, stores what it returns (with the
-    /// cache's TTL) and returns that. Concurrent calls for the same key in this process share
-    /// one run of one loader.
+    /// Returns the value under `key`, or runs `loader`, stores what it returns and returns
+    /// that. Concurrent calls for the same key in this process share one run of one loader.
+    ///
+    /// With a [stale window](crate::CacheConfig::stale_for), a stale value is returned at once
+    /// and `loader` refreshes it in the background; so the loader is `Send + 'static` (move
+    /// what it needs into it). It returns `T`, or a [`Loaded<T>`] to choose its own horizons
+    /// or not to be stored.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -37,7 +56,7 @@ where
     /// assert_eq!(value, 144);
     /// // The second call is a hit: the loader is not called.
     /// let again = squares
-    ///     .get_or_insert_with("12", || async { Err(std::io::Error::other("not called")) })
+    ///     .get_or_insert_with("12", || async { Err::<u64, _>(std::io::Error::other("not called")) })
     ///     .await?;
     /// assert_eq!(again, 144);
     /// # Ok(()) }
@@ -48,15 +67,17 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Loader`] when the loader fails (nothing is stored; [`Error::loader_error`]
-    /// gives the loader's error back typed), or an invalid key. Store failures are not errors
+    /// [`Error::Loader`] when the loader fails, or [`Error::LoaderTimeout`] when it passes the
+    /// hard timeout, and there is no fallback value (nothing is stored; [`Error::loader_error`]
+    /// gives the loader's error back typed); an invalid key. Store failures are not errors
     /// here: they are logged, counted, and the loader's value is returned.
     #[must_use = "the value, or the loader's error"]
-    pub async fn get_or_insert_with<F, Fut, E>(&self, key: &str, loader: F) -> Result<T, Error>
+    pub async fn get_or_insert_with<F, Fut, V, E>(&self, key: &str, loader: F) -> Result<T, Error>
     where
         T: Clone,
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
         self.get_arc_or_insert_with(key, loader)
@@ -83,100 +104,227 @@ where
     ///
     /// As [`get_or_insert_with`](Cache::get_or_insert_with).
     #[must_use = "the value, or the loader's error"]
-    pub async fn get_arc_or_insert_with<F, Fut, E>(
+    pub async fn get_arc_or_insert_with<F, Fut, V, E>(
         &self,
         key: &str,
         loader: F,
     ) -> Result<Arc<T>, Error>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
         self.keys.validate(key)?;
         let known_absent = match self.shared.l1.lookup(key, self.counters()) {
-            Lookup::Hit(value) => return Ok(value),
+            Lookup::Hit(held) => return Ok(self.answer(key, held, loader).await),
             Lookup::Absent => true,
             Lookup::Unknown => false,
         };
         self.shared
             .loads
-            .run(key, || async {
+            .run(key, move || async move {
+                let mut fallback = None;
                 // A remembered miss goes straight to the loader.
-                if !known_absent {
-                    match self.fetch_from_store(key).await {
-                        Ok(Some(decoded)) => {
-                            let value = Arc::new(decoded.value);
-                            self.shared.l1.insert(
-                                key.to_owned(),
-                                value.clone(),
-                                decoded.expires_at,
-                                decoded.size,
-                            );
-                            return Ok(value);
-                        }
-                        Ok(None) => {}
-                        // Fail-open: the loader still runs.
-                        Err(error) => warn_fail_open("get_or_insert_with", key, &error),
+                if !known_absent && let Some(held) = self.read_one_fail_open(key).await {
+                    if held.freshness == Freshness::Expired {
+                        fallback = Some(held.value);
+                    } else {
+                        return Ok(self.answer(key, held, loader).await);
                     }
                 }
-                self.load_and_store(key, loader).await
+                self.load_in_front(key, loader, fallback).await
             })
             .await
     }
 
-    async fn load_and_store<F, Fut, E>(&self, key: &str, loader: F) -> Result<Arc<T>, Error>
+    /// A fresh or stale value read; a stale one starts its refresh.
+    async fn answer<F, Fut, V, E>(&self, key: &str, held: Held<T>, loader: F) -> Arc<T>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        let value = Arc::new(self.call_loader(loader()).await?);
-        let stored = match self.encode(key, &value, self.store.now()) {
-            Ok((item, written)) => {
-                let (expires_at, size) = (written.expires_at, written.size);
-                self.store.put_item(item).await.map(|()| (expires_at, size))
-            }
-            Err(error) => Err(error),
-        };
-        match stored {
-            Ok((expires_at, size)) => {
-                self.shared
-                    .l1
-                    .insert(key.to_owned(), value.clone(), expires_at, size);
-            }
-            Err(error) => {
-                Counters::add(&self.counters().store_errors, 1);
-                warn_fail_open("get_or_insert_with", key, &error);
+        if held.freshness == Freshness::Stale {
+            Counters::add(&self.counters().stale_hits, 1);
+            let taken = self
+                .shared
+                .refreshes
+                .take(vec![key.to_owned()], self.store.now());
+            if !taken.is_empty() {
+                Counters::add(&self.counters().refreshes_started, 1);
+                let cache = self.clone();
+                let refresh = async move { cache.refresh_one(taken, loader).await };
+                self.shared.background.spawn_or_run(refresh).await;
             }
         }
-        Ok(value)
+        held.value
     }
 
-    /// Runs a loader, counting the call and its failure.
-    async fn call_loader<V, E>(&self, load: impl Future<Output = Result<V, E>>) -> Result<V, Error>
+    /// Loads one stale key in the background and keeps the new value.
+    async fn refresh_one<F, Fut, V, E>(&self, taken: Taken<T>, loader: F)
     where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+        V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
+        let Some(key) = taken.keys().first().cloned() else {
+            return;
+        };
+        match self.run_load(user_load(loader)).await {
+            Ok(loaded) => {
+                self.keep_one(&key, loaded).await;
+                Counters::add(&self.counters().refreshes_succeeded, 1);
+            }
+            Err(error) => {
+                Counters::add(&self.counters().refreshes_failed, 1);
+                self.pause(std::slice::from_ref(&key));
+                tracing::warn!(key, %error, "dynamorator: background refresh failed; the stale value stays");
+            }
+        }
+    }
+
+    /// Loads a key the caller waits for: absent, or expired with `fallback` still stored.
+    async fn load_in_front<F, Fut, V, E>(
+        &self,
+        key: &str,
+        loader: F,
+        fallback: Option<Arc<T>>,
+    ) -> Result<Arc<T>, Error>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        if let Some(fallback) = &fallback {
+            let refreshes = &self.shared.refreshes;
+            // A load of it is already under way (past a soft timeout), or it failed a moment
+            // ago: the fallback answers rather than another load.
+            if refreshes.is_in_flight(key) || refreshes.is_paused(key, self.store.now()) {
+                Counters::add(&self.counters().fail_safe_hits, 1);
+                return Ok(fallback.clone());
+            }
+        }
+        match (fallback, self.freshness.soft_timeout) {
+            (Some(fallback), Some(soft)) => Ok(self.load_within(key, loader, fallback, soft).await),
+            (fallback, _) => match self.run_load(user_load(loader)).await {
+                Ok(loaded) => Ok(self.keep_one(key, loaded).await.0),
+                Err(error) => match fallback {
+                    Some(fallback) => Ok(self.fail_safe(key, fallback, Some(&error))),
+                    None => Err(error),
+                },
+            },
+        }
+    }
+
+    /// Loads in the background, waiting `soft` at most: past it the fallback answers and the
+    /// load goes on, storing its value when it ends.
+    async fn load_within<F, Fut, V, E>(
+        &self,
+        key: &str,
+        loader: F,
+        fallback: Arc<T>,
+        soft: Duration,
+    ) -> Arc<T>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        // Taken, so the callers after this one serve the fallback instead of loading again.
+        let taken = self
+            .shared
+            .refreshes
+            .take(vec![key.to_owned()], self.store.now());
+        let (done, result) = oneshot::channel();
+        let cache = self.clone();
+        let owned_key = key.to_owned();
+        let load = async move {
+            let _taken = taken;
+            let outcome = match cache.run_load(user_load(loader)).await {
+                Ok(loaded) => Ok(cache.keep_one(&owned_key, loaded).await.0),
+                Err(error) => {
+                    cache.pause(std::slice::from_ref(&owned_key));
+                    Err(error)
+                }
+            };
+            // The caller may have gone with its fallback; the value is kept all the same.
+            let _ = done.send(outcome);
+        };
+        self.shared.background.spawn_or_run(load).await;
+        match tokio::time::timeout(soft, result).await {
+            Ok(Ok(Ok(value))) => value,
+            Ok(Ok(Err(error))) => self.fail_safe(key, fallback, Some(&error)),
+            Ok(Err(_)) => self.fail_safe(key, fallback, None),
+            Err(_) => {
+                Counters::add(&self.counters().soft_timeouts, 1);
+                self.fail_safe(key, fallback, None)
+            }
+        }
+    }
+
+    /// Answers with a fallback after a failed or slow load, pausing the key's loads.
+    fn fail_safe(&self, key: &str, fallback: Arc<T>, error: Option<&Error>) -> Arc<T> {
+        Counters::add(&self.counters().fail_safe_hits, 1);
+        if let Some(error) = error {
+            self.pause(&[key.to_owned()]);
+            tracing::warn!(key, %error, "dynamorator: load failed; answering with the stale value");
+        }
+        fallback
+    }
+
+    /// No load of these keys for the fail-safe throttle.
+    fn pause(&self, keys: &[String]) {
+        let now = self.store.now();
+        let until = self.freshness.throttled_until(now);
+        self.shared.refreshes.pause(keys, until, now);
+    }
+
+    /// Runs a load, counting the call and its failure, abandoned at the hard timeout.
+    async fn run_load<V>(&self, load: impl Future<Output = Result<V, Error>>) -> Result<V, Error> {
         let counters = self.counters();
         Counters::add(&counters.loader_calls, 1);
-        load.await.map_err(|error| {
+        let result = match self.freshness.hard_timeout {
+            // tokio's timer needs a runtime; outside one the load runs without the limit.
+            Some(limit) if tokio::runtime::Handle::try_current().is_ok() => {
+                match tokio::time::timeout(limit, load).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        Counters::add(&counters.hard_timeouts, 1);
+                        return Err(Error::LoaderTimeout { after: limit });
+                    }
+                }
+            }
+            _ => load.await,
+        };
+        if result.is_err() {
             Counters::add(&counters.loader_errors, 1);
-            Error::Loader(LoaderError::new(error))
-        })
+        }
+        result
     }
 
     /// The batch read-through of a product cache: reads every key, calls `loader` **once** with
     /// exactly the keys that are missing (and no other call in this process is loading), stores
     /// what it returns in batch writes and returns everything found and loaded. Keys the loader
     /// does not return are left out; keys it returns that were not asked for are ignored. The
-    /// loader is not called when nothing is missing.
+    /// loader is not called when nothing is missing or stale.
     ///
     /// Concurrent calls in this process share loads key by key: each key goes to one loader
     /// while its load is in flight, however calls overlap. A call whose missing keys another
     /// call is loading waits for that load and reads what it stored; if that load fails (or
     /// the store could not take its values), the key is handed to the oldest waiting call,
     /// which loads it in its one loader call. The `stampede` module docs give the protocol.
+    ///
+    /// With a [stale window](crate::CacheConfig::stale_for), stale values are returned; a call
+    /// with missing keys loads its stale keys with them, in its one loader call; a call with
+    /// only stale keys hands them, and its loader, to a background batch refresh, which other
+    /// calls' stale keys join within the [refresh window](crate::CacheConfig::refresh_window).
+    /// So a refresh may load keys another call met, with this call's loader: a cache's batch
+    /// loaders must be interchangeable (they load the same thing).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -198,11 +346,12 @@ where
     ///
     /// # Errors
     ///
-    /// An invalid key before anything else; [`Error::Loader`] when the loader fails (nothing is
-    /// stored). Store failures are logged and counted; keys the store could not read count as
-    /// missing.
+    /// An invalid key before anything else; [`Error::Loader`] when the loader fails, or
+    /// [`Error::LoaderTimeout`] at the hard timeout, unless every key it was loading has a
+    /// fallback value (nothing is stored). Store failures are logged and counted; keys the
+    /// store could not read count as missing.
     #[must_use = "the values, or the loader's error"]
-    pub async fn get_many_or_insert_with<K, F, Fut, E>(
+    pub async fn get_many_or_insert_with<K, F, Fut, V, E>(
         &self,
         keys: impl IntoIterator<Item = K>,
         loader: F,
@@ -210,31 +359,62 @@ where
     where
         T: Clone,
         K: AsRef<str>,
-        F: FnOnce(Vec<String>) -> Fut,
-        Fut: Future<Output = Result<HashMap<String, T>, E>>,
+        F: FnOnce(Vec<String>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<HashMap<String, V>, E>> + Send + 'static,
+        V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        let load = user_batch_load(loader);
         let mark = self.shared.claims.mark();
-        let mut result = self.read_many_fail_open(keys.clone()).await;
+        let now = self.store.now();
+        let mut result = HashMap::with_capacity(keys.len());
+        let mut stale = Vec::new();
+        let mut fallbacks = HashMap::new();
+        for (key, held) in self.read_many_fail_open(keys.clone()).await {
+            match held.freshness {
+                Freshness::Fresh => {}
+                Freshness::Stale => stale.push(key.clone()),
+                Freshness::Expired => {
+                    fallbacks.insert(key, held.value);
+                    continue;
+                }
+            }
+            result.insert(key, held.value);
+        }
+        Counters::add(&self.counters().stale_hits, stale.len());
+        // Expired keys whose last load failed a moment ago, or that are loading: fallbacks.
+        let refreshes = &self.shared.refreshes;
+        fallbacks.retain(|key, fallback| {
+            if refreshes.is_in_flight(key) || refreshes.is_paused(key, now) {
+                Counters::add(&self.counters().fail_safe_hits, 1);
+                result.insert(key.clone(), fallback.clone());
+                false
+            } else {
+                true
+            }
+        });
         let missing: Vec<String> = keys
             .into_iter()
             .filter(|key| !result.contains_key(key))
             .collect();
         if missing.is_empty() {
-            return Ok(result);
+            self.refresh_later(stale, load, now).await;
+            return Ok(into_values(result));
         }
+        let refreshing = self.shared.refreshes.take(stale, now);
+        Counters::add(&self.counters().refreshes_started, refreshing.len());
         let mut claims = self.shared.claims.claim(missing);
         // A load that ended between this call's read and its claim may have stored keys it now
         // holds: read those again rather than load them a second time.
         if claims.released_since(mark) && !claims.held().is_empty() {
-            let found = self.read_many_fail_open(claims.held().to_vec()).await;
+            let found = self.read_usable(claims.held().to_vec()).await;
             claims.release_found(&found.keys().cloned().collect());
             result.extend(found);
         }
         let stored_by_others = claims.wait().await;
         if !stored_by_others.is_empty() {
-            let found = self.read_many_fail_open(stored_by_others.clone()).await;
+            let found = self.read_usable(stored_by_others.clone()).await;
             let unread: Vec<String> = stored_by_others
                 .into_iter()
                 .filter(|key| !found.contains_key(key))
@@ -248,89 +428,156 @@ where
                 );
             }
         }
-        if claims.held().is_empty() {
-            return Ok(result);
+        if claims.held().is_empty() && refreshing.is_empty() {
+            return Ok(into_values(result));
         }
-        let wanted: HashSet<String> = claims.held().iter().cloned().collect();
+        let wanted: Vec<String> = claims
+            .held()
+            .iter()
+            .chain(refreshing.keys())
+            .cloned()
+            .collect();
+        let wanted_set: HashSet<&String> = wanted.iter().collect();
         // On a loader error `claims` is dropped, which hands its keys to the waiting calls.
-        let mut loaded = self.call_loader(loader(claims.held().to_vec())).await?;
-        loaded.retain(|key, _| wanted.contains(key));
-        let stored = self.store_loaded(&loaded).await;
-        // Only now may waiters read: what was stored is in the L1 and the store.
-        claims.release(&stored);
-        result.extend(loaded);
-        Ok(result)
+        match self.run_load(load(wanted.clone())).await {
+            Ok(mut loaded) => {
+                loaded.retain(|key, _| wanted_set.contains(key));
+                let (values, stored) = self.keep_many(loaded).await;
+                let refreshed = refreshing
+                    .keys()
+                    .iter()
+                    .filter(|key| values.contains_key(*key))
+                    .count();
+                Counters::add(&self.counters().refreshes_succeeded, refreshed);
+                Counters::add(
+                    &self.counters().refreshes_failed,
+                    refreshing.len() - refreshed,
+                );
+                // Only now may waiters read: what was stored is in the L1 and the store.
+                claims.release(&stored);
+                result.extend(values);
+                Ok(into_values(result))
+            }
+            Err(error) => {
+                Counters::add(&self.counters().refreshes_failed, refreshing.len());
+                self.pause(refreshing.keys());
+                let held = claims.held().to_vec();
+                drop(claims);
+                if !held.iter().all(|key| fallbacks.contains_key(key)) {
+                    return Err(error);
+                }
+                Counters::add(
+                    &self.counters().fail_safe_hits,
+                    held.len() + refreshing.len(),
+                );
+                self.pause(&held);
+                tracing::warn!(keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
+                for key in held {
+                    if let Some(fallback) = fallbacks.remove(&key) {
+                        result.insert(key, fallback);
+                    }
+                }
+                Ok(into_values(result))
+            }
+        }
     }
 
-    /// Batch read through the L1 and the store; failures are logged and their keys count as
-    /// missing.
-    async fn read_many_fail_open(&self, keys: Vec<String>) -> HashMap<String, T>
-    where
-        T: Clone,
-    {
-        let (found, failed) = self.read_layers(keys).await;
-        for failure in &failed {
-            warn_batch_fail_open(failure);
-        }
-        found
+    /// Fresh or stale values of these keys (no fallbacks), fail-open.
+    async fn read_usable(&self, keys: Vec<String>) -> HashMap<String, Arc<T>> {
+        self.read_many_fail_open(keys)
+            .await
             .into_iter()
-            .map(|(key, value)| (key, Arc::unwrap_or_clone(value)))
+            .filter(|(_, held)| held.freshness != Freshness::Expired)
+            .map(|(key, held)| (key, held.value))
             .collect()
     }
 
-    /// Writes loaded values in batches, fail-open; returns the keys that were stored.
-    async fn store_loaded(&self, loaded: &HashMap<String, T>) -> HashSet<String>
-    where
-        T: Clone,
-    {
-        let now = self.store.now();
-        let mut items = Vec::with_capacity(loaded.len());
-        let mut written = Vec::with_capacity(loaded.len());
-        for (key, value) in loaded {
-            match self.encode(key, value, now) {
-                Ok((item, write)) => {
-                    items.push(item);
-                    written.push(write);
-                }
-                Err(error) => {
-                    Counters::add(&self.counters().store_errors, 1);
-                    warn_fail_open("get_many_or_insert_with", key, &error);
-                }
-            }
+    /// Hands stale keys, with the loader, to a background batch refresh.
+    async fn refresh_later(&self, stale: Vec<String>, load: BatchLoad<T>, now: i64) {
+        let taken = self.shared.refreshes.take(stale, now);
+        if taken.is_empty() {
+            return;
         }
-        let mut stored: HashSet<String> = written.iter().map(|w| w.key.clone()).collect();
-        match self.store_written(items, written).await {
-            Ok(()) => {}
-            Err(Error::Incomplete { failures, .. }) => {
-                for failure in &failures {
-                    warn_batch_fail_open(failure);
-                    failure.keys.iter().for_each(|key| {
-                        stored.remove(key);
-                    });
+        Counters::add(&self.counters().refreshes_started, taken.len());
+        let max = self.freshness.refresh_batch_max;
+        let (due, opened) = self.shared.refreshes.gather(taken.into_keys(), load, max);
+        for window in due {
+            let cache = self.clone();
+            let refresh = async move { cache.refresh_window(window).await };
+            self.shared.background.spawn_or_run(refresh).await;
+        }
+        if let Some(id) = opened {
+            let cache = self.clone();
+            let wait = self.freshness.refresh_window;
+            let timer = async move {
+                tokio::time::sleep(wait).await;
+                if let Some(window) = cache.shared.refreshes.close(id) {
+                    cache.refresh_window(window).await;
                 }
+            };
+            self.shared.background.spawn_or_run(timer).await;
+        }
+    }
+
+    /// One batch refresh: the gathered keys, one call of the loader that opened the window.
+    async fn refresh_window(&self, window: Window<T>) {
+        let taken = self.shared.refreshes.adopt(window.keys);
+        let asked = taken.len();
+        match self.run_load((window.load)(taken.keys().to_vec())).await {
+            Ok(mut loaded) => {
+                let wanted: HashSet<&String> = taken.keys().iter().collect();
+                loaded.retain(|key, _| wanted.contains(key));
+                let (values, _) = self.keep_many(loaded).await;
+                Counters::add(&self.counters().refreshes_succeeded, values.len());
+                Counters::add(&self.counters().refreshes_failed, asked - values.len());
             }
             Err(error) => {
-                warn_fail_open("get_many_or_insert_with", "", &error);
-                stored.clear();
+                Counters::add(&self.counters().refreshes_failed, asked);
+                self.pause(taken.keys());
+                warn_fail_open("batch refresh", "", &error);
             }
         }
-        stored
     }
 }
 
-/// Logs a store failure that read-through answered past.
-fn warn_fail_open(operation: &'static str, key: &str, error: &Error) {
-    tracing::warn!(operation, key, %error, "dynamorator: store failed; answering from the loader");
+/// A single-key loader with its output made uniform.
+async fn user_load<T, F, Fut, V, E>(loader: F) -> Result<Loaded<T>, Error>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<V, E>>,
+    V: Into<Loaded<T>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match loader().await {
+        Ok(value) => Ok(value.into()),
+        Err(error) => Err(Error::Loader(LoaderError::new(error))),
+    }
 }
 
-/// Logs a batch failure that read-through answered past, naming how many keys it cost.
-fn warn_batch_fail_open(failure: &BatchFailure) {
-    let first = failure.keys.first().map(String::as_str).unwrap_or_default();
-    tracing::warn!(
-        operation = "get_many_or_insert_with",
-        first_key = first,
-        keys = failure.keys.len(),
-        error = %failure.error,
-        "dynamorator: store failed; answering from the loader"
-    );
+/// A batch loader boxed, so a refresh window can keep it whatever its type.
+fn user_batch_load<T, F, Fut, V, E>(loader: F) -> BatchLoad<T>
+where
+    F: FnOnce(Vec<String>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<HashMap<String, V>, E>> + Send + 'static,
+    V: Into<Loaded<T>>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    Box::new(move |keys| {
+        Box::pin(async move {
+            match loader(keys).await {
+                Ok(values) => Ok(values
+                    .into_iter()
+                    .map(|(key, value)| (key, value.into()))
+                    .collect()),
+                Err(error) => Err(Error::Loader(LoaderError::new(error))),
+            }
+        })
+    })
+}
+
+fn into_values<T: Clone>(values: HashMap<String, Arc<T>>) -> HashMap<String, T> {
+    values
+        .into_iter()
+        .map(|(key, value)| (key, Arc::unwrap_or_clone(value)))
+        .collect()
 }

@@ -37,6 +37,24 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Store operations that failed (reads and writes; fail-open paths included).
     pub store_errors: u64,
+    /// Stale values served by read-through while a refresh loads a new one (L1 or store).
+    pub stale_hits: u64,
+    /// Background refreshes started (a batch refresh counts its keys).
+    pub refreshes_started: u64,
+    /// Keys background refreshes loaded and stored.
+    pub refreshes_succeeded: u64,
+    /// Keys whose background refresh failed, timed out or returned nothing.
+    pub refreshes_failed: u64,
+    /// Read-through answers from a stale or expired value because a load failed, timed out or was throttled after failing.
+    pub fail_safe_hits: u64,
+    /// Loads that passed the soft timeout: the caller got its fallback, the load went on.
+    pub soft_timeouts: u64,
+    /// Loads abandoned at the hard timeout.
+    pub hard_timeouts: u64,
+    /// Times this cache's store failures opened the store's circuit breaker.
+    pub circuit_trips: u64,
+    /// Read-through store requests skipped because the circuit breaker was open.
+    pub store_skipped: u64,
     /// Entries in the L1 now (approximate while it is being written).
     pub l1_entries: u64,
     /// The L1's weighted size now: stored bytes, or entries when bounded by entries.
@@ -54,6 +72,15 @@ pub(crate) struct Counters {
     pub(crate) loader_calls: AtomicU64,
     pub(crate) loader_errors: AtomicU64,
     pub(crate) store_errors: AtomicU64,
+    pub(crate) stale_hits: AtomicU64,
+    pub(crate) refreshes_started: AtomicU64,
+    pub(crate) refreshes_succeeded: AtomicU64,
+    pub(crate) refreshes_failed: AtomicU64,
+    pub(crate) fail_safe_hits: AtomicU64,
+    pub(crate) soft_timeouts: AtomicU64,
+    pub(crate) hard_timeouts: AtomicU64,
+    pub(crate) circuit_trips: AtomicU64,
+    pub(crate) store_skipped: AtomicU64,
 }
 
 impl Counters {
@@ -77,6 +104,15 @@ impl Counters {
             loader_calls: read(&self.loader_calls),
             loader_errors: read(&self.loader_errors),
             store_errors: read(&self.store_errors),
+            stale_hits: read(&self.stale_hits),
+            refreshes_started: read(&self.refreshes_started),
+            refreshes_succeeded: read(&self.refreshes_succeeded),
+            refreshes_failed: read(&self.refreshes_failed),
+            fail_safe_hits: read(&self.fail_safe_hits),
+            soft_timeouts: read(&self.soft_timeouts),
+            hard_timeouts: read(&self.hard_timeouts),
+            circuit_trips: read(&self.circuit_trips),
+            store_skipped: read(&self.store_skipped),
             l1_entries: 0,
             l1_weighted_size: 0,
         }

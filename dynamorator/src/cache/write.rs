@@ -10,14 +10,14 @@ use serde::de::DeserializeOwned;
 use super::Cache;
 use super::stats::Counters;
 use crate::Error;
-use crate::codec::Item as StoredItem;
+use crate::codec::{Horizons, Item as StoredItem};
 use crate::store::distinct_keys;
 
 /// A value just encoded for the store, for the L1's write-through.
 pub(super) struct Written<'a, T> {
     pub(super) key: String,
     pub(super) value: &'a T,
-    pub(super) expires_at: i64,
+    pub(super) horizons: Horizons,
     pub(super) size: usize,
 }
 
@@ -185,12 +185,13 @@ where
                 self.shared.l1.invalidate(&w.key);
             } else {
                 let value = Arc::new(w.value.clone());
-                self.shared.l1.insert(w.key, value, w.expires_at, w.size);
+                self.shared.l1.insert(w.key, value, w.horizons, w.size);
             }
         }
     }
 
-    /// The item for `value` under `key` (as given), written at `now` with the cache's TTL.
+    /// The item for `value` under `key` (as given), written at `now` with the cache's
+    /// horizons.
     pub(super) fn encode<'v>(
         &self,
         key: &str,
@@ -198,13 +199,16 @@ where
         now: i64,
     ) -> Result<(StoredItem, Written<'v, T>), Error> {
         self.keys.validate(key)?;
+        let horizons = self
+            .freshness
+            .horizons(now, self.ttl, self.freshness.stale_for);
         let item = self
             .codec
-            .encode_item(&self.keys.stored(key), value, self.ttl, now)?;
+            .encode_item(&self.keys.stored(key), value, horizons, now)?;
         let written = Written {
             key: key.to_owned(),
             value,
-            expires_at: item.expires_at,
+            horizons,
             size: item.encoded_size(),
         };
         Ok((item, written))

@@ -3,6 +3,7 @@
 //! fetched; the store calls it on the way down and on the way up.
 
 mod compression;
+mod horizons;
 mod json;
 mod key;
 
@@ -11,13 +12,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::Error;
 use crate::backend::item::{MAX_ITEM_BYTES, StoredItem};
-use crate::ttl::is_expired;
-use crate::{Error, Ttl};
 use compression::{gzip_base64, inflate};
 use json::json_error;
 
 pub(crate) use crate::backend::item::StoredItem as Item;
+pub(crate) use horizons::{Freshness, Horizons};
 pub(crate) use key::{MAX_KEY_BYTES, validate_key};
 
 /// The Python package's default compression threshold, in bytes of JSON text.
@@ -58,8 +59,8 @@ pub(crate) struct EncodedData {
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded<V> {
     pub(crate) value: V,
-    /// Epoch seconds after which the item is a miss.
-    pub(crate) expires_at: i64,
+    /// When the item stops being fresh and when it expires.
+    pub(crate) horizons: Horizons,
     /// The item's encoded size in bytes.
     pub(crate) size: usize,
 }
@@ -94,13 +95,13 @@ impl Codec {
         parsed.map_err(|e| json_error::<T>(&item.key, &e))
     }
 
-    /// The item for `value` under `key`, written at `now` (epoch seconds) to live `ttl`,
-    /// refusing what DynamoDB would refuse.
+    /// The item for `value` under `key`, written at `now` (epoch seconds) with these
+    /// horizons, refusing what DynamoDB would refuse.
     pub(crate) fn encode_item<V: Serialize + ?Sized>(
         &self,
         key: &str,
         value: &V,
-        ttl: Ttl,
+        horizons: Horizons,
         now: i64,
     ) -> Result<StoredItem, Error> {
         validate_key(key)?;
@@ -109,9 +110,9 @@ impl Codec {
             key: key.to_owned(),
             data: encoded.data,
             compressed: encoded.compressed,
-            expires_at: ttl.expires_at(now),
+            expires_at: horizons.expires_at,
             created_at: Some(now),
-            fresh_until: None,
+            fresh_until: horizons.fresh_until,
         };
         let size = item.encoded_size();
         if size > MAX_ITEM_BYTES {
@@ -124,18 +125,23 @@ impl Codec {
         Ok(item)
     }
 
-    /// The value of a stored item read at `now`; `Ok(None)` when it has expired.
+    /// The value of a stored item read at `now`; `Ok(None)` when it expired more than `grace`
+    /// seconds ago (0: when it has expired; more: a fail-safe fallback may be returned).
     pub(crate) fn decode_item<V: DeserializeOwned>(
         &self,
         item: &StoredItem,
         now: i64,
+        grace: i64,
     ) -> Result<Option<Decoded<V>>, Error> {
-        if is_expired(item.expires_at, now) {
+        if item.expires_at.saturating_add(grace) <= now {
             return Ok(None);
         }
         Ok(Some(Decoded {
             value: self.decode(item)?,
-            expires_at: item.expires_at,
+            horizons: Horizons {
+                fresh_until: item.fresh_until,
+                expires_at: item.expires_at,
+            },
             size: item.encoded_size(),
         }))
     }
@@ -144,6 +150,7 @@ impl Codec {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Ttl;
     use crate::error::CorruptReason;
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD as BASE64;
@@ -226,25 +233,56 @@ mod tests {
     #[test]
     fn items_carry_expiry_and_refuse_what_dynamodb_would() {
         let codec = Codec::default();
+        let after = |now| Horizons::after(now, Ttl::secs(60), None, 0);
         let item = codec
-            .encode_item("k", &json!(1), Ttl::secs(60), 1_000)
+            .encode_item("k", &json!(1), after(1_000), 1_000)
             .unwrap();
         assert_eq!((item.expires_at, item.created_at), (1_060, Some(1_000)));
-        let read: Option<Decoded<Value>> = codec.decode_item(&item, 1_059).unwrap();
+        assert_eq!(item.fresh_until, None);
+        let read: Option<Decoded<Value>> = codec.decode_item(&item, 1_059, 0).unwrap();
         assert_eq!(read.map(|d| d.value), Some(json!(1)));
-        assert!(codec.decode_item::<Value>(&item, 1_060).unwrap().is_none());
+        assert!(
+            codec
+                .decode_item::<Value>(&item, 1_060, 0)
+                .unwrap()
+                .is_none()
+        );
         assert!(matches!(
-            codec.encode_item("", &1, Ttl::secs(1), 0),
+            codec.encode_item("", &1, after(0), 0),
             Err(Error::EmptyKey)
         ));
         let large = "x".repeat(MAX_ITEM_BYTES);
         assert!(matches!(
-            codec.encode_item("k", &large, Ttl::secs(1), 0),
+            codec.encode_item("k", &large, after(0), 0),
             Err(Error::ItemTooLarge {
                 compressed: false,
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn items_carry_their_fresh_horizon_and_expired_ones_serve_within_the_grace() {
+        let codec = Codec::default();
+        let horizons = Horizons::after(1_000, Ttl::secs(60), Some(Ttl::secs(60)), 0);
+        let item = codec.encode_item("k", &json!(1), horizons, 1_000).unwrap();
+        assert_eq!((item.fresh_until, item.expires_at), (Some(1_060), 1_120));
+        let read: Decoded<Value> = codec.decode_item(&item, 1_100, 0).unwrap().unwrap();
+        assert_eq!(read.horizons.freshness(1_100), Freshness::Stale);
+        assert!(
+            codec
+                .decode_item::<Value>(&item, 1_120, 0)
+                .unwrap()
+                .is_none()
+        );
+        let fallback: Decoded<Value> = codec.decode_item(&item, 1_150, 60).unwrap().unwrap();
+        assert_eq!(fallback.horizons.freshness(1_150), Freshness::Expired);
+        assert!(
+            codec
+                .decode_item::<Value>(&item, 1_180, 60)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

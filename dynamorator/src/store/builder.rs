@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::backoff::Backoff;
 #[cfg(feature = "dynamodb")]
 use super::builder_dynamodb::DynamoDbOptions;
+use super::circuit::CircuitBreaker;
 use super::{Settings, Store};
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
@@ -62,6 +63,7 @@ pub struct StoreBuilder {
     clock: Clock,
     batch_concurrency: usize,
     batch_backoff: Backoff,
+    circuit_breaker: CircuitBreaker,
 }
 
 impl Default for StoreBuilder {
@@ -74,6 +76,7 @@ impl Default for StoreBuilder {
             clock: Clock::system(),
             batch_concurrency: Settings::default().batch_concurrency,
             batch_backoff: Backoff::default(),
+            circuit_breaker: CircuitBreaker::default(),
         }
     }
 }
@@ -210,6 +213,19 @@ impl StoreBuilder {
         self
     }
 
+    /// When read-through stops asking a failing store, and for how long; see
+    /// [`CircuitBreaker`]. Default: after 5 failures in a row, for 30 s.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder()
+    ///     .embedded()
+    ///     .circuit_breaker(dynamorator::CircuitBreaker::disabled());
+    /// ```
+    pub fn circuit_breaker(mut self, breaker: CircuitBreaker) -> Self {
+        self.circuit_breaker = breaker;
+        self
+    }
+
     /// Builds the store: for a table, loads the AWS configuration and (unless turned off)
     /// creates the table when missing, waits until it is ACTIVE and enables TTL.
     ///
@@ -233,6 +249,7 @@ impl StoreBuilder {
             clock: self.clock.clone(),
             batch_concurrency: self.batch_concurrency,
             batch_backoff: self.batch_backoff,
+            circuit_breaker: self.circuit_breaker,
         };
         let (backend, table): (Option<Arc<dyn Backend>>, _) = match &self.target {
             Target::Unset => {

@@ -6,6 +6,7 @@ mod batch;
 mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
+mod circuit;
 mod extensions;
 mod item_info;
 mod list;
@@ -21,11 +22,13 @@ use crate::codec::Codec;
 use backoff::Backoff;
 
 pub use builder::StoreBuilder;
+pub use circuit::CircuitBreaker;
 pub use item_info::ItemInfo;
 pub use list::KeyPage;
 pub use read::GetMany;
 
 pub(crate) use batch::distinct_keys;
+pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package
@@ -71,6 +74,7 @@ struct Inner {
     settings: Settings,
     /// State that layers above keep per store, by type; opaque here.
     extensions: Extensions,
+    circuit: Circuit,
 }
 
 /// The settings a built store runs with.
@@ -80,6 +84,7 @@ pub(crate) struct Settings {
     pub(crate) clock: Clock,
     pub(crate) batch_concurrency: usize,
     pub(crate) batch_backoff: Backoff,
+    pub(crate) circuit_breaker: CircuitBreaker,
 }
 
 impl Default for Settings {
@@ -89,6 +94,7 @@ impl Default for Settings {
             clock: Clock::system(),
             batch_concurrency: 16,
             batch_backoff: Backoff::default(),
+            circuit_breaker: CircuitBreaker::default(),
         }
     }
 }
@@ -153,6 +159,7 @@ impl Store {
             inner: Arc::new(Inner {
                 backend,
                 table,
+                circuit: Circuit::new(settings.circuit_breaker),
                 settings,
                 extensions: Extensions::default(),
             }),
@@ -203,6 +210,11 @@ impl Store {
     /// Whole epoch seconds now, by the store's clock.
     pub(crate) fn now(&self) -> i64 {
         self.inner.settings.clock.now_epoch_secs()
+    }
+
+    /// The circuit breaker read-through consults before using the store.
+    pub(crate) fn circuit(&self) -> &Circuit {
+        &self.inner.circuit
     }
 
     /// Per-store state of the layers above (the typed caches' registry).

@@ -100,7 +100,7 @@ impl Store {
     /// another shape than `V` ([`Error::TypeMismatch`]).
     #[must_use = "the value read, or why it could not be"]
     pub async fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
-        Ok(self.fetch(key).await?.map(|decoded| decoded.value))
+        Ok(self.fetch(key, 0).await?.map(|decoded| decoded.value))
     }
 
     /// Reads many keys at once. Duplicate keys are read once. There is no cap on the number of
@@ -139,32 +139,35 @@ impl Store {
     {
         let keys = distinct_valid_keys(keys)?;
         let (found, failed) = self
-            .fetch_many(keys, |key, decoded: Decoded<V>| (key, decoded.value))
+            .fetch_many(keys, 0, |key, decoded: Decoded<V>| (key, decoded.value))
             .await;
         Ok(GetMany { found, failed })
     }
 
-    /// Reads one item and decodes it, with its expiry and size.
+    /// Reads one item and decodes it, with its horizons and size; an item expired for more
+    /// than `grace` seconds is a miss (0: any expired item).
     pub(crate) async fn fetch<V: DeserializeOwned>(
         &self,
         key: &str,
+        grace: i64,
     ) -> Result<Option<Decoded<V>>, Error> {
         let Some(backend) = self.backend() else {
             return Ok(None);
         };
         validate_key(key)?;
         match backend.get(key).await? {
-            Some(item) => self.codec().decode_item(&item, self.now()),
+            Some(item) => self.codec().decode_item(&item, self.now(), grace),
             None => Ok(None),
         }
     }
 
     /// Reads distinct, valid keys; returns what was found, each entry made by `into` from its
     /// stored key and decoded value as it arrives (one map, filled once), and what could not be
-    /// read.
+    /// read. Expired items are misses as in [`fetch`](Store::fetch), within `grace`.
     pub(crate) async fn fetch_many<V: DeserializeOwned, O>(
         &self,
         keys: Vec<String>,
+        grace: i64,
         into: impl Fn(String, Decoded<V>) -> (String, O),
     ) -> (HashMap<String, O>, Vec<BatchFailure>) {
         let mut found = HashMap::with_capacity(keys.len());
@@ -182,7 +185,7 @@ impl Store {
         while let Some((items, failure)) = results.next().await {
             for item in items {
                 let decoded = match item {
-                    Ok(item) => match codec.decode_item::<V>(&item, now) {
+                    Ok(item) => match codec.decode_item::<V>(&item, now, grace) {
                         Ok(decoded) => Ok((item.key, decoded)),
                         Err(error) => Err((item.key, error)),
                     },

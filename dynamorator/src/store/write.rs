@@ -10,7 +10,7 @@ use super::batch::{
 };
 use crate::backend::WriteOp;
 use crate::backend::item::StoredItem;
-use crate::codec::validate_key;
+use crate::codec::{Horizons, validate_key};
 use crate::{BatchFailure, Error, Ttl};
 
 impl Store {
@@ -39,7 +39,9 @@ impl Store {
         if !self.is_enabled() {
             return Ok(());
         }
-        let item = self.codec().encode_item(key, value, ttl, self.now())?;
+        let now = self.now();
+        let horizons = Horizons::after(now, ttl, None, 0);
+        let item = self.codec().encode_item(key, value, horizons, now)?;
         self.put_item(item).await
     }
 
@@ -77,9 +79,10 @@ impl Store {
         }
         let codec = self.codec();
         let now = self.now();
+        let horizons = Horizons::after(now, ttl, None, 0);
         let items = items
             .into_iter()
-            .map(|(key, value)| codec.encode_item(key.as_ref(), &value, ttl, now))
+            .map(|(key, value)| codec.encode_item(key.as_ref(), &value, horizons, now))
             .collect::<Result<Vec<_>, _>>()?;
         self.put_items(items).await
     }

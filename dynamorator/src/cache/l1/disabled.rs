@@ -5,7 +5,9 @@ use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
+use super::Held;
 use crate::cache::stampede::Coalescer;
+use crate::codec::Horizons;
 use crate::{Clock, L1Config};
 
 pub(crate) struct Layer<T> {
@@ -18,15 +20,15 @@ impl<T> Layer<T> {
         None
     }
 
-    pub(crate) fn get(&self, _: &str) -> Option<Option<Arc<T>>> {
+    pub(crate) fn get(&self, _: &str) -> Option<Option<Held<T>>> {
         match self.never {}
     }
 
-    pub(crate) fn reads(&self) -> &Coalescer<Option<Arc<T>>> {
+    pub(crate) fn reads(&self) -> &Coalescer<Option<Held<T>>> {
         match self.never {}
     }
 
-    pub(crate) fn insert(&self, _: String, _: Arc<T>, _: i64, _: usize) {
+    pub(crate) fn insert(&self, _: String, _: Arc<T>, _: Horizons, _: usize) {
         match self.never {}
     }
 

@@ -18,13 +18,39 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::stats::Counters;
-use crate::codec::Decoded;
+use crate::codec::{Decoded, Freshness, Horizons};
 use crate::{BatchFailure, Clock, Error, L1Config};
 use layer::Layer;
 
+/// A value a layer had, and where it is on its timeline.
+pub(crate) struct Held<T> {
+    pub(crate) value: Arc<T>,
+    pub(crate) freshness: Freshness,
+}
+
+// By hand: cloning clones the `Arc`, whether or not `T` is `Clone`.
+impl<T> Clone for Held<T> {
+    fn clone(&self) -> Self {
+        Held {
+            value: self.value.clone(),
+            freshness: self.freshness,
+        }
+    }
+}
+
+impl<T> Held<T> {
+    /// A value read from the store at `now`.
+    pub(crate) fn read(decoded: Decoded<T>, now: i64) -> Self {
+        Held {
+            freshness: decoded.horizons.freshness(now),
+            value: Arc::new(decoded.value),
+        }
+    }
+}
+
 /// What the L1 knows about a key.
 pub(crate) enum Lookup<T> {
-    Hit(Arc<T>),
+    Hit(Held<T>),
     /// A remembered miss: the store did not have it a moment ago.
     Absent,
     Unknown,
@@ -33,7 +59,7 @@ pub(crate) enum Lookup<T> {
 /// What `layer` holds for `key`.
 fn peek<T: Send + Sync + 'static>(layer: &Layer<T>, key: &str) -> Lookup<T> {
     match layer.get(key) {
-        Some(Some(value)) => Lookup::Hit(value),
+        Some(Some(held)) => Lookup::Hit(held),
         Some(None) => Lookup::Absent,
         None => Lookup::Unknown,
     }
@@ -65,20 +91,22 @@ impl<T: Send + Sync + 'static> L1<T> {
         found
     }
 
-    /// The L1's value, or `fetch`'s (one fetch for concurrent misses of a key), which then
-    /// fills the L1.
+    /// The L1's value, or `fetch`'s at `now` (one fetch for concurrent misses of a key), which
+    /// then fills the L1. Expired values `fetch` returns (fail-safe fallbacks) are returned,
+    /// not held.
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         key: &str,
         counters: &Counters,
+        now: i64,
         fetch: F,
-    ) -> Result<Option<Arc<T>>, Error>
+    ) -> Result<Option<Held<T>>, Error>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<Option<Decoded<T>>, Error>>,
     {
         let Some(layer) = &self.layer else {
-            return Ok(fetch().await?.map(|decoded| Arc::new(decoded.value)));
+            return Ok(fetch().await?.map(|decoded| Held::read(decoded, now)));
         };
         match self.lookup(key, counters) {
             Lookup::Hit(value) => return Ok(Some(value)),
@@ -96,14 +124,12 @@ impl<T: Send + Sync + 'static> L1<T> {
             }
             match fetch().await? {
                 Some(decoded) => {
-                    let value = Arc::new(decoded.value);
-                    layer.insert(
-                        key.to_owned(),
-                        value.clone(),
-                        decoded.expires_at,
-                        decoded.size,
-                    );
-                    Ok(Some(value))
+                    let (horizons, size) = (decoded.horizons, decoded.size);
+                    let held = Held::read(decoded, now);
+                    if held.freshness != Freshness::Expired {
+                        layer.insert(key.to_owned(), held.value.clone(), horizons, size);
+                    }
+                    Ok(Some(held))
                 }
                 None => {
                     layer.insert_absent(key.to_owned());
@@ -114,13 +140,15 @@ impl<T: Send + Sync + 'static> L1<T> {
         .await
     }
 
-    /// Many keys: the L1's hits, and one `fetch` of the rest, which then fills the L1.
+    /// Many keys: the L1's hits, and one `fetch` of the rest at `now`, which then fills the
+    /// L1 (expired fallbacks are returned, not held).
     pub(crate) async fn get_many_or_fetch<F, Fut>(
         &self,
         keys: Vec<String>,
         counters: &Counters,
+        now: i64,
         fetch: F,
-    ) -> (HashMap<String, Arc<T>>, Vec<BatchFailure>)
+    ) -> (HashMap<String, Held<T>>, Vec<BatchFailure>)
     where
         F: FnOnce(Vec<String>) -> Fut,
         Fut: Future<Output = (HashMap<String, Decoded<T>>, Vec<BatchFailure>)>,
@@ -129,7 +157,7 @@ impl<T: Send + Sync + 'static> L1<T> {
             let (fetched, failed) = fetch(keys).await;
             let found = fetched
                 .into_iter()
-                .map(|(key, decoded)| (key, Arc::new(decoded.value)))
+                .map(|(key, decoded)| (key, Held::read(decoded, now)))
                 .collect();
             return (found, failed);
         };
@@ -154,9 +182,12 @@ impl<T: Send + Sync + 'static> L1<T> {
         }
         for (key, decoded) in fetched {
             absent.remove(&key);
-            let value = Arc::new(decoded.value);
-            layer.insert(key.clone(), value.clone(), decoded.expires_at, decoded.size);
-            found.insert(key, value);
+            let (horizons, size) = (decoded.horizons, decoded.size);
+            let held = Held::read(decoded, now);
+            if held.freshness != Freshness::Expired {
+                layer.insert(key.clone(), held.value.clone(), horizons, size);
+            }
+            found.insert(key, held);
         }
         for key in absent {
             layer.insert_absent(key);
@@ -164,10 +195,11 @@ impl<T: Send + Sync + 'static> L1<T> {
         (found, failed)
     }
 
-    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry.
-    pub(crate) fn insert(&self, key: String, value: Arc<T>, expires_at: i64, size: usize) {
+    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry;
+    /// stale past its fresh horizon.
+    pub(crate) fn insert(&self, key: String, value: Arc<T>, horizons: Horizons, size: usize) {
         if let Some(layer) = &self.layer {
-            layer.insert(key, value, expires_at, size);
+            layer.insert(key, value, horizons, size);
         }
     }
 

@@ -7,13 +7,17 @@ use std::time::{Duration, Instant};
 use moka::Expiry;
 use moka::sync::Cache as Moka;
 
+use super::Held;
 use crate::cache::config::L1Bound;
 use crate::cache::stampede::Coalescer;
+use crate::codec::{Freshness, Horizons};
 use crate::{Clock, L1Config, Ttl};
 
 /// An L1 entry: a value, or a remembered miss (`None`), with the time it may live.
 struct Entry<T> {
     value: Option<Arc<T>>,
+    /// When the value goes stale; `i64::MAX` when it never does before the entry ends.
+    fresh_until: i64,
     /// The item's stored size, for the byte bound; a small constant for a miss.
     weight: u32,
     /// How long it may stay: the sooner of the L1's TTL and the item's own expiry.
@@ -28,6 +32,7 @@ impl<T> Clone for Entry<T> {
     fn clone(&self) -> Self {
         Entry {
             value: self.value.clone(),
+            fresh_until: self.fresh_until,
             weight: self.weight,
             lifetime: self.lifetime,
             deadline: self.deadline,
@@ -64,7 +69,7 @@ pub(crate) struct Layer<T> {
     config: L1Config,
     clock: Clock,
     /// Store reads in flight, so concurrent misses of one key make one read.
-    reads: Coalescer<Option<Arc<T>>>,
+    reads: Coalescer<Option<Held<T>>>,
 }
 
 impl<T: Send + Sync + 'static> Layer<T> {
@@ -85,26 +90,39 @@ impl<T: Send + Sync + 'static> Layer<T> {
         })
     }
 
-    /// `Some(Some(value))`, `Some(None)` for a remembered miss, `None` when not held.
-    pub(crate) fn get(&self, key: &str) -> Option<Option<Arc<T>>> {
+    /// `Some(Some(held))`, `Some(None)` for a remembered miss, `None` when not held.
+    pub(crate) fn get(&self, key: &str) -> Option<Option<Held<T>>> {
         let entry = self.entries.get(key)?;
-        // The system clock is not read here: moka's timers drop entries at their deadline, so
-        // the hit path pays nothing for a manual clock's check.
-        if self.clock.is_manual() && entry.deadline <= self.clock.now_epoch_secs() {
+        // The system clock is not read for entries that cannot go stale: moka's timers drop
+        // entries at their deadline, so that hit path pays nothing for a clock.
+        let now = (self.clock.is_manual() || entry.fresh_until != i64::MAX)
+            .then(|| self.clock.now_epoch_secs());
+        if let Some(now) = now
+            && entry.deadline <= now
+        {
             self.entries.invalidate(key);
             return None;
         }
-        Some(entry.value)
+        let stale = now.is_some_and(|now| now >= entry.fresh_until);
+        Some(entry.value.map(|value| Held {
+            value,
+            freshness: if stale {
+                Freshness::Stale
+            } else {
+                Freshness::Fresh
+            },
+        }))
     }
 
-    pub(crate) fn reads(&self) -> &Coalescer<Option<Arc<T>>> {
+    pub(crate) fn reads(&self) -> &Coalescer<Option<Held<T>>> {
         &self.reads
     }
 
-    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry.
-    pub(crate) fn insert(&self, key: String, value: Arc<T>, expires_at: i64, size: usize) {
+    /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry; it
+    /// reads as stale past the item's fresh horizon.
+    pub(crate) fn insert(&self, key: String, value: Arc<T>, horizons: Horizons, size: usize) {
         let weight = u32::try_from(size).unwrap_or(u32::MAX);
-        self.hold(key, Some(value), weight, self.config.ttl, Some(expires_at));
+        self.hold(key, Some(value), weight, self.config.ttl, Some(horizons));
     }
 
     /// Remembers that the store does not have `key`, if negative caching is on.
@@ -120,11 +138,15 @@ impl<T: Send + Sync + 'static> Layer<T> {
         value: Option<Arc<T>>,
         weight: u32,
         ttl: Ttl,
-        expires_at: Option<i64>,
+        horizons: Option<Horizons>,
     ) {
         let now = self.clock.now_epoch_secs();
-        let own = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-        let deadline = expires_at.map_or(own, |expires_at| own.min(expires_at));
+        let own = ttl.expires_at(now);
+        let deadline = horizons.map_or(own, |horizons| own.min(horizons.expires_at));
+        let fresh_until = horizons
+            .map(|horizons| horizons.fresh_until())
+            .filter(|fresh_until| *fresh_until < deadline)
+            .unwrap_or(i64::MAX);
         let lifetime =
             Duration::from_secs(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0));
         if lifetime.is_zero() {
@@ -133,6 +155,7 @@ impl<T: Send + Sync + 'static> Layer<T> {
         }
         let entry = Entry {
             value,
+            fresh_until,
             weight,
             lifetime,
             deadline,

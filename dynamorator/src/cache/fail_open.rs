@@ -1,0 +1,227 @@
+//! The store as read-through uses it: fail-open (a failure is logged, counted and answered
+//! past), behind the store's circuit breaker, with loaded values kept in the L1 even when
+//! the store cannot take them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::Cache;
+use super::l1::{Held, Lookup};
+use super::loaded::{Keep, Loaded};
+use super::stats::Counters;
+use crate::codec::{Freshness, Horizons};
+use crate::{BatchFailure, Error};
+
+impl<T> Cache<T>
+where
+    T: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Whether read-through may use the store now; a refusal is counted.
+    fn store_admits(&self) -> bool {
+        let admits = self.store.circuit().admits(self.store.now());
+        if !admits {
+            Counters::add(&self.counters().store_skipped, 1);
+        }
+        admits
+    }
+
+    /// Tells the circuit breaker how a store request went.
+    fn record_store(&self, outcome: Result<(), &Error>) {
+        if self.store.circuit().record(outcome, self.store.now()) {
+            Counters::add(&self.counters().circuit_trips, 1);
+            tracing::warn!(
+                "dynamorator: store failing; read-through skips it for the circuit breaker's \
+                 cool-down"
+            );
+        }
+    }
+
+    /// One key from the store (not the L1), fail-open: expired values within the fail-safe
+    /// maximum come back as fallbacks, and the L1 is filled with the others.
+    pub(super) async fn read_one_fail_open(&self, key: &str) -> Option<Held<T>> {
+        if !self.store_admits() {
+            return None;
+        }
+        let now = self.store.now();
+        match self.fetch_from_store(key, self.freshness.grace()).await {
+            Ok(found) => {
+                self.record_store(Ok(()));
+                let decoded = found?;
+                let (horizons, size) = (decoded.horizons, decoded.size);
+                let held = Held::read(decoded, now);
+                if held.freshness != Freshness::Expired {
+                    self.shared
+                        .l1
+                        .insert(key.to_owned(), held.value.clone(), horizons, size);
+                }
+                Some(held)
+            }
+            Err(error) => {
+                self.record_store(Err(&error));
+                warn_fail_open("read-through", key, &error);
+                None
+            }
+        }
+    }
+
+    /// Many keys through the L1 and the store, fail-open: keys the store could not read are
+    /// missing; with the circuit open only the L1 answers.
+    pub(super) async fn read_many_fail_open(&self, keys: Vec<String>) -> HashMap<String, Held<T>> {
+        if !self.store_admits() {
+            return keys
+                .into_iter()
+                .filter_map(|key| match self.shared.l1.lookup(&key, self.counters()) {
+                    Lookup::Hit(held) => Some((key, held)),
+                    Lookup::Absent | Lookup::Unknown => None,
+                })
+                .collect();
+        }
+        let (found, failed) = self.read_layers(keys, self.freshness.grace()).await;
+        let request_failure = failed
+            .iter()
+            .map(|failure| &failure.error)
+            .find(|error| error.is_request_failure());
+        self.record_store(request_failure.map_or(Ok(()), Err));
+        for failure in &failed {
+            warn_batch_fail_open(failure);
+        }
+        found
+    }
+
+    /// The horizons of a loaded value written now: the loader's choice, else the cache's.
+    fn horizons_of(
+        &self,
+        ttl: Option<crate::Ttl>,
+        stale_for: Option<Option<crate::Ttl>>,
+    ) -> Horizons {
+        self.freshness.horizons(
+            self.store.now(),
+            ttl.unwrap_or(self.ttl),
+            stale_for.unwrap_or(self.freshness.stale_for),
+        )
+    }
+
+    /// Stores a loaded value (unless the loader said not to) and holds it in the L1, even when
+    /// the store fails or is skipped. Returns the value, and whether the store has it.
+    pub(super) async fn keep_one(&self, key: &str, loaded: Loaded<T>) -> (Arc<T>, bool) {
+        let value = Arc::new(loaded.value);
+        let Keep::Stored { ttl, stale_for } = loaded.keep else {
+            return (value, false);
+        };
+        let horizons = self.horizons_of(ttl, stale_for);
+        let now = self.store.now();
+        let item = match self
+            .codec
+            .encode_item(&self.keys.stored(key), &*value, horizons, now)
+        {
+            Ok(item) => item,
+            Err(error) => {
+                Counters::add(&self.counters().store_errors, 1);
+                warn_fail_open("read-through", key, &error);
+                return (value, false);
+            }
+        };
+        let size = item.encoded_size();
+        let mut stored = false;
+        if self.store_admits() {
+            let result = self.store.put_item(item).await;
+            self.record_store(result.as_ref().map(|_| ()));
+            match result {
+                Ok(()) => stored = true,
+                Err(error) => {
+                    Counters::add(&self.counters().store_errors, 1);
+                    warn_fail_open("read-through", key, &error);
+                }
+            }
+        }
+        self.shared
+            .l1
+            .insert(key.to_owned(), value.clone(), horizons, size);
+        (value, stored)
+    }
+
+    /// Stores loaded values in batch writes (all but the uncached ones) and holds them in the
+    /// L1. Returns every value, and the keys the store has.
+    pub(super) async fn keep_many(
+        &self,
+        loaded: HashMap<String, Loaded<T>>,
+    ) -> (HashMap<String, Arc<T>>, HashSet<String>) {
+        let now = self.store.now();
+        let mut values = HashMap::with_capacity(loaded.len());
+        let mut items = Vec::with_capacity(loaded.len());
+        let mut held = Vec::with_capacity(loaded.len());
+        for (key, loaded) in loaded {
+            let value = Arc::new(loaded.value);
+            if let Keep::Stored { ttl, stale_for } = loaded.keep {
+                let horizons = self.horizons_of(ttl, stale_for);
+                match self
+                    .codec
+                    .encode_item(&self.keys.stored(&key), &*value, horizons, now)
+                {
+                    Ok(item) => {
+                        held.push((key.clone(), value.clone(), horizons, item.encoded_size()));
+                        items.push(item);
+                    }
+                    Err(error) => {
+                        Counters::add(&self.counters().store_errors, 1);
+                        warn_fail_open("read-through", &key, &error);
+                    }
+                }
+            }
+            values.insert(key, value);
+        }
+        let mut stored: HashSet<String> = HashSet::new();
+        if !items.is_empty() && self.store_admits() {
+            stored = held.iter().map(|(key, ..)| key.clone()).collect();
+            let result = self.store.put_items(items).await;
+            let result = result.map_err(|error| self.keys.unprefix_error(error));
+            match &result {
+                Ok(()) => self.record_store(Ok(())),
+                Err(Error::Incomplete { failures, .. }) => {
+                    let request_failure = failures
+                        .iter()
+                        .map(|failure| &failure.error)
+                        .find(|error| error.is_request_failure());
+                    self.record_store(request_failure.map_or(Ok(()), Err));
+                    for failure in failures {
+                        warn_batch_fail_open(failure);
+                        Counters::add(&self.counters().store_errors, failure.keys.len());
+                        for key in &failure.keys {
+                            stored.remove(key);
+                        }
+                    }
+                }
+                Err(error) => {
+                    self.record_store(Err(error));
+                    Counters::add(&self.counters().store_errors, stored.len());
+                    warn_fail_open("read-through", "", error);
+                    stored.clear();
+                }
+            }
+        }
+        for (key, value, horizons, size) in held {
+            self.shared.l1.insert(key, value, horizons, size);
+        }
+        (values, stored)
+    }
+}
+
+/// Logs a store failure that read-through answered past.
+pub(super) fn warn_fail_open(operation: &'static str, key: &str, error: &Error) {
+    tracing::warn!(operation, key, %error, "dynamorator: store failed; answering without it");
+}
+
+/// Logs a batch failure that read-through answered past, naming how many keys it cost.
+fn warn_batch_fail_open(failure: &BatchFailure) {
+    let first = failure.keys.first().map(String::as_str).unwrap_or_default();
+    tracing::warn!(
+        operation = "read-through",
+        first_key = first,
+        keys = failure.keys.len(),
+        error = %failure.error,
+        "dynamorator: store failed; answering without it"
+    );
+}
