@@ -18,6 +18,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::{self, Either};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
@@ -506,16 +507,19 @@ where
             let refresh = async move { cache.refresh_window(window).await };
             self.shared.background.spawn_or_run(refresh).await;
         }
-        if let Some(id) = opened {
+        if let Some(timer) = opened {
             let cache = self.clone();
             let wait = self.freshness.refresh_window;
-            let timer = async move {
-                tokio::time::sleep(wait).await;
-                if let Some(window) = cache.shared.refreshes.close(id) {
+            let close = async move {
+                let elapsed = std::pin::pin!(tokio::time::sleep(wait));
+                // A window taken early (full) ends its timer: nothing is left to wait for.
+                if let Either::Left(_) = future::select(elapsed, timer.taken).await
+                    && let Some(window) = cache.shared.refreshes.close(timer.id)
+                {
                     cache.refresh_window(window).await;
                 }
             };
-            self.shared.background.spawn_or_run(timer).await;
+            self.shared.background.spawn_or_run(close).await;
         }
     }
 

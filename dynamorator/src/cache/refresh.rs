@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures_util::future::BoxFuture;
+use tokio::sync::oneshot;
 
 use super::Loaded;
 use crate::Error;
@@ -41,6 +42,15 @@ pub(crate) struct Window<T> {
     pub(crate) id: u64,
     pub(crate) keys: Vec<String>,
     pub(crate) load: BatchLoad<T>,
+    /// Dropped with the window: its timer, if it is still waiting, ends then.
+    _timer: Option<oneshot::Sender<()>>,
+}
+
+/// A window's timer: it closes the window at the end of the refresh window, unless the window
+/// was taken first (full), which ends the timer at once.
+pub(crate) struct Timer {
+    pub(crate) id: u64,
+    pub(crate) taken: oneshot::Receiver<()>,
 }
 
 /// Keys a caller has taken to refresh; they are free again when it is dropped.
@@ -143,13 +153,13 @@ impl<T> Refreshes<T> {
     }
 
     /// Adds keys to the open window, or opens one with `load`. Returns the windows that are
-    /// due now (full), and the id of a newly opened window that a timer must close.
+    /// due now (full), and the timer of a newly opened window.
     pub(crate) fn gather(
         &self,
         mut keys: Vec<String>,
         load: BatchLoad<T>,
         max: usize,
-    ) -> (Vec<Window<T>>, Option<u64>) {
+    ) -> (Vec<Window<T>>, Option<Timer>) {
         let mut window = lock(&self.window);
         let mut due = Vec::new();
         if let Some(open) = window.as_mut() {
@@ -166,15 +176,27 @@ impl<T> Refreshes<T> {
         // What did not fit opens a window of its own, with this call's loader; a call's own
         // keys are never split, so a window opened by a call may pass `max`.
         let id = self.next_window.fetch_add(1, Ordering::Relaxed);
-        let opened = Window { id, keys, load };
-        if opened.keys.len() >= max {
-            due.push(opened);
+        if keys.len() >= max {
+            let full = Window {
+                id,
+                keys,
+                load,
+                _timer: None,
+            };
+            due.push(full);
             return (due, None);
         }
+        let (timer, taken) = oneshot::channel();
+        let opened = Window {
+            id,
+            keys,
+            load,
+            _timer: Some(timer),
+        };
         if let Some(previous) = window.replace(opened) {
             due.push(previous);
         }
-        (due, Some(id))
+        (due, Some(Timer { id, taken }))
     }
 
     /// Closes window `id` if it is still open (its timer ran out before it filled up).
@@ -228,21 +250,25 @@ mod tests {
         let refreshes = Refreshes::<u8>::default();
         let (due, opened) = refreshes.gather(keys(&["a"]), noop_load(), 3);
         assert!(due.is_empty());
-        let first = opened.unwrap();
+        let mut first = opened.unwrap();
         let (due, opened) = refreshes.gather(keys(&["b"]), noop_load(), 3);
         assert!(due.is_empty() && opened.is_none(), "joins the open window");
         let (due, opened) = refreshes.gather(keys(&["c", "d"]), noop_load(), 3);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].keys, ["a", "b", "c"]);
         let second = opened.unwrap();
-        assert!(refreshes.close(first).is_none(), "already due");
-        assert_eq!(refreshes.close(second).unwrap().keys, ["d"]);
-        let (due, opened) = refreshes.gather(keys(&["1", "2", "3", "4"]), noop_load(), 3);
+        assert!(refreshes.close(first.id).is_none(), "already due");
+        assert!(first.taken.try_recv().is_err(), "its timer still waits");
+        drop(due);
         assert_eq!(
-            (due.len(), opened),
-            (1, None),
-            "a call over the maximum goes at once"
+            first.taken.try_recv(),
+            Err(oneshot::error::TryRecvError::Closed),
+            "once the window is gone, its timer ends"
         );
+        assert_eq!(refreshes.close(second.id).unwrap().keys, ["d"]);
+        let (due, opened) = refreshes.gather(keys(&["1", "2", "3", "4"]), noop_load(), 3);
+        assert_eq!(due.len(), 1);
+        assert!(opened.is_none(), "a call over the maximum goes at once");
         assert_eq!(due[0].keys.len(), 4);
     }
 }
