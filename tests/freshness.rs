@@ -19,6 +19,7 @@ on_every_backend!(suite:
     a_failed_refresh_keeps_the_stale_value_and_pauses_refreshes_for_the_throttle,
     an_expired_value_within_fail_safe_max_answers_when_the_loader_fails,
     past_the_soft_timeout_the_fallback_answers_and_the_late_value_is_stored,
+    past_the_soft_timeout_a_batch_call_answers_with_fallbacks_and_its_load_is_stored,
     past_the_hard_timeout_the_load_is_abandoned_and_a_fallback_answers_if_there_is_one,
     a_refresh_past_the_hard_timeout_fails_and_the_stale_value_stays,
     a_loader_chooses_not_to_store_or_its_own_horizons,
@@ -499,6 +500,83 @@ mod suite {
             (1, 0, 0),
             "{stats:?}"
         );
+    }
+
+    pub async fn past_the_soft_timeout_a_batch_call_answers_with_fallbacks_and_its_load_is_stored(
+        backend: TestBackend,
+    ) {
+        let store = store_on_a_manual_clock(backend).await;
+        let config = CacheConfig::new()
+            .prefix("fr")
+            .ttl(Ttl::secs(TTL))
+            .fail_safe_max(Ttl::secs(3600))
+            .soft_timeout(Duration::from_millis(50));
+        let cache: Cache<String> = Cache::new(&store, config);
+        cache
+            .put_many([("a", &"old a".to_owned()), ("b", &"old b".to_owned())])
+            .await
+            .unwrap();
+        advance(&store, TTL + 60);
+        cache.put("fresh", &"fresh".to_owned()).await.unwrap();
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let gate = Gate::closed();
+        let (loader_asked, loader_gate) = (asked.clone(), gate.clone());
+        // Both expired keys have fallbacks; the loader waits at the closed gate.
+        let answer = bounded(
+            "the batch call waited past the soft timeout",
+            cache.get_many_or_insert_with(["a", "b", "fresh"], move |mut missing| async move {
+                missing.sort();
+                loader_asked.lock().unwrap().push(missing.clone());
+                loader_gate.passed().await;
+                Ok::<_, std::io::Error>(
+                    missing
+                        .into_iter()
+                        .map(|k| (k.clone(), format!("new {k}")))
+                        .collect::<HashMap<_, _>>(),
+                )
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            answer,
+            HashMap::from([
+                ("a".to_owned(), "old a".to_owned()),
+                ("b".to_owned(), "old b".to_owned()),
+                ("fresh".to_owned(), "fresh".to_owned()),
+            ]),
+            "the fallbacks answer"
+        );
+        let stats = cache.stats();
+        assert_eq!(
+            (stats.soft_timeouts, stats.fail_safe_hits),
+            (1, 2),
+            "{stats:?}"
+        );
+        gate.open();
+        bounded("wait_for_refreshes", cache.wait_for_refreshes()).await;
+        assert_eq!(
+            *asked.lock().unwrap(),
+            [vec!["a".to_owned(), "b".to_owned()]]
+        );
+        assert_eq!(stored(&store, "a").await.as_deref(), Some("new a"));
+        assert_eq!(stored(&store, "b").await.as_deref(), Some("new b"));
+        // A key without a fallback keeps the caller waiting for the load, past any soft
+        // timeout: there is nothing else to answer with.
+        let waited = cache
+            .get_many_or_insert_with(["c"], |missing| async move {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Ok::<_, std::io::Error>(
+                    missing
+                        .into_iter()
+                        .map(|k| (k, "new c".to_owned()))
+                        .collect::<HashMap<_, _>>(),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(waited["c"], "new c");
+        assert_eq!(cache.stats().soft_timeouts, 1);
     }
 
     pub async fn past_the_hard_timeout_the_load_is_abandoned_and_a_fallback_answers_if_there_is_one(

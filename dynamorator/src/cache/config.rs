@@ -139,7 +139,8 @@ impl CacheConfig {
 
     /// A caller that has a value to fall back on waits this long at most for a load: then it
     /// gets the fallback, and the load goes on in the background and is stored when it ends.
-    /// Callers with nothing to fall back on wait for the load. Default: none.
+    /// Callers with nothing to fall back on wait for the load; a batch call waits unless
+    /// every key it loads has a fallback. Default: none.
     ///
     /// ```
     /// use std::time::Duration;

@@ -46,7 +46,7 @@ struct Shared<T> {
     /// Single-key read-through loads in flight.
     loads: Coalescer<Arc<T>>,
     /// Batch read-through claims.
-    claims: KeyClaims,
+    claims: Arc<KeyClaims>,
     l1: L1<T>,
     /// Keys refreshing or paused, and the batch refresh window.
     refreshes: Arc<Refreshes<T>>,
@@ -58,7 +58,7 @@ impl<T: Send + Sync + 'static> Shared<T> {
         Shared {
             counters: Counters::default(),
             loads: Coalescer::default(),
-            claims: KeyClaims::default(),
+            claims: Arc::default(),
             l1: L1::new(config.l1.as_ref(), store.clock()),
             refreshes: Arc::default(),
             background: Arc::default(),

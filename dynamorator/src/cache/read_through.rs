@@ -28,6 +28,7 @@ use super::fail_open::warn_fail_open;
 use super::l1::{Held, Lookup};
 use super::loaded::Loaded;
 use super::refresh::{BatchLoad, Taken, Window};
+use super::stampede::Claims;
 use super::stats::Counters;
 use crate::Error;
 use crate::codec::Freshness;
@@ -429,9 +430,71 @@ where
                 );
             }
         }
-        if claims.held().is_empty() && refreshing.is_empty() {
+        if claims.held().is_empty() {
+            // Everything missing was loaded by other calls: the stale keys need not hold this
+            // call up, they go to a background refresh.
+            if !refreshing.is_empty() {
+                self.gather_refresh(refreshing.into_keys(), load).await;
+            }
             return Ok(into_values(result));
         }
+        let held = claims.held().to_vec();
+        let covered = held.iter().all(|key| fallbacks.contains_key(key));
+        let outcome = match self.freshness.soft_timeout {
+            Some(soft) if covered => {
+                // Every key it waits for has a fallback: past the soft timeout those answer,
+                // and the load goes on in the background, storing what it loads.
+                let (done, finished) = oneshot::channel();
+                let cache = self.clone();
+                let background = async move {
+                    let _ = done.send(cache.load_claimed(claims, refreshing, load).await);
+                };
+                self.shared.background.spawn_or_run(background).await;
+                match tokio::time::timeout(soft, finished).await {
+                    Ok(Ok(outcome)) => outcome.map_err(Some),
+                    Ok(Err(_)) => Err(None),
+                    Err(_) => {
+                        Counters::add(&self.counters().soft_timeouts, 1);
+                        Err(None)
+                    }
+                }
+            }
+            _ => self
+                .load_claimed(claims, refreshing, load)
+                .await
+                .map_err(Some),
+        };
+        match outcome {
+            Ok(values) => {
+                result.extend(values);
+                Ok(into_values(result))
+            }
+            Err(Some(error)) if !covered => Err(error),
+            Err(error) => {
+                Counters::add(&self.counters().fail_safe_hits, held.len());
+                if let Some(error) = error {
+                    self.pause(&held);
+                    tracing::warn!(keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
+                }
+                for key in held {
+                    if let Some(fallback) = fallbacks.remove(&key) {
+                        result.insert(key, fallback);
+                    }
+                }
+                Ok(into_values(result))
+            }
+        }
+    }
+
+    /// One loader call for the keys a batch call holds and its stale keys; keeps what it
+    /// returns, then releases the claims (on an error, dropping them hands the keys to the
+    /// waiting calls). Stale keys that fail are paused.
+    async fn load_claimed(
+        &self,
+        claims: Claims,
+        refreshing: Taken<T>,
+        load: BatchLoad<T>,
+    ) -> Result<HashMap<String, Arc<T>>, Error> {
         let wanted: Vec<String> = claims
             .held()
             .iter()
@@ -439,7 +502,6 @@ where
             .cloned()
             .collect();
         let wanted_set: HashSet<&String> = wanted.iter().collect();
-        // On a loader error `claims` is dropped, which hands its keys to the waiting calls.
         match self.run_load(load(wanted.clone())).await {
             Ok(mut loaded) => {
                 loaded.retain(|key, _| wanted_set.contains(key));
@@ -456,29 +518,12 @@ where
                 );
                 // Only now may waiters read: what was stored is in the L1 and the store.
                 claims.release(&stored);
-                result.extend(values);
-                Ok(into_values(result))
+                Ok(values)
             }
             Err(error) => {
                 Counters::add(&self.counters().refreshes_failed, refreshing.len());
                 self.pause(refreshing.keys());
-                let held = claims.held().to_vec();
-                drop(claims);
-                if !held.iter().all(|key| fallbacks.contains_key(key)) {
-                    return Err(error);
-                }
-                Counters::add(
-                    &self.counters().fail_safe_hits,
-                    held.len() + refreshing.len(),
-                );
-                self.pause(&held);
-                tracing::warn!(keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
-                for key in held {
-                    if let Some(fallback) = fallbacks.remove(&key) {
-                        result.insert(key, fallback);
-                    }
-                }
-                Ok(into_values(result))
+                Err(error)
             }
         }
     }
@@ -500,8 +545,13 @@ where
             return;
         }
         Counters::add(&self.counters().refreshes_started, taken.len());
+        self.gather_refresh(taken.into_keys(), load).await;
+    }
+
+    /// Puts taken stale keys, with the loader, in the refresh window; starts what is due.
+    async fn gather_refresh(&self, keys: Vec<String>, load: BatchLoad<T>) {
         let max = self.freshness.refresh_batch_max;
-        let (due, opened) = self.shared.refreshes.gather(taken.into_keys(), load, max);
+        let (due, opened) = self.shared.refreshes.gather(keys, load, max);
         for window in due {
             let cache = self.clone();
             let refresh = async move { cache.refresh_window(window).await };

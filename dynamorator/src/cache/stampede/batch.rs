@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
@@ -48,7 +48,7 @@ impl KeyClaims {
     }
 
     /// Claims every key of `keys` that no call holds, and queues for the others, in one step.
-    pub(crate) fn claim(&self, keys: Vec<String>) -> Claims<'_> {
+    pub(crate) fn claim(self: &Arc<Self>, keys: Vec<String>) -> Claims {
         let mut held_keys = self.lock();
         // Tickets are taken under the lock, so ticket order is claim order.
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
@@ -74,7 +74,7 @@ impl KeyClaims {
             }
         }
         Claims {
-            claims: self,
+            claims: self.clone(),
             ticket,
             held,
             waiting,
@@ -118,15 +118,16 @@ impl KeyClaims {
     }
 }
 
-/// One call's claims: the keys it holds, and the keys it waits for.
-pub(crate) struct Claims<'a> {
-    claims: &'a KeyClaims,
+/// One call's claims: the keys it holds, and the keys it waits for. Owned, so a load can
+/// carry them into the background.
+pub(crate) struct Claims {
+    claims: Arc<KeyClaims>,
     ticket: u64,
     held: Vec<String>,
     waiting: Vec<(String, oneshot::Receiver<Outcome>)>,
 }
 
-impl Claims<'_> {
+impl Claims {
     /// The keys this call holds: its to load.
     pub(crate) fn held(&self) -> &[String] {
         &self.held
@@ -205,7 +206,7 @@ impl Claims<'_> {
     }
 }
 
-impl Drop for Claims<'_> {
+impl Drop for Claims {
     /// A call that ends early (a loader error, cancellation) hands on everything it holds,
     /// including keys handed to it that it has not yet taken from the channel.
     fn drop(&mut self) {
@@ -234,7 +235,7 @@ mod tests {
 
     #[tokio::test]
     async fn free_keys_are_claimed_and_held_ones_waited_for() {
-        let claims = KeyClaims::default();
+        let claims = Arc::new(KeyClaims::default());
         let first = claims.claim(keys(&["a", "b"]));
         let mut second = claims.claim(keys(&["b", "c"]));
         assert_eq!(first.held(), ["a", "b"]);
@@ -248,7 +249,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_load_hands_the_key_to_the_oldest_waiter() {
-        let claims = KeyClaims::default();
+        let claims = Arc::new(KeyClaims::default());
         let leader = claims.claim(keys(&["k"]));
         let mut older = claims.claim(keys(&["k"]));
         let mut younger = claims.claim(keys(&["k"]));
@@ -265,7 +266,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cancelled_waiter_is_skipped_at_hand_over() {
-        let claims = KeyClaims::default();
+        let claims = Arc::new(KeyClaims::default());
         let leader = claims.claim(keys(&["k"]));
         let gone = claims.claim(keys(&["k"]));
         let mut next = claims.claim(keys(&["k"]));
@@ -279,7 +280,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiter_dropped_after_its_hand_over_passes_the_key_on() {
-        let claims = KeyClaims::default();
+        let claims = Arc::new(KeyClaims::default());
         let leader = claims.claim(keys(&["k"]));
         let handed = claims.claim(keys(&["k"]));
         let mut last = claims.claim(keys(&["k"]));
@@ -291,7 +292,7 @@ mod tests {
 
     #[test]
     fn releases_move_the_mark() {
-        let claims = KeyClaims::default();
+        let claims = Arc::new(KeyClaims::default());
         let mark = claims.mark();
         let first = claims.claim(keys(&["a"]));
         assert!(!first.released_since(mark));

@@ -38,5 +38,5 @@
 mod batch;
 mod single;
 
-pub(crate) use batch::KeyClaims;
+pub(crate) use batch::{Claims, KeyClaims};
 pub(crate) use single::Coalescer;
