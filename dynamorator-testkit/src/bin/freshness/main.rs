@@ -6,7 +6,8 @@
 //! key) and of `get_or_insert_with` with stale-while-revalidate off (an expired key waits for
 //! its loader) and on (a stale key is answered at once and refreshed in the background), and
 //! how many loader calls each stale key took. The clock is a manual one, so the 10 % are past
-//! their TTL by construction, not by waiting.
+//! their TTL by construction, not by waiting. Then the circuit breaker: read-through calls
+//! against an endpoint nothing listens on, with the breaker off and on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,6 +32,9 @@ struct Args {
     /// The loader's latency, in milliseconds.
     #[arg(long, default_value_t = 100)]
     loader_ms: u64,
+    /// Read-through calls against an unreachable endpoint, with the circuit breaker off and on.
+    #[arg(long, default_value_t = 8)]
+    unreachable_calls: usize,
 }
 
 const TTL: Ttl = Ttl::secs(60);
@@ -184,6 +188,55 @@ async fn measure(backend: &str, store: Store, args: &Args) -> Result<(), String>
     Ok(())
 }
 
+/// Read-through against a DynamoDB endpoint nothing listens on, with the circuit breaker off
+/// and on: each call's latency, and what it answered with.
+async fn unreachable_store(calls: usize) -> Result<(), String> {
+    // A loopback port that was free a moment ago: connections to it are refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    println!("\n### DynamoDB unreachable (connection refused on {endpoint})\n");
+    println!("| call | breaker off, ms | breaker on (5 failures, 30 s), ms |");
+    println!("|---:|---:|---:|");
+    let mut columns = Vec::new();
+    for breaker in [CircuitBreaker::disabled(), CircuitBreaker::new()] {
+        let store = Store::builder()
+            .table("unreachable")
+            .sdk_config(dynamorator_testkit::sdk_config(&endpoint).await)
+            .create_table(false)
+            .circuit_breaker(breaker)
+            .build()
+            .await
+            .map_err(|e| e.to_string())?;
+        let cache: Cache<u64> = Cache::new(&store, CacheConfig::new().ttl(TTL));
+        let mut column = Vec::new();
+        for i in 0..calls {
+            let started = Instant::now();
+            let answer = cache
+                .get_or_insert_with(
+                    &key(i),
+                    move || async move { Ok::<_, std::io::Error>(i as u64) },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            column.push(started.elapsed());
+            if answer != i as u64 {
+                return Err(format!("call {i} answered {answer}"));
+            }
+        }
+        println!("stats, {breaker:?}: {:?}", cache.stats());
+        columns.push(column);
+    }
+    if let [off, on] = columns.as_slice() {
+        for (i, (off, on)) in off.iter().zip(on).enumerate() {
+            println!("| {} | {} | {} |", i + 1, ms(*off), ms(*on));
+        }
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), String> {
     let args = Args::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -220,6 +273,6 @@ fn main() -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             measure("dynalite", store, &args).await?;
         }
-        Ok(())
+        unreachable_store(args.unreachable_calls).await
     })
 }
