@@ -20,6 +20,16 @@ pub struct Config {
     /// Whole seconds; `None`: the documented default TTL. The upper limit is checked by the
     /// runtime's `Ttl` in a `const`, on the value's span.
     pub ttl: Option<Spanned<u64>>,
+    /// Whole seconds, each checked by the runtime's `Ttl` like `ttl`.
+    pub stale_for: Option<Spanned<u64>>,
+    pub fail_safe_max: Option<Spanned<u64>>,
+    pub fail_safe_throttle: Option<Spanned<u64>>,
+    pub jitter: Option<Spanned<u64>>,
+    /// Whole milliseconds, at least 1; a hard timeout is longer than the soft one.
+    pub soft_timeout_ms: Option<Spanned<u64>>,
+    pub hard_timeout_ms: Option<Spanned<u64>>,
+    pub refresh_window_ms: Option<Spanned<u64>>,
+    pub refresh_batch_max: Option<Spanned<u64>>,
     /// The `compress` flag, or the `compress_threshold` value that implies it.
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<u64>>,

@@ -5,9 +5,13 @@ use proc_macro2::Span;
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp, meta::ParseNestedMeta};
 
-/// The keys `#[cache(...)]` accepts, for "did you mean" messages.
-pub const KEYS: &str = "ttl_days, ttl_hours, ttl_secs, compress, compress_threshold, prefix, \
-                        version, l1";
+/// The keys `#[cache(...)]` accepts, for "unknown key" messages.
+pub const KEYS: &str = "ttl_days, ttl_hours, ttl_mins, ttl_secs, stale_days, stale_hours, \
+                        stale_mins, stale_secs, fail_safe_days, fail_safe_hours, \
+                        fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
+                        fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
+                        hard_timeout_ms, refresh_window_ms, refresh_batch_max, compress, \
+                        compress_threshold, prefix, version, l1";
 
 /// The keys of `l1(...)`.
 pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
@@ -19,23 +23,113 @@ pub struct Spanned<T> {
     pub span: Span,
 }
 
-/// Which TTL key was used.
+/// A setting made into a `Ttl`, given by one key of its family (`stale_hours`, `stale_secs`,
+/// ...): more than one key of a family is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TtlFamily {
+    /// `ttl_*`: `CacheConfig::ttl`.
+    Ttl,
+    /// `stale_*`: `CacheConfig::stale_for`.
+    Stale,
+    /// `fail_safe_*`: `CacheConfig::fail_safe_max`.
+    FailSafe,
+    /// `fail_safe_throttle_*`: `CacheConfig::fail_safe_throttle`.
+    FailSafeThrottle,
+    /// `jitter_*`: `CacheConfig::jitter`.
+    Jitter,
+}
+
+impl TtlFamily {
+    /// The family's name, for "give one ... key" messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            TtlFamily::Ttl => "TTL",
+            TtlFamily::Stale => "stale window",
+            TtlFamily::FailSafe => "fail-safe",
+            TtlFamily::FailSafeThrottle => "fail-safe throttle",
+            TtlFamily::Jitter => "jitter",
+        }
+    }
+
+    /// What the family sets, for "a second time" messages.
+    pub fn what(self) -> &'static str {
+        match self {
+            TtlFamily::Ttl => "the TTL",
+            TtlFamily::Stale => "the stale window",
+            TtlFamily::FailSafe => "the fail-safe window",
+            TtlFamily::FailSafeThrottle => "the fail-safe throttle",
+            TtlFamily::Jitter => "the jitter",
+        }
+    }
+
+    /// Its keys, in the order `KEYS` lists them.
+    pub fn keys(self) -> impl DoubleEndedIterator<Item = TtlKey> {
+        TTL_KEYS
+            .iter()
+            .copied()
+            .filter(move |key| key.family == self)
+    }
+}
+
+/// The unit of a TTL-family key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TtlUnit {
     Days,
     Hours,
+    Mins,
     Secs,
 }
 
 impl TtlUnit {
-    pub fn key(self) -> &'static str {
+    pub fn secs(self) -> u64 {
         match self {
-            TtlUnit::Days => "ttl_days",
-            TtlUnit::Hours => "ttl_hours",
-            TtlUnit::Secs => "ttl_secs",
+            TtlUnit::Days => 86_400,
+            TtlUnit::Hours => 3_600,
+            TtlUnit::Mins => 60,
+            TtlUnit::Secs => 1,
         }
     }
 }
+
+/// One key of a TTL family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TtlKey {
+    pub name: &'static str,
+    pub family: TtlFamily,
+    pub unit: TtlUnit,
+}
+
+const fn ttl_key(name: &'static str, family: TtlFamily, unit: TtlUnit) -> TtlKey {
+    TtlKey { name, family, unit }
+}
+
+/// Every TTL-family key, each family's from the largest unit to the smallest.
+pub const TTL_KEYS: &[TtlKey] = &[
+    ttl_key("ttl_days", TtlFamily::Ttl, TtlUnit::Days),
+    ttl_key("ttl_hours", TtlFamily::Ttl, TtlUnit::Hours),
+    ttl_key("ttl_mins", TtlFamily::Ttl, TtlUnit::Mins),
+    ttl_key("ttl_secs", TtlFamily::Ttl, TtlUnit::Secs),
+    ttl_key("stale_days", TtlFamily::Stale, TtlUnit::Days),
+    ttl_key("stale_hours", TtlFamily::Stale, TtlUnit::Hours),
+    ttl_key("stale_mins", TtlFamily::Stale, TtlUnit::Mins),
+    ttl_key("stale_secs", TtlFamily::Stale, TtlUnit::Secs),
+    ttl_key("fail_safe_days", TtlFamily::FailSafe, TtlUnit::Days),
+    ttl_key("fail_safe_hours", TtlFamily::FailSafe, TtlUnit::Hours),
+    ttl_key("fail_safe_mins", TtlFamily::FailSafe, TtlUnit::Mins),
+    ttl_key("fail_safe_secs", TtlFamily::FailSafe, TtlUnit::Secs),
+    ttl_key(
+        "fail_safe_throttle_mins",
+        TtlFamily::FailSafeThrottle,
+        TtlUnit::Mins,
+    ),
+    ttl_key(
+        "fail_safe_throttle_secs",
+        TtlFamily::FailSafeThrottle,
+        TtlUnit::Secs,
+    ),
+    ttl_key("jitter_mins", TtlFamily::Jitter, TtlUnit::Mins),
+    ttl_key("jitter_secs", TtlFamily::Jitter, TtlUnit::Secs),
+];
 
 /// A number literal as written, its sign included.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,8 +143,12 @@ pub enum Number {
 /// Everything `#[cache(...)]` said (after parsing; checked in `valid`).
 #[derive(Debug, Default)]
 pub struct CacheAttrs {
-    /// Every TTL key given, in order (more than one is an error).
-    pub ttls: Vec<(TtlUnit, Spanned<Number>)>,
+    /// Every TTL-family key given, in order (more than one of a family is an error).
+    pub ttls: Vec<(TtlKey, Spanned<Number>)>,
+    pub soft_timeout_ms: Option<Spanned<Number>>,
+    pub hard_timeout_ms: Option<Spanned<Number>>,
+    pub refresh_window_ms: Option<Spanned<Number>>,
+    pub refresh_batch_max: Option<Spanned<Number>>,
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<Number>>,
     pub prefix: Option<Spanned<String>>,
@@ -90,6 +188,12 @@ fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut V
         .get_ident()
         .map(ToString::to_string)
         .unwrap_or_default();
+    if let Some(key) = TTL_KEYS.iter().find(|key| key.name == name) {
+        if let Some(number) = number_value(meta, &name, errors) {
+            parsed.ttls.push((*key, number));
+        }
+        return;
+    }
     let mut once = |seen: bool| {
         if seen {
             errors.push(syn::Error::new_spanned(
@@ -99,15 +203,15 @@ fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut V
         }
     };
     match name.as_str() {
-        "ttl_days" | "ttl_hours" | "ttl_secs" => {
-            let unit = match name.as_str() {
-                "ttl_days" => TtlUnit::Days,
-                "ttl_hours" => TtlUnit::Hours,
-                _ => TtlUnit::Secs,
+        "soft_timeout_ms" | "hard_timeout_ms" | "refresh_window_ms" | "refresh_batch_max" => {
+            let slot = match name.as_str() {
+                "soft_timeout_ms" => &mut parsed.soft_timeout_ms,
+                "hard_timeout_ms" => &mut parsed.hard_timeout_ms,
+                "refresh_window_ms" => &mut parsed.refresh_window_ms,
+                _ => &mut parsed.refresh_batch_max,
             };
-            if let Some(number) = number_value(meta, &name, errors) {
-                parsed.ttls.push((unit, number));
-            }
+            once(slot.is_some());
+            *slot = number_value(meta, &name, errors);
         }
         "compress" => {
             once(parsed.compress.is_some());
@@ -321,6 +425,27 @@ fn string_value(
                 format!("`{name}` takes a string literal: write `{name} = \"products\"`"),
             ));
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KEYS, TTL_KEYS};
+
+    #[test]
+    fn keys_lists_every_ttl_family_key() {
+        let listed: Vec<&str> = KEYS.split(", ").collect();
+        for key in TTL_KEYS {
+            assert!(listed.contains(&key.name), "{} is not in KEYS", key.name);
+        }
+        for key in [
+            "soft_timeout_ms",
+            "hard_timeout_ms",
+            "refresh_window_ms",
+            "refresh_batch_max",
+        ] {
+            assert!(listed.contains(&key), "{key} is not in KEYS");
         }
     }
 }

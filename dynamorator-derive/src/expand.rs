@@ -28,6 +28,31 @@ fn expand(input: &Input<'_>) -> TokenStream {
         let ttl = const_ttl(ttl);
         chain = quote!(#chain.ttl(#ttl));
     }
+    for (setter, ttl) in [
+        (quote!(stale_for), &config.stale_for),
+        (quote!(fail_safe_max), &config.fail_safe_max),
+        (quote!(fail_safe_throttle), &config.fail_safe_throttle),
+        (quote!(jitter), &config.jitter),
+    ] {
+        if let Some(ttl) = ttl {
+            let ttl = const_ttl(ttl);
+            chain = quote!(#chain.#setter(#ttl));
+        }
+    }
+    for (setter, ms) in [
+        (quote!(soft_timeout), &config.soft_timeout_ms),
+        (quote!(hard_timeout), &config.hard_timeout_ms),
+        (quote!(refresh_window), &config.refresh_window_ms),
+    ] {
+        if let Some(ms) = ms {
+            let ms = int(ms.value, ms.span);
+            chain = quote!(#chain.#setter(::std::time::Duration::from_millis(#ms)));
+        }
+    }
+    if let Some(keys) = &config.refresh_batch_max {
+        let keys = int(keys.value, keys.span);
+        chain = quote!(#chain.refresh_batch_max(#keys));
+    }
     let prefix = LitStr::new(&config.prefix.value, config.prefix.span);
     chain = quote!(#chain.prefix(#prefix));
     if let Some(span) = config.compress {

@@ -4,7 +4,7 @@
 use syn::{Data, DeriveInput, Ident};
 
 use crate::ast::{Config, Input, L1};
-use crate::attr::{self, CacheAttrs, Number, Spanned, TtlUnit};
+use crate::attr::{self, CacheAttrs, Number, Spanned, TtlFamily, TtlKey, TtlUnit};
 
 /// Builds the checked model, or every error found.
 pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
@@ -33,20 +33,43 @@ pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
 }
 
 fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Config {
-    let mut ttls = attrs.ttls.into_iter();
-    let ttl = ttls
-        .next()
-        .and_then(|(unit, number)| ttl(unit, &number, errors));
-    for (unit, number) in ttls {
+    let mut one_of = |family: TtlFamily| ttl_family(family, &attrs.ttls, errors);
+    let ttl = one_of(TtlFamily::Ttl);
+    let stale_for = one_of(TtlFamily::Stale);
+    let fail_safe_max = one_of(TtlFamily::FailSafe);
+    let fail_safe_throttle = one_of(TtlFamily::FailSafeThrottle);
+    let jitter = one_of(TtlFamily::Jitter);
+    let soft_timeout_ms = attrs
+        .soft_timeout_ms
+        .and_then(|n| millis(&n, "soft_timeout_ms", errors));
+    let hard_timeout_ms = attrs
+        .hard_timeout_ms
+        .and_then(|n| millis(&n, "hard_timeout_ms", errors));
+    if let (Some(soft), Some(hard)) = (&soft_timeout_ms, &hard_timeout_ms)
+        && hard.value <= soft.value
+    {
         errors.push(syn::Error::new(
-            number.span,
+            hard.span,
             format!(
-                "give one TTL key: `{}` sets the TTL a second time; keep one of ttl_days, \
-                 ttl_hours, ttl_secs",
-                unit.key()
+                "`hard_timeout_ms = {}` must be longer than `soft_timeout_ms = {}`: at the soft \
+                 timeout a caller stops waiting and the load goes on, at the hard one the load \
+                 is abandoned; write e.g. `hard_timeout_ms = {}`",
+                hard.value,
+                soft.value,
+                soft.value.saturating_mul(10)
             ),
         ));
     }
+    let refresh_window_ms = attrs
+        .refresh_window_ms
+        .and_then(|n| millis(&n, "refresh_window_ms", errors));
+    let refresh_batch_max = attrs.refresh_batch_max.and_then(|n| {
+        whole_or(&n, 1, errors, || {
+            "`refresh_batch_max` takes a whole number of keys, at least 1: write e.g. \
+             `refresh_batch_max = 100`"
+                .to_owned()
+        })
+    });
     let compress_threshold = attrs
         .compress_threshold
         .and_then(|n| whole(&n, "compress_threshold", 0, errors));
@@ -83,6 +106,14 @@ fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Con
     });
     Config {
         ttl,
+        stale_for,
+        fail_safe_max,
+        fail_safe_throttle,
+        jitter,
+        soft_timeout_ms,
+        hard_timeout_ms,
+        refresh_window_ms,
+        refresh_batch_max,
         // A threshold only means something with compression on, so it turns it on.
         compress: attrs
             .compress
@@ -97,25 +128,63 @@ fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Con
     }
 }
 
-/// The TTL in whole seconds. From an integer it is exact (days and hours multiplied in u64);
-/// past u64 it saturates, and the runtime's range check (one limit for both) refuses it at
-/// compile time, on the same span.
+/// The one value of a TTL family, in whole seconds: the first key given; every other key of
+/// the family is an error on its value.
+fn ttl_family(
+    family: TtlFamily,
+    given: &[(TtlKey, Spanned<Number>)],
+    errors: &mut Vec<syn::Error>,
+) -> Option<Spanned<u64>> {
+    let mut given = given.iter().filter(|(key, _)| key.family == family);
+    let first = given
+        .next()
+        .and_then(|(key, number)| ttl(*key, number, errors));
+    for (key, number) in given {
+        let keys: Vec<&str> = family.keys().map(|key| key.name).collect();
+        errors.push(syn::Error::new(
+            number.span,
+            format!(
+                "give one {} key: `{}` sets {} a second time; keep one of {}",
+                family.label(),
+                key.name,
+                family.what(),
+                keys.join(", ")
+            ),
+        ));
+    }
+    first
+}
+
+/// A TTL-family value in whole seconds. From an integer it is exact (larger units multiplied
+/// in u64); past u64 it saturates, and the runtime's range check (one limit for all) refuses
+/// it at compile time, on the same span.
 fn ttl(
-    unit: TtlUnit,
+    key: TtlKey,
     number: &Spanned<Number>,
     errors: &mut Vec<syn::Error>,
 ) -> Option<Spanned<u64>> {
-    let key = unit.key();
-    let per_unit: u64 = match unit {
-        TtlUnit::Days => 86_400,
-        TtlUnit::Hours => 3_600,
-        TtlUnit::Secs => 1,
-    };
+    let name = key.name;
+    let per_unit = key.unit.secs();
     let not_positive = || {
-        format!(
-            "`{key}` must be positive: an item that expires as it is written is never read; \
-             write e.g. `{key} = 7`"
-        )
+        let advice = match key.family {
+            TtlFamily::Ttl => {
+                format!(
+                    "an item that expires as it is written is never read; write e.g. `{name} = 7`"
+                )
+            }
+            TtlFamily::Stale => {
+                format!("write e.g. `{name} = 7`, or leave it out for no stale window")
+            }
+            TtlFamily::FailSafe => {
+                format!("write e.g. `{name} = 7`, or leave it out for no fail-safe")
+            }
+            TtlFamily::FailSafeThrottle => format!(
+                "the shortest pause is one second; write e.g. `{name} = 7`, or leave it out for \
+                 the default (30 s)"
+            ),
+            TtlFamily::Jitter => format!("write e.g. `{name} = 7`, or leave it out for no jitter"),
+        };
+        format!("`{name}` must be positive: {advice}")
     };
     let seconds = match number.value {
         Number::Int {
@@ -132,15 +201,22 @@ fn ttl(
             let seconds = value * per_unit as f64;
             if value <= 0.0 {
                 Err(not_positive())
-            } else if unit == TtlUnit::Secs {
-                Err(
-                    "`ttl_secs` takes whole seconds: write e.g. `ttl_secs = 90`, or use \
-                     `ttl_hours`/`ttl_days` for fractions"
-                        .to_owned(),
-                )
+            } else if key.unit == TtlUnit::Secs {
+                let larger: Vec<String> = key
+                    .family
+                    .keys()
+                    .filter(|other| other.unit != TtlUnit::Secs)
+                    .map(|other| format!("`{}`", other.name))
+                    .rev()
+                    .collect();
+                Err(format!(
+                    "`{name}` takes whole seconds: write e.g. `{name} = 90`, or use {} for \
+                     fractions",
+                    larger.join("/")
+                ))
             } else if seconds < 1.0 {
                 Err(format!(
-                    "`{key}` is under one second; the table stores whole seconds"
+                    "`{name}` is under one second; the table stores whole seconds"
                 ))
             } else {
                 // Truncated like the runtime's `Ttl::try_from_secs_f64`; `as` saturates.
@@ -160,12 +236,38 @@ fn ttl(
     }
 }
 
+/// Whole milliseconds, at least 1.
+fn millis(
+    number: &Spanned<Number>,
+    key: &str,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Spanned<u64>> {
+    whole_or(number, 1, errors, || {
+        format!("`{key}` takes whole milliseconds, at least 1: write e.g. `{key} = 250`")
+    })
+}
+
 /// A whole number of at least `min`, exactly as written.
 fn whole(
     number: &Spanned<Number>,
     key: &str,
     min: u64,
     errors: &mut Vec<syn::Error>,
+) -> Option<Spanned<u64>> {
+    whole_or(number, min, errors, || {
+        format!(
+            "`{key}` takes a whole number of at least {min}: write e.g. `{key} = {}`",
+            min.max(1) * 2
+        )
+    })
+}
+
+/// A whole number of at least `min`, exactly as written; anything else is `message` on it.
+fn whole_or(
+    number: &Spanned<Number>,
+    min: u64,
+    errors: &mut Vec<syn::Error>,
+    message: impl FnOnce() -> String,
 ) -> Option<Spanned<u64>> {
     match number.value {
         Number::Int {
@@ -176,13 +278,7 @@ fn whole(
             span: number.span,
         }),
         _ => {
-            errors.push(syn::Error::new(
-                number.span,
-                format!(
-                    "`{key}` takes a whole number of at least {min}: write e.g. `{key} = {}`",
-                    min.max(1) * 2
-                ),
-            ));
+            errors.push(syn::Error::new(number.span, message()));
             None
         }
     }
@@ -293,6 +389,89 @@ mod tests {
                 struct T;
             )),
             90
+        );
+    }
+
+    #[test]
+    fn every_ttl_family_counts_whole_seconds_in_its_unit() {
+        let input = parse_quote! {
+            #[cache(
+                ttl_mins = 1.5,
+                stale_hours = 2,
+                fail_safe_days = 0.5,
+                fail_safe_throttle_mins = 3,
+                jitter_secs = 45
+            )]
+            struct T;
+        };
+        let config = config(&input).unwrap();
+        assert_eq!(config.ttl.unwrap().value, 90);
+        assert_eq!(config.stale_for.unwrap().value, 7_200);
+        assert_eq!(config.fail_safe_max.unwrap().value, 43_200);
+        assert_eq!(config.fail_safe_throttle.unwrap().value, 180);
+        assert_eq!(config.jitter.unwrap().value, 45);
+    }
+
+    #[test]
+    fn each_family_takes_one_key_and_families_do_not_clash() {
+        let ok = parse_quote! {
+            #[cache(ttl_secs = 60, stale_secs = 60, fail_safe_secs = 60, jitter_secs = 1)]
+            struct T;
+        };
+        assert!(config(&ok).is_ok());
+        let two = parse_quote! {
+            #[cache(stale_hours = 1, jitter_mins = 1, stale_secs = 30)]
+            struct T;
+        };
+        assert_eq!(
+            config(&two).err().unwrap(),
+            "give one stale window key: `stale_secs` sets the stale window a second time; keep \
+             one of stale_days, stale_hours, stale_mins, stale_secs"
+        );
+    }
+
+    #[test]
+    fn a_fractional_secs_key_names_the_larger_units_of_its_family() {
+        let input = parse_quote! {
+            #[cache(jitter_secs = 0.5)]
+            struct T;
+        };
+        assert_eq!(
+            config(&input).err().unwrap(),
+            "`jitter_secs` takes whole seconds: write e.g. `jitter_secs = 90`, or use \
+             `jitter_mins` for fractions"
+        );
+    }
+
+    #[test]
+    fn milliseconds_are_whole_and_the_hard_timeout_is_the_longer() {
+        let input = parse_quote! {
+            #[cache(soft_timeout_ms = 100, hard_timeout_ms = 101, refresh_window_ms = 1, refresh_batch_max = 1)]
+            struct T;
+        };
+        let parsed = config(&input).unwrap();
+        assert_eq!(parsed.soft_timeout_ms.unwrap().value, 100);
+        assert_eq!(parsed.hard_timeout_ms.unwrap().value, 101);
+        assert_eq!(parsed.refresh_window_ms.unwrap().value, 1);
+        assert_eq!(parsed.refresh_batch_max.unwrap().value, 1);
+        let equal = parse_quote! {
+            #[cache(hard_timeout_ms = 100, soft_timeout_ms = 100)]
+            struct T;
+        };
+        assert!(
+            config(&equal)
+                .err()
+                .unwrap()
+                .starts_with("`hard_timeout_ms = 100` must be longer than `soft_timeout_ms = 100`")
+        );
+        let zero = parse_quote! {
+            #[cache(refresh_window_ms = 0)]
+            struct T;
+        };
+        assert_eq!(
+            config(&zero).err().unwrap(),
+            "`refresh_window_ms` takes whole milliseconds, at least 1: write e.g. \
+             `refresh_window_ms = 250`"
         );
     }
 

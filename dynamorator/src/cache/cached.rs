@@ -14,7 +14,14 @@ use crate::{Cache, CacheConfig, Store};
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `ttl_days` / `ttl_hours` / `ttl_secs` | positive number (`ttl_secs`: whole); one of the three | 1 day |
+/// | `ttl_days` / `ttl_hours` / `ttl_mins` / `ttl_secs` | positive number (`*_secs`: whole), up to 1,000 years; one of them | 1 day |
+/// | `stale_days` / `stale_hours` / `stale_mins` / `stale_secs` | as `ttl_*`: the [`stale_for`](CacheConfig::stale_for) window | none |
+/// | `fail_safe_days` / `fail_safe_hours` / `fail_safe_mins` / `fail_safe_secs` | as `ttl_*`: [`fail_safe_max`](CacheConfig::fail_safe_max) | none |
+/// | `fail_safe_throttle_mins` / `fail_safe_throttle_secs` | as `ttl_*`: [`fail_safe_throttle`](CacheConfig::fail_safe_throttle) | 30 s |
+/// | `jitter_mins` / `jitter_secs` | as `ttl_*`: [`jitter`](CacheConfig::jitter) | none |
+/// | `soft_timeout_ms`, `hard_timeout_ms` | whole milliseconds ≥ 1, hard longer than soft: [`soft_timeout`](CacheConfig::soft_timeout), [`hard_timeout`](CacheConfig::hard_timeout) | none |
+/// | `refresh_window_ms` | whole milliseconds ≥ 1: [`refresh_window`](CacheConfig::refresh_window) | 10 ms |
+/// | `refresh_batch_max` | whole number ≥ 1: [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 100 |
 /// | `compress` | flag | the store's setting |
 /// | `compress_threshold` | whole bytes; implies `compress` | the store's (1024) |
 /// | `prefix` | string; `""` stores keys as given | the type name in snake_case |

@@ -1,0 +1,110 @@
+//! What `#[cache(...)]` expands to: each type's `config()` is exactly the `CacheConfig` its
+//! keys describe, built by hand with the setters.
+
+use std::time::Duration;
+
+use dynamorator::{CacheConfig, Cached, Ttl};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(
+    ttl_mins = 10,
+    stale_hours = 1.5,
+    fail_safe_days = 2,
+    fail_safe_throttle_secs = 10,
+    jitter_secs = 30,
+    soft_timeout_ms = 100,
+    hard_timeout_ms = 2000,
+    refresh_window_ms = 25,
+    refresh_batch_max = 500
+)]
+struct EveryFreshnessKey;
+
+#[test]
+fn every_freshness_key_sets_its_setting() {
+    assert_eq!(
+        EveryFreshnessKey::config(),
+        CacheConfig::new()
+            .ttl(Ttl::minutes(10))
+            .stale_for(Ttl::secs(5_400))
+            .fail_safe_max(Ttl::days(2))
+            .fail_safe_throttle(Ttl::secs(10))
+            .jitter(Ttl::secs(30))
+            .soft_timeout(Duration::from_millis(100))
+            .hard_timeout(Duration::from_millis(2_000))
+            .refresh_window(Duration::from_millis(25))
+            .refresh_batch_max(500)
+            .prefix("every_freshness_key")
+    );
+}
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(
+    ttl_secs = 90,
+    stale_days = 1,
+    fail_safe_hours = 6,
+    fail_safe_throttle_mins = 2,
+    jitter_mins = 0.5
+)]
+struct OtherUnits;
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(stale_mins = 15, fail_safe_mins = 45)]
+struct Minutes;
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(stale_secs = 20, fail_safe_secs = 40, prefix = "s")]
+struct Seconds;
+
+#[test]
+fn every_unit_of_every_family_counts_seconds() {
+    assert_eq!(
+        OtherUnits::config(),
+        CacheConfig::new()
+            .ttl(Ttl::secs(90))
+            .stale_for(Ttl::days(1))
+            .fail_safe_max(Ttl::hours(6))
+            .fail_safe_throttle(Ttl::minutes(2))
+            .jitter(Ttl::secs(30))
+            .prefix("other_units")
+    );
+    assert_eq!(
+        Minutes::config(),
+        CacheConfig::new()
+            .stale_for(Ttl::minutes(15))
+            .fail_safe_max(Ttl::minutes(45))
+            .prefix("minutes")
+    );
+    assert_eq!(
+        Seconds::config(),
+        CacheConfig::new()
+            .stale_for(Ttl::secs(20))
+            .fail_safe_max(Ttl::secs(40))
+            .prefix("s")
+    );
+}
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(soft_timeout_ms = 50)]
+struct SoftOnly;
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(hard_timeout_ms = 1, refresh_batch_max = 1)]
+struct HardOnly;
+
+#[test]
+fn timeouts_stand_alone_and_unset_keys_keep_the_defaults() {
+    assert_eq!(
+        SoftOnly::config(),
+        CacheConfig::new()
+            .soft_timeout(Duration::from_millis(50))
+            .prefix("soft_only")
+    );
+    assert_eq!(
+        HardOnly::config(),
+        CacheConfig::new()
+            .hard_timeout(Duration::from_millis(1))
+            .refresh_batch_max(1)
+            .prefix("hard_only")
+    );
+}

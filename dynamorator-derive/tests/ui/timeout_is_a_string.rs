@@ -1,0 +1,10 @@
+use dynamorator::Cached;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(soft_timeout_ms = "100ms")]
+struct Product {
+    asin: String,
+}
+
+fn main() {}
