@@ -31,6 +31,8 @@ pub fn decode_data<V: DeserializeOwned>(data: String, compressed: bool) -> Resul
         expires_at: i64::MAX,
         created_at: None,
         fresh_until: None,
+        generation: None,
+        version: None,
     };
     Codec::default().decode(&item)
 }
@@ -43,7 +45,11 @@ pub fn decode_attributes<V: DeserializeOwned>(
     max_inflated: usize,
 ) -> Result<V, Error> {
     let item = crate::backend::dynamodb::item_from_attributes(attributes)
-        .map_err(|unreadable| unreadable.1)?;
+        .map_err(|unreadable| unreadable.1)?
+        .ok_or(Error::corrupt(
+            "",
+            crate::CorruptReason::MissingAttribute("data"),
+        ))?;
     let codec = Codec {
         max_inflated,
         ..Codec::default()

@@ -29,7 +29,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
-    /// Epoch seconds of a manual clock; `None` for the system's.
+    /// Epoch milliseconds of a manual clock; `None` for the system's.
     manual: Option<Arc<AtomicI64>>,
 }
 
@@ -54,12 +54,14 @@ impl Clock {
     /// ```
     pub fn manual() -> Clock {
         Clock {
-            manual: Some(Arc::new(AtomicI64::new(system_epoch_secs()))),
+            manual: Some(Arc::new(AtomicI64::new(
+                system_epoch_secs().saturating_mul(1_000),
+            ))),
         }
     }
 
-    /// Moves a manual clock forward by whole seconds (fractions dropped); does nothing to the
-    /// system clock.
+    /// Moves a manual clock forward (to the millisecond; expiries are whole seconds, so a
+    /// second passes once the moves add up to one); does nothing to the system clock.
     ///
     /// ```
     /// let clock = dynamorator::Clock::manual();
@@ -67,10 +69,10 @@ impl Clock {
     /// ```
     pub fn advance(&self, by: Duration) {
         if let Some(now) = &self.manual {
-            let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+            let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
             // Saturating: a clock moved past the end of time stays there.
             let _ = now.fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
-                Some(now.saturating_add(secs))
+                Some(now.saturating_add(millis))
             });
         }
     }
@@ -84,7 +86,7 @@ impl Clock {
     /// ```
     pub fn set(&self, epoch_secs: i64) {
         if let Some(now) = &self.manual {
-            now.store(epoch_secs, Ordering::Release);
+            now.store(epoch_secs.saturating_mul(1_000), Ordering::Release);
         }
     }
 
@@ -95,8 +97,26 @@ impl Clock {
     /// ```
     pub fn now_epoch_secs(&self) -> i64 {
         match &self.manual {
-            Some(now) => now.load(Ordering::Acquire),
+            Some(now) => now.load(Ordering::Acquire).div_euclid(1_000),
             None => system_epoch_secs(),
+        }
+    }
+
+    /// Epoch milliseconds now: what leases between processes are timed with.
+    ///
+    /// ```
+    /// let clock = dynamorator::Clock::manual();
+    /// clock.set(2_000_000_000);
+    /// clock.advance(std::time::Duration::from_millis(250));
+    /// assert_eq!(clock.now_epoch_millis(), 2_000_000_000_250);
+    /// ```
+    pub fn now_epoch_millis(&self) -> i64 {
+        match &self.manual {
+            Some(now) => now.load(Ordering::Acquire),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+                .unwrap_or(0),
         }
     }
 
@@ -131,9 +151,15 @@ mod tests {
         let start = clock.now_epoch_secs();
         clock.advance(Duration::from_millis(1_999));
         assert_eq!(clock.now_epoch_secs(), start + 1);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(
+            clock.now_epoch_secs(),
+            start + 2,
+            "moves add up to the millisecond"
+        );
         clock.set(i64::MAX);
         clock.advance(Duration::MAX);
-        assert_eq!(clock.now_epoch_secs(), i64::MAX);
+        assert_eq!(clock.now_epoch_millis(), i64::MAX);
     }
 
     #[test]

@@ -9,6 +9,16 @@ pub(crate) mod attr {
     pub(crate) const COMPRESSED: &str = "compressed";
     /// Not in the Python package's format (it ignores it): the end of the item's fresh window.
     pub(crate) const FRESH_UNTIL: &str = "fresh_until";
+    /// The cache generation a value was written under (fleet-wide clear).
+    pub(crate) const GENERATION: &str = "generation";
+    /// The version of an ordered write.
+    pub(crate) const VERSION: &str = "version";
+    /// A lease: until when (epoch milliseconds) and whose. Only DynamoDB stores leases; the
+    /// embedded backend keeps them beside its items.
+    #[cfg(feature = "dynamodb")]
+    pub(crate) const LEASE_UNTIL: &str = "lease_until";
+    #[cfg(feature = "dynamodb")]
+    pub(crate) const LEASE_OWNER: &str = "lease_owner";
 }
 
 /// DynamoDB's item size limit: 400 KB of attribute names and values.
@@ -28,6 +38,10 @@ pub(crate) struct StoredItem {
     /// The `fresh_until` attribute: epoch seconds after which the item is stale (served while
     /// it is refreshed) until `expires_at`. Absent: fresh until `expires_at`.
     pub(crate) fresh_until: Option<i64>,
+    /// The `generation` attribute: the cache generation it was written under (absent: 0).
+    pub(crate) generation: Option<u64>,
+    /// The `version` attribute of an ordered write.
+    pub(crate) version: Option<u64>,
 }
 
 impl StoredItem {
@@ -48,12 +62,22 @@ impl StoredItem {
             + self
                 .fresh_until
                 .map_or(0, |f| attr::FRESH_UNTIL.len() + number(f))
+            + self
+                .generation
+                .map_or(0, |g| attr::GENERATION.len() + count_len(g))
+            + self
+                .version
+                .map_or(0, |v| attr::VERSION.len() + count_len(v))
             + if self.compressed {
                 attr::COMPRESSED.len() + 1
             } else {
                 0
             }
     }
+}
+
+fn count_len(n: u64) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
 fn decimal_len(n: i64) -> usize {
@@ -75,6 +99,8 @@ impl std::fmt::Debug for StoredItem {
             .field("expires_at", &self.expires_at)
             .field("created_at", &self.created_at)
             .field("fresh_until", &self.fresh_until)
+            .field("generation", &self.generation)
+            .field("version", &self.version)
             .finish()
     }
 }
@@ -91,6 +117,8 @@ mod tests {
             expires_at: 1_700_000_000,
             created_at: Some(1_600_000_000),
             fresh_until: None,
+            generation: None,
+            version: None,
         }
     }
 

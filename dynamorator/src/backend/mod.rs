@@ -57,6 +57,30 @@ pub(crate) struct ScanPage {
     pub(crate) last_key: Option<String>,
 }
 
+/// What a conditional write requires of the item it would replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Condition {
+    /// The stored item's `data` is this text; with `None`, there is no item with `data`.
+    DataIs(Option<String>),
+    /// There is no item, or its `version` is absent or lower than the new item's.
+    OlderVersion,
+}
+
+/// A lease to take on a key: until `until_ms` (epoch milliseconds) for `owner`, if no other
+/// unexpired lease is there at `now_ms`. A key without an item gets an item without `data`
+/// (a miss to every reader) that expires at `expires_at` (epoch seconds), so DynamoDB removes
+/// leftovers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeaseRequest<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) owner: &'a str,
+    pub(crate) now_ms: i64,
+    pub(crate) until_ms: i64,
+    // The embedded backend keeps leases beside its items, with no expiry to set.
+    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
+    pub(crate) expires_at: i64,
+}
+
 /// Where items are kept: DynamoDB, or the embedded backend.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Reads one item.
@@ -81,4 +105,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         limit: u32,
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ScanPage, Error>>;
+
+    /// Writes one item if the stored one meets `condition`; `Ok(false)` when it did not.
+    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>>;
+
+    /// Takes a lease; `Ok(false)` when another unexpired one is there. The item's value, if
+    /// any, stays readable; writing a value (`put`) ends the lease.
+    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>>;
+
+    /// Ends `owner`'s lease on `key`, if it still holds it (a load that failed), so others
+    /// need not wait for it to expire.
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>>;
 }

@@ -21,6 +21,8 @@ use crate::Ttl;
 /// | [`jitter`](CacheConfig::jitter) | none |
 /// | [`soft_timeout`](CacheConfig::soft_timeout), [`hard_timeout`](CacheConfig::hard_timeout) | none |
 /// | [`refresh_window`](CacheConfig::refresh_window), [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 10 ms, 100 keys |
+/// | [`leases`](CacheConfig::leases): one load per key across processes | off |
+/// | [`fleet_clear`](CacheConfig::fleet_clear): [`Cache::clear`](crate::Cache::clear) in O(1) | off |
 /// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold) | the store's |
 /// | [`prefix`](CacheConfig::prefix) | none: keys stored as given |
 /// | [`version`](CacheConfig::version) | none |
@@ -173,6 +175,36 @@ impl CacheConfig {
     /// ```
     pub fn refresh_window(mut self, window: Duration) -> Self {
         self.freshness.refresh_window = window;
+        self
+    }
+
+    /// One load per key across processes: before loading a missing key (or refreshing a
+    /// stale one), a process takes a lease on it in the store, held for `length` at most. The
+    /// others serve the stale value if there is one, or wait (polling with backoff) until the
+    /// value appears or the lease expires, then try to take it themselves; a crashed holder
+    /// blocks nobody past its lease. Costs one conditional write per load. Default: off (see
+    /// the README's "Across processes" for the measurements behind it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = dynamorator::CacheConfig::new().leases(Duration::from_secs(10));
+    /// ```
+    pub fn leases(mut self, length: Duration) -> Self {
+        self.freshness.lease = Some(length);
+        self
+    }
+
+    /// Turns on [`Cache::clear`](crate::Cache::clear): a generation per cache, kept in one
+    /// item of the store, which each process reads again at most every `poll`; values written
+    /// under an older generation are misses, and the L1 is emptied when it changes. Costs one
+    /// small read per process per `poll`, not per request. Default: off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = dynamorator::CacheConfig::new().fleet_clear(Duration::from_secs(1));
+    /// ```
+    pub fn fleet_clear(mut self, poll: Duration) -> Self {
+        self.freshness.generation_poll = Some(poll);
         self
     }
 

@@ -12,7 +12,7 @@ use super::Cache;
 use super::l1::{Held, Lookup};
 use super::loaded::{Keep, Loaded};
 use super::stats::Counters;
-use crate::codec::{Freshness, Horizons};
+use crate::codec::{Freshness, Horizons, ItemMeta};
 use crate::{BatchFailure, Error};
 
 impl<T> Cache<T>
@@ -113,9 +113,14 @@ where
         };
         let horizons = self.horizons_of(ttl, stale_for);
         let now = self.store.now();
+        let meta = ItemMeta {
+            horizons,
+            generation: self.write_generation(),
+            version: None,
+        };
         let item = match self
             .codec
-            .encode_item(&self.keys.stored(key), &*value, horizons, now)
+            .encode_item(&self.keys.stored(key), &*value, meta, now)
         {
             Ok(item) => item,
             Err(error) => {
@@ -157,9 +162,14 @@ where
             let value = Arc::new(loaded.value);
             if let Keep::Stored { ttl, stale_for } = loaded.keep {
                 let horizons = self.horizons_of(ttl, stale_for);
+                let meta = ItemMeta {
+                    horizons,
+                    generation: self.write_generation(),
+                    version: None,
+                };
                 match self
                     .codec
-                    .encode_item(&self.keys.stored(&key), &*value, horizons, now)
+                    .encode_item(&self.keys.stored(&key), &*value, meta, now)
                 {
                     Ok(item) => {
                         held.push((key.clone(), value.clone(), horizons, item.encoded_size()));

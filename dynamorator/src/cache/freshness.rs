@@ -29,6 +29,11 @@ pub(crate) struct FreshnessSettings {
     pub(crate) hard_timeout: Option<Duration>,
     pub(crate) refresh_window: Duration,
     pub(crate) refresh_batch_max: usize,
+    /// With `Some`, loads across processes go one per key, under leases this long.
+    pub(crate) lease: Option<Duration>,
+    /// With `Some`, the cache has a generation ([`Cache::clear`](crate::Cache::clear)) that
+    /// each process reads again at most this often.
+    pub(crate) generation_poll: Option<Duration>,
 }
 
 impl Default for FreshnessSettings {
@@ -42,6 +47,8 @@ impl Default for FreshnessSettings {
             hard_timeout: None,
             refresh_window: DEFAULT_REFRESH_WINDOW,
             refresh_batch_max: DEFAULT_REFRESH_BATCH_MAX,
+            lease: None,
+            generation_poll: None,
         }
     }
 }

@@ -6,6 +6,7 @@ mod background;
 mod cached;
 mod config;
 mod fail_open;
+mod fleet;
 mod freshness;
 mod keys;
 mod l1;
@@ -27,6 +28,7 @@ use serde::de::DeserializeOwned;
 use crate::codec::Codec;
 use crate::{Store, Ttl};
 use background::Background;
+use fleet::Generation;
 use freshness::FreshnessSettings;
 use keys::KeySpace;
 use l1::L1;
@@ -51,6 +53,8 @@ struct Shared<T> {
     /// Keys refreshing or paused, and the batch refresh window.
     refreshes: Arc<Refreshes<T>>,
     background: Arc<Background>,
+    /// The cache's generation, for fleet-wide clear.
+    generation: Generation,
 }
 
 impl<T: Send + Sync + 'static> Shared<T> {
@@ -62,6 +66,7 @@ impl<T: Send + Sync + 'static> Shared<T> {
             l1: L1::new(config.l1.as_ref(), store.clock()),
             refreshes: Arc::default(),
             background: Arc::default(),
+            generation: Generation::default(),
         }
     }
 }

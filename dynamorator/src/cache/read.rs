@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Cache;
+use super::fleet::GENERATION_KEY;
 use super::l1::Held;
 use super::stats::Counters;
 use crate::codec::{Decoded, Freshness};
@@ -63,6 +64,7 @@ where
     #[must_use = "the value read, or why it could not be"]
     pub async fn get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
         self.keys.validate(key)?;
+        self.generation().await;
         let held = self
             .shared
             .l1
@@ -135,6 +137,7 @@ where
         keys: impl IntoIterator<Item = K>,
     ) -> Result<GetMany<Arc<T>>, Error> {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        self.generation().await;
         let (found, failed) = self.read_layers(keys, 0).await;
         let found = found
             .into_iter()
@@ -208,7 +211,7 @@ where
             .keys
             .iter()
             .filter_map(|stored| self.keys.caller_key(stored))
-            .filter(|key| !key.is_empty())
+            .filter(|key| !key.is_empty() && *key != GENERATION_KEY)
             .map(str::to_owned)
             .collect();
         Ok(KeyPage {
@@ -240,7 +243,7 @@ where
         self.store.keys().try_filter_map(move |stored| {
             let key = space
                 .caller_key(&stored)
-                .filter(|key| !key.is_empty())
+                .filter(|key| !key.is_empty() && *key != GENERATION_KEY)
                 .map(str::to_owned);
             std::future::ready(Ok(key))
         })
@@ -256,6 +259,11 @@ where
         let counters = self.counters();
         let now = self.store.now();
         match self.store.fetch::<T>(&self.keys.stored(key), grace).await {
+            // Written before the cache was last cleared.
+            Ok(Some(decoded)) if decoded.generation < self.shared.generation.current() => {
+                Counters::add(&counters.store_misses, 1);
+                Ok(None)
+            }
             Ok(Some(decoded)) if decoded.horizons.freshness(now) == Freshness::Expired => {
                 Counters::add(&counters.store_misses, 1);
                 Ok(Some(decoded))
@@ -289,12 +297,17 @@ where
         let asked = keys.len();
         let now = self.store.now();
         let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
-        let (found, failed) = self
+        let (mut found, failed) = self
             .store
             .fetch_many::<T, _>(stored, grace, |stored, decoded| {
                 (self.keys.unprefix(stored), decoded)
             })
             .await;
+        // Values written before the cache was last cleared are misses.
+        let generation = self.shared.generation.current();
+        if generation > 0 {
+            found.retain(|_, decoded| decoded.generation >= generation);
+        }
         let expired = found
             .values()
             .filter(|decoded| decoded.horizons.freshness(now) == Freshness::Expired)

@@ -25,6 +25,7 @@ use tokio::sync::oneshot;
 
 use super::Cache;
 use super::fail_open::warn_fail_open;
+use super::fleet::LeaseWait;
 use super::l1::{Held, Lookup};
 use super::loaded::Loaded;
 use super::refresh::{BatchLoad, Taken, Window};
@@ -118,6 +119,7 @@ where
         E: std::error::Error + Send + Sync + 'static,
     {
         self.keys.validate(key)?;
+        self.generation().await;
         let known_absent = match self.shared.l1.lookup(key, self.counters()) {
             Lookup::Hit(held) => return Ok(self.answer(key, held, loader).await),
             Lookup::Absent => true,
@@ -155,7 +157,10 @@ where
                 .refreshes
                 .take(vec![key.to_owned()], self.store.now());
             if !taken.is_empty() {
-                Counters::add(&self.counters().refreshes_started, 1);
+                // With leases the refresh counts once it holds the key's lease.
+                if self.freshness.lease.is_none() {
+                    Counters::add(&self.counters().refreshes_started, 1);
+                }
                 let cache = self.clone();
                 let refresh = async move { cache.refresh_one(taken, loader).await };
                 self.shared.background.spawn_or_run(refresh).await;
@@ -175,6 +180,13 @@ where
         let Some(key) = taken.keys().first().cloned() else {
             return;
         };
+        if self.freshness.lease.is_some() {
+            // Another process refreshing it is as good: the stale value stays until it stores.
+            if let LeaseWait::Elsewhere = self.lease_or_wait(&key, true).await {
+                return;
+            }
+            Counters::add(&self.counters().refreshes_started, 1);
+        }
         match self.run_load(user_load(loader)).await {
             Ok(loaded) => {
                 self.keep_one(&key, loaded).await;
@@ -183,6 +195,7 @@ where
             Err(error) => {
                 Counters::add(&self.counters().refreshes_failed, 1);
                 self.pause(std::slice::from_ref(&key));
+                self.release_leases(std::slice::from_ref(&key)).await;
                 tracing::warn!(key, %error, "dynamorator: background refresh failed; the stale value stays");
             }
         }
@@ -210,14 +223,28 @@ where
                 return Ok(fallback.clone());
             }
         }
+        match self.lease_or_wait(key, fallback.is_some()).await {
+            LeaseWait::Hold | LeaseWait::Unavailable => {}
+            LeaseWait::Found(held) => return Ok(held.value),
+            // Another process is loading it: the fallback answers meanwhile.
+            LeaseWait::Elsewhere => {
+                if let Some(fallback) = fallback {
+                    Counters::add(&self.counters().fail_safe_hits, 1);
+                    return Ok(fallback);
+                }
+            }
+        }
         match (fallback, self.freshness.soft_timeout) {
             (Some(fallback), Some(soft)) => Ok(self.load_within(key, loader, fallback, soft).await),
             (fallback, _) => match self.run_load(user_load(loader)).await {
                 Ok(loaded) => Ok(self.keep_one(key, loaded).await.0),
-                Err(error) => match fallback {
-                    Some(fallback) => Ok(self.fail_safe(key, fallback, Some(&error))),
-                    None => Err(error),
-                },
+                Err(error) => {
+                    self.release_leases(&[key.to_owned()]).await;
+                    match fallback {
+                        Some(fallback) => Ok(self.fail_safe(key, fallback, Some(&error))),
+                        None => Err(error),
+                    }
+                }
             },
         }
     }
@@ -251,6 +278,7 @@ where
                 Ok(loaded) => Ok(cache.keep_one(&owned_key, loaded).await.0),
                 Err(error) => {
                     cache.pause(std::slice::from_ref(&owned_key));
+                    cache.release_leases(std::slice::from_ref(&owned_key)).await;
                     Err(error)
                 }
             };
@@ -367,6 +395,7 @@ where
         E: std::error::Error + Send + Sync + 'static,
     {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        self.generation().await;
         let load = user_batch_load(loader);
         let mark = self.shared.claims.mark();
         let now = self.store.now();
@@ -404,7 +433,9 @@ where
             self.refresh_later(stale, load, now).await;
             return Ok(into_values(result));
         }
-        let refreshing = self.shared.refreshes.take(stale, now);
+        let refreshing = self
+            .leased_for_refresh(self.shared.refreshes.take(stale, now))
+            .await;
         Counters::add(&self.counters().refreshes_started, refreshing.len());
         let mut claims = self.shared.claims.claim(missing);
         // A load that ended between this call's read and its claim may have stored keys it now
@@ -429,6 +460,29 @@ where
                      loading it now; left out of this answer"
                 );
             }
+        }
+        if self.freshness.lease.is_some() && !claims.held().is_empty() {
+            // Other processes may hold some: wait for what they store, or their fallbacks.
+            let has_fallback: HashSet<String> = fallbacks.keys().cloned().collect();
+            let (ours, stored_elsewhere) = self
+                .lease_many_or_wait(claims.held().to_vec(), &has_fallback)
+                .await;
+            let ours: HashSet<&String> = ours.iter().collect();
+            let not_ours: HashSet<String> = claims
+                .held()
+                .iter()
+                .filter(|key| !ours.contains(key))
+                .cloned()
+                .collect();
+            for key in &not_ours {
+                if let Some(value) = stored_elsewhere.get(key) {
+                    result.insert(key.clone(), value.clone());
+                } else if let Some(fallback) = fallbacks.get(key) {
+                    Counters::add(&self.counters().fail_safe_hits, 1);
+                    result.insert(key.clone(), fallback.clone());
+                }
+            }
+            claims.release_found(&not_ours);
         }
         if claims.held().is_empty() {
             // Everything missing was loaded by other calls: the stale keys need not hold this
@@ -523,13 +577,14 @@ where
             Err(error) => {
                 Counters::add(&self.counters().refreshes_failed, refreshing.len());
                 self.pause(refreshing.keys());
+                self.release_leases(&wanted).await;
                 Err(error)
             }
         }
     }
 
     /// Fresh or stale values of these keys (no fallbacks), fail-open.
-    async fn read_usable(&self, keys: Vec<String>) -> HashMap<String, Arc<T>> {
+    pub(super) async fn read_usable(&self, keys: Vec<String>) -> HashMap<String, Arc<T>> {
         self.read_many_fail_open(keys)
             .await
             .into_iter()
@@ -544,8 +599,24 @@ where
         if taken.is_empty() {
             return;
         }
-        Counters::add(&self.counters().refreshes_started, taken.len());
+        // With leases, a key counts once its refresh holds the lease.
+        if self.freshness.lease.is_none() {
+            Counters::add(&self.counters().refreshes_started, taken.len());
+        }
         self.gather_refresh(taken.into_keys(), load).await;
+    }
+
+    /// With leases, keeps the stale keys whose lease this process takes: another process
+    /// refreshing a key is as good, and its stale value answers meanwhile.
+    async fn leased_for_refresh(&self, mut taken: Taken<T>) -> Taken<T> {
+        if self.freshness.lease.is_none() || taken.is_empty() {
+            return taken;
+        }
+        let all: HashSet<String> = taken.keys().iter().cloned().collect();
+        let (ours, _) = self.lease_many_or_wait(taken.keys().to_vec(), &all).await;
+        let ours: HashSet<String> = ours.into_iter().collect();
+        taken.retain(|key| ours.contains(key));
+        taken
     }
 
     /// Puts taken stale keys, with the loader, in the refresh window; starts what is due.
@@ -576,6 +647,16 @@ where
     /// One batch refresh: the gathered keys, one call of the loader that opened the window.
     async fn refresh_window(&self, window: Window<T>) {
         let taken = self.shared.refreshes.adopt(window.keys);
+        let taken = if self.freshness.lease.is_some() {
+            let taken = self.leased_for_refresh(taken).await;
+            Counters::add(&self.counters().refreshes_started, taken.len());
+            if taken.is_empty() {
+                return;
+            }
+            taken
+        } else {
+            taken
+        };
         let asked = taken.len();
         match self.run_load((window.load)(taken.keys().to_vec())).await {
             Ok(mut loaded) => {
@@ -588,6 +669,7 @@ where
             Err(error) => {
                 Counters::add(&self.counters().refreshes_failed, asked);
                 self.pause(taken.keys());
+                self.release_leases(taken.keys()).await;
                 warn_fail_open("batch refresh", "", &error);
             }
         }

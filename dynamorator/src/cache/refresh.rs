@@ -68,6 +68,17 @@ impl<T> Taken<T> {
         self.keys.len()
     }
 
+    /// Frees the keys `keep` refuses.
+    pub(crate) fn retain(&mut self, keep: impl Fn(&String) -> bool) {
+        let (kept, freed): (Vec<String>, Vec<String>) =
+            std::mem::take(&mut self.keys).into_iter().partition(keep);
+        self.keys = kept;
+        let mut in_flight = lock(&self.refreshes.in_flight);
+        for key in freed {
+            in_flight.remove(&key);
+        }
+    }
+
     /// The keys, left taken: whoever refreshes them frees them with [`Refreshes::adopt`].
     pub(crate) fn into_keys(mut self) -> Vec<String> {
         std::mem::take(&mut self.keys)

@@ -55,6 +55,10 @@ pub struct CacheStats {
     pub circuit_trips: u64,
     /// Read-through store requests skipped because the circuit breaker was open.
     pub store_skipped: u64,
+    /// Leases this cache took in the store before loading (one load per key across processes).
+    pub leases_taken: u64,
+    /// Keys a call waited for because another process held their lease.
+    pub lease_waits: u64,
     /// Entries in the L1 now (approximate while it is being written).
     pub l1_entries: u64,
     /// The L1's weighted size now: stored bytes, or entries when bounded by entries.
@@ -81,6 +85,8 @@ pub(crate) struct Counters {
     pub(crate) hard_timeouts: AtomicU64,
     pub(crate) circuit_trips: AtomicU64,
     pub(crate) store_skipped: AtomicU64,
+    pub(crate) leases_taken: AtomicU64,
+    pub(crate) lease_waits: AtomicU64,
 }
 
 impl Counters {
@@ -113,6 +119,8 @@ impl Counters {
             hard_timeouts: read(&self.hard_timeouts),
             circuit_trips: read(&self.circuit_trips),
             store_skipped: read(&self.store_skipped),
+            leases_taken: read(&self.leases_taken),
+            lease_waits: read(&self.lease_waits),
             l1_entries: 0,
             l1_weighted_size: 0,
         }

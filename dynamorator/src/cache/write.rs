@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::Cache;
 use super::stats::Counters;
 use crate::Error;
-use crate::codec::{Horizons, Item as StoredItem};
+use crate::codec::{Horizons, Item as StoredItem, ItemMeta};
 use crate::store::distinct_keys;
 
 /// A value just encoded for the store, for the L1's write-through.
@@ -45,6 +45,7 @@ where
     where
         T: Clone,
     {
+        self.generation().await;
         let (item, written) = self.encode(key, value, self.store.now())?;
         let result = self.store.put_item(item).await;
         if result.is_err() {
@@ -79,6 +80,7 @@ where
     where
         T: Clone + 'a,
     {
+        self.generation().await;
         let now = self.store.now();
         let mut items_out = Vec::new();
         let mut written = Vec::new();
@@ -88,6 +90,46 @@ where
             written.push(write);
         }
         self.store_written(items_out, written).await
+    }
+
+    /// Stores `value` under `key` only if the stored value is older: it has no version, or a
+    /// lower one than `version` (a source's version or timestamp). Returns whether it was
+    /// written. So a slow writer cannot put back an older value over a newer one; the L1 takes
+    /// the value only if it was written, and forgets the key otherwise.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    /// let prices: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// assert!(prices.put_versioned("kettle", &2999, 7).await?);
+    /// assert!(!prices.put_versioned("kettle", &2499, 6).await?, "version 6 came late");
+    /// assert_eq!(prices.get("kettle").await?, Some(2999));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key, an unstorable value, an item over 400 KB, or a store failure. A newer
+    /// stored version is `Ok(false)`, not an error.
+    #[must_use = "whether the value was written, or why it could not be"]
+    pub async fn put_versioned(&self, key: &str, value: &T, version: u64) -> Result<bool, Error>
+    where
+        T: Clone,
+    {
+        self.generation().await;
+        let (mut item, written) = self.encode(key, value, self.store.now())?;
+        item.version = Some(version);
+        let result = self.store.put_item_if_older(item).await;
+        match result {
+            Ok(true) => self.write_through(vec![written], &HashSet::new()),
+            Ok(false) => self.shared.l1.invalidate(key),
+            Err(_) => {
+                Counters::add(&self.counters().store_errors, 1);
+                self.shared.l1.invalidate(key);
+            }
+        }
+        result
     }
 
     /// Deletes the value under `key`, from the store and the L1.
@@ -202,9 +244,14 @@ where
         let horizons = self
             .freshness
             .horizons(now, self.ttl, self.freshness.stale_for);
+        let meta = ItemMeta {
+            horizons,
+            generation: self.write_generation(),
+            version: None,
+        };
         let item = self
             .codec
-            .encode_item(&self.keys.stored(key), value, horizons, now)?;
+            .encode_item(&self.keys.stored(key), value, meta, now)?;
         let written = Written {
             key: key.to_owned(),
             value,

@@ -55,6 +55,25 @@ pub(crate) struct EncodedData {
     pub(crate) compressed: bool,
 }
 
+/// What an item carries besides its value: its horizons, and the stamps of a cache's
+/// generation (fleet-wide clear) and of an ordered write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ItemMeta {
+    pub(crate) horizons: Horizons,
+    pub(crate) generation: Option<u64>,
+    pub(crate) version: Option<u64>,
+}
+
+impl From<Horizons> for ItemMeta {
+    fn from(horizons: Horizons) -> Self {
+        ItemMeta {
+            horizons,
+            generation: None,
+            version: None,
+        }
+    }
+}
+
 /// A value read from an item, with what the layers above need to know about the item.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded<V> {
@@ -63,6 +82,8 @@ pub(crate) struct Decoded<V> {
     pub(crate) horizons: Horizons,
     /// The item's encoded size in bytes.
     pub(crate) size: usize,
+    /// The cache generation it was written under (0 when it carries none).
+    pub(crate) generation: u64,
 }
 
 impl Codec {
@@ -96,14 +117,19 @@ impl Codec {
     }
 
     /// The item for `value` under `key`, written at `now` (epoch seconds) with these
-    /// horizons, refusing what DynamoDB would refuse.
+    /// horizons and stamps, refusing what DynamoDB would refuse.
     pub(crate) fn encode_item<V: Serialize + ?Sized>(
         &self,
         key: &str,
         value: &V,
-        horizons: Horizons,
+        meta: impl Into<ItemMeta>,
         now: i64,
     ) -> Result<StoredItem, Error> {
+        let ItemMeta {
+            horizons,
+            generation,
+            version,
+        } = meta.into();
         validate_key(key)?;
         let encoded = self.encode(value)?;
         let item = StoredItem {
@@ -113,6 +139,8 @@ impl Codec {
             expires_at: horizons.expires_at,
             created_at: Some(now),
             fresh_until: horizons.fresh_until,
+            generation,
+            version,
         };
         let size = item.encoded_size();
         if size > MAX_ITEM_BYTES {
@@ -143,6 +171,7 @@ impl Codec {
                 expires_at: item.expires_at,
             },
             size: item.encoded_size(),
+            generation: item.generation.unwrap_or(0),
         }))
     }
 }
@@ -164,6 +193,8 @@ mod tests {
             expires_at: i64::MAX,
             created_at: None,
             fresh_until: None,
+            generation: None,
+            version: None,
         }
     }
 

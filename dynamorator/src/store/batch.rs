@@ -187,6 +187,8 @@ mod tests {
                 expires_at: 1,
                 created_at: None,
                 fresh_until: None,
+                generation: None,
+                version: None,
             })
         };
         let writes = last_write_wins(vec![put("a", "1"), put("b", "2"), put("a", "3")]);

@@ -7,8 +7,10 @@ mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
 mod circuit;
+mod conditional;
 mod extensions;
 mod item_info;
+mod lease;
 mod list;
 mod read;
 mod write;

@@ -32,6 +32,18 @@ pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
             AttributeValue::N(fresh_until.to_string()),
         );
     }
+    if let Some(generation) = item.generation {
+        attributes.insert(
+            attr::GENERATION.to_owned(),
+            AttributeValue::N(generation.to_string()),
+        );
+    }
+    if let Some(version) = item.version {
+        attributes.insert(
+            attr::VERSION.to_owned(),
+            AttributeValue::N(version.to_string()),
+        );
+    }
     if item.compressed {
         attributes.insert(attr::COMPRESSED.to_owned(), AttributeValue::Bool(true));
     }
@@ -53,9 +65,13 @@ pub(crate) fn key_of(attributes: &Attributes) -> Option<&str> {
 
 use crate::backend::Unreadable;
 
-/// Reads an item in the table format, or says what is wrong with it. The key is moved out of
-/// the attributes, never copied: batch reads decode thousands of items.
-pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, Unreadable> {
+/// Reads an item in the table format, or says what is wrong with it; `Ok(None)` for an item
+/// without `data` (a lease on a key not loaded yet, or a cache's generation counter): a clean
+/// miss, as the Python package reads it. The key is moved out of the attributes, never copied:
+/// batch reads decode thousands of items.
+pub(crate) fn from_attributes(
+    mut attributes: Attributes,
+) -> Result<Option<StoredItem>, Unreadable> {
     let key = match attributes.remove(attr::KEY) {
         Some(AttributeValue::S(key)) => key,
         other => {
@@ -69,8 +85,11 @@ pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, 
             return Err(Box::new((String::new(), Error::corrupt("", reason))));
         }
     };
+    if !attributes.contains_key(attr::DATA) {
+        return Ok(None);
+    }
     match fields(&mut attributes) {
-        Ok((data, compressed, expires_at)) => Ok(StoredItem {
+        Ok((data, compressed, expires_at)) => Ok(Some(StoredItem {
             key,
             data,
             compressed,
@@ -79,7 +98,9 @@ pub(crate) fn from_attributes(mut attributes: Attributes) -> Result<StoredItem, 
             // fresh_until leaves the item fresh until its ttl, as an item without one).
             created_at: optional_epoch_seconds(&attributes, attr::CREATED_AT),
             fresh_until: optional_epoch_seconds(&attributes, attr::FRESH_UNTIL),
-        }),
+            generation: optional_count(&attributes, attr::GENERATION),
+            version: optional_count(&attributes, attr::VERSION),
+        })),
         Err(reason) => {
             let error = Error::corrupt(&key, reason);
             Err(Box::new((key, error)))
@@ -114,6 +135,14 @@ fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64), CorruptRea
         None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
     };
     Ok((data, compressed, expires_at))
+}
+
+/// A whole, non-negative number attribute; unreadable ones are dropped (as absent).
+fn optional_count(attributes: &Attributes, name: &'static str) -> Option<u64> {
+    match attributes.get(name) {
+        Some(AttributeValue::N(text)) => text.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 fn optional_epoch_seconds(attributes: &Attributes, name: &'static str) -> Option<i64> {
@@ -170,7 +199,7 @@ mod tests {
 
     #[test]
     fn round_trips_the_table_format() {
-        let item = from_attributes(python_item()).unwrap();
+        let item = from_attributes(python_item()).unwrap().unwrap();
         assert_eq!(item.key, "user:1");
         assert_eq!(item.expires_at, 1_900_000_000);
         assert_eq!(item.created_at, Some(1_800_000_000));
@@ -180,7 +209,7 @@ mod tests {
 
     #[test]
     fn compressed_is_written_only_when_true() {
-        let mut item = from_attributes(python_item()).unwrap();
+        let mut item = from_attributes(python_item()).unwrap().unwrap();
         assert!(!to_attributes(item.clone()).contains_key("compressed"));
         item.compressed = true;
         assert_eq!(
@@ -199,13 +228,26 @@ mod tests {
     }
 
     #[test]
+    fn an_item_without_data_is_a_clean_miss() {
+        let mut attributes = python_item();
+        attributes.remove("data");
+        attributes.insert("lease_until".into(), AttributeValue::N("1".into()));
+        assert!(matches!(from_attributes(attributes), Ok(None)));
+    }
+
+    #[test]
+    fn generation_and_version_round_trip() {
+        let mut item = from_attributes(python_item()).unwrap().unwrap();
+        item.generation = Some(3);
+        item.version = Some(17);
+        let back = from_attributes(to_attributes(item.clone()))
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, item);
+    }
+
+    #[test]
     fn every_malformed_attribute_is_named() {
-        assert_eq!(
-            reason(|a| {
-                a.remove("data");
-            }),
-            CorruptReason::MissingAttribute("data")
-        );
         assert!(matches!(
             reason(|a| {
                 a.insert("data".into(), AttributeValue::N("1".into()));
@@ -270,7 +312,7 @@ mod tests {
         let mut attributes = python_item();
         attributes.insert("ttl".into(), AttributeValue::N("1.9E9".into()));
         assert_eq!(
-            from_attributes(attributes).unwrap().expires_at,
+            from_attributes(attributes).unwrap().unwrap().expires_at,
             1_900_000_000
         );
         for huge in ["1e300", "NaN", "inf"] {
@@ -284,6 +326,9 @@ mod tests {
     fn an_unreadable_created_at_is_dropped() {
         let mut attributes = python_item();
         attributes.insert("created_at".into(), AttributeValue::S("yesterday".into()));
-        assert_eq!(from_attributes(attributes).unwrap().created_at, None);
+        assert_eq!(
+            from_attributes(attributes).unwrap().unwrap().created_at,
+            None
+        );
     }
 }

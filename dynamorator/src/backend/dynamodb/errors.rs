@@ -17,6 +17,15 @@ const THROTTLING_CODES: &[&str] = &[
     "Throttling",
 ];
 
+/// Whether a conditional write was refused because its condition did not hold: an answer,
+/// not a failure.
+pub(crate) fn is_condition_failure<E: ProvideErrorMetadata>(
+    error: &SdkError<E, HttpResponse>,
+) -> bool {
+    matches!(error, SdkError::ServiceError(service)
+        if service.err().code() == Some("ConditionalCheckFailedException"))
+}
+
 pub(crate) fn from_sdk<E>(operation: &'static str, error: SdkError<E, HttpResponse>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,

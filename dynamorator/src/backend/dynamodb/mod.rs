@@ -16,10 +16,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{StoredItem, attr};
-use super::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
+use super::{Backend, BatchGetPage, BoxFuture, Condition, LeaseRequest, ScanPage, WriteOp};
 use crate::Error;
 use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
-use errors::{from_build, from_sdk};
+use errors::{from_build, from_sdk, is_condition_failure};
 
 /// A table in DynamoDB (or a server that speaks its protocol).
 #[derive(Debug, Clone)]
@@ -48,11 +48,10 @@ impl DynamoDbBackend {
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
-        output
-            .item
-            .map(from_attributes)
-            .transpose()
-            .map_err(|unreadable| unreadable.1)
+        match output.item {
+            Some(attributes) => from_attributes(attributes).map_err(|unreadable| unreadable.1),
+            None => Ok(None),
+        }
     }
 
     async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
@@ -96,6 +95,7 @@ impl DynamoDbBackend {
             .unwrap_or_default()
             .into_iter()
             .map(from_attributes)
+            .filter_map(Result::transpose)
             .collect();
         let unprocessed = output
             .unprocessed_keys
@@ -172,6 +172,87 @@ impl DynamoDbBackend {
     }
 }
 
+// Conditional writes. DynamoDB reserves `data`, `ttl` and `version` as words, so every
+// attribute goes through a placeholder.
+impl DynamoDbBackend {
+    async fn put_item_if(&self, item: StoredItem, condition: Condition) -> Result<bool, Error> {
+        let version = AttributeValue::N(item.version.unwrap_or(0).to_string());
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attributes(item)));
+        let request = match condition {
+            Condition::DataIs(Some(data)) => request
+                .condition_expression("#data = :data")
+                .expression_attribute_names("#data", attr::DATA)
+                .expression_attribute_values(":data", AttributeValue::S(data)),
+            Condition::DataIs(None) => request
+                .condition_expression("attribute_not_exists(#data)")
+                .expression_attribute_names("#data", attr::DATA),
+            Condition::OlderVersion => request
+                .condition_expression("attribute_not_exists(#version) OR #version < :version")
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":version", version),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(from_sdk("PutItem", error)),
+        }
+    }
+
+    async fn update_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(lease.key)))
+            .update_expression(
+                "SET #until = :until, #owner = :owner, #ttl = if_not_exists(#ttl, :expires)",
+            )
+            .condition_expression("attribute_not_exists(#until) OR #until <= :now")
+            .expression_attribute_names("#until", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::LEASE_OWNER)
+            .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_values(":until", AttributeValue::N(lease.until_ms.to_string()))
+            .expression_attribute_values(":owner", AttributeValue::S(lease.owner.to_owned()))
+            .expression_attribute_values(":now", AttributeValue::N(lease.now_ms.to_string()))
+            .expression_attribute_values(
+                ":expires",
+                AttributeValue::N(lease.expires_at.to_string()),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(from_sdk("UpdateItem", error)),
+        }
+    }
+
+    async fn end_lease(&self, key: &str, owner: &str) -> Result<(), Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression("REMOVE #until, #owner")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#until", attr::LEASE_UNTIL)
+            .expression_attribute_names("#owner", attr::LEASE_OWNER)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .send()
+            .await;
+        match result {
+            // Not ours any more (it expired and another took it, or a value replaced it).
+            Err(error) if is_condition_failure(&error) => Ok(()),
+            Err(error) => Err(from_sdk("UpdateItem", error)),
+            Ok(_) => Ok(()),
+        }
+    }
+}
+
 fn write_request(write: WriteOp) -> Result<WriteRequest, Error> {
     Ok(match write {
         WriteOp::Put(item) => WriteRequest::builder()
@@ -232,5 +313,21 @@ impl Backend for DynamoDbBackend {
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ScanPage, Error>> {
         Box::pin(self.scan(limit, start))
+    }
+
+    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.put_item_if(item, condition))
+    }
+
+    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.update_lease(lease))
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.end_lease(key, owner))
     }
 }

@@ -32,6 +32,10 @@ struct Line {
     created_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     fresh_until: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<u64>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     compressed: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -47,6 +51,8 @@ impl Line {
                 ttl: Some(item.expires_at),
                 created_at: item.created_at,
                 fresh_until: item.fresh_until,
+                generation: item.generation,
+                version: item.version,
                 compressed: item.compressed,
                 deleted: false,
             },
@@ -56,6 +62,8 @@ impl Line {
                 ttl: None,
                 created_at: None,
                 fresh_until: None,
+                generation: None,
+                version: None,
                 compressed: false,
                 deleted: true,
             },
@@ -73,6 +81,8 @@ impl Line {
             expires_at: self.ttl?,
             created_at: self.created_at,
             fresh_until: self.fresh_until,
+            generation: self.generation,
+            version: self.version,
         }))
     }
 }

@@ -2,7 +2,7 @@
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
 //! Optionally kept in a journal file across runs (see `journal`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Mutex, PoisonError, RwLock};
@@ -11,7 +11,9 @@ mod journal;
 
 use crate::Error;
 use crate::backend::item::StoredItem;
-use crate::backend::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
+use crate::backend::{
+    Backend, BatchGetPage, BoxFuture, Condition, LeaseRequest, ScanPage, WriteOp,
+};
 use journal::{Journal, apply};
 
 /// Items by key, in key order so pages resume where they stopped.
@@ -20,6 +22,9 @@ pub(crate) struct EmbeddedBackend {
     items: RwLock<BTreeMap<String, StoredItem>>,
     /// The file writes go to first, when the store is kept across runs.
     journal: Option<Mutex<Journal>>,
+    /// Leases by key: owner and until when (epoch milliseconds). In memory: one process uses
+    /// an embedded store, and a lease outlives no process.
+    leases: Mutex<HashMap<String, (String, i64)>>,
 }
 
 impl EmbeddedBackend {
@@ -35,6 +40,7 @@ impl EmbeddedBackend {
         let backend = EmbeddedBackend {
             items: RwLock::new(replayed.items),
             journal: Some(Mutex::new(replayed.journal)),
+            leases: Mutex::default(),
         };
         Ok((backend, replayed.skipped))
     }
@@ -46,24 +52,40 @@ impl EmbeddedBackend {
     }
 
     /// Applies writes: to the journal first (so a failed file write changes nothing), then to
-    /// memory.
+    /// memory. A write ends the key's lease, as a DynamoDB `PutItem` replaces its attributes.
     fn apply(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
-        let Some(journal) = &self.journal else {
-            let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-            writes
-                .into_iter()
-                .for_each(|write| apply(&mut items, write));
-            return Ok(());
-        };
-        // The journal lock is held across both steps so the file and memory see writes in the
-        // same order.
-        let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
-        journal.append(&writes)?;
+        self.apply_if(writes, |_| true).map(|_| ())
+    }
+
+    /// Applies writes if `check` holds for the items as they are, atomically; whether it did.
+    fn apply_if(
+        &self,
+        writes: Vec<WriteOp>,
+        check: impl FnOnce(&BTreeMap<String, StoredItem>) -> bool,
+    ) -> Result<bool, Error> {
+        // The journal lock is held across every step so the file and memory see writes in the
+        // same order, and no write comes between the check and the change.
+        let mut journal = self
+            .journal
+            .as_ref()
+            .map(|journal| journal.lock().unwrap_or_else(PoisonError::into_inner));
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-        writes
-            .into_iter()
-            .for_each(|write| apply(&mut items, write));
-        journal.compact_if_large(&items)
+        if !check(&items) {
+            return Ok(false);
+        }
+        if let Some(journal) = journal.as_mut() {
+            journal.append(&writes)?;
+        }
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        for write in writes {
+            leases.remove(write.key());
+            apply(&mut items, write);
+        }
+        drop(leases);
+        if let Some(journal) = journal.as_mut() {
+            journal.compact_if_large(&items)?;
+        }
+        Ok(true)
     }
 
     fn page(&self, limit: u32, start: Option<&str>) -> ScanPage {
@@ -127,5 +149,52 @@ impl Backend for EmbeddedBackend {
     ) -> BoxFuture<'a, Result<ScanPage, Error>> {
         let page = self.page(limit, start);
         Box::pin(async move { Ok(page) })
+    }
+
+    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
+        let key = item.key.clone();
+        let version = item.version.unwrap_or(0);
+        let result = self.apply_if(vec![WriteOp::Put(item)], |items| {
+            let stored = items.get(&key);
+            match &condition {
+                Condition::DataIs(Some(data)) => stored.is_some_and(|s| &s.data == data),
+                Condition::DataIs(None) => stored.is_none(),
+                Condition::OlderVersion => stored
+                    .and_then(|s| s.version)
+                    .is_none_or(|stored| stored < version),
+            }
+        });
+        Box::pin(async move { result })
+    }
+
+    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        let taken = match leases.get(lease.key) {
+            Some((_, until)) if *until > lease.now_ms => false,
+            _ => {
+                leases.insert(
+                    lease.key.to_owned(),
+                    (lease.owner.to_owned(), lease.until_ms),
+                );
+                true
+            }
+        };
+        // Lapsed leases of keys never written would otherwise stay.
+        if leases.len() > 10_000 {
+            leases.retain(|_, (_, until)| *until > lease.now_ms);
+        }
+        Box::pin(async move { Ok(taken) })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a str,
+        owner: &'a str,
+    ) -> BoxFuture<'a, Result<(), Error>> {
+        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        if leases.get(key).is_some_and(|(holder, _)| holder == owner) {
+            leases.remove(key);
+        }
+        Box::pin(async { Ok(()) })
     }
 }
