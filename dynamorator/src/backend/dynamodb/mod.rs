@@ -150,9 +150,12 @@ impl DynamoDbBackend {
             .client
             .scan()
             .table_name(&self.table)
-            // `ttl` is a DynamoDB reserved word, hence the placeholder.
+            // `ttl` and `data` are DynamoDB reserved words, hence the placeholders.
             .projection_expression(format!("{}, #ttl", attr::KEY))
             .expression_attribute_names("#ttl", attr::TTL)
+            // Items without a value (leases on keys not loaded yet) are not keys of the cache.
+            .filter_expression("attribute_exists(#data)")
+            .expression_attribute_names("#data", attr::DATA)
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .send()
