@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Store;
 use crate::backend::Condition;
 use crate::backend::item::StoredItem;
-use crate::codec::{Horizons, ItemMeta};
+use crate::codec::{Codec, Horizons, ItemMeta};
 use crate::{Error, Ttl};
 
 impl Store {
@@ -80,13 +80,14 @@ impl Store {
             let current = self.get::<u64>(key).await?;
             let next = current.unwrap_or(0).saturating_add(1);
             let now = self.now();
-            let item = self.codec().encode_item(
-                key,
-                &next,
-                Horizons::after(now, Ttl::MAX, None, 0),
-                now,
-            )?;
-            // The stored text is what this crate writes for the number: compact JSON.
+            // Never compressed, so the stored text is the number's compact JSON, which the
+            // condition compares.
+            let codec = Codec {
+                compress: false,
+                ..self.codec()
+            };
+            let item =
+                codec.encode_item(key, &next, Horizons::after(now, Ttl::MAX, None, 0), now)?;
             let expected = current.map(|n| n.to_string());
             if self.put_item_if(item, Condition::DataIs(expected)).await? {
                 return Ok(next);
@@ -96,5 +97,38 @@ impl Store {
             operation: "PutItem",
             attempts: 64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_counter_counts_on_a_store_that_compresses_everything() {
+        let store = Store::builder()
+            .embedded()
+            .compress(true)
+            .compress_threshold(0)
+            .build()
+            .await
+            .unwrap();
+        assert_eq!(store.increment("n").await.unwrap(), 1);
+        assert_eq!(store.increment("n").await.unwrap(), 2);
+        assert_eq!(store.get::<u64>("n").await.unwrap(), Some(2));
+    }
+
+    #[tokio::test]
+    async fn an_older_version_never_replaces_a_newer_one() {
+        let store = Store::embedded();
+        let ttl = Ttl::hours(1);
+        assert!(store.put_versioned("k", &"v5", ttl, 5).await.unwrap());
+        assert!(!store.put_versioned("k", &"v5 again", ttl, 5).await.unwrap());
+        assert!(!store.put_versioned("k", &"v4", ttl, 4).await.unwrap());
+        assert!(store.put_versioned("k", &"v6", ttl, 6).await.unwrap());
+        assert_eq!(store.get::<String>("k").await.unwrap().as_deref(), Some("v6"));
+        // An unversioned value (a plain put) is older than any version.
+        store.put("plain", &"p", ttl).await.unwrap();
+        assert!(store.put_versioned("plain", &"v1", ttl, 1).await.unwrap());
     }
 }
