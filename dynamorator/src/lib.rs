@@ -97,7 +97,9 @@ struct ReadmeExamples;
 pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config};
 pub use clock::Clock;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
-pub use store::{GetMany, ItemInfo, KeyPage, Store, StoreBuilder};
+pub use store::{
+    GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store, StoreBuilder,
+};
 pub use ttl::Ttl;
 
 /// Derives [`Cached`](trait@Cached) from `#[cache(...)]`; see the trait for the keys.

@@ -6,6 +6,7 @@ mod compression;
 mod json;
 mod key;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -54,6 +55,25 @@ pub(crate) struct EncodedData {
     pub(crate) compressed: bool,
 }
 
+/// The times an item is written with: its expiry, and the informational ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ItemTimes {
+    pub(crate) expires_at: i64,
+    pub(crate) created_at: Option<i64>,
+    pub(crate) fresh_until: Option<i64>,
+}
+
+impl ItemTimes {
+    /// An item written at `now` to live `ttl`.
+    pub(crate) fn written_at(now: i64, ttl: Ttl) -> ItemTimes {
+        ItemTimes {
+            expires_at: ttl.expires_at(now),
+            created_at: Some(now),
+            fresh_until: None,
+        }
+    }
+}
+
 /// A value read from an item, with what the layers above need to know about the item.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded<V> {
@@ -86,8 +106,7 @@ impl Codec {
     /// another shape is [`Error::TypeMismatch`].
     pub(crate) fn decode<T: DeserializeOwned>(&self, item: &StoredItem) -> Result<T, Error> {
         let parsed = if item.compressed {
-            let json = inflate(&item.key, &item.data, self.max_inflated)?;
-            serde_json::from_slice(&json)
+            serde_json::from_slice(&self.json_text(item)?)
         } else {
             serde_json::from_str(&item.data)
         };
@@ -103,15 +122,26 @@ impl Codec {
         ttl: Ttl,
         now: i64,
     ) -> Result<StoredItem, Error> {
+        self.encode_item_with_times(key, value, ItemTimes::written_at(now, ttl))
+    }
+
+    /// The item for `value` under `key` with the given times, as they are (an import keeps an
+    /// exported item's expiry), refusing what DynamoDB would refuse.
+    pub(crate) fn encode_item_with_times<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        times: ItemTimes,
+    ) -> Result<StoredItem, Error> {
         validate_key(key)?;
         let encoded = self.encode(value)?;
         let item = StoredItem {
             key: key.to_owned(),
             data: encoded.data,
             compressed: encoded.compressed,
-            expires_at: ttl.expires_at(now),
-            created_at: Some(now),
-            fresh_until: None,
+            expires_at: times.expires_at,
+            created_at: times.created_at,
+            fresh_until: times.fresh_until,
         };
         let size = item.encoded_size();
         if size > MAX_ITEM_BYTES {
@@ -122,6 +152,16 @@ impl Codec {
             });
         }
         Ok(item)
+    }
+
+    /// The JSON text of an item's `data`, inflated when compressed, as the writer wrote it
+    /// (not checked to be JSON).
+    pub(crate) fn json_text<'a>(&self, item: &'a StoredItem) -> Result<Cow<'a, [u8]>, Error> {
+        if item.compressed {
+            inflate(&item.key, &item.data, self.max_inflated).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(item.data.as_bytes()))
+        }
     }
 
     /// The value of a stored item read at `now`; `Ok(None)` when it has expired.

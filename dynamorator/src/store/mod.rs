@@ -10,6 +10,8 @@ mod extensions;
 mod item_info;
 mod list;
 mod read;
+mod record;
+mod scan;
 mod write;
 
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub use builder::StoreBuilder;
 pub use item_info::ItemInfo;
 pub use list::KeyPage;
 pub use read::GetMany;
+pub use record::Record;
+pub use scan::{ScanOptions, ScannedItem};
 
 pub(crate) use batch::distinct_keys;
 pub(crate) use extensions::Extensions;
@@ -44,6 +48,8 @@ pub(crate) use extensions::Extensions;
 /// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
 /// | list keys | [`list_keys`](Store::list_keys) (pages), [`keys`](Store::keys) (a stream) |
 /// | inspect an item | [`item_info`](Store::item_info) |
+/// | read every item, stored form and all | [`scan`](Store::scan) |
+/// | write items with their own expiry | [`put_records`](Store::put_records) |
 ///
 /// Clones are cheap and share the client, the backend and the settings.
 ///

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{StoredItem, attr};
-use super::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
+use super::{Backend, BatchGetPage, BoxFuture, ItemPage, ScanPage, ScanSegment, WriteOp};
 use crate::Error;
 use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
 use errors::{from_build, from_sdk};
@@ -170,6 +170,42 @@ impl DynamoDbBackend {
             .and_then(|key| key_of(key).map(str::to_owned));
         Ok(ScanPage { keys, last_key })
     }
+
+    /// One page of whole items of a scan segment; DynamoDB splits the table itself
+    /// (`Segment`/`TotalSegments`), so segments read in parallel never overlap.
+    async fn scan_whole_items(
+        &self,
+        segment: ScanSegment,
+        limit: u32,
+        start: Option<&str>,
+    ) -> Result<ItemPage, Error> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let parallel = segment.total > 1;
+        let as_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(limit)
+            .consistent_read(self.consistent_reads)
+            .set_segment(parallel.then(|| as_i32(segment.index)))
+            .set_total_segments(parallel.then(|| as_i32(segment.total)))
+            .set_exclusive_start_key(start.map(key_attributes))
+            .send()
+            .await
+            .map_err(|e| from_sdk("Scan", e))?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attributes)
+            .collect();
+        let last_key = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|key| key_of(key).map(str::to_owned));
+        Ok(ItemPage { items, last_key })
+    }
 }
 
 fn write_request(write: WriteOp) -> Result<WriteRequest, Error> {
@@ -232,5 +268,22 @@ impl Backend for DynamoDbBackend {
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ScanPage, Error>> {
         Box::pin(self.scan(limit, start))
+    }
+
+    fn scan_items<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        Box::pin(self.scan_whole_items(ScanSegment::WHOLE, limit, start))
+    }
+
+    fn scan_segment<'a>(
+        &'a self,
+        segment: ScanSegment,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        Box::pin(self.scan_whole_items(segment, limit, start))
     }
 }

@@ -11,7 +11,7 @@ mod journal;
 
 use crate::Error;
 use crate::backend::item::StoredItem;
-use crate::backend::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
+use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, ScanPage, WriteOp};
 use journal::{Journal, apply};
 
 /// Items by key, in key order so pages resume where they stopped.
@@ -82,6 +82,25 @@ impl EmbeddedBackend {
         };
         ScanPage { keys, last_key }
     }
+
+    fn item_page(&self, limit: u32, start: Option<&str>) -> ItemPage {
+        let items = self.read();
+        let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut range = items.range::<str, _>((lower, Bound::Unbounded));
+        let page: Vec<StoredItem> = range
+            .by_ref()
+            .take(limit as usize)
+            .map(|(_, item)| item.clone())
+            .collect();
+        let last_key = match range.next() {
+            Some(_) => page.last().map(|item| item.key.clone()),
+            None => None,
+        };
+        ItemPage {
+            items: page.into_iter().map(Ok).collect(),
+            last_key,
+        }
+    }
 }
 
 impl Backend for EmbeddedBackend {
@@ -126,6 +145,15 @@ impl Backend for EmbeddedBackend {
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ScanPage, Error>> {
         let page = self.page(limit, start);
+        Box::pin(async move { Ok(page) })
+    }
+
+    fn scan_items<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        let page = self.item_page(limit, start);
         Box::pin(async move { Ok(page) })
     }
 }
