@@ -9,7 +9,13 @@ use crate::failure::Failure;
 /// Builds the store. Nothing is created unless `--create` says so: a mistyped table or file
 /// name is an error, not a new empty table.
 pub async fn open(connection: &Connection) -> Result<Store, Failure> {
-    let builder = match (&connection.table, &connection.embedded_file) {
+    // An empty value (`DYNAMORATOR_TABLE=`) is no value: it unsets an inherited variable.
+    let table = connection.table.as_deref().filter(|name| !name.is_empty());
+    let file = connection
+        .embedded_file
+        .as_deref()
+        .filter(|path| !path.as_os_str().is_empty());
+    let builder = match (table, file) {
         (Some(_), Some(_)) => {
             return Err(Failure::Invalid(
                 "both a table (--table or DYNAMORATOR_TABLE) and --embedded-file are given: \

@@ -68,13 +68,13 @@ fn human(report: &Report) -> String {
         ),
         match compressed.ratio {
             Some(ratio) => format!(
-                "compressed   {} items ({}), {} of JSON stored in {} ({ratio:.1}x)",
+                "compressed   {} of {readable} items ({}), {} of JSON stored in {} ({ratio:.1}x)",
                 compressed.items,
                 percent(compressed.items, readable),
                 bytes(compressed.json_bytes),
                 bytes(compressed.stored_bytes)
             ),
-            None => "compressed   0 items".to_owned(),
+            None => format!("compressed   0 of {readable} items"),
         },
     ];
     if !report.size_histogram.buckets.is_empty() {

@@ -74,11 +74,6 @@ pub(crate) struct ScanSegment {
     pub(crate) total: u32,
 }
 
-impl ScanSegment {
-    /// The whole table as one segment.
-    pub(crate) const WHOLE: ScanSegment = ScanSegment { index: 0, total: 1 };
-}
-
 /// Where items are kept: DynamoDB, or the embedded backend.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Reads one item.

@@ -191,7 +191,6 @@ impl Store {
     /// # async fn main() -> Result<(), dynamorator::Error> {
     /// use futures_util::TryStreamExt;
     /// use dynamorator::{ScanOptions, Store, Ttl};
-    /// use serde_json::Value;
     ///
     /// let store = Store::embedded();
     /// store.put_many((0..30).map(|i| (format!("user:{i}"), i)), Ttl::days(1)).await?;
@@ -201,7 +200,7 @@ impl Store {
     /// let sum: i64 = users
     ///     .try_fold(0, |sum, item| async move { Ok(sum + item.value::<i64>()?) })
     ///     .await?;
-    /// assert_eq!(sum, (0..30).sum());
+    /// assert_eq!(sum, (0..30).sum::<i64>());
     /// # Ok(()) }
     /// ```
     ///

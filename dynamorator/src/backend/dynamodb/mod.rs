@@ -275,7 +275,8 @@ impl Backend for DynamoDbBackend {
         limit: u32,
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ItemPage, Error>> {
-        Box::pin(self.scan_whole_items(ScanSegment::WHOLE, limit, start))
+        let whole_table = ScanSegment { index: 0, total: 1 };
+        Box::pin(self.scan_whole_items(whole_table, limit, start))
     }
 
     fn scan_segment<'a>(
