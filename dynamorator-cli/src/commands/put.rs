@@ -13,8 +13,9 @@ use crate::output::{Output, bytes, relative, utc};
 #[derive(Serialize)]
 struct Stored<'a> {
     key: &'a str,
-    size: usize,
-    compressed: bool,
+    /// `None` when the read-back did not see the item yet (an eventually consistent read).
+    size: Option<usize>,
+    compressed: Option<bool>,
     expires_at: i64,
 }
 
@@ -28,27 +29,34 @@ pub async fn run(
     let (text, source) = read_input(file)?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|e| Failure::Invalid(format!("{source} is not JSON: {e}")))?;
-    store.put(key, &value, ttl).await?;
-    // Read back: what the table now holds, as the store wrote it.
-    let Some(info) = store.item_info(key).await? else {
-        return Err(Failure::Invalid(format!(
-            "{key:?} was written but is not in the table (deleted at once by another client?)"
-        )));
-    };
     let now = store.clock().now_epoch_secs();
+    store.put(key, &value, ttl).await?;
+    // Read back to show the item as stored. DynamoDB's reads are eventually consistent: a
+    // read just after the write may not see it yet, which is no failure of the write.
+    let info = store.item_info(key).await?;
+    let expires_at = info.as_ref().map_or_else(
+        || now.saturating_add_unsigned(ttl.as_secs()),
+        |info| info.expires_at,
+    );
     let stored = Stored {
         key,
-        size: info.size,
-        compressed: info.compressed,
-        expires_at: info.expires_at,
+        size: info.as_ref().map(|info| info.size),
+        compressed: info.as_ref().map(|info| info.compressed),
+        expires_at,
     };
     output.result(&stored, || {
+        let form = match &info {
+            Some(info) => format!(
+                "{}{}",
+                bytes(info.size as u64),
+                if info.compressed { " compressed" } else { "" }
+            ),
+            None => "written".to_owned(),
+        };
         format!(
-            "stored {key}: {}{}, expires {} ({})",
-            bytes(info.size as u64),
-            if info.compressed { " compressed" } else { "" },
-            utc(info.expires_at),
-            relative(info.expires_at, now)
+            "stored {key}: {form}, expires {} ({})",
+            utc(expires_at),
+            relative(expires_at, now)
         )
     })?;
     Ok(Outcome::Done)

@@ -35,7 +35,7 @@ pub async fn run(
     drop(progress);
     let report = summary.report();
     if let Some(path) = svg {
-        let title = format!("Item sizes ({} items)", report.items - report.unreadable);
+        let title = format!("Item sizes ({} items)", report.live + report.expired);
         std::fs::write(path, size_histogram_svg(&report.size_histogram, &title))
             .map_err(|e| Failure::io(format!("cannot write {}", path.display()), e))?;
     }
