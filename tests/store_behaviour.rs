@@ -24,13 +24,15 @@ on_every_backend!(suite:
     values_of_another_shape_are_type_mismatches,
     invalid_ttls_are_refused,
     typed_values_round_trip,
+    scan_reads_every_item_once_with_its_stored_form,
+    records_keep_their_own_times,
 );
 
 mod suite {
     use std::collections::{BTreeSet, HashMap};
     use std::time::Duration;
 
-    use dynamorator::{Clock, Error, Ttl};
+    use dynamorator::{Clock, Error, Record, ScanOptions, ScannedItem, Ttl};
     use futures_util::TryStreamExt;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
@@ -458,5 +460,57 @@ mod suite {
         let many = store.get_many::<Product, _>(["B00X"]).await.unwrap();
         assert!(many.is_complete(), "{:?}", many.failed);
         assert_eq!(many.found.get("B00X"), Some(&product));
+    }
+
+    pub async fn scan_reads_every_item_once_with_its_stored_form(backend: TestBackend) {
+        let clock = Clock::manual();
+        let store = backend
+            .build(|b| b.clock(clock.clone()).compress(true).compress_threshold(50))
+            .await;
+        store
+            .put_many((0..120).map(|i| (format!("k{i:03}"), i)), DAY)
+            .await
+            .unwrap();
+        store.put("big", &"x".repeat(200), DAY).await.unwrap();
+        store.put("soon", &0, Ttl::secs(10)).await.unwrap();
+        clock.advance(Duration::from_secs(10));
+        for segments in [1, 4] {
+            let options = ScanOptions::new().segments(segments).page_size(25);
+            let items: Vec<ScannedItem> = store.scan(options).try_collect().await.unwrap();
+            let keys: BTreeSet<&str> = items.iter().map(ScannedItem::key).collect();
+            assert_eq!((items.len(), keys.len()), (122, 122), "{segments} segments");
+            let find = |key: &str| items.iter().find(|item| item.key() == key).unwrap();
+            assert!(find("soon").info().unwrap().expired);
+            assert_eq!(find("soon").value::<i32>().unwrap(), 0);
+            let big = find("big");
+            assert!(big.info().unwrap().compressed);
+            assert_eq!(big.value::<String>().unwrap(), "x".repeat(200));
+            assert_eq!(big.json_len().unwrap(), 202);
+            assert!(!find("k007").info().unwrap().compressed);
+        }
+        let prefixed: Vec<ScannedItem> = store
+            .scan(ScanOptions::new().prefix("k11").segments(3))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(prefixed.len(), 10);
+    }
+
+    pub async fn records_keep_their_own_times(backend: TestBackend) {
+        let store = backend.store().await;
+        let now = store.clock().now_epoch_secs();
+        let record = Record::new("r", json!({"a": 1}), now + 500)
+            .created_at(Some(now - 100))
+            .fresh_until(Some(now + 50));
+        store.put_records([record]).await.unwrap();
+        let info = store.item_info("r").await.unwrap().unwrap();
+        assert_eq!(
+            (info.expires_at, info.created_at, info.fresh_until),
+            (now + 500, Some(now - 100), Some(now + 50))
+        );
+        assert_eq!(
+            store.get::<Value>("r").await.unwrap(),
+            Some(json!({"a": 1}))
+        );
     }
 }

@@ -97,7 +97,10 @@ struct ReadmeExamples;
 pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
-pub use store::{CircuitBreaker, GetMany, ItemInfo, KeyPage, Store, StoreBuilder};
+pub use store::{
+    CircuitBreaker, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
+    StoreBuilder,
+};
 pub use ttl::Ttl;
 
 /// Derives [`Cached`](trait@Cached) from `#[cache(...)]`; see the trait for the keys.

@@ -81,6 +81,23 @@ pub(crate) struct LeaseRequest<'a> {
     pub(crate) expires_at: i64,
 }
 
+/// One page of whole items from a scan.
+#[derive(Debug, Default)]
+pub(crate) struct ItemPage {
+    /// Items read, each decoded from the backend's attributes, or its key and why it could not
+    /// be (an item not in the table format does not stop the scan).
+    pub(crate) items: Vec<Result<StoredItem, Unreadable>>,
+    /// Where the next page starts, if the backend says there may be one.
+    pub(crate) last_key: Option<String>,
+}
+
+/// One of the `total` disjoint parts of a parallel scan, numbered from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScanSegment {
+    pub(crate) index: u32,
+    pub(crate) total: u32,
+}
+
 /// Where items are kept: DynamoDB, or the embedded backend.
 pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Reads one item.
@@ -120,4 +137,29 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Reads one page of at most `limit` whole items, expired ones included, starting after
+    /// `start`.
+    fn scan_items<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>>;
+
+    /// Reads one page of a segment of a parallel scan, like [`scan_items`](Backend::scan_items)
+    /// within the segment. Segments split the table into disjoint parts that together hold every
+    /// item. By default a backend has no parallel scan: segment 0 is the whole table and the
+    /// others are empty, so a store can ask any backend for any number of segments.
+    fn scan_segment<'a>(
+        &'a self,
+        segment: ScanSegment,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        if segment.index == 0 {
+            self.scan_items(limit, start)
+        } else {
+            Box::pin(async { Ok(ItemPage::default()) })
+        }
+    }
 }

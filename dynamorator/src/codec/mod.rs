@@ -7,6 +7,7 @@ mod horizons;
 mod json;
 mod key;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -74,6 +75,14 @@ impl From<Horizons> for ItemMeta {
     }
 }
 
+/// The times an item is written with: its expiry, and the informational ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ItemTimes {
+    pub(crate) expires_at: i64,
+    pub(crate) created_at: Option<i64>,
+    pub(crate) fresh_until: Option<i64>,
+}
+
 /// A value read from an item, with what the layers above need to know about the item.
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded<V> {
@@ -108,8 +117,7 @@ impl Codec {
     /// another shape is [`Error::TypeMismatch`].
     pub(crate) fn decode<T: DeserializeOwned>(&self, item: &StoredItem) -> Result<T, Error> {
         let parsed = if item.compressed {
-            let json = inflate(&item.key, &item.data, self.max_inflated)?;
-            serde_json::from_slice(&json)
+            serde_json::from_slice(&self.json_text(item)?)
         } else {
             serde_json::from_str(&item.data)
         };
@@ -125,11 +133,36 @@ impl Codec {
         meta: impl Into<ItemMeta>,
         now: i64,
     ) -> Result<StoredItem, Error> {
+        self.encode_stamped(key, value, meta.into(), Some(now))
+    }
+
+    /// The item for `value` under `key` with the given times, as they are (an import keeps an
+    /// exported item's expiry), refusing what DynamoDB would refuse.
+    pub(crate) fn encode_item_with_times<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        times: ItemTimes,
+    ) -> Result<StoredItem, Error> {
+        let meta = ItemMeta::from(Horizons {
+            fresh_until: times.fresh_until,
+            expires_at: times.expires_at,
+        });
+        self.encode_stamped(key, value, meta, times.created_at)
+    }
+
+    fn encode_stamped<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        meta: ItemMeta,
+        created_at: Option<i64>,
+    ) -> Result<StoredItem, Error> {
         let ItemMeta {
             horizons,
             generation,
             version,
-        } = meta.into();
+        } = meta;
         validate_key(key)?;
         let encoded = self.encode(value)?;
         let item = StoredItem {
@@ -137,7 +170,7 @@ impl Codec {
             data: encoded.data,
             compressed: encoded.compressed,
             expires_at: horizons.expires_at,
-            created_at: Some(now),
+            created_at,
             fresh_until: horizons.fresh_until,
             generation,
             version,
@@ -151,6 +184,16 @@ impl Codec {
             });
         }
         Ok(item)
+    }
+
+    /// The JSON text of an item's `data`, inflated when compressed, as the writer wrote it
+    /// (not checked to be JSON).
+    pub(crate) fn json_text<'a>(&self, item: &'a StoredItem) -> Result<Cow<'a, [u8]>, Error> {
+        if item.compressed {
+            inflate(&item.key, &item.data, self.max_inflated).map(Cow::Owned)
+        } else {
+            Ok(Cow::Borrowed(item.data.as_bytes()))
+        }
     }
 
     /// The value of a stored item read at `now`; `Ok(None)` when it expired more than `grace`

@@ -126,7 +126,10 @@ mod tests {
         assert!(!store.put_versioned("k", &"v5 again", ttl, 5).await.unwrap());
         assert!(!store.put_versioned("k", &"v4", ttl, 4).await.unwrap());
         assert!(store.put_versioned("k", &"v6", ttl, 6).await.unwrap());
-        assert_eq!(store.get::<String>("k").await.unwrap().as_deref(), Some("v6"));
+        assert_eq!(
+            store.get::<String>("k").await.unwrap().as_deref(),
+            Some("v6")
+        );
         // An unversioned value (a plain put) is older than any version.
         store.put("plain", &"p", ttl).await.unwrap();
         assert!(store.put_versioned("plain", &"v1", ttl, 1).await.unwrap());

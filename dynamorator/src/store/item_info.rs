@@ -2,6 +2,7 @@
 
 use super::Store;
 use crate::Error;
+use crate::backend::item::StoredItem;
 use crate::codec::validate_key;
 use crate::ttl::is_expired;
 
@@ -30,6 +31,9 @@ pub struct ItemInfo {
     pub expires_at: i64,
     /// The `created_at` attribute, when present.
     pub created_at: Option<i64>,
+    /// The `fresh_until` attribute, when present: epoch seconds after which the item is stale
+    /// (the Python package neither writes nor reads it).
+    pub fresh_until: Option<i64>,
     /// Whether it has expired (DynamoDB may not have deleted it yet).
     pub expired: bool,
 }
@@ -48,12 +52,20 @@ impl Store {
         };
         validate_key(key)?;
         let now = self.now();
-        Ok(backend.get(key).await?.map(|item| ItemInfo {
+        Ok(backend.get(key).await?.map(|item| ItemInfo::of(&item, now)))
+    }
+}
+
+impl ItemInfo {
+    /// What `item` looks like at `now` (epoch seconds).
+    pub(crate) fn of(item: &StoredItem, now: i64) -> ItemInfo {
+        ItemInfo {
             compressed: item.compressed,
             size: item.encoded_size(),
             expires_at: item.expires_at,
             created_at: item.created_at,
+            fresh_until: item.fresh_until,
             expired: is_expired(item.expires_at, now),
-        }))
+        }
     }
 }

@@ -13,6 +13,8 @@ mod item_info;
 mod lease;
 mod list;
 mod read;
+mod record;
+mod scan;
 mod write;
 
 use std::sync::Arc;
@@ -28,6 +30,8 @@ pub use circuit::CircuitBreaker;
 pub use item_info::ItemInfo;
 pub use list::KeyPage;
 pub use read::GetMany;
+pub use record::Record;
+pub use scan::{ScanOptions, ScannedItem};
 
 pub(crate) use batch::distinct_keys;
 pub(crate) use circuit::Circuit;
@@ -49,6 +53,8 @@ pub(crate) use extensions::Extensions;
 /// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
 /// | list keys | [`list_keys`](Store::list_keys) (pages), [`keys`](Store::keys) (a stream) |
 /// | inspect an item | [`item_info`](Store::item_info) |
+/// | read every item, stored form and all | [`scan`](Store::scan) |
+/// | write items with their own expiry | [`put_records`](Store::put_records) |
 ///
 /// Clones are cheap and share the client, the backend and the settings.
 ///

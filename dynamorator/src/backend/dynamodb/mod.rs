@@ -16,7 +16,10 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::item::{StoredItem, attr};
-use super::{Backend, BatchGetPage, BoxFuture, Condition, LeaseRequest, ScanPage, WriteOp};
+use super::{
+    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
+    WriteOp,
+};
 use crate::Error;
 use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
 use errors::{from_build, from_sdk, is_condition_failure};
@@ -172,6 +175,44 @@ impl DynamoDbBackend {
             .as_ref()
             .and_then(|key| key_of(key).map(str::to_owned));
         Ok(ScanPage { keys, last_key })
+    }
+
+    /// One page of whole items of a scan segment; DynamoDB splits the table itself
+    /// (`Segment`/`TotalSegments`), so segments read in parallel never overlap.
+    async fn scan_whole_items(
+        &self,
+        segment: ScanSegment,
+        limit: u32,
+        start: Option<&str>,
+    ) -> Result<ItemPage, Error> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let parallel = segment.total > 1;
+        let as_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .limit(limit)
+            .consistent_read(self.consistent_reads)
+            .set_segment(parallel.then(|| as_i32(segment.index)))
+            .set_total_segments(parallel.then(|| as_i32(segment.total)))
+            .set_exclusive_start_key(start.map(key_attributes))
+            .send()
+            .await
+            .map_err(|e| from_sdk("Scan", e))?;
+        // Items without a value (leases on keys not loaded yet) are not values to report.
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attributes)
+            .filter_map(Result::transpose)
+            .collect();
+        let last_key = output
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|key| key_of(key).map(str::to_owned));
+        Ok(ItemPage { items, last_key })
     }
 }
 
@@ -332,5 +373,23 @@ impl Backend for DynamoDbBackend {
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(self.end_lease(key, owner))
+    }
+
+    fn scan_items<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        let whole_table = ScanSegment { index: 0, total: 1 };
+        Box::pin(self.scan_whole_items(whole_table, limit, start))
+    }
+
+    fn scan_segment<'a>(
+        &'a self,
+        segment: ScanSegment,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        Box::pin(self.scan_whole_items(segment, limit, start))
     }
 }

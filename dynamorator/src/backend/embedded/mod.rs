@@ -12,7 +12,7 @@ mod journal;
 use crate::Error;
 use crate::backend::item::StoredItem;
 use crate::backend::{
-    Backend, BatchGetPage, BoxFuture, Condition, LeaseRequest, ScanPage, WriteOp,
+    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
 use journal::{Journal, apply};
 
@@ -103,6 +103,25 @@ impl EmbeddedBackend {
             None => None,
         };
         ScanPage { keys, last_key }
+    }
+
+    fn item_page(&self, limit: u32, start: Option<&str>) -> ItemPage {
+        let items = self.read();
+        let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
+        let mut range = items.range::<str, _>((lower, Bound::Unbounded));
+        let page: Vec<StoredItem> = range
+            .by_ref()
+            .take(limit as usize)
+            .map(|(_, item)| item.clone())
+            .collect();
+        let last_key = match range.next() {
+            Some(_) => page.last().map(|item| item.key.clone()),
+            None => None,
+        };
+        ItemPage {
+            items: page.into_iter().map(Ok).collect(),
+            last_key,
+        }
     }
 }
 
@@ -196,5 +215,14 @@ impl Backend for EmbeddedBackend {
             leases.remove(key);
         }
         Box::pin(async { Ok(()) })
+    }
+
+    fn scan_items<'a>(
+        &'a self,
+        limit: u32,
+        start: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<ItemPage, Error>> {
+        let page = self.item_page(limit, start);
+        Box::pin(async move { Ok(page) })
     }
 }

@@ -1,0 +1,555 @@
+//! The `dynamorator` tool, run as a user runs it, on the embedded file and (with the
+//! `server-tests` feature) on moto and dynalite: each command's output and exit code, an
+//! export → import round trip between backends, purging expired items, corrupt items in a
+//! scan, and items the Python package wrote.
+
+mod support;
+
+on_every_table!(suite:
+    get_put_info_and_delete,
+    keys_with_a_prefix_and_a_limit,
+    export_then_import_round_trips_between_backends,
+    purge_expired_deletes_only_expired_items,
+    stats_count_and_measure_the_items,
+    bad_input_is_an_error,
+);
+
+// Only on servers: raw writes of corrupt items, the Python package, table creation.
+#[cfg(feature = "server-tests")]
+mod servers {
+    use super::server_suite;
+
+    dynamorator_testkit::on_every_server!(server_suite:
+        corrupt_items_are_reported_per_key_and_never_stop_a_scan,
+        items_the_python_package_wrote_read_the_same,
+        a_missing_table_is_an_error_unless_created,
+    );
+}
+
+/// Exit codes, as documented.
+const NOT_FOUND: i32 = 1;
+const ERROR: i32 = 2;
+const PARTIAL: i32 = 3;
+
+mod suite {
+    use dynamorator::{Clock, Record, Ttl};
+    use dynamorator_testkit::TestBackend;
+    use predicates::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{ERROR, NOT_FOUND};
+    use crate::support::{Table, stdout_of, tool};
+
+    fn json_of(text: &str) -> Value {
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+
+    /// The lines of an export, sorted by key (scan order is the backend's).
+    fn export_lines(table: &Table, extra: &[&str]) -> Vec<Value> {
+        let mut args = vec!["export"];
+        args.extend_from_slice(extra);
+        let text = stdout_of(&mut table.cli(&args));
+        let mut lines: Vec<Value> = text.lines().map(json_of).collect();
+        lines.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+        lines
+    }
+
+    pub async fn get_put_info_and_delete(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let value = json!({"name": "Zoë", "score": 100, "tags": ["a", "b"]});
+
+        table
+            .cli(&["put", "user:1", "--ttl", "7d"])
+            .write_stdin(value.to_string())
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("stored user:1: "));
+        let pretty = stdout_of(table.cli(&["get", "user:1"]).env("NO_COLOR", "1"));
+        assert_eq!(
+            pretty,
+            format!("{}\n", serde_json::to_string_pretty(&value).unwrap())
+        );
+        table
+            .cli(&["get", "user:1", "--json"])
+            .assert()
+            .success()
+            .stdout(format!("{value}\n"));
+
+        let info = json_of(&stdout_of(&mut table.cli(&["info", "user:1", "--json"])));
+        assert_eq!(info["key"], "user:1");
+        assert_eq!(info["compressed"], false);
+        assert_eq!(info["expired"], false);
+        let created = info["created_at"].as_i64().unwrap();
+        assert_eq!(info["expires_at"].as_i64().unwrap() - created, 7 * 86_400);
+        assert!(info["size"].as_u64().unwrap() > value.to_string().len() as u64);
+        table
+            .cli(&["info", "user:1"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("compressed   no"))
+            .stdout(predicate::str::contains("state        live"));
+
+        // A file argument, compressed above the threshold.
+        let path = dynamorator_testkit::unique_file();
+        let big = json!({"rows": (0..200).map(|i| json!({"i": i})).collect::<Vec<_>>()});
+        std::fs::write(&path, big.to_string()).unwrap();
+        table
+            .cli(&["put", "big", "--ttl", "1.5d", "--compress", "--json"])
+            .arg(&path)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(r#""compressed":true"#));
+        assert_eq!(
+            json_of(&stdout_of(&mut table.cli(&["get", "big", "--json"]))),
+            big
+        );
+
+        table
+            .cli(&["get", "absent"])
+            .assert()
+            .code(NOT_FOUND)
+            .stdout("")
+            .stderr(predicate::str::contains("absent: not found"));
+        table.cli(&["info", "absent"]).assert().code(NOT_FOUND);
+
+        table
+            .cli(&["delete", "user:1", "big", "never-there"])
+            .assert()
+            .success()
+            .stdout("deleted 3 keys\n");
+        table.cli(&["get", "user:1"]).assert().code(NOT_FOUND);
+        table
+            .cli(&["delete", "big", "--json"])
+            .assert()
+            .success()
+            .stdout("{\"deleted\":1}\n");
+        // The connection options also go before the command.
+        let mut before = tool();
+        match &table {
+            Table::File(path) => {
+                before.arg("--embedded-file").arg(path);
+            }
+            Table::Server { backend, name } => {
+                before
+                    .env("DYNAMORATOR_TABLE", name)
+                    .env("AWS_ENDPOINT_URL", backend.endpoint());
+            }
+        }
+        before.args(["get", "user:1"]).assert().code(NOT_FOUND);
+    }
+
+    pub async fn keys_with_a_prefix_and_a_limit(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let clock = Clock::manual();
+        clock.set(clock.now_epoch_secs() - 10 * 86_400);
+        {
+            let store = table.store().await;
+            let keys = ["a:1", "a:2", "a:3", "b:1"];
+            store
+                .put_many(keys.iter().map(|k| (*k, 1)), Ttl::days(1))
+                .await
+                .unwrap();
+            // Expired: never listed.
+            store
+                .put_records([Record::new("a:old", 1, clock.now_epoch_secs())])
+                .await
+                .unwrap();
+        }
+        let mut all: Vec<String> = stdout_of(&mut table.cli(&["keys"]))
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        all.sort();
+        assert_eq!(all, ["a:1", "a:2", "a:3", "b:1"]);
+        let prefixed = json_of(&stdout_of(
+            &mut table.cli(&["keys", "--prefix", "a:", "--json"]),
+        ));
+        let mut keys: Vec<&str> = prefixed["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        keys.sort();
+        assert_eq!(keys, ["a:1", "a:2", "a:3"]);
+        let limited = stdout_of(&mut table.cli(&["keys", "--prefix", "a:", "--limit", "2"]));
+        assert_eq!(limited.lines().count(), 2);
+        assert!(limited.lines().all(|k| k.starts_with("a:")));
+    }
+
+    pub async fn export_then_import_round_trips_between_backends(backend: TestBackend) {
+        let source = Table::new(backend).await;
+        {
+            let store = source
+                .store_with(|b| b.compress(true).compress_threshold(100))
+                .await;
+            store
+                .put("plain", &json!({"n": 1}), Ttl::days(1))
+                .await
+                .unwrap();
+            store
+                .put("packed", &json!({"t": "x".repeat(500)}), Ttl::days(3))
+                .await
+                .unwrap();
+            store
+                .put("text", &"ünïcode ☕", Ttl::hours(2))
+                .await
+                .unwrap();
+            store
+                .put_records([
+                    Record::new(
+                        "fresh",
+                        json!([1.5, null]),
+                        store.clock().now_epoch_secs() + 900,
+                    )
+                    .created_at(Some(1_700_000_000))
+                    .fresh_until(Some(store.clock().now_epoch_secs() + 60)),
+                    Record::new("expired", json!(0), 1_700_000_000),
+                ])
+                .await
+                .unwrap();
+        }
+        let exported = export_lines(&source, &["--segments", "3"]);
+        let keys: Vec<&str> = exported
+            .iter()
+            .map(|l| l["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["fresh", "packed", "plain", "text"]);
+        assert_eq!(exported[0]["created_at"], 1_700_000_000);
+        assert!(exported[0]["fresh_until"].is_i64());
+        assert_eq!(exported[1]["value"]["t"], "x".repeat(500));
+
+        let backup = dynamorator_testkit::unique_file();
+        let backup_text: String = exported.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&backup, &backup_text).unwrap();
+
+        // Into an embedded file, and, from a server, into another table of it.
+        let mut destinations = vec![Table::new(TestBackend::EmbeddedFile).await];
+        if backend.is_dynamodb() {
+            destinations.push(Table::new(backend).await);
+        }
+        for destination in destinations {
+            destination
+                .cli(&["import"])
+                .arg(&backup)
+                .assert()
+                .success()
+                .stderr(predicate::str::contains("imported 4 items"));
+            assert_eq!(export_lines(&destination, &[]), exported, "{destination:?}");
+            // Through stdin, compressed this time: the same items.
+            let again = Table::new(TestBackend::EmbeddedFile).await;
+            again
+                .cli(&[
+                    "import",
+                    "-",
+                    "--compress",
+                    "--compress-threshold",
+                    "0",
+                    "--quiet",
+                ])
+                .write_stdin(backup_text.clone())
+                .assert()
+                .success()
+                .stderr("");
+            assert_eq!(export_lines(&again, &[]), exported);
+            let info = json_of(&stdout_of(&mut again.cli(&["info", "plain", "--json"])));
+            assert_eq!(info["compressed"], true);
+        }
+    }
+
+    pub async fn purge_expired_deletes_only_expired_items(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let now = Clock::system().now_epoch_secs();
+        {
+            let store = table.store().await;
+            store
+                .put_many((0..30).map(|i| (format!("live:{i}"), i)), Ttl::days(1))
+                .await
+                .unwrap();
+            store
+                .put_records((0..12).map(|i| Record::new(format!("old:{i}"), i, now - 60)))
+                .await
+                .unwrap();
+        }
+        // The embedded file drops expired items when it is opened; a server keeps them until
+        // purged.
+        let expected = if backend.is_dynamodb() { 12 } else { 0 };
+        let dry = json_of(&stdout_of(&mut table.cli(&[
+            "purge-expired",
+            "--dry-run",
+            "--json",
+        ])));
+        assert_eq!(dry["scanned"], 30 + expected);
+        assert_eq!(dry["expired"], expected);
+        assert_eq!(dry["deleted"], 0);
+        if backend.is_dynamodb() {
+            assert_eq!(export_lines(&table, &["--include-expired"]).len(), 42);
+        }
+        table
+            .cli(&["purge-expired", "--segments", "2"])
+            .assert()
+            .success()
+            .stdout(format!(
+                "deleted {expected} expired items of {} scanned (0 unreadable)\n",
+                30 + expected
+            ));
+        let left = export_lines(&table, &["--include-expired"]);
+        assert_eq!(left.len(), 30);
+        assert!(
+            left.iter()
+                .all(|l| l["key"].as_str().unwrap().starts_with("live:"))
+        );
+        table
+            .cli(&["purge-expired"])
+            .assert()
+            .success()
+            .stdout("deleted 0 expired items of 30 scanned (0 unreadable)\n");
+    }
+
+    pub async fn stats_count_and_measure_the_items(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        {
+            let store = table
+                .store_with(|b| b.compress(true).compress_threshold(1024))
+                .await;
+            store
+                .put_many((0..20).map(|i| (format!("small:{i}"), i)), Ttl::hours(2))
+                .await
+                .unwrap();
+            let big = json!({"rows": (0..400).map(|i| json!({"row": i})).collect::<Vec<_>>()});
+            store.put("big", &big, Ttl::days(10)).await.unwrap();
+        }
+        let report = json_of(&stdout_of(
+            &mut table.cli(&["stats", "--json", "--top", "3"]),
+        ));
+        assert_eq!(report["items"], 21);
+        assert_eq!(report["live"], 21);
+        assert_eq!(report["unreadable"], 0);
+        assert_eq!(report["compressed"]["items"], 1);
+        assert!(report["compressed"]["ratio"].as_f64().unwrap() > 2.0);
+        assert_eq!(report["largest"][0]["key"], "big");
+        assert_eq!(report["largest"].as_array().unwrap().len(), 3);
+        let ttl: Vec<u64> = report["ttl_left"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["items"].as_u64().unwrap())
+            .collect();
+        assert_eq!(ttl, [0, 20, 0, 1, 0]);
+
+        let svg = dynamorator_testkit::unique_file().with_extension("svg");
+        table
+            .cli(&[
+                "stats",
+                "--prefix",
+                "small:",
+                "--svg",
+                svg.to_str().unwrap(),
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("items        20  (live 20"))
+            .stdout(predicate::str::contains("largest items"));
+        let drawn = std::fs::read_to_string(&svg).unwrap();
+        assert!(drawn.starts_with("<svg "), "{drawn}");
+        assert!(drawn.contains("Item sizes (20 items)"));
+    }
+
+    pub async fn bad_input_is_an_error(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        table
+            .cli(&["put", "k", "--ttl", "7d"])
+            .write_stdin("{not json")
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("stdin is not JSON"));
+        table
+            .cli(&["put", "k", "--ttl", "7"])
+            .write_stdin("1")
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("has no unit"));
+        table
+            .cli(&["import"])
+            .write_stdin("{\"key\":\"ok\",\"value\":1,\"ttl\":99999999999}\nnot a line\n")
+            .assert()
+            .code(super::PARTIAL)
+            .stderr(predicate::str::contains("stdin line 2"))
+            .stderr(predicate::str::contains("imported 1 items"));
+        table.cli(&["get", "ok"]).assert().success().stdout("1\n");
+        tool()
+            .args(["get", "k"])
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("no table: give --table NAME"));
+        let missing = dynamorator_testkit::unique_file();
+        tool()
+            .args(["get", "k", "--embedded-file"])
+            .arg(&missing)
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains(
+                "does not exist (--create makes it)",
+            ));
+        assert!(!missing.exists());
+        tool()
+            .args(["keys", "--table", "t1", "--embedded-file"])
+            .arg(&missing)
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("choose one"));
+    }
+}
+
+#[cfg(feature = "server-tests")]
+mod server_suite {
+    use dynamorator::Ttl;
+    use dynamorator_testkit::{TestBackend, python, raw};
+    use predicates::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::{ERROR, PARTIAL};
+    use crate::support::{Table, stdout_of, tool};
+
+    pub async fn corrupt_items_are_reported_per_key_and_never_stop_a_scan(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        {
+            let store = table.store().await;
+            store
+                .put_many((0..10).map(|i| (format!("good:{i}"), i)), Ttl::days(1))
+                .await
+                .unwrap();
+        }
+        let client = raw::client(backend).await;
+        let later = raw::now() + 86_400;
+        let corrupt = [
+            ("bad:base64", raw::s("%%% not base64"), true),
+            ("bad:json", raw::s("{\"a\":"), false),
+        ];
+        for (key, data, compressed) in corrupt {
+            let mut item = raw::Attributes::from([
+                ("cache_id".to_owned(), raw::s(key)),
+                ("ttl".to_owned(), raw::n(later)),
+                ("data".to_owned(), data),
+            ]);
+            if compressed {
+                item.insert(
+                    "compressed".to_owned(),
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                );
+            }
+            raw::put(&client, table.name(), item).await;
+        }
+        let no_data = raw::Attributes::from([
+            ("cache_id".to_owned(), raw::s("bad:no-data")),
+            ("ttl".to_owned(), raw::n(later)),
+        ]);
+        raw::put(&client, table.name(), no_data).await;
+
+        let export = table
+            .cli(&["export", "--segments", "2"])
+            .assert()
+            .code(PARTIAL);
+        let output = export.get_output();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stdout.lines().count(), 10, "{stdout}");
+        assert!(stdout.lines().all(|l| l.starts_with("{\"key\":\"good:")));
+        for key in ["bad:base64", "bad:json", "bad:no-data"] {
+            assert!(
+                stderr.contains(&format!("dynamorator: {key}: ")),
+                "{stderr}"
+            );
+        }
+        assert!(stderr.contains("exported 10 items (0 expired left out, 3 unreadable)"));
+
+        let report: Value =
+            serde_json::from_str(&stdout_of(&mut table.cli(&["stats", "--json"]))).unwrap();
+        assert_eq!(report["items"], 13);
+        assert_eq!(report["unreadable"], 3);
+        table.cli(&["stats"]).assert().code(PARTIAL);
+        table
+            .cli(&["purge-expired", "--dry-run"])
+            .assert()
+            .code(PARTIAL)
+            .stdout("would delete 0 expired items of 13 scanned (1 unreadable)\n")
+            .stderr(predicate::str::contains("bad:no-data"));
+        table
+            .cli(&["get", "bad:json"])
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains(
+                "stored item \"bad:json\" is corrupt",
+            ));
+        // Listing keys reads no values: corrupt items are listed.
+        assert_eq!(stdout_of(&mut table.cli(&["keys"])).lines().count(), 13);
+    }
+
+    pub async fn items_the_python_package_wrote_read_the_same(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let small = json!({"name": "Zoë", "n": [1, 2.5]});
+        let large = json!({"rows": (0..300).map(|i| json!({"i": i, "s": format!("row {i}")})).collect::<Vec<_>>()});
+        python::run(
+            backend,
+            table.name(),
+            true,
+            1024,
+            &format!(
+                "store.put('py:small', json.loads({:?}), ttl_days=2)\n\
+                 store.put('py:large', json.loads({:?}), ttl_days=0.5)\n\
+                 print('null')",
+                small.to_string(),
+                large.to_string()
+            ),
+        );
+        let got: Value =
+            serde_json::from_str(&stdout_of(&mut table.cli(&["get", "py:small", "--json"])))
+                .unwrap();
+        assert_eq!(got, small);
+        let info: Value =
+            serde_json::from_str(&stdout_of(&mut table.cli(&["info", "py:large", "--json"])))
+                .unwrap();
+        assert_eq!(info["compressed"], true);
+        assert_eq!(
+            info["expires_at"].as_i64().unwrap() - info["created_at"].as_i64().unwrap(),
+            43_200
+        );
+        let exported = stdout_of(&mut table.cli(&["export"]));
+        let mut lines: Vec<Value> = exported
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        lines.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+        assert_eq!(lines[0]["value"], large);
+        assert_eq!(lines[1]["value"], small);
+    }
+
+    pub async fn a_missing_table_is_an_error_unless_created(backend: TestBackend) {
+        let name = dynamorator_testkit::unique_table_name();
+        let endpoint = backend.endpoint();
+        let connection = [
+            "--table",
+            name.as_str(),
+            "--endpoint-url",
+            endpoint.as_str(),
+        ];
+        tool()
+            .args(["keys"])
+            .args(connection)
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("ResourceNotFoundException"));
+        tool()
+            .args(["put", "k", "--ttl", "1h", "--create"])
+            .args(connection)
+            .write_stdin("true")
+            .assert()
+            .success();
+        tool()
+            .args(["get", "k"])
+            .args(connection)
+            .assert()
+            .success()
+            .stdout("true\n");
+    }
+}
