@@ -67,15 +67,18 @@ pub(crate) enum Condition {
 }
 
 /// A lease to take on a key: until `until_ms` (epoch milliseconds) for `owner`, if no other
-/// unexpired lease is there at `now_ms`. A key without an item gets an item without `data`
-/// (a miss to every reader) that expires at `expires_at` (epoch seconds), so DynamoDB removes
-/// leftovers.
+/// unexpired lease is there at `now_ms`, and the stored value is not fresh (absent, expired,
+/// stale, or of a generation older than `generation`): a value stored since the caller read
+/// its miss needs no load. A key without an item gets an item without `data` (a miss to every
+/// reader) that expires at `expires_at` (epoch seconds), so DynamoDB removes leftovers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeaseRequest<'a> {
     pub(crate) key: &'a str,
     pub(crate) owner: &'a str,
     pub(crate) now_ms: i64,
     pub(crate) until_ms: i64,
+    /// The generation a value must have to count as fresh (0: any).
+    pub(crate) generation: u64,
     // The embedded backend keeps leases beside its items, with no expiry to set.
     #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
     pub(crate) expires_at: i64,

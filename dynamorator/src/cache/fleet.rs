@@ -1,7 +1,7 @@
 //! Across processes: leases, so a fleet loads each key once, and the cache's generation, so
 //! one process can clear the cache for all of them with one write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -193,7 +193,12 @@ where
         let mut pause = FIRST_PAUSE;
         let mut waited = false;
         loop {
-            match self.store.acquire_lease(&stored, owner(), length).await {
+            let generation = self.shared.generation.current();
+            match self
+                .store
+                .acquire_lease(&stored, owner(), length, generation)
+                .await
+            {
                 Ok(true) => {
                     Counters::add(&self.counters().leases_taken, 1);
                     return LeaseWait::Hold;
@@ -222,76 +227,65 @@ where
         }
     }
 
-    /// The batch form: takes leases on `keys` (one conditional write each, sent concurrently),
-    /// then waits for the ones other processes hold. Returns the keys this call holds or may
-    /// load without a lease, and the values other processes stored meanwhile. Keys in
-    /// `has_fallback` that another process holds are left out of both: their fallback answers.
-    pub(super) async fn lease_many_or_wait(
-        &self,
-        keys: Vec<String>,
-        has_fallback: &HashSet<String>,
-    ) -> (Vec<String>, HashMap<String, Arc<T>>) {
+    /// Takes the leases of `keys` for a batch load, one conditional write each, sent
+    /// concurrently, in one round: returns the keys this call may load (leased, or the store
+    /// failed) and the keys another process holds or has just stored.
+    pub(super) async fn take_leases(&self, keys: Vec<String>) -> (Vec<String>, Vec<String>) {
         let Some(length) = self.freshness.lease else {
-            return (keys, HashMap::new());
+            return (keys, Vec::new());
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return (keys, HashMap::new());
+        let generation = self.shared.generation.current();
+        let concurrency = self.store.settings().batch_concurrency;
+        let attempts: Vec<(String, Result<bool, Error>)> = stream::iter(keys)
+            .map(|key| async move {
+                let stored = self.keys.stored(&key);
+                let taken = self
+                    .store
+                    .acquire_lease(&stored, owner(), length, generation)
+                    .await;
+                (key, taken)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        let (mut ours, mut elsewhere) = (Vec::new(), Vec::new());
+        for (key, taken) in attempts {
+            match taken {
+                Ok(true) => ours.push(key),
+                Ok(false) => elsewhere.push(key),
+                Err(error) => {
+                    tracing::warn!(key, %error, "dynamorator: could not take a lease; loading without one");
+                    ours.push(key);
+                }
+            }
+        }
+        Counters::add(&self.counters().leases_taken, ours.len());
+        (ours, elsewhere)
+    }
+
+    /// Waits for values other processes are loading under their leases: reads them again with
+    /// backoff until they appear, for the lease's length and one longest pause at most. Keys
+    /// whose value does not appear in that time are left out (their holder failed or is slow;
+    /// a later call takes their lease).
+    pub(super) async fn wait_for_others(&self, keys: Vec<String>) -> HashMap<String, Arc<T>> {
+        let mut found = HashMap::new();
+        let Some(length) = self.freshness.lease else {
+            return found;
+        };
+        if keys.is_empty() || tokio::runtime::Handle::try_current().is_err() {
+            return found;
         }
         let give_up = Instant::now() + length + MAX_PAUSE;
         let mut pause = FIRST_PAUSE;
-        let mut load = Vec::new();
-        let mut found = HashMap::new();
         let mut pending = keys;
-        let mut waited = HashSet::new();
-        loop {
-            let concurrency = self.store.settings().batch_concurrency;
-            let attempts: Vec<(String, Result<bool, Error>)> = stream::iter(pending)
-                .map(|key| async move {
-                    let taken = self
-                        .store
-                        .acquire_lease(&self.keys.stored(&key), owner(), length)
-                        .await;
-                    (key, taken)
-                })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
-            pending = Vec::new();
-            for (key, taken) in attempts {
-                match taken {
-                    Ok(true) => {
-                        Counters::add(&self.counters().leases_taken, 1);
-                        load.push(key);
-                    }
-                    Ok(false) if has_fallback.contains(&key) => {}
-                    Ok(false) => pending.push(key),
-                    Err(error) => {
-                        tracing::warn!(key, %error, "dynamorator: could not take a lease; loading without one");
-                        load.push(key);
-                    }
-                }
-            }
-            if pending.is_empty() {
-                return (load, found);
-            }
-            for key in &pending {
-                if waited.insert(key.clone()) {
-                    Counters::add(&self.counters().lease_waits, 1);
-                }
-            }
-            if Instant::now() >= give_up {
-                load.extend(pending);
-                return (load, found);
-            }
+        while !pending.is_empty() && Instant::now() < give_up {
             tokio::time::sleep(jittered(pause)).await;
             pause = (pause * 2).min(MAX_PAUSE);
             let stored = self.read_usable(pending.clone()).await;
             pending.retain(|key| !stored.contains_key(key));
             found.extend(stored);
-            if pending.is_empty() {
-                return (load, found);
-            }
         }
+        found
     }
 
     /// Ends this process's leases on keys whose load failed, so others need not wait.

@@ -181,8 +181,10 @@ where
             return;
         };
         if self.freshness.lease.is_some() {
-            // Another process refreshing it is as good: the stale value stays until it stores.
+            // Another process refreshing it, or having refreshed it, is as good: read what it
+            // stored (the L1 takes it if it is there), else the stale value stays until then.
             if let LeaseWait::Elsewhere = self.lease_or_wait(&key, true).await {
+                self.read_one_fail_open(&key).await;
                 return;
             }
             Counters::add(&self.counters().refreshes_started, 1);
@@ -461,63 +463,62 @@ where
                 );
             }
         }
-        if self.freshness.lease.is_some() && !claims.held().is_empty() {
-            // Other processes may hold some: wait for what they store, or their fallbacks.
-            let has_fallback: HashSet<String> = fallbacks.keys().cloned().collect();
-            let (ours, stored_elsewhere) = self
-                .lease_many_or_wait(claims.held().to_vec(), &has_fallback)
-                .await;
-            let ours: HashSet<&String> = ours.iter().collect();
-            let not_ours: HashSet<String> = claims
-                .held()
-                .iter()
-                .filter(|key| !ours.contains(key))
-                .cloned()
-                .collect();
-            for key in &not_ours {
-                if let Some(value) = stored_elsewhere.get(key) {
-                    result.insert(key.clone(), value.clone());
-                } else if let Some(fallback) = fallbacks.get(key) {
+        // Keys other processes hold: their fallbacks answer at once; the others are waited
+        // for beside this call's own load, so two calls never wait on each other's leases.
+        let mut others = Vec::new();
+        if !claims.held().is_empty() {
+            let (_, elsewhere) = self.take_leases(claims.held().to_vec()).await;
+            for key in &elsewhere {
+                if let Some(fallback) = fallbacks.get(key) {
                     Counters::add(&self.counters().fail_safe_hits, 1);
                     result.insert(key.clone(), fallback.clone());
+                } else {
+                    others.push(key.clone());
                 }
             }
-            claims.release_found(&not_ours);
+            Counters::add(&self.counters().lease_waits, others.len());
+            claims.release_found(&elsewhere.into_iter().collect());
         }
         if claims.held().is_empty() {
-            // Everything missing was loaded by other calls: the stale keys need not hold this
-            // call up, they go to a background refresh.
+            // Everything missing was loaded elsewhere: the stale keys need not hold this call
+            // up, they go to a background refresh.
             if !refreshing.is_empty() {
                 self.gather_refresh(refreshing.into_keys(), load).await;
             }
+            result.extend(self.wait_for_others(others).await);
             return Ok(into_values(result));
         }
         let held = claims.held().to_vec();
         let covered = held.iter().all(|key| fallbacks.contains_key(key));
-        let outcome = match self.freshness.soft_timeout {
-            Some(soft) if covered => {
-                // Every key it waits for has a fallback: past the soft timeout those answer,
-                // and the load goes on in the background, storing what it loads.
-                let (done, finished) = oneshot::channel();
-                let cache = self.clone();
-                let background = async move {
-                    let _ = done.send(cache.load_claimed(claims, refreshing, load).await);
-                };
-                self.shared.background.spawn_or_run(background).await;
-                match tokio::time::timeout(soft, finished).await {
-                    Ok(Ok(outcome)) => outcome.map_err(Some),
-                    Ok(Err(_)) => Err(None),
-                    Err(_) => {
-                        Counters::add(&self.counters().soft_timeouts, 1);
-                        Err(None)
+        let own_load = async {
+            match self.freshness.soft_timeout {
+                Some(soft) if covered => {
+                    // Every key it waits for has a fallback: past the soft timeout those answer,
+                    // and the load goes on in the background, storing what it loads.
+                    let (done, finished) = oneshot::channel();
+                    let cache = self.clone();
+                    let background = async move {
+                        let _ = done.send(cache.load_claimed(claims, refreshing, load).await);
+                    };
+                    self.shared.background.spawn_or_run(background).await;
+                    match tokio::time::timeout(soft, finished).await {
+                        Ok(Ok(outcome)) => outcome.map_err(Some),
+                        Ok(Err(_)) => Err(None),
+                        Err(_) => {
+                            Counters::add(&self.counters().soft_timeouts, 1);
+                            Err(None)
+                        }
                     }
                 }
+                _ => self
+                    .load_claimed(claims, refreshing, load)
+                    .await
+                    .map_err(Some),
             }
-            _ => self
-                .load_claimed(claims, refreshing, load)
-                .await
-                .map_err(Some),
         };
+        let (outcome, loaded_elsewhere) =
+            future::join(own_load, self.wait_for_others(others)).await;
+        result.extend(loaded_elsewhere);
         match outcome {
             Ok(values) => {
                 result.extend(values);
@@ -612,8 +613,7 @@ where
         if self.freshness.lease.is_none() || taken.is_empty() {
             return taken;
         }
-        let all: HashSet<String> = taken.keys().iter().cloned().collect();
-        let (ours, _) = self.lease_many_or_wait(taken.keys().to_vec(), &all).await;
+        let (ours, _) = self.take_leases(taken.keys().to_vec()).await;
         let ours: HashSet<String> = ours.into_iter().collect();
         taken.retain(|key| ours.contains(key));
         taken

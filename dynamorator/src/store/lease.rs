@@ -10,13 +10,14 @@ use crate::codec::validate_key;
 
 impl Store {
     /// Takes a lease on `key` for `owner`, for `length` from now by the store's clock;
-    /// `Ok(false)` when another unexpired lease is there. A disabled store grants every lease
-    /// (there is nothing to share).
+    /// `Ok(false)` when another unexpired lease is there, or the stored value is fresh (of
+    /// `generation` or newer). A disabled store grants every lease (there is nothing to share).
     pub(crate) async fn acquire_lease(
         &self,
         key: &str,
         owner: &str,
         length: Duration,
+        generation: u64,
     ) -> Result<bool, Error> {
         let Some(backend) = self.backend() else {
             return Ok(true);
@@ -35,6 +36,7 @@ impl Store {
                 owner,
                 now_ms,
                 until_ms,
+                generation,
                 expires_at,
             })
             .await

@@ -247,7 +247,16 @@ impl DynamoDbBackend {
     }
 
     async fn update_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, Error> {
-        let result = self
+        // No unexpired lease, and no fresh value: absent, expired, stale, or (with a
+        // generation) written under an older one. `#fresh <= :second` is false when the item
+        // has no `fresh_until`, as it should be: such an item is fresh until its `ttl`.
+        let mut not_fresh =
+            "attribute_not_exists(#data) OR #ttl <= :second OR #fresh <= :second".to_owned();
+        if lease.generation > 0 {
+            not_fresh
+                .push_str(" OR attribute_not_exists(#generation) OR #generation < :generation");
+        }
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -255,10 +264,29 @@ impl DynamoDbBackend {
             .update_expression(
                 "SET #until = :until, #owner = :owner, #ttl = if_not_exists(#ttl, :expires)",
             )
-            .condition_expression("attribute_not_exists(#until) OR #until <= :now")
+            .condition_expression(format!(
+                "(attribute_not_exists(#until) OR #until <= :now) AND ({not_fresh})"
+            ))
             .expression_attribute_names("#until", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_names("#data", attr::DATA)
+            .expression_attribute_names("#fresh", attr::FRESH_UNTIL)
+            .expression_attribute_values(
+                ":second",
+                AttributeValue::N(lease.now_ms.div_euclid(1_000).to_string()),
+            );
+        let request = if lease.generation > 0 {
+            request
+                .expression_attribute_names("#generation", attr::GENERATION)
+                .expression_attribute_values(
+                    ":generation",
+                    AttributeValue::N(lease.generation.to_string()),
+                )
+        } else {
+            request
+        };
+        let result = request
             .expression_attribute_values(":until", AttributeValue::N(lease.until_ms.to_string()))
             .expression_attribute_values(":owner", AttributeValue::S(lease.owner.to_owned()))
             .expression_attribute_values(":now", AttributeValue::N(lease.now_ms.to_string()))

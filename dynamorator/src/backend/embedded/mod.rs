@@ -187,8 +187,19 @@ impl Backend for EmbeddedBackend {
     }
 
     fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+        // The items' lock first, as writes take it: a value stored since the caller's read
+        // needs no load.
+        let items = self.read();
+        let second = lease.now_ms.div_euclid(1_000);
+        let fresh = items.get(lease.key).is_some_and(|item| {
+            item.expires_at > second
+                && item.fresh_until.is_none_or(|fresh| fresh > second)
+                && item.generation.unwrap_or(0) >= lease.generation
+        });
         let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
+        drop(items);
         let taken = match leases.get(lease.key) {
+            _ if fresh => false,
             Some((_, until)) if *until > lease.now_ms => false,
             _ => {
                 leases.insert(
