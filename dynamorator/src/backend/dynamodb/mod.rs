@@ -248,10 +248,12 @@ impl DynamoDbBackend {
 
     async fn update_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, Error> {
         // No unexpired lease, and no fresh value: absent, expired, stale, or (with a
-        // generation) written under an older one. `#fresh <= :second` is false when the item
-        // has no `fresh_until`, as it should be: such an item is fresh until its `ttl`.
-        let mut not_fresh =
-            "attribute_not_exists(#data) OR #ttl <= :second OR #fresh <= :second".to_owned();
+        // generation) written under an older one. An item without `fresh_until` is fresh
+        // until its `ttl`; the comparison is guarded by `attribute_exists`, as moto treats a
+        // comparison with a missing attribute as true.
+        let mut not_fresh = "attribute_not_exists(#data) OR #ttl <= :second \
+                             OR (attribute_exists(#fresh) AND #fresh <= :second)"
+            .to_owned();
         if lease.generation > 0 {
             not_fresh
                 .push_str(" OR attribute_not_exists(#generation) OR #generation < :generation");
