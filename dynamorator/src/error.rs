@@ -245,6 +245,10 @@ pub enum CorruptReason {
     /// `data` is not valid JSON text (or not UTF-8).
     #[error("data is not valid JSON: {0}")]
     Json(String),
+    /// The embedded file's record of the item cannot be read (cut short, or written by a newer
+    /// version of this crate).
+    #[error("the embedded file's record is unreadable: {0}")]
+    Record(&'static str),
 }
 
 /// A read-through loader's error, kept whole: its message, its `source()` chain and its type.

@@ -1,25 +1,21 @@
 //! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
-//! Optionally kept in a journal file across runs (see `journal`).
+//! Kept in a file across runs, it is the [`file`] backend instead, with the same semantics.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::path::Path;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
-mod journal;
+pub(crate) mod file;
 
 use crate::Error;
 use crate::backend::item::StoredItem;
 use crate::backend::{Backend, BatchGetPage, BoxFuture, ScanPage, WriteOp};
-use journal::{Journal, apply};
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]
 pub(crate) struct EmbeddedBackend {
     items: RwLock<BTreeMap<String, StoredItem>>,
-    /// The file writes go to first, when the store is kept across runs.
-    journal: Option<Mutex<Journal>>,
 }
 
 impl EmbeddedBackend {
@@ -28,42 +24,25 @@ impl EmbeddedBackend {
         EmbeddedBackend::default()
     }
 
-    /// Items in memory, kept in the journal at `path`; returns how many unreadable lines the
-    /// journal had. Items expired at `now` are dropped.
-    pub(crate) fn open(path: &Path, now: i64) -> Result<(Self, usize), Error> {
-        let replayed = Journal::open(path, now)?;
-        let backend = EmbeddedBackend {
-            items: RwLock::new(replayed.items),
-            journal: Some(Mutex::new(replayed.journal)),
-        };
-        Ok((backend, replayed.skipped))
-    }
-
     // Every change is one insert or remove, so a lock poisoned by a panic elsewhere still
     // guards a consistent map.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, StoredItem>> {
         self.items.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies writes: to the journal first (so a failed file write changes nothing), then to
-    /// memory.
-    fn apply(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
-        let Some(journal) = &self.journal else {
-            let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-            writes
-                .into_iter()
-                .for_each(|write| apply(&mut items, write));
-            return Ok(());
-        };
-        // The journal lock is held across both steps so the file and memory see writes in the
-        // same order.
-        let mut journal = journal.lock().unwrap_or_else(PoisonError::into_inner);
-        journal.append(&writes)?;
+    /// Applies writes, each one insert or remove.
+    fn apply(&self, writes: Vec<WriteOp>) {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-        writes
-            .into_iter()
-            .for_each(|write| apply(&mut items, write));
-        journal.compact_if_large(&items)
+        for write in writes {
+            match write {
+                WriteOp::Put(item) => {
+                    items.insert(item.key.clone(), item);
+                }
+                WriteOp::Delete(key) => {
+                    items.remove(&key);
+                }
+            }
+        }
     }
 
     fn page(&self, limit: u32, start: Option<&str>) -> ScanPage {
@@ -91,13 +70,13 @@ impl Backend for EmbeddedBackend {
     }
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
-        let result = self.apply(vec![WriteOp::Put(item)]);
-        Box::pin(async move { result })
+        self.apply(vec![WriteOp::Put(item)]);
+        Box::pin(async { Ok(()) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        let result = self.apply(vec![WriteOp::Delete(key.to_owned())]);
-        Box::pin(async move { result })
+        self.apply(vec![WriteOp::Delete(key.to_owned())]);
+        Box::pin(async { Ok(()) })
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
@@ -116,8 +95,8 @@ impl Backend for EmbeddedBackend {
     }
 
     fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>> {
-        let result = self.apply(writes).map(|()| Vec::new());
-        Box::pin(async move { result })
+        self.apply(writes);
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     fn scan_keys<'a>(
