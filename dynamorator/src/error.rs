@@ -197,7 +197,7 @@ pub enum Error {
         path: std::path::PathBuf,
         /// What failed, e.g. "cannot be opened".
         reason: &'static str,
-        /// The I/O error, if one was.
+        /// The I/O error, if one was (the embedded database's own errors come wrapped in one).
         #[source]
         source: Option<Arc<std::io::Error>>,
     },

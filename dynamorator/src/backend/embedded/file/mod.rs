@@ -59,7 +59,7 @@ impl FileBackend {
 }
 
 /// Runs `op` on tokio's blocking threads. A panic in it (redb's, on a damaged file) is an
-/// error about the file, never the caller's panic.
+/// error about the file, never the caller's panic; so is a runtime that no longer runs it.
 async fn blocking<T: Send + 'static>(
     path: PathBuf,
     op: impl FnOnce() -> Result<T, Error> + Send + 'static,
@@ -68,7 +68,11 @@ async fn blocking<T: Send + 'static>(
         Ok(result) => result,
         Err(error) => Err(Error::Embedded {
             path,
-            reason: "could not be used: its database call panicked",
+            reason: if error.is_panic() {
+                "could not be used: its database call panicked"
+            } else {
+                "could not be used: the async runtime is shutting down"
+            },
             source: Some(Arc::new(std::io::Error::other(error))),
         }),
     }
