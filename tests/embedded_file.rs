@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::io::Write;
-
 use std::time::Duration;
 
 use dynamorator::{Clock, Error, Store, Ttl};
@@ -67,19 +65,15 @@ async fn values_survive_a_restart() {
     );
     assert_eq!(store.get::<i32>("gone").await.unwrap(), None);
     assert_eq!(store.get::<i32>("short").await.unwrap(), None);
-    let mut keys = store.list_keys(100, None).await.unwrap().keys;
-    keys.sort();
-    // The expired item was dropped when the file was compacted on opening.
-    assert_eq!(keys, ["a", "b", "compressed", "plain"]);
+    let keys = store.list_keys(100, None).await.unwrap().keys;
+    assert_eq!(keys, ["a", "b", "compressed", "plain"], "in key order");
     drop(store);
-    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-    assert_eq!(lines, 4, "the journal was compacted to the live items");
     std::fs::remove_file(&path).unwrap();
 }
 
-/// The replay at opening drops what has expired by the store's clock, and nothing else.
+/// Across a restart, what has expired by the store's clock is a miss, and nothing else.
 #[tokio::test]
-async fn the_replay_drops_items_exactly_when_they_expire() {
+async fn items_expire_exactly_by_the_clock_across_a_restart() {
     let path = unique_file();
     let clock = Clock::manual();
     {
@@ -91,49 +85,129 @@ async fn the_replay_drops_items_exactly_when_they_expire() {
     {
         let store = open_with(&path, &clock).await.unwrap();
         assert_eq!(store.get::<i32>("minute").await.unwrap(), Some(1));
-        let mut keys = store.list_keys(10, None).await.unwrap().keys;
-        keys.sort();
+        let keys = store.list_keys(10, None).await.unwrap().keys;
         assert_eq!(keys, ["hour", "minute"], "a second left: kept");
     }
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap().lines().count(),
-        2,
-        "both items are still in the journal"
-    );
     clock.advance(Duration::from_secs(1));
     let store = open_with(&path, &clock).await.unwrap();
     assert_eq!(store.get::<i32>("minute").await.unwrap(), None);
     assert_eq!(store.get::<i32>("hour").await.unwrap(), Some(2));
     assert_eq!(store.list_keys(10, None).await.unwrap().keys, ["hour"]);
     drop(store);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// A day past its expiry (its grace, kept for fail-safe answers), an expired item is removed by
+/// the read that meets it: no longer described, no longer listed, even by a store whose clock
+/// is behind.
+#[tokio::test]
+async fn a_read_removes_an_item_long_expired() {
+    let path = unique_file();
+    let clock = Clock::manual();
+    let store = open_with(&path, &clock).await.unwrap();
+    store.put("old", &1, Ttl::secs(10)).await.unwrap();
+    store.put("new", &2, Ttl::days(30)).await.unwrap();
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(store.get::<i32>("old").await.unwrap(), None);
+    // Just expired: still stored, described as expired (as DynamoDB keeps it for a while).
+    assert!(store.item_info("old").await.unwrap().unwrap().expired);
+    clock.advance(Duration::from_secs(86_400));
+    assert_eq!(store.get::<i32>("old").await.unwrap(), None);
+    assert_eq!(store.item_info("old").await.unwrap(), None, "removed");
+    drop(store);
+    // Gone from the file: a store whose clock says it is not even expired does not see it.
+    clock.set(0);
+    let store = open_with(&path, &clock).await.unwrap();
+    assert_eq!(store.item_info("old").await.unwrap(), None);
+    assert_eq!(store.list_keys(10, None).await.unwrap().keys, ["new"]);
+    drop(store);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// `get_many` removes the long-expired items it meets, and returns the others.
+#[tokio::test]
+async fn a_batch_read_removes_the_items_long_expired() {
+    let path = unique_file();
+    let clock = Clock::manual();
+    let store = open_with(&path, &clock).await.unwrap();
+    store
+        .put_many((0..30).map(|i| (format!("old{i:02}"), i)), Ttl::secs(1))
+        .await
+        .unwrap();
+    store.put("new", &100, Ttl::days(30)).await.unwrap();
+    clock.advance(Duration::from_secs(86_401));
+    let keys: Vec<String> = (0..30)
+        .map(|i| format!("old{i:02}"))
+        .chain(["new".to_owned()])
+        .collect();
+    let read = store.get_many::<i32, _>(keys).await.unwrap();
+    assert_eq!(read.found, [("new".to_owned(), 100)].into());
+    assert!(read.is_complete());
+    clock.set(0);
+    let keys = store.list_keys(100, None).await.unwrap().keys;
+    assert_eq!(keys, ["new"], "removed, not only hidden");
+    drop(store);
+    std::fs::remove_file(&path).unwrap();
+}
+
+/// An earlier version's JSON-lines journal is not read: building says which file and what to
+/// do, and leaves the file as it was.
+#[tokio::test]
+async fn an_old_journal_is_refused_with_a_clear_error() {
+    let path = unique_file();
+    let journal = "{\"cache_id\":\"k\",\"data\":\"1\",\"ttl\":4102444800}\n";
+    std::fs::write(&path, journal).unwrap();
+    let error = open(&path)
+        .await
+        .expect_err("a journal is not a store file");
+    let Error::Embedded {
+        path: named,
+        reason,
+        ..
+    } = &error
+    else {
+        panic!("expected an embedded-file error, got {error:?}");
+    };
+    assert_eq!(named, &path, "the error names the file");
+    assert!(
+        reason.contains("journal") && reason.contains("delete it"),
+        "{reason}"
+    );
+    assert!(error.to_string().contains(&*path.to_string_lossy()));
     assert_eq!(
-        std::fs::read_to_string(&path).unwrap().lines().count(),
-        1,
-        "the expired item was dropped from the journal"
+        std::fs::read_to_string(&path).unwrap(),
+        journal,
+        "left as it was"
     );
     std::fs::remove_file(&path).unwrap();
 }
 
+/// Any other file is refused with an error naming it, never a panic, and left as it was.
 #[tokio::test]
-async fn a_torn_or_garbled_line_is_skipped_and_the_rest_kept() {
-    let path = unique_file();
-    {
-        let store = open(&path).await.unwrap();
-        store.put("kept", &"yes", Ttl::days(1)).await.unwrap();
+async fn a_file_that_is_not_a_store_is_a_clear_error() {
+    for content in [&b"not a database at all"[..], &[0u8; 10_000], &[0xff; 5]] {
+        let path = unique_file();
+        std::fs::write(&path, content).unwrap();
+        let error = open(&path).await.expect_err("not a store file");
+        assert!(
+            matches!(&error, Error::Embedded { path: named, .. } if named == &path),
+            "{error:?}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+        std::fs::remove_file(&path).unwrap();
     }
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&path)
-        .unwrap();
-    file.write_all(b"not json at all\n{\"cache_id\":\"no-data\"}\n{\"cache_id\":\"torn\",\"da")
-        .unwrap();
-    drop(file);
+}
+
+/// The file holds cached values: it is created readable and writable by its owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_file_is_created_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = unique_file();
     let store = open(&path).await.unwrap();
-    assert_eq!(
-        store.get::<String>("kept").await.unwrap().as_deref(),
-        Some("yes")
-    );
-    assert_eq!(store.list_keys(10, None).await.unwrap().keys, ["kept"]);
+    store.put("k", &1, Ttl::days(1)).await.unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
     drop(store);
     std::fs::remove_file(&path).unwrap();
 }
@@ -179,6 +253,6 @@ async fn a_file_in_use_is_refused_with_a_clear_error() {
 async fn an_unwritable_path_is_an_error_at_build() {
     let path = std::env::temp_dir()
         .join("no-such-directory-for-dynamorator")
-        .join("f.jsonl");
+        .join("f.redb");
     assert!(matches!(open(&path).await, Err(Error::Embedded { .. })));
 }

@@ -14,7 +14,7 @@ use dynamorator::{Store, StoreBuilder};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
     Embedded,
-    /// The embedded backend kept in a journal file (a fresh one per store).
+    /// The embedded backend kept in a file (a fresh one per store).
     EmbeddedFile,
     Moto,
     Dynalite,
@@ -119,5 +119,5 @@ pub fn test_dir() -> PathBuf {
 
 /// A path no other test uses, in [`test_dir`].
 pub fn unique_file() -> PathBuf {
-    test_dir().join(format!("{}.jsonl", unique_table_name()))
+    test_dir().join(format!("{}.redb", unique_table_name()))
 }

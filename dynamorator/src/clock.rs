@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// clock that only moves when told to, for tests.
 ///
 /// Everything that decides whether an item has expired asks the store's clock: reads, key
-/// listings, item descriptions, the L1, and the embedded file when it drops expired items. A
+/// listings, item descriptions, the L1, and the embedded file when it removes expired items. A
 /// manual clock makes those tests exact and instant: write, [`advance`](Clock::advance) past
 /// the TTL, read a miss. (DynamoDB's own TTL deletion runs on AWS's clock, not this one.)
 ///

@@ -206,7 +206,7 @@ pub enum Error {
         path: std::path::PathBuf,
         /// What failed, e.g. "cannot be opened".
         reason: &'static str,
-        /// The I/O error, if one was.
+        /// The I/O error, if one was (the embedded database's own errors come wrapped in one).
         #[source]
         source: Option<Arc<std::io::Error>>,
     },
@@ -254,6 +254,10 @@ pub enum CorruptReason {
     /// `data` is not valid JSON text (or not UTF-8).
     #[error("data is not valid JSON: {0}")]
     Json(String),
+    /// The embedded file's record of the item cannot be read (cut short, or written by a newer
+    /// version of this crate).
+    #[error("the embedded file's record is unreadable: {0}")]
+    Record(&'static str),
 }
 
 /// A read-through loader's error, kept whole: its message, its `source()` chain and its type.

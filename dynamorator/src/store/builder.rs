@@ -10,6 +10,7 @@ use super::circuit::CircuitBreaker;
 use super::{Settings, Store};
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
+use crate::backend::embedded::file::FileBackend;
 use crate::codec::Codec;
 use crate::{Clock, Error};
 
@@ -112,18 +113,26 @@ impl StoreBuilder {
         self
     }
 
-    /// Keeps items in this process like [`embedded`](StoreBuilder::embedded), and in the file
-    /// at `path` across runs: an append-only journal, replayed (expired items dropped) and
-    /// compacted when the store is built. The file is locked while the store is open, so one
-    /// process uses it at a time (a second store on it, in this process or another, is refused
-    /// at build). The file is created readable by its owner only. Writes are appended before
-    /// they count as done; a write the file refuses is an [`Error::Embedded`].
+    /// Keeps items in the file at `path` across runs, with the semantics of
+    /// [`embedded`](StoreBuilder::embedded), in an embedded database
+    /// ([redb](https://docs.rs/redb): ACID, crash-safe). Items are read from the file as they are
+    /// needed, never loaded whole, so a cache may be larger than memory and opens at once; a
+    /// write is acknowledged once it is durable, so a crash loses none that was. File work never
+    /// runs on the runtime's threads: reads run on tokio's blocking threads, writes on the
+    /// store's writer thread, which commits concurrent writes together.
+    ///
+    /// One store uses a file at a time: a second store on it, in this process or another, is
+    /// refused at build with an [`Error::Embedded`] that says so. The file is created readable
+    /// by its owner only. Expired items are misses at once; a day after expiry (so a cache's
+    /// fail-safe can still answer with them) they are removed by the read that meets them, or
+    /// by a background sweep (a bounded batch at a time). A file that is not such a database (an earlier version's JSON-lines journal, say)
+    /// is refused with an error naming it, and left as it is.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), dynamorator::Error> {
     /// // A per-user folder, never a shared temporary one.
     /// let home = std::env::var_os("HOME").unwrap_or_default();
-    /// let path = std::path::Path::new(&home).join(".cache/my-app/cache.jsonl");
+    /// let path = std::path::Path::new(&home).join(".cache/my-app/cache.redb");
     /// let store = dynamorator::Store::builder().embedded_file(path).build().await?;
     /// # Ok(()) }
     /// ```
@@ -263,14 +272,7 @@ impl StoreBuilder {
             Target::Disabled => (None, None),
             Target::Embedded => (Some(Arc::new(EmbeddedBackend::new())), None),
             Target::EmbeddedFile(path) => {
-                let (backend, skipped) = EmbeddedBackend::open(path, self.clock.now_epoch_secs())?;
-                if skipped > 0 {
-                    tracing::warn!(
-                        path = %path.display(),
-                        skipped,
-                        "dynamorator: skipped unreadable lines of the embedded store's file"
-                    );
-                }
+                let backend = FileBackend::open(path.clone(), self.clock.clone()).await?;
                 (Some(Arc::new(backend)), None)
             }
             #[cfg(feature = "dynamodb")]

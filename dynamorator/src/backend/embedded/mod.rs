@@ -1,30 +1,26 @@
 //! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
-//! Optionally kept in a journal file across runs (see `journal`).
+//! Kept in a file across runs, it is the [`file`] backend instead, with the same semantics.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::path::Path;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
-mod journal;
+pub(crate) mod file;
+mod leases;
 
 use crate::Error;
 use crate::backend::item::StoredItem;
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
-use journal::{Journal, apply};
+pub(crate) use leases::{Leases, condition_holds};
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]
 pub(crate) struct EmbeddedBackend {
     items: RwLock<BTreeMap<String, StoredItem>>,
-    /// The file writes go to first, when the store is kept across runs.
-    journal: Option<Mutex<Journal>>,
-    /// Leases by key: owner and until when (epoch milliseconds). In memory: one process uses
-    /// an embedded store, and a lease outlives no process.
-    leases: Mutex<HashMap<String, (String, i64)>>,
+    leases: Leases,
 }
 
 impl EmbeddedBackend {
@@ -33,59 +29,26 @@ impl EmbeddedBackend {
         EmbeddedBackend::default()
     }
 
-    /// Items in memory, kept in the journal at `path`; returns how many unreadable lines the
-    /// journal had. Items expired at `now` are dropped.
-    pub(crate) fn open(path: &Path, now: i64) -> Result<(Self, usize), Error> {
-        let replayed = Journal::open(path, now)?;
-        let backend = EmbeddedBackend {
-            items: RwLock::new(replayed.items),
-            journal: Some(Mutex::new(replayed.journal)),
-            leases: Mutex::default(),
-        };
-        Ok((backend, replayed.skipped))
-    }
-
     // Every change is one insert or remove, so a lock poisoned by a panic elsewhere still
     // guards a consistent map.
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, StoredItem>> {
         self.items.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies writes: to the journal first (so a failed file write changes nothing), then to
-    /// memory. A write ends the key's lease, as a DynamoDB `PutItem` replaces its attributes.
-    fn apply(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
-        self.apply_if(writes, |_| true).map(|_| ())
-    }
-
-    /// Applies writes if `check` holds for the items as they are, atomically; whether it did.
-    fn apply_if(
-        &self,
-        writes: Vec<WriteOp>,
-        check: impl FnOnce(&BTreeMap<String, StoredItem>) -> bool,
-    ) -> Result<bool, Error> {
-        // The journal lock is held across every step so the file and memory see writes in the
-        // same order, and no write comes between the check and the change.
-        let mut journal = self
-            .journal
-            .as_ref()
-            .map(|journal| journal.lock().unwrap_or_else(PoisonError::into_inner));
+    /// Applies writes, each one insert or remove; a write ends its key's lease.
+    fn apply(&self, writes: Vec<WriteOp>) {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-        if !check(&items) {
-            return Ok(false);
-        }
-        if let Some(journal) = journal.as_mut() {
-            journal.append(&writes)?;
-        }
-        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
         for write in writes {
-            leases.remove(write.key());
-            apply(&mut items, write);
+            self.leases.written(write.key());
+            match write {
+                WriteOp::Put(item) => {
+                    items.insert(item.key.clone(), item);
+                }
+                WriteOp::Delete(key) => {
+                    items.remove(&key);
+                }
+            }
         }
-        drop(leases);
-        if let Some(journal) = journal.as_mut() {
-            journal.compact_if_large(&items)?;
-        }
-        Ok(true)
     }
 
     fn page(&self, limit: u32, start: Option<&str>) -> ScanPage {
@@ -132,13 +95,13 @@ impl Backend for EmbeddedBackend {
     }
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
-        let result = self.apply(vec![WriteOp::Put(item)]);
-        Box::pin(async move { result })
+        self.apply(vec![WriteOp::Put(item)]);
+        Box::pin(async { Ok(()) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        let result = self.apply(vec![WriteOp::Delete(key.to_owned())]);
-        Box::pin(async move { result })
+        self.apply(vec![WriteOp::Delete(key.to_owned())]);
+        Box::pin(async { Ok(()) })
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
@@ -157,8 +120,8 @@ impl Backend for EmbeddedBackend {
     }
 
     fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>> {
-        let result = self.apply(writes).map(|()| Vec::new());
-        Box::pin(async move { result })
+        self.apply(writes);
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     fn scan_keys<'a>(
@@ -171,48 +134,18 @@ impl Backend for EmbeddedBackend {
     }
 
     fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
-        let key = item.key.clone();
-        let version = item.version.unwrap_or(0);
-        let result = self.apply_if(vec![WriteOp::Put(item)], |items| {
-            let stored = items.get(&key);
-            match &condition {
-                Condition::DataIs(Some(data)) => stored.is_some_and(|s| &s.data == data),
-                Condition::DataIs(None) => stored.is_none(),
-                Condition::OlderVersion => stored
-                    .and_then(|s| s.version)
-                    .is_none_or(|stored| stored < version),
-            }
-        });
-        Box::pin(async move { result })
+        let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+        let applies = condition_holds(&condition, items.get(&item.key), item.version);
+        if applies {
+            self.leases.written(&item.key);
+            items.insert(item.key.clone(), item);
+        }
+        Box::pin(async move { Ok(applies) })
     }
 
     fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
-        // The items' lock first, as writes take it: a value stored since the caller's read
-        // needs no load.
         let items = self.read();
-        let second = lease.now_ms.div_euclid(1_000);
-        let fresh = items.get(lease.key).is_some_and(|item| {
-            item.expires_at > second
-                && item.fresh_until.is_none_or(|fresh| fresh > second)
-                && item.generation.unwrap_or(0) >= lease.generation
-        });
-        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-        drop(items);
-        let taken = match leases.get(lease.key) {
-            _ if fresh => false,
-            Some((_, until)) if *until > lease.now_ms => false,
-            _ => {
-                leases.insert(
-                    lease.key.to_owned(),
-                    (lease.owner.to_owned(), lease.until_ms),
-                );
-                true
-            }
-        };
-        // Lapsed leases of keys never written would otherwise stay.
-        if leases.len() > 10_000 {
-            leases.retain(|_, (_, until)| *until > lease.now_ms);
-        }
+        let taken = self.leases.acquire(&lease, items.get(lease.key));
         Box::pin(async move { Ok(taken) })
     }
 
@@ -221,10 +154,7 @@ impl Backend for EmbeddedBackend {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let mut leases = self.leases.lock().unwrap_or_else(PoisonError::into_inner);
-        if leases.get(key).is_some_and(|(holder, _)| holder == owner) {
-            leases.remove(key);
-        }
+        self.leases.release(key, owner);
         Box::pin(async { Ok(()) })
     }
 
