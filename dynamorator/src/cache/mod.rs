@@ -10,6 +10,7 @@ mod freshness;
 mod keys;
 mod l1;
 mod loaded;
+pub(crate) mod memoize;
 mod read;
 mod read_through;
 mod refresh;
