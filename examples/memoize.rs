@@ -1,5 +1,6 @@
-//! An expensive computation memoised across runs: the first run computes, later runs read the
-//! answers back from the cache (an embedded store kept in a file, or DynamoDB).
+//! An expensive computation memoised across runs with `#[memoize]`: the first run computes,
+//! later runs read the answers back from the cache (an embedded store kept in a file, or
+//! DynamoDB).
 //!
 //!     cargo run --example memoize          # computes and stores
 //!     cargo run --example memoize          # answers from the cache
@@ -10,35 +11,51 @@
 //! in a shared temporary folder; `MEMOIZE_FILE` moves it.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use dynamorator::{Cached, Store};
+use dynamorator::{Store, memoize};
 use serde::{Deserialize, Serialize};
 
 /// How many primes there are below `limit`, and the largest of them.
-#[derive(Debug, Clone, Serialize, Deserialize, Cached)]
-#[cache(ttl_days = 30, prefix = "prime_count", version = 1)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct PrimeCount {
     limit: u64,
     count: u64,
     largest: Option<u64>,
 }
 
-/// Deliberately slow: trial division.
-fn count_primes(limit: u64) -> PrimeCount {
-    let mut count = 0;
-    let mut largest = None;
-    for n in 2..limit {
-        if (2..).take_while(|d| d * d <= n).all(|d| n % d != 0) {
-            count += 1;
-            largest = Some(n);
+/// The store, built once in `main` (an async build, so a `OnceLock` rather than a `LazyLock`).
+static STORE: OnceLock<Store> = OnceLock::new();
+
+fn store() -> &'static Store {
+    STORE
+        .get()
+        .expect("main sets the store before the first call")
+}
+
+/// Deliberately slow: trial division, on a blocking thread, off the async workers. Memoised
+/// for 30 days under `prime_count:v2:{sha256 of [limit]}`; the error (a task that panicked)
+/// is returned, never stored.
+#[memoize(store = store(), ttl_days = 30, prefix = "prime_count", version = 2)]
+async fn count_primes(limit: u64) -> Result<PrimeCount, std::io::Error> {
+    tokio::task::spawn_blocking(move || {
+        let mut count = 0;
+        let mut largest = None;
+        for n in 2..limit {
+            if (2..).take_while(|d| d * d <= n).all(|d| n % d != 0) {
+                count += 1;
+                largest = Some(n);
+            }
         }
-    }
-    PrimeCount {
-        limit,
-        count,
-        largest,
-    }
+        PrimeCount {
+            limit,
+            count,
+            largest,
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)
 }
 
 #[tokio::main]
@@ -57,21 +74,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Store::builder().embedded_file(file).build().await?
         }
     };
-    let answers = PrimeCount::cache(&store);
+    STORE.get_or_init(|| store);
 
     let started = Instant::now();
     for limit in [100_000u64, 200_000, 400_000, 800_000] {
         let call = Instant::now();
-        let loads_before = answers.stats().loader_calls;
-        let answer = answers
-            .get_or_insert_with(&limit.to_string(), move || {
-                // Heavy CPU work goes to a blocking thread, off the async workers.
-                // The loader's error (here a task that panicked) comes back as
-                // `Error::Loader`, and nothing is stored.
-                async move { tokio::task::spawn_blocking(move || count_primes(limit)).await }
-            })
-            .await?;
-        let computed = answers.stats().loader_calls > loads_before;
+        let runs_before = count_primes::stats().loader_calls;
+        let answer = count_primes(limit).await?;
+        let computed = count_primes::stats().loader_calls > runs_before;
         println!(
             "primes below {limit:>7}: {:>6} (largest {:?}) {} in {:>5} ms",
             answer.count,
@@ -80,12 +90,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             call.elapsed().as_millis()
         );
     }
-    let stats = answers.stats();
+    let stats = count_primes::stats();
     println!(
-        "\n{} computed, {} from the cache, {} ms in all",
+        "\n{} computed, {} from the cache, {} ms in all; stored under keys such as {}",
         stats.loader_calls,
         stats.store_hits,
-        started.elapsed().as_millis()
+        started.elapsed().as_millis(),
+        count_primes::key(100_000)?
     );
     Ok(())
 }

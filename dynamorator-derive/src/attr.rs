@@ -183,6 +183,18 @@ pub fn parse(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> CacheAttrs {
 }
 
 fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut Vec<syn::Error>) {
+    parse_config_key(meta, parsed, errors, "#[cache(...)]", KEYS);
+}
+
+/// One key of the settings `#[cache(...)]` and `#[memoize(...)]` share; an unknown key is an
+/// error naming `attribute` and listing `keys`.
+pub fn parse_config_key(
+    meta: &ParseNestedMeta<'_>,
+    parsed: &mut CacheAttrs,
+    errors: &mut Vec<syn::Error>,
+    attribute: &str,
+    keys: &str,
+) {
     let path = &meta.path;
     let name = path
         .get_ident()
@@ -269,7 +281,7 @@ fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut V
             errors.push(syn::Error::new_spanned(
                 path,
                 format!(
-                    "unknown key `{}` in #[cache(...)]; expected one of: {KEYS}",
+                    "unknown key `{}` in {attribute}; expected one of: {keys}",
                     quote_path(path)
                 ),
             ));
@@ -316,7 +328,7 @@ fn quote_path(path: &syn::Path) -> String {
 }
 
 /// Consumes `= value` or `(...)` after an unknown or misused key, so parsing goes on.
-fn skip_value(meta: &ParseNestedMeta<'_>) {
+pub fn skip_value(meta: &ParseNestedMeta<'_>) {
     if meta.input.peek(syn::Token![=]) {
         let _ = meta.value().and_then(|v| v.parse::<Expr>());
     } else if meta.input.peek(syn::token::Paren) {

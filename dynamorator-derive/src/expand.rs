@@ -5,7 +5,7 @@ use proc_macro2::{Literal, Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::{DeriveInput, LitStr};
 
-use crate::ast::{Input, Spanned};
+use crate::ast::{Config, Input, Spanned};
 use crate::{fallback, generics, valid};
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
@@ -23,6 +23,26 @@ fn expand(input: &Input<'_>) -> TokenStream {
     let predicates = generics::where_predicates(&name, input.generics);
     let check = generics::cache_value_check(input.ident, input.generics);
     let config = &input.config;
+    let prefix = LitStr::new(&config.prefix.value, config.prefix.span);
+    let chain = config_chain(config, &quote!(#prefix));
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics ::dynamorator::Cached for #name #type_generics
+        where
+            #predicates
+        {
+            fn config() -> ::dynamorator::CacheConfig {
+                #chain
+            }
+        }
+
+        #check
+    }
+}
+
+/// The `CacheConfig` the settings describe, as a chain of setters; `prefix` is an expression
+/// giving the prefix (a literal, or `module_path!()` for `#[memoize]`'s default).
+pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
     let mut chain = quote!(::dynamorator::CacheConfig::new());
     if let Some(ttl) = &config.ttl {
         let ttl = const_ttl(ttl);
@@ -53,7 +73,6 @@ fn expand(input: &Input<'_>) -> TokenStream {
         let keys = int(keys.value, keys.span);
         chain = quote!(#chain.refresh_batch_max(#keys));
     }
-    let prefix = LitStr::new(&config.prefix.value, config.prefix.span);
     chain = quote!(#chain.prefix(#prefix));
     if let Some(span) = config.compress {
         chain = quote_spanned!(span=> #chain.compress(true));
@@ -86,19 +105,7 @@ fn expand(input: &Input<'_>) -> TokenStream {
         }
         chain = quote_spanned!(l1.span=> #chain.l1(#l1_chain));
     }
-    quote! {
-        #[automatically_derived]
-        impl #impl_generics ::dynamorator::Cached for #name #type_generics
-        where
-            #predicates
-        {
-            fn config() -> ::dynamorator::CacheConfig {
-                #chain
-            }
-        }
-
-        #check
-    }
+    chain
 }
 
 /// An unsuffixed integer on the user's token: the method's parameter gives its type, and a

@@ -1,6 +1,7 @@
-//! `#[derive(Cached)]` for [dynamorator](https://docs.rs/dynamorator): declare a type once, get
-//! a typed `Cache<T>` for it. Use it through the `dynamorator` crate (`use dynamorator::Cached;`),
-//! which documents the attribute.
+//! `#[derive(Cached)]` and `#[memoize]` for [dynamorator](https://docs.rs/dynamorator): declare
+//! a type once, get a typed `Cache<T>` for it; or memoise an `async fn` in the store with one
+//! attribute. Use them through the `dynamorator` crate (`use dynamorator::{Cached, memoize};`),
+//! which documents the attributes.
 
 #![warn(missing_docs)]
 
@@ -9,6 +10,7 @@ mod attr;
 mod expand;
 mod fallback;
 mod generics;
+mod memoize;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -20,4 +22,11 @@ use syn::{DeriveInput, parse_macro_input};
 pub fn derive_cached(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand::derive(&input).into()
+}
+
+/// Memoises an `async fn` in a `dynamorator::Store`, configured by `#[memoize(...)]`. See the
+/// `dynamorator` crate's documentation of `memoize` for the keys.
+#[proc_macro_attribute]
+pub fn memoize(args: TokenStream, item: TokenStream) -> TokenStream {
+    memoize::expand(args.into(), item.into()).into()
 }

@@ -32,7 +32,9 @@ pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
     }
 }
 
-fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Config {
+/// The settings `#[cache(...)]` and `#[memoize(...)]` share, checked; `ident` names the default
+/// prefix.
+pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) -> Config {
     let mut one_of = |family: TtlFamily| ttl_family(family, &attrs.ttls, errors);
     let ttl = one_of(TtlFamily::Ttl);
     let stale_for = one_of(TtlFamily::Stale);

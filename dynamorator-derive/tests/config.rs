@@ -108,3 +108,55 @@ fn timeouts_stand_alone_and_unset_keys_keep_the_defaults() {
             .prefix("hard_only")
     );
 }
+
+/// `#[memoize(...)]` shares the keys: a public, documented memoised function's settings are
+/// the `CacheConfig` they describe, its default prefix the module path and the name.
+mod memoized {
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    use dynamorator::__private::memoize::Memoized;
+    use dynamorator::{CacheConfig, L1Config, Store, Ttl, memoize};
+
+    /// The store of the functions below.
+    pub static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+
+    /// A public memoised function: the companion module is public too.
+    #[memoize(
+        store = STORE,
+        ttl_mins = 10,
+        stale_hours = 1.5,
+        fail_safe_days = 2,
+        jitter_secs = 30,
+        soft_timeout_ms = 100,
+        hard_timeout_ms = 2000,
+        compress,
+        version = 4,
+        l1
+    )]
+    pub async fn lookup(id: u64) -> Result<String, std::io::Error> {
+        Ok(id.to_string())
+    }
+
+    #[test]
+    fn memoize_keys_set_their_settings() {
+        assert_eq!(
+            <lookup::__Memo as Memoized>::config(),
+            CacheConfig::new()
+                .ttl(Ttl::minutes(10))
+                .stale_for(Ttl::secs(5_400))
+                .fail_safe_max(Ttl::days(2))
+                .jitter(Ttl::secs(30))
+                .soft_timeout(Duration::from_millis(100))
+                .hard_timeout(Duration::from_millis(2000))
+                .prefix("config::memoized::lookup")
+                .compress(true)
+                .version(4)
+                .l1(L1Config::new())
+        );
+        let key = lookup::key(7).unwrap();
+        assert!(key.starts_with("config::memoized::lookup:v4:"), "{key}");
+        assert_eq!(key.len(), "config::memoized::lookup:v4:".len() + 64);
+        assert_eq!(lookup::stats().loader_calls, 0, "not called yet");
+    }
+}

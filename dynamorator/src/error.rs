@@ -353,6 +353,20 @@ impl std::error::Error for LoaderError {
     }
 }
 
+/// An [`Error`] as an I/O error of kind [`Other`](std::io::ErrorKind::Other), the error kept
+/// as its source: so `std::io::Error` can be the error type of a
+/// `#[memoize]` function.
+///
+/// ```
+/// let io = std::io::Error::from(dynamorator::Error::EmptyKey);
+/// assert_eq!(io.kind(), std::io::ErrorKind::Other);
+/// ```
+impl From<Error> for std::io::Error {
+    fn from(error: Error) -> Self {
+        std::io::Error::other(error)
+    }
+}
+
 impl Error {
     /// Whether trying the same call again later may succeed: throttling, timeouts, unreachable
     /// servers, 5xx answers and unprocessed batch keys. Validation, size and corruption errors

@@ -45,7 +45,7 @@
 //! | feature | default | what it brings |
 //! |---|---|---|
 //! | `dynamodb` | yes | the DynamoDB backend (the AWS SDK, one HTTP/TLS stack); without it, the embedded backend only |
-//! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait |
+//! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait, and `#[memoize]` |
 //! | `l1` | yes | the in-process moka L1 ([`CacheConfig::l1`]); without it an L1 setting is accepted and ignored |
 //! | `zlib-rs` | yes | gzip with zlib-rs (faster compression); without it, miniz_oxide |
 //!
@@ -107,6 +107,74 @@ pub use ttl::Ttl;
 #[cfg(feature = "derive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use dynamorator_derive::Cached;
+
+/// Memoises an `async fn` in a [`Store`]: the first call with some arguments runs the body and
+/// stores its value; later calls with equal arguments, in this process or any other sharing
+/// the store, read it back.
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use dynamorator::{Store, memoize};
+///
+/// static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+///
+/// #[memoize(store = STORE, ttl_hours = 6)]
+/// async fn word_count(text: &str) -> usize {
+///     text.split_whitespace().count()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// assert_eq!(word_count("the quick brown fox").await, 4);
+/// assert_eq!(word_count("the quick brown fox").await, 4); // from the cache
+/// assert_eq!(word_count::stats().loader_calls, 1);
+/// word_count::invalidate("the quick brown fox").await?;
+/// // {module path}::word_count:{64 hex digits}
+/// assert!(word_count::key("the quick brown fox")?.contains("::word_count:"));
+/// # Ok(()) }
+/// ```
+///
+/// | key | value | default |
+/// |---|---|---|
+/// | `store` | an expression giving a `&Store` (a `static` with `LazyLock`/`OnceLock`, a function call); evaluated at each call | required |
+/// | `key` | an expression of the arguments whose value (any `Serialize`) is hashed instead of the arguments | the arguments not skipped |
+/// | `skip(a, b)` | arguments left out of the key (handles: clients, pools); still passed to the body | none |
+/// | `prefix` | string | the module path and the function name, e.g. `my_crate::reports::build` |
+/// | `version` | whole number ≥ 1, part of the stored key | none |
+/// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
+///
+/// **The key** is `{prefix}:{hash}` (or `{prefix}:v{version}:{hash}`), where `hash` is the hex
+/// SHA-256 of the canonical JSON of the key arguments: a JSON array of the arguments not
+/// skipped, in declaration order (or the value of `key = ...`), written compactly with every
+/// object's keys sorted by their bytes. It does not depend on the compiler, the platform or
+/// the process, and is 64 characters whatever the arguments. A `HashMap` argument is
+/// canonical too (its keys are sorted); a map whose keys do not serialise as strings cannot
+/// be a key argument (the call then runs without the cache, logged).
+///
+/// **The return type** is `Result<T, E>` (written with both parameters), whose `Err` is
+/// returned and never stored, or a plain `T`; `T: Clone + Serialize + DeserializeOwned + Send +
+/// Sync + 'static`. `E: Display + From<Error> + Send + 'static`: the caller whose body failed
+/// gets its own `E` back by value; a caller that waited for another caller's failed load (or a
+/// load past `hard_timeout_ms`) gets `E::from(Error::Loader(..))` with the same message.
+/// `anyhow::Error`, `std::io::Error` and `Box<dyn Error + Send + Sync>` qualify. A store that
+/// fails never becomes the function's error: the body runs and answers (fail-open).
+///
+/// **Arguments** are moved into the body, which may run in the background (a stale value's
+/// refresh) after the call returned: an owned argument is moved, a `&U` argument is copied
+/// with `ToOwned` and the body gets a reference to the copy. So every argument is `Send +
+/// 'static` once owned; `&mut` arguments, `impl Trait` arguments, type parameters and `self`
+/// are compile errors (a memoised function is a free function).
+///
+/// **The companion module** of the same name as the function (modules and functions live in
+/// different namespaces) has `key(args)`, the stored key; `invalidate(args).await`, which
+/// deletes the stored value from the store and the L1; and `stats()`, the
+/// [`CacheStats`] of the function's cache on its store. They take the arguments not skipped,
+/// with their types, and evaluate the `store` expression (so it cannot use the arguments).
+/// Each memoised function has one cache per store, shared by every call: its L1, statistics
+/// and stampede protection (concurrent calls with equal arguments run the body once).
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use dynamorator_derive::memoize;
 
 /// The SDK's retry modes, for [`StoreBuilder::retry_mode`].
 #[cfg(feature = "dynamodb")]

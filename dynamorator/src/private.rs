@@ -1,4 +1,4 @@
-//! What `#[derive(Cached)]` expands to reaches the crate through here, and nothing else. Not
+//! What `#[derive(Cached)]` and `#[memoize]` expand to reach the crate through here, and nothing else. Not
 //! public API.
 
 use serde::Serialize;
@@ -32,4 +32,12 @@ pub const fn assert_cache_value<T: CacheValue>() {}
 /// by [`Ttl`]'s own check: the derive and the runtime share one limit.
 pub const fn ttl_secs(secs: u64) -> Ttl {
     Ttl::secs(secs)
+}
+
+/// `#[memoize]`'s runtime: keys, the per-function cache, calls and the companion's functions.
+pub mod memoize {
+    pub use crate::cache::memoize::{
+        KeyArg, KeyArgs, MemoError, Memoized, cache, call_result, call_value, invalidate, key_of,
+        stats, stored_key,
+    };
 }

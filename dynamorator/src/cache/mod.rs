@@ -11,6 +11,7 @@ mod freshness;
 mod keys;
 mod l1;
 mod loaded;
+pub(crate) mod memoize;
 mod read;
 mod read_through;
 mod refresh;

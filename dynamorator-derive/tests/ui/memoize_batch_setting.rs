@@ -1,0 +1,12 @@
+use std::sync::LazyLock;
+
+use dynamorator::{Store, memoize};
+
+static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+
+#[memoize(store = STORE, refresh_batch_max = 10)]
+async fn square(n: u64) -> u64 {
+    n * n
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use std::sync::LazyLock;
+
+use dynamorator::{Store, memoize};
+
+static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+
+#[memoize(store = STORE, ttl_hours = 6, time_to_live = 60)]
+async fn square(n: u64) -> u64 {
+    n * n
+}
+
+fn main() {}
