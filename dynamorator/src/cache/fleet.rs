@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use super::Cache;
 use super::l1::Held;
-use super::stats::Counters;
 use crate::Error;
 use crate::codec::Freshness;
 
@@ -195,7 +194,7 @@ where
         loop {
             match self.store.acquire_lease(&stored, owner(), length).await {
                 Ok(true) => {
-                    Counters::add(&self.counters().leases_taken, 1);
+                    self.counters().leases_taken.add(1);
                     return LeaseWait::Hold;
                 }
                 Ok(false) if has_fallback => return LeaseWait::Elsewhere,
@@ -207,7 +206,7 @@ where
             }
             if !waited {
                 waited = true;
-                Counters::add(&self.counters().lease_waits, 1);
+                self.counters().lease_waits.add(1);
             }
             if Instant::now() >= give_up {
                 return LeaseWait::Unavailable;
@@ -260,7 +259,7 @@ where
             for (key, taken) in attempts {
                 match taken {
                     Ok(true) => {
-                        Counters::add(&self.counters().leases_taken, 1);
+                        self.counters().leases_taken.add(1);
                         load.push(key);
                     }
                     Ok(false) if has_fallback.contains(&key) => {}
@@ -276,7 +275,7 @@ where
             }
             for key in &pending {
                 if waited.insert(key.clone()) {
-                    Counters::add(&self.counters().lease_waits, 1);
+                    self.counters().lease_waits.add(1);
                 }
             }
             if Instant::now() >= give_up {

@@ -12,12 +12,14 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
+    AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest,
+    ReturnConsumedCapacity, WriteRequest,
 };
 
 use super::item::{StoredItem, attr};
 use super::{Backend, BatchGetPage, BoxFuture, Condition, LeaseRequest, ScanPage, WriteOp};
 use crate::Error;
+use crate::observe::store;
 use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
 use errors::{from_build, from_sdk, is_condition_failure};
 
@@ -27,6 +29,8 @@ pub(crate) struct DynamoDbBackend {
     client: Client,
     table: String,
     consistent_reads: bool,
+    /// `ReturnConsumedCapacity: TOTAL` on item requests, recorded by `observe::store`.
+    consumed_capacity: bool,
 }
 
 impl DynamoDbBackend {
@@ -35,6 +39,35 @@ impl DynamoDbBackend {
             client,
             table,
             consistent_reads,
+            consumed_capacity: false,
+        }
+    }
+
+    /// Asks DynamoDB for the capacity each item request consumed, and records it.
+    pub(crate) fn with_consumed_capacity(mut self, enabled: bool) -> Self {
+        self.consumed_capacity = enabled;
+        self
+    }
+
+    /// What to ask for in `ReturnConsumedCapacity`: nothing unless turned on.
+    fn capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.consumed_capacity
+            .then_some(ReturnConsumedCapacity::Total)
+    }
+
+    /// Records what a request consumed on this table, if DynamoDB said.
+    fn consumed<'c>(
+        &self,
+        operation: &'static str,
+        capacity: impl IntoIterator<Item = &'c ConsumedCapacity>,
+    ) {
+        let units: Option<f64> = capacity
+            .into_iter()
+            .filter(|c| c.table_name().is_none_or(|table| table == self.table))
+            .filter_map(ConsumedCapacity::capacity_units)
+            .reduce(|a, b| a + b);
+        if let Some(units) = units {
+            store::consumed(operation, &self.table, units);
         }
     }
 
@@ -45,9 +78,11 @@ impl DynamoDbBackend {
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
             .consistent_read(self.consistent_reads)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
+        self.consumed("GetItem", &output.consumed_capacity);
         match output.item {
             Some(attributes) => from_attributes(attributes).map_err(|unreadable| unreadable.1),
             None => Ok(None),
@@ -55,24 +90,30 @@ impl DynamoDbBackend {
     }
 
     async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
-        self.client
+        let output = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("PutItem", e))?;
+        self.consumed("PutItem", &output.consumed_capacity);
         Ok(())
     }
 
     async fn delete_item(&self, key: &str) -> Result<(), Error> {
-        self.client
+        let output = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("DeleteItem", e))?;
+        self.consumed("DeleteItem", &output.consumed_capacity);
         Ok(())
     }
 
@@ -86,9 +127,11 @@ impl DynamoDbBackend {
             .client
             .batch_get_item()
             .request_items(&self.table, request)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("BatchGetItem", e))?;
+        self.consumed("BatchGetItem", output.consumed_capacity.iter().flatten());
         let items = output
             .responses
             .and_then(|mut tables| tables.remove(&self.table))
@@ -120,9 +163,11 @@ impl DynamoDbBackend {
             .client
             .batch_write_item()
             .request_items(&self.table, requests)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("BatchWriteItem", e))?;
+        self.consumed("BatchWriteItem", output.consumed_capacity.iter().flatten());
         let unprocessed_keys: Vec<String> = output
             .unprocessed_items
             .and_then(|mut tables| tables.remove(&self.table))
@@ -155,9 +200,11 @@ impl DynamoDbBackend {
             .expression_attribute_names("#ttl", attr::TTL)
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("Scan", e))?;
+        self.consumed("Scan", &output.consumed_capacity);
         let keys = output
             .items
             .unwrap_or_default()
@@ -181,7 +228,8 @@ impl DynamoDbBackend {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_attributes(item)));
+            .set_item(Some(to_attributes(item)))
+            .set_return_consumed_capacity(self.capacity());
         let request = match condition {
             Condition::DataIs(Some(data)) => request
                 .condition_expression("#data = :data")
@@ -196,7 +244,10 @@ impl DynamoDbBackend {
                 .expression_attribute_values(":version", version),
         };
         match request.send().await {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                self.consumed("PutItem", &output.consumed_capacity);
+                Ok(true)
+            }
             Err(error) if is_condition_failure(&error) => Ok(false),
             Err(error) => Err(from_sdk("PutItem", error)),
         }
@@ -212,6 +263,7 @@ impl DynamoDbBackend {
                 "SET #until = :until, #owner = :owner, #ttl = if_not_exists(#ttl, :expires)",
             )
             .condition_expression("attribute_not_exists(#until) OR #until <= :now")
+            .set_return_consumed_capacity(self.capacity())
             .expression_attribute_names("#until", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_names("#ttl", attr::TTL)
@@ -225,7 +277,10 @@ impl DynamoDbBackend {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                self.consumed("UpdateItem", &output.consumed_capacity);
+                Ok(true)
+            }
             Err(error) if is_condition_failure(&error) => Ok(false),
             Err(error) => Err(from_sdk("UpdateItem", error)),
         }
@@ -239,6 +294,7 @@ impl DynamoDbBackend {
             .set_key(Some(key_attributes(key)))
             .update_expression("REMOVE #until, #owner")
             .condition_expression("#owner = :owner")
+            .set_return_consumed_capacity(self.capacity())
             .expression_attribute_names("#until", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
@@ -248,7 +304,10 @@ impl DynamoDbBackend {
             // Not ours any more (it expired and another took it, or a value replaced it).
             Err(error) if is_condition_failure(&error) => Ok(()),
             Err(error) => Err(from_sdk("UpdateItem", error)),
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                self.consumed("UpdateItem", &output.consumed_capacity);
+                Ok(())
+            }
         }
     }
 }
