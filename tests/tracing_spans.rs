@@ -227,3 +227,35 @@ async fn dynamodb_requests_name_the_system_and_table_and_their_errors() {
     let kind = field(&get, "error.type");
     assert!(["unreachable", "timeout"].contains(&kind), "{kind}");
 }
+
+::dynamorator_testkit::on_every_server!(servers: consumed_capacity_is_recorded_on_the_request_span);
+
+/// On moto and dynalite (`scripts/test`): `consumed_capacity(true)` asks for the capacity and
+/// records it on the request's span.
+#[cfg(feature = "server-tests")]
+mod servers {
+    use dynamorator::Ttl;
+    use dynamorator_testkit::TestBackend;
+
+    use super::{Capture, LevelFilter, field, subscriber};
+
+    pub(super) async fn consumed_capacity_is_recorded_on_the_request_span(backend: TestBackend) {
+        let capture = Capture::default();
+        let _guard = tracing::subscriber::set_default(subscriber(&capture, LevelFilter::INFO));
+        let store = backend
+            .build(|builder| builder.consumed_capacity(true))
+            .await;
+        store.put("k", &1, Ttl::hours(1)).await.unwrap();
+        assert_eq!(store.get::<i32>("k").await.unwrap(), Some(1));
+        for operation in ["PutItem", "GetItem"] {
+            let span = capture.store_span(operation);
+            assert_eq!(field(&span, "db.system.name"), "aws.dynamodb");
+            assert_eq!(
+                field(&span, "db.collection.name"),
+                store.table_name().unwrap()
+            );
+            let units: f64 = field(&span, "dynamorator.capacity_units").parse().unwrap();
+            assert!(units > 0.0, "{operation}: {units} units");
+        }
+    }
+}
