@@ -48,6 +48,7 @@
 //! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait, and `#[memoize]` |
 //! | `l1` | yes | the in-process moka L1 ([`CacheConfig::l1`]); without it an L1 setting is accepted and ignored |
 //! | `zlib-rs` | yes | gzip with zlib-rs (faster compression); without it, miniz_oxide |
+//! | `metrics` | no | counters, histograms and gauges through the [`metrics`](https://docs.rs/metrics) facade, per cache (label `cache`, see [`CacheConfig::name`]) and per store operation; the README's "Operating it" lists them. Without it, [`Cache::stats`] only |
 //!
 //! # Testing expiry
 //!
@@ -68,6 +69,14 @@
 //! store or a stored value does not decode, information when a table is created. Filter them
 //! as any other target, e.g. `RUST_LOG=dynamorator=error`. Keys appear in events; values never
 //! do.
+//!
+//! Spans: `dynamorator.store` (INFO) around every backend request, with OpenTelemetry's
+//! database attributes (`db.system.name` = `aws.dynamodb` or `embedded`, `db.operation.name`,
+//! `db.collection.name`, `db.operation.batch.size`, `db.response.returned_rows`,
+//! `error.type`, and `dynamorator.capacity_units` with the DynamoDB backend's
+//! `StoreBuilder::consumed_capacity`), and `dynamorator.read_through` (INFO) around every
+//! read-through call (`dynamorator.cache`, `dynamorator.keys`). Keys only in DEBUG events
+//! inside store spans; values never.
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -77,6 +86,7 @@ mod cache;
 mod clock;
 mod codec;
 mod error;
+mod observe;
 mod store;
 mod ttl;
 

@@ -7,6 +7,7 @@
 #[cfg(feature = "dynamodb")]
 pub(crate) mod dynamodb;
 pub(crate) mod embedded;
+pub(crate) mod instrumented;
 pub(crate) mod item;
 
 use std::future::Future;

@@ -26,6 +26,7 @@ use crate::Ttl;
 /// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold) | the store's |
 /// | [`prefix`](CacheConfig::prefix) | none: keys stored as given |
 /// | [`version`](CacheConfig::version) | none |
+/// | [`name`](CacheConfig::name): the `cache` label of metrics and spans | the key prefix |
 /// | [`l1`](CacheConfig::l1) | no L1 |
 ///
 /// Stored keys are `{prefix}:{key}`, or `{prefix}:v{version}:{key}` with a version, or just
@@ -50,6 +51,7 @@ pub struct CacheConfig {
     pub(crate) compress_threshold: Option<usize>,
     prefix: Cow<'static, str>,
     version: Option<u32>,
+    name: Option<Cow<'static, str>>,
     pub(crate) l1: Option<L1Config>,
     pub(crate) freshness: FreshnessSettings,
 }
@@ -62,6 +64,7 @@ impl Default for CacheConfig {
             compress_threshold: None,
             prefix: Cow::Borrowed(""),
             version: None,
+            name: None,
             l1: None,
             freshness: FreshnessSettings::default(),
         }
@@ -276,6 +279,40 @@ impl CacheConfig {
     pub fn l1(mut self, l1: L1Config) -> Self {
         self.l1 = Some(l1);
         self
+    }
+
+    /// The cache's name in metrics (the `cache` label) and spans (`dynamorator.cache`).
+    /// Default: the [key prefix](CacheConfig::key_prefix) without its trailing colon, e.g.
+    /// `user:v3` (empty without prefix and version). Name caches apart when two share a
+    /// prefix, and keep names few: each is a set of series.
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().prefix("user").version(3);
+    /// assert_eq!(config.metrics_name(), "user:v3");
+    /// assert_eq!(config.name("users").metrics_name(), "users");
+    /// ```
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The name the cache's metrics and spans carry: [`name`](CacheConfig::name), or the key
+    /// prefix without its trailing colon.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::CacheConfig::new().prefix("quote").metrics_name(), "quote");
+    /// ```
+    pub fn metrics_name(&self) -> String {
+        match &self.name {
+            Some(name) => name.to_string(),
+            None => self.key_prefix().trim_end_matches(':').to_owned(),
+        }
+    }
+
+    /// Whether the L1, if any, is bounded (and weighed) in bytes.
+    pub(crate) fn l1_weighs_bytes(&self) -> bool {
+        self.l1
+            .is_some_and(|l1| matches!(l1.bound, L1Bound::Bytes(_)))
     }
 
     /// What the cache puts in front of each key: `prefix:`, `prefix:vN:`, `vN:` or nothing.

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use super::Cache;
 use super::l1::{Held, Lookup};
 use super::loaded::{Keep, Loaded};
-use super::stats::Counters;
 use crate::codec::{Freshness, Horizons, ItemMeta};
 use crate::{BatchFailure, Error};
 
@@ -23,7 +22,7 @@ where
     fn store_admits(&self) -> bool {
         let admits = self.store.circuit().admits(self.store.now());
         if !admits {
-            Counters::add(&self.counters().store_skipped, 1);
+            self.counters().store_skipped.add(1);
         }
         admits
     }
@@ -31,7 +30,7 @@ where
     /// Tells the circuit breaker how a store request went.
     fn record_store(&self, outcome: Result<(), &Error>) {
         if self.store.circuit().record(outcome, self.store.now()) {
-            Counters::add(&self.counters().circuit_trips, 1);
+            self.counters().circuit_trips.add(1);
             tracing::warn!(
                 "dynamorator: store failing; read-through skips it for the circuit breaker's \
                  cool-down"
@@ -124,7 +123,7 @@ where
         {
             Ok(item) => item,
             Err(error) => {
-                Counters::add(&self.counters().store_errors, 1);
+                self.counters().store_errors.add(1);
                 warn_fail_open("read-through", key, &error);
                 return (value, false);
             }
@@ -137,7 +136,7 @@ where
             match result {
                 Ok(()) => stored = true,
                 Err(error) => {
-                    Counters::add(&self.counters().store_errors, 1);
+                    self.counters().store_errors.add(1);
                     warn_fail_open("read-through", key, &error);
                 }
             }
@@ -176,7 +175,7 @@ where
                         items.push(item);
                     }
                     Err(error) => {
-                        Counters::add(&self.counters().store_errors, 1);
+                        self.counters().store_errors.add(1);
                         warn_fail_open("read-through", &key, &error);
                     }
                 }
@@ -198,7 +197,7 @@ where
                     self.record_store(request_failure.map_or(Ok(()), Err));
                     for failure in failures {
                         warn_batch_fail_open(failure);
-                        Counters::add(&self.counters().store_errors, failure.keys.len());
+                        self.counters().store_errors.add(failure.keys.len());
                         for key in &failure.keys {
                             stored.remove(key);
                         }
@@ -206,7 +205,7 @@ where
                 }
                 Err(error) => {
                     self.record_store(Err(error));
-                    Counters::add(&self.counters().store_errors, stored.len());
+                    self.counters().store_errors.add(stored.len());
                     warn_fail_open("read-through", "", error);
                     stored.clear();
                 }

@@ -13,7 +13,6 @@ use serde::de::DeserializeOwned;
 
 use super::Cache;
 use super::l1::Held;
-use super::stats::Counters;
 use crate::Error;
 use crate::codec::Freshness;
 
@@ -200,7 +199,7 @@ where
                 .await
             {
                 Ok(true) => {
-                    Counters::add(&self.counters().leases_taken, 1);
+                    self.counters().leases_taken.add(1);
                     return LeaseWait::Hold;
                 }
                 Ok(false) if has_fallback => return LeaseWait::Elsewhere,
@@ -212,7 +211,7 @@ where
             }
             if !waited {
                 waited = true;
-                Counters::add(&self.counters().lease_waits, 1);
+                self.counters().lease_waits.add(1);
             }
             if Instant::now() >= give_up {
                 return LeaseWait::Unavailable;
@@ -259,7 +258,7 @@ where
                 }
             }
         }
-        Counters::add(&self.counters().leases_taken, ours.len());
+        self.counters().leases_taken.add(ours.len());
         (ours, elsewhere)
     }
 

@@ -61,7 +61,7 @@ struct Shared<T> {
 impl<T: Send + Sync + 'static> Shared<T> {
     fn new(config: &CacheConfig, store: &Store) -> Self {
         Shared {
-            counters: Counters::default(),
+            counters: Counters::new(&config.metrics_name(), config.l1_weighs_bytes()),
             loads: Coalescer::default(),
             claims: Arc::default(),
             l1: L1::new(config.l1.as_ref(), store.clock()),
@@ -221,10 +221,13 @@ where
     }
 
     /// What the cache has done so far, per layer, shared by every handle of this cache.
-    /// See [`CacheStats`] for an example.
+    /// See [`CacheStats`] for an example. With the `metrics` feature it also sets the L1 size
+    /// gauges.
     pub fn stats(&self) -> CacheStats {
         let mut stats = self.shared.counters.snapshot();
-        (stats.l1_entries, stats.l1_weighted_size) = self.shared.l1.size();
+        let size = self.shared.l1.size();
+        (stats.l1_entries, stats.l1_weighted_size) = size;
+        self.shared.counters.l1_size(size);
         stats
     }
 

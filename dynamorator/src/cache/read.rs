@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use super::Cache;
 use super::fleet::GENERATION_KEY;
 use super::l1::Held;
-use super::stats::Counters;
 use crate::codec::{Decoded, Freshness};
 use crate::store::distinct_keys;
 use crate::{BatchFailure, Error, GetMany, ItemInfo, KeyPage};
@@ -261,19 +260,19 @@ where
         match self.store.fetch::<T>(&self.keys.stored(key), grace).await {
             // Written before the cache was last cleared.
             Ok(Some(decoded)) if decoded.generation < self.shared.generation.current() => {
-                Counters::add(&counters.store_misses, 1);
+                counters.store_misses.add(1);
                 Ok(None)
             }
             Ok(Some(decoded)) if decoded.horizons.freshness(now) == Freshness::Expired => {
-                Counters::add(&counters.store_misses, 1);
+                counters.store_misses.add(1);
                 Ok(Some(decoded))
             }
             Ok(Some(decoded)) => {
-                Counters::add(&counters.store_hits, 1);
+                counters.store_hits.add(1);
                 Ok(Some(decoded))
             }
             Ok(None) => {
-                Counters::add(&counters.store_misses, 1);
+                counters.store_misses.add(1);
                 Ok(None)
             }
             Err(error) if error.is_undecodable() => {
@@ -281,7 +280,7 @@ where
                 Ok(None)
             }
             Err(error) => {
-                Counters::add(&counters.store_errors, 1);
+                counters.store_errors.add(1);
                 Err(error)
             }
         }
@@ -321,24 +320,23 @@ where
             self.count_undecodable(&failure.error, failure.keys.len());
         }
         for failure in &failed {
-            Counters::add(&counters.store_errors, failure.keys.len());
+            counters.store_errors.add(failure.keys.len());
             missed = missed.saturating_sub(failure.keys.len());
         }
-        Counters::add(&counters.store_hits, found.len() - expired);
+        counters.store_hits.add(found.len() - expired);
         // Undecodable keys were counted as misses already.
         let undecodable_keys: usize = undecodable.iter().map(|f| f.keys.len()).sum();
-        Counters::add(
-            &counters.store_misses,
-            missed.saturating_sub(undecodable_keys),
-        );
+        counters
+            .store_misses
+            .add(missed.saturating_sub(undecodable_keys));
         (found, self.keys.unprefix_failures(failed))
     }
 
     /// Counts and logs stored values that did not decode: misses, never errors.
     fn count_undecodable(&self, error: &Error, keys: usize) {
         let counters = self.counters();
-        Counters::add(&counters.undecodable, keys);
-        Counters::add(&counters.store_misses, keys);
+        counters.undecodable.add(keys);
+        counters.store_misses.add(keys);
         tracing::warn!(%error, keys, "dynamorator: stored value not readable as the cache's type; treated as a miss");
     }
 }

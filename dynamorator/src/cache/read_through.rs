@@ -30,7 +30,6 @@ use super::l1::{Held, Lookup};
 use super::loaded::Loaded;
 use super::refresh::{BatchLoad, Taken, Window};
 use super::stampede::Claims;
-use super::stats::Counters;
 use crate::Error;
 use crate::codec::Freshness;
 use crate::error::LoaderError;
@@ -107,6 +106,12 @@ where
     ///
     /// As [`get_or_insert_with`](Cache::get_or_insert_with).
     #[must_use = "the value, or the loader's error"]
+    #[tracing::instrument(
+        name = "dynamorator.read_through",
+        level = "info",
+        skip_all,
+        fields(dynamorator.cache = %self.counters().name, dynamorator.keys = 1)
+    )]
     pub async fn get_arc_or_insert_with<F, Fut, V, E>(
         &self,
         key: &str,
@@ -151,7 +156,7 @@ where
         E: std::error::Error + Send + Sync + 'static,
     {
         if held.freshness == Freshness::Stale {
-            Counters::add(&self.counters().stale_hits, 1);
+            self.counters().stale_hits.add(1);
             let taken = self
                 .shared
                 .refreshes
@@ -159,7 +164,7 @@ where
             if !taken.is_empty() {
                 // With leases the refresh counts once it holds the key's lease.
                 if self.freshness.lease.is_none() {
-                    Counters::add(&self.counters().refreshes_started, 1);
+                    self.counters().refreshes_started.add(1);
                 }
                 let cache = self.clone();
                 let refresh = async move { cache.refresh_one(taken, loader).await };
@@ -187,15 +192,15 @@ where
                 self.read_one_fail_open(&key).await;
                 return;
             }
-            Counters::add(&self.counters().refreshes_started, 1);
+            self.counters().refreshes_started.add(1);
         }
         match self.run_load(user_load(loader)).await {
             Ok(loaded) => {
                 self.keep_one(&key, loaded).await;
-                Counters::add(&self.counters().refreshes_succeeded, 1);
+                self.counters().refreshes_succeeded.add(1);
             }
             Err(error) => {
-                Counters::add(&self.counters().refreshes_failed, 1);
+                self.counters().refreshes_failed.add(1);
                 self.pause(std::slice::from_ref(&key));
                 self.release_leases(std::slice::from_ref(&key)).await;
                 tracing::warn!(key, %error, "dynamorator: background refresh failed; the stale value stays");
@@ -221,7 +226,7 @@ where
             // A load of it is already under way (past a soft timeout), or it failed a moment
             // ago: the fallback answers rather than another load.
             if refreshes.is_in_flight(key) || refreshes.is_paused(key, self.store.now()) {
-                Counters::add(&self.counters().fail_safe_hits, 1);
+                self.counters().fail_safe_hits.add(1);
                 return Ok(fallback.clone());
             }
         }
@@ -231,7 +236,7 @@ where
             // Another process is loading it: the fallback answers meanwhile.
             LeaseWait::Elsewhere => {
                 if let Some(fallback) = fallback {
-                    Counters::add(&self.counters().fail_safe_hits, 1);
+                    self.counters().fail_safe_hits.add(1);
                     return Ok(fallback);
                 }
             }
@@ -293,7 +298,7 @@ where
             Ok(Ok(Err(error))) => self.fail_safe(key, fallback, Some(&error)),
             Ok(Err(_)) => self.fail_safe(key, fallback, None),
             Err(_) => {
-                Counters::add(&self.counters().soft_timeouts, 1);
+                self.counters().soft_timeouts.add(1);
                 self.fail_safe(key, fallback, None)
             }
         }
@@ -301,7 +306,7 @@ where
 
     /// Answers with a fallback after a failed or slow load, pausing the key's loads.
     fn fail_safe(&self, key: &str, fallback: Arc<T>, error: Option<&Error>) -> Arc<T> {
-        Counters::add(&self.counters().fail_safe_hits, 1);
+        self.counters().fail_safe_hits.add(1);
         if let Some(error) = error {
             self.pause(&[key.to_owned()]);
             tracing::warn!(key, %error, "dynamorator: load failed; answering with the stale value");
@@ -319,14 +324,15 @@ where
     /// Runs a load, counting the call and its failure, abandoned at the hard timeout.
     async fn run_load<V>(&self, load: impl Future<Output = Result<V, Error>>) -> Result<V, Error> {
         let counters = self.counters();
-        Counters::add(&counters.loader_calls, 1);
+        counters.loader_calls.add(1);
+        let load = counters.loader_duration.time(load);
         let result = match self.freshness.hard_timeout {
             // tokio's timer needs a runtime; outside one the load runs without the limit.
             Some(limit) if tokio::runtime::Handle::try_current().is_ok() => {
                 match tokio::time::timeout(limit, load).await {
                     Ok(result) => result,
                     Err(_) => {
-                        Counters::add(&counters.hard_timeouts, 1);
+                        counters.hard_timeouts.add(1);
                         return Err(Error::LoaderTimeout { after: limit });
                     }
                 }
@@ -334,7 +340,7 @@ where
             _ => load.await,
         };
         if result.is_err() {
-            Counters::add(&counters.loader_errors, 1);
+            counters.loader_errors.add(1);
         }
         result
     }
@@ -383,6 +389,12 @@ where
     /// fallback value (nothing is stored). Store failures are logged and counted; keys the
     /// store could not read count as missing.
     #[must_use = "the values, or the loader's error"]
+    #[tracing::instrument(
+        name = "dynamorator.read_through",
+        level = "info",
+        skip_all,
+        fields(dynamorator.cache = %self.counters().name, dynamorator.keys)
+    )]
     pub async fn get_many_or_insert_with<K, F, Fut, V, E>(
         &self,
         keys: impl IntoIterator<Item = K>,
@@ -397,6 +409,7 @@ where
         E: std::error::Error + Send + Sync + 'static,
     {
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        tracing::Span::current().record("dynamorator.keys", keys.len());
         self.generation().await;
         let load = user_batch_load(loader);
         let mark = self.shared.claims.mark();
@@ -415,12 +428,12 @@ where
             }
             result.insert(key, held.value);
         }
-        Counters::add(&self.counters().stale_hits, stale.len());
+        self.counters().stale_hits.add(stale.len());
         // Expired keys whose last load failed a moment ago, or that are loading: fallbacks.
         let refreshes = &self.shared.refreshes;
         fallbacks.retain(|key, fallback| {
             if refreshes.is_in_flight(key) || refreshes.is_paused(key, now) {
-                Counters::add(&self.counters().fail_safe_hits, 1);
+                self.counters().fail_safe_hits.add(1);
                 result.insert(key.clone(), fallback.clone());
                 false
             } else {
@@ -438,7 +451,7 @@ where
         let refreshing = self
             .leased_for_refresh(self.shared.refreshes.take(stale, now))
             .await;
-        Counters::add(&self.counters().refreshes_started, refreshing.len());
+        self.counters().refreshes_started.add(refreshing.len());
         let mut claims = self.shared.claims.claim(missing);
         // A load that ended between this call's read and its claim may have stored keys it now
         // holds: read those again rather than load them a second time.
@@ -470,13 +483,13 @@ where
             let (_, elsewhere) = self.take_leases(claims.held().to_vec()).await;
             for key in &elsewhere {
                 if let Some(fallback) = fallbacks.get(key) {
-                    Counters::add(&self.counters().fail_safe_hits, 1);
+                    self.counters().fail_safe_hits.add(1);
                     result.insert(key.clone(), fallback.clone());
                 } else {
                     others.push(key.clone());
                 }
             }
-            Counters::add(&self.counters().lease_waits, others.len());
+            self.counters().lease_waits.add(others.len());
             claims.release_found(&elsewhere.into_iter().collect());
         }
         if claims.held().is_empty() {
@@ -505,7 +518,7 @@ where
                         Ok(Ok(outcome)) => outcome.map_err(Some),
                         Ok(Err(_)) => Err(None),
                         Err(_) => {
-                            Counters::add(&self.counters().soft_timeouts, 1);
+                            self.counters().soft_timeouts.add(1);
                             Err(None)
                         }
                     }
@@ -526,7 +539,7 @@ where
             }
             Err(Some(error)) if !covered => Err(error),
             Err(error) => {
-                Counters::add(&self.counters().fail_safe_hits, held.len());
+                self.counters().fail_safe_hits.add(held.len());
                 if let Some(error) = error {
                     self.pause(&held);
                     tracing::warn!(keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
@@ -566,17 +579,16 @@ where
                     .iter()
                     .filter(|key| values.contains_key(*key))
                     .count();
-                Counters::add(&self.counters().refreshes_succeeded, refreshed);
-                Counters::add(
-                    &self.counters().refreshes_failed,
-                    refreshing.len() - refreshed,
-                );
+                self.counters().refreshes_succeeded.add(refreshed);
+                self.counters()
+                    .refreshes_failed
+                    .add(refreshing.len() - refreshed);
                 // Only now may waiters read: what was stored is in the L1 and the store.
                 claims.release(&stored);
                 Ok(values)
             }
             Err(error) => {
-                Counters::add(&self.counters().refreshes_failed, refreshing.len());
+                self.counters().refreshes_failed.add(refreshing.len());
                 self.pause(refreshing.keys());
                 self.release_leases(&wanted).await;
                 Err(error)
@@ -602,7 +614,7 @@ where
         }
         // With leases, a key counts once its refresh holds the lease.
         if self.freshness.lease.is_none() {
-            Counters::add(&self.counters().refreshes_started, taken.len());
+            self.counters().refreshes_started.add(taken.len());
         }
         self.gather_refresh(taken.into_keys(), load).await;
     }
@@ -649,7 +661,7 @@ where
         let taken = self.shared.refreshes.adopt(window.keys);
         let taken = if self.freshness.lease.is_some() {
             let taken = self.leased_for_refresh(taken).await;
-            Counters::add(&self.counters().refreshes_started, taken.len());
+            self.counters().refreshes_started.add(taken.len());
             if taken.is_empty() {
                 return;
             }
@@ -663,11 +675,11 @@ where
                 let wanted: HashSet<&String> = taken.keys().iter().collect();
                 loaded.retain(|key, _| wanted.contains(key));
                 let (values, _) = self.keep_many(loaded).await;
-                Counters::add(&self.counters().refreshes_succeeded, values.len());
-                Counters::add(&self.counters().refreshes_failed, asked - values.len());
+                self.counters().refreshes_succeeded.add(values.len());
+                self.counters().refreshes_failed.add(asked - values.len());
             }
             Err(error) => {
-                Counters::add(&self.counters().refreshes_failed, asked);
+                self.counters().refreshes_failed.add(asked);
                 self.pause(taken.keys());
                 self.release_leases(taken.keys()).await;
                 warn_fail_open("batch refresh", "", &error);

@@ -1,6 +1,8 @@
 //! Cache statistics: lock-free counters on the hot path, a plain snapshot for callers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::observe::{Labels, Level, Tally, Timing, names};
 
 /// What a [`Cache`](crate::Cache) has done since it was created, per layer.
 ///
@@ -22,6 +24,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct CacheStats {
     /// Keys served from the in-process L1 (negative entries included).
     pub l1_hits: u64,
+    /// Of `l1_hits`, remembered misses ([`L1Config::negative_ttl`](crate::L1Config::negative_ttl)).
+    pub l1_negative_hits: u64,
     /// Keys the L1 did not have.
     pub l1_misses: u64,
     /// Keys found in the store.
@@ -65,62 +69,120 @@ pub struct CacheStats {
     pub l1_weighted_size: u64,
 }
 
-/// The live counters behind [`CacheStats`].
-#[derive(Debug, Default)]
+/// The live tallies behind [`CacheStats`], each exported with the `metrics` feature under
+/// the cache's `cache` label (the names are in `crate::observe::names`).
+#[derive(Debug)]
 pub(crate) struct Counters {
-    pub(crate) l1_hits: AtomicU64,
-    pub(crate) l1_misses: AtomicU64,
-    pub(crate) store_hits: AtomicU64,
-    pub(crate) store_misses: AtomicU64,
-    pub(crate) undecodable: AtomicU64,
-    pub(crate) loader_calls: AtomicU64,
-    pub(crate) loader_errors: AtomicU64,
-    pub(crate) store_errors: AtomicU64,
-    pub(crate) stale_hits: AtomicU64,
-    pub(crate) refreshes_started: AtomicU64,
-    pub(crate) refreshes_succeeded: AtomicU64,
-    pub(crate) refreshes_failed: AtomicU64,
-    pub(crate) fail_safe_hits: AtomicU64,
-    pub(crate) soft_timeouts: AtomicU64,
-    pub(crate) hard_timeouts: AtomicU64,
-    pub(crate) circuit_trips: AtomicU64,
-    pub(crate) store_skipped: AtomicU64,
-    pub(crate) leases_taken: AtomicU64,
-    pub(crate) lease_waits: AtomicU64,
+    /// The cache's `cache` label, also the `dynamorator.cache` field of its spans.
+    pub(crate) name: Arc<str>,
+    pub(crate) l1_hits: Tally,
+    pub(crate) l1_misses: Tally,
+    /// Remembered misses among `l1_hits`.
+    pub(crate) l1_negative_hits: Tally,
+    pub(crate) store_hits: Tally,
+    pub(crate) store_misses: Tally,
+    pub(crate) undecodable: Tally,
+    pub(crate) loader_calls: Tally,
+    pub(crate) loader_errors: Tally,
+    pub(crate) store_errors: Tally,
+    pub(crate) stale_hits: Tally,
+    pub(crate) refreshes_started: Tally,
+    pub(crate) refreshes_succeeded: Tally,
+    pub(crate) refreshes_failed: Tally,
+    pub(crate) fail_safe_hits: Tally,
+    pub(crate) soft_timeouts: Tally,
+    pub(crate) hard_timeouts: Tally,
+    pub(crate) circuit_trips: Tally,
+    pub(crate) store_skipped: Tally,
+    pub(crate) leases_taken: Tally,
+    pub(crate) lease_waits: Tally,
+    /// Loader call durations.
+    pub(crate) loader_duration: Timing,
+    /// The L1's size, as gauges: set on every L1 miss and on [`Cache::stats`](crate::Cache::stats).
+    pub(crate) l1_entries: Level,
+    pub(crate) l1_bytes: Level,
+    /// Whether the L1 weighs its entries in bytes (else its weighted size is its entries).
+    l1_weighs_bytes: bool,
 }
 
 impl Counters {
-    /// Adds `n` to a counter. Relaxed: counters are independent tallies, never used to
-    /// synchronise anything.
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        if n == 0 {
-            return;
+    /// Tallies of the cache named `name` (its `cache` label), registered with the metrics
+    /// recorder installed now, if any (a recorder installed later does not see them).
+    pub(crate) fn new(name: &str, l1_weighs_bytes: bool) -> Self {
+        let tally = |metric, labels| Tally::new(name, metric, labels);
+        const L1: Labels = &[("layer", "l1")];
+        const STORE: Labels = &[("layer", "store")];
+        Counters {
+            name: Arc::from(name),
+            l1_hits: tally(names::CACHE_HITS, L1),
+            l1_misses: tally(names::CACHE_MISSES, L1),
+            l1_negative_hits: tally(names::CACHE_NEGATIVE_HITS, L1),
+            store_hits: tally(names::CACHE_HITS, STORE),
+            store_misses: tally(names::CACHE_MISSES, STORE),
+            undecodable: tally(
+                names::CACHE_ERRORS,
+                &[("layer", "store"), ("kind", "undecodable")],
+            ),
+            loader_calls: tally(names::LOADER_CALLS, &[]),
+            loader_errors: tally(
+                names::CACHE_ERRORS,
+                &[("layer", "loader"), ("kind", "error")],
+            ),
+            store_errors: tally(
+                names::CACHE_ERRORS,
+                &[("layer", "store"), ("kind", "request")],
+            ),
+            stale_hits: tally(names::CACHE_STALE_HITS, &[]),
+            refreshes_started: tally(names::REFRESHES_STARTED, &[]),
+            refreshes_succeeded: tally(names::REFRESHES, &[("result", "succeeded")]),
+            refreshes_failed: tally(names::REFRESHES, &[("result", "failed")]),
+            fail_safe_hits: tally(names::CACHE_FAIL_SAFE_HITS, &[]),
+            soft_timeouts: tally(names::SOFT_TIMEOUTS, &[]),
+            hard_timeouts: tally(
+                names::CACHE_ERRORS,
+                &[("layer", "loader"), ("kind", "hard_timeout")],
+            ),
+            circuit_trips: tally(names::CIRCUIT_TRIPS, &[]),
+            store_skipped: tally(names::STORE_SKIPPED, &[]),
+            leases_taken: tally(names::LEASES_TAKEN, &[]),
+            lease_waits: tally(names::LEASE_WAITS, &[]),
+            loader_duration: Timing::new(name, names::LOADER_DURATION, &[]),
+            l1_entries: Level::new(name, names::L1_ENTRIES, &[]),
+            l1_bytes: Level::new(name, names::L1_BYTES, &[]),
+            l1_weighs_bytes,
         }
-        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The L1's entries and weighted size now, to the gauges.
+    pub(crate) fn l1_size(&self, (entries, weighted): (u64, u64)) {
+        self.l1_entries.set(entries);
+        if self.l1_weighs_bytes {
+            self.l1_bytes.set(weighted);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> CacheStats {
-        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         CacheStats {
-            l1_hits: read(&self.l1_hits),
-            l1_misses: read(&self.l1_misses),
-            store_hits: read(&self.store_hits),
-            store_misses: read(&self.store_misses),
-            undecodable: read(&self.undecodable),
-            loader_calls: read(&self.loader_calls),
-            loader_errors: read(&self.loader_errors),
-            store_errors: read(&self.store_errors),
-            stale_hits: read(&self.stale_hits),
-            refreshes_started: read(&self.refreshes_started),
-            refreshes_succeeded: read(&self.refreshes_succeeded),
-            refreshes_failed: read(&self.refreshes_failed),
-            fail_safe_hits: read(&self.fail_safe_hits),
-            soft_timeouts: read(&self.soft_timeouts),
-            hard_timeouts: read(&self.hard_timeouts),
-            circuit_trips: read(&self.circuit_trips),
-            store_skipped: read(&self.store_skipped),
-            leases_taken: read(&self.leases_taken),
-            lease_waits: read(&self.lease_waits),
+            l1_hits: self.l1_hits.get(),
+            l1_misses: self.l1_misses.get(),
+            l1_negative_hits: self.l1_negative_hits.get(),
+            store_hits: self.store_hits.get(),
+            store_misses: self.store_misses.get(),
+            undecodable: self.undecodable.get(),
+            loader_calls: self.loader_calls.get(),
+            loader_errors: self.loader_errors.get(),
+            store_errors: self.store_errors.get(),
+            stale_hits: self.stale_hits.get(),
+            refreshes_started: self.refreshes_started.get(),
+            refreshes_succeeded: self.refreshes_succeeded.get(),
+            refreshes_failed: self.refreshes_failed.get(),
+            fail_safe_hits: self.fail_safe_hits.get(),
+            soft_timeouts: self.soft_timeouts.get(),
+            hard_timeouts: self.hard_timeouts.get(),
+            circuit_trips: self.circuit_trips.get(),
+            store_skipped: self.store_skipped.get(),
+            leases_taken: self.leases_taken.get(),
+            lease_waits: self.lease_waits.get(),
             l1_entries: 0,
             l1_weighted_size: 0,
         }

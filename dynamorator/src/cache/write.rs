@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::Cache;
-use super::stats::Counters;
 use crate::Error;
 use crate::codec::{Horizons, Item as StoredItem, ItemMeta};
 use crate::store::distinct_keys;
@@ -49,7 +48,7 @@ where
         let (item, written) = self.encode(key, value, self.store.now())?;
         let result = self.store.put_item(item).await;
         if result.is_err() {
-            Counters::add(&self.counters().store_errors, 1);
+            self.counters().store_errors.add(1);
         }
         let failed: HashSet<&str> = result.as_ref().err().map(|_| key).into_iter().collect();
         self.write_through(vec![written], &failed);
@@ -125,7 +124,7 @@ where
             Ok(true) => self.write_through(vec![written], &HashSet::new()),
             Ok(false) => self.shared.l1.invalidate(key),
             Err(_) => {
-                Counters::add(&self.counters().store_errors, 1);
+                self.counters().store_errors.add(1);
                 self.shared.l1.invalidate(key);
             }
         }
@@ -154,7 +153,7 @@ where
         self.shared.l1.invalidate(key);
         let result = self.store.delete(&self.keys.stored(key)).await;
         if result.is_err() {
-            Counters::add(&self.counters().store_errors, 1);
+            self.counters().store_errors.add(1);
         }
         result
     }
@@ -184,7 +183,7 @@ where
         let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
         let result = self.store.delete_keys(stored).await;
         let result = result.map_err(|error| self.keys.unprefix_error(error));
-        Counters::add(&self.counters().store_errors, failed_keys(&result).len());
+        self.counters().store_errors.add(failed_keys(&result).len());
         result
     }
 
@@ -208,7 +207,7 @@ where
                 .collect(),
             Err(_) => written.iter().map(|w| w.key.clone()).collect(),
         };
-        Counters::add(&self.counters().store_errors, failed.len());
+        self.counters().store_errors.add(failed.len());
         self.write_through(written, &failed.iter().map(String::as_str).collect());
         result
     }

@@ -21,6 +21,7 @@ pub(crate) struct DynamoDbOptions {
     sdk_config: Option<SdkConfig>,
     client: Option<Client>,
     consistent_reads: bool,
+    consumed_capacity: bool,
     create_table: bool,
     table_wait: Duration,
     retry_mode: RetryMode,
@@ -38,6 +39,7 @@ impl Default for DynamoDbOptions {
             sdk_config: None,
             client: None,
             consistent_reads: false,
+            consumed_capacity: false,
             create_table: true,
             table_wait: Duration::from_secs(300),
             retry_mode: RetryMode::Standard,
@@ -141,6 +143,21 @@ impl StoreBuilder {
     /// ```
     pub fn consistent_reads(mut self, enabled: bool) -> Self {
         self.dynamodb.consistent_reads = enabled;
+        self
+    }
+
+    /// Asks DynamoDB, on every item request, for the capacity units it consumed
+    /// (`ReturnConsumedCapacity: TOTAL`), and records them: on the request's
+    /// `dynamorator.store` span (`dynamorator.capacity_units`) and, with the `metrics`
+    /// feature, in the `dynamorator_store_read_capacity_units` and
+    /// `dynamorator_store_write_capacity_units` histograms (README, "Operating it"). It
+    /// changes the requests (larger responses), hence off by default.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().table("t1").consumed_capacity(true);
+    /// ```
+    pub fn consumed_capacity(mut self, enabled: bool) -> Self {
+        self.dynamodb.consumed_capacity = enabled;
         self
     }
 
@@ -248,11 +265,10 @@ impl DynamoDbOptions {
         if self.create_table {
             ensure_table(&client, table, self.table_wait).await?;
         }
-        Ok(DynamoDbBackend::new(
-            client,
-            table.to_owned(),
-            self.consistent_reads,
-        ))
+        Ok(
+            DynamoDbBackend::new(client, table.to_owned(), self.consistent_reads)
+                .with_consumed_capacity(self.consumed_capacity),
+        )
     }
 
     async fn client(&self) -> Result<Client, Error> {

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use crate::Clock;
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
+use crate::backend::instrumented::Instrumented;
 use crate::codec::Codec;
 use backoff::Backoff;
 
@@ -163,6 +164,8 @@ impl Store {
         table: Option<String>,
         settings: Settings,
     ) -> Store {
+        // Every request is observed (spans, and metrics with the `metrics` feature).
+        let backend = backend.map(|backend| Instrumented::wrap(backend, table.as_deref()));
         Store {
             inner: Arc::new(Inner {
                 backend,

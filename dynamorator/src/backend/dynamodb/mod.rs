@@ -12,7 +12,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, PutRequest, WriteRequest,
+    AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest,
+    ReturnConsumedCapacity, WriteRequest,
 };
 
 use super::item::{StoredItem, attr};
@@ -21,6 +22,7 @@ use super::{
     WriteOp,
 };
 use crate::Error;
+use crate::observe::store;
 use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
 use errors::{from_build, from_sdk, is_condition_failure};
 
@@ -30,6 +32,8 @@ pub(crate) struct DynamoDbBackend {
     client: Client,
     table: String,
     consistent_reads: bool,
+    /// `ReturnConsumedCapacity: TOTAL` on item requests, recorded by `observe::store`.
+    consumed_capacity: bool,
 }
 
 impl DynamoDbBackend {
@@ -38,6 +42,35 @@ impl DynamoDbBackend {
             client,
             table,
             consistent_reads,
+            consumed_capacity: false,
+        }
+    }
+
+    /// Asks DynamoDB for the capacity each item request consumed, and records it.
+    pub(crate) fn with_consumed_capacity(mut self, enabled: bool) -> Self {
+        self.consumed_capacity = enabled;
+        self
+    }
+
+    /// What to ask for in `ReturnConsumedCapacity`: nothing unless turned on.
+    fn capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.consumed_capacity
+            .then_some(ReturnConsumedCapacity::Total)
+    }
+
+    /// Records what a request consumed on this table, if DynamoDB said.
+    fn consumed<'c>(
+        &self,
+        operation: &'static str,
+        capacity: impl IntoIterator<Item = &'c ConsumedCapacity>,
+    ) {
+        let units: Option<f64> = capacity
+            .into_iter()
+            .filter(|c| c.table_name().is_none_or(|table| table == self.table))
+            .filter_map(ConsumedCapacity::capacity_units)
+            .reduce(|a, b| a + b);
+        if let Some(units) = units {
+            store::consumed(operation, &self.table, units);
         }
     }
 
@@ -48,9 +81,11 @@ impl DynamoDbBackend {
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
             .consistent_read(self.consistent_reads)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
+        self.consumed("GetItem", &output.consumed_capacity);
         match output.item {
             Some(attributes) => from_attributes(attributes).map_err(|unreadable| unreadable.1),
             None => Ok(None),
@@ -58,24 +93,30 @@ impl DynamoDbBackend {
     }
 
     async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
-        self.client
+        let output = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("PutItem", e))?;
+        self.consumed("PutItem", &output.consumed_capacity);
         Ok(())
     }
 
     async fn delete_item(&self, key: &str) -> Result<(), Error> {
-        self.client
+        let output = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("DeleteItem", e))?;
+        self.consumed("DeleteItem", &output.consumed_capacity);
         Ok(())
     }
 
@@ -89,9 +130,11 @@ impl DynamoDbBackend {
             .client
             .batch_get_item()
             .request_items(&self.table, request)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("BatchGetItem", e))?;
+        self.consumed("BatchGetItem", output.consumed_capacity.iter().flatten());
         let items = output
             .responses
             .and_then(|mut tables| tables.remove(&self.table))
@@ -123,9 +166,11 @@ impl DynamoDbBackend {
             .client
             .batch_write_item()
             .request_items(&self.table, requests)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("BatchWriteItem", e))?;
+        self.consumed("BatchWriteItem", output.consumed_capacity.iter().flatten());
         let unprocessed_keys: Vec<String> = output
             .unprocessed_items
             .and_then(|mut tables| tables.remove(&self.table))
@@ -161,9 +206,11 @@ impl DynamoDbBackend {
             .expression_attribute_names("#data", attr::DATA)
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("Scan", e))?;
+        self.consumed("Scan", &output.consumed_capacity);
         let keys = output
             .items
             .unwrap_or_default()
@@ -225,7 +272,8 @@ impl DynamoDbBackend {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(to_attributes(item)));
+            .set_item(Some(to_attributes(item)))
+            .set_return_consumed_capacity(self.capacity());
         let request = match condition {
             Condition::DataIs(Some(data)) => request
                 .condition_expression("#data = :data")
@@ -240,7 +288,10 @@ impl DynamoDbBackend {
                 .expression_attribute_values(":version", version),
         };
         match request.send().await {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                self.consumed("PutItem", &output.consumed_capacity);
+                Ok(true)
+            }
             Err(error) if is_condition_failure(&error) => Ok(false),
             Err(error) => Err(from_sdk("PutItem", error)),
         }
@@ -269,6 +320,7 @@ impl DynamoDbBackend {
             .condition_expression(format!(
                 "(attribute_not_exists(#until) OR #until <= :now) AND ({not_fresh})"
             ))
+            .set_return_consumed_capacity(self.capacity())
             .expression_attribute_names("#until", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_names("#ttl", attr::TTL)
@@ -299,7 +351,10 @@ impl DynamoDbBackend {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(true),
+            Ok(output) => {
+                self.consumed("UpdateItem", &output.consumed_capacity);
+                Ok(true)
+            }
             Err(error) if is_condition_failure(&error) => Ok(false),
             Err(error) => Err(from_sdk("UpdateItem", error)),
         }
@@ -313,6 +368,7 @@ impl DynamoDbBackend {
             .set_key(Some(key_attributes(key)))
             .update_expression("REMOVE #until, #owner")
             .condition_expression("#owner = :owner")
+            .set_return_consumed_capacity(self.capacity())
             .expression_attribute_names("#until", attr::LEASE_UNTIL)
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
@@ -322,7 +378,10 @@ impl DynamoDbBackend {
             // Not ours any more (it expired and another took it, or a value replaced it).
             Err(error) if is_condition_failure(&error) => Ok(()),
             Err(error) => Err(from_sdk("UpdateItem", error)),
-            Ok(_) => Ok(()),
+            Ok(output) => {
+                self.consumed("UpdateItem", &output.consumed_capacity);
+                Ok(())
+            }
         }
     }
 }

@@ -85,8 +85,16 @@ impl<T: Send + Sync + 'static> L1<T> {
         };
         let found = peek(layer, key);
         match found {
-            Lookup::Hit(_) | Lookup::Absent => Counters::add(&counters.l1_hits, 1),
-            Lookup::Unknown => Counters::add(&counters.l1_misses, 1),
+            Lookup::Hit(_) => counters.l1_hits.add(1),
+            Lookup::Absent => {
+                counters.l1_hits.add(1);
+                counters.l1_negative_hits.add(1);
+            }
+            Lookup::Unknown => {
+                counters.l1_misses.add(1);
+                // A miss goes on to the store: a moment to refresh the size gauges.
+                counters.l1_size(layer.size());
+            }
         }
         found
     }
