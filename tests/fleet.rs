@@ -1173,10 +1173,16 @@ mod worker {
                 endpoint.starts_with("http://127.0.0.1:"),
                 "loopback only: {endpoint}"
             );
+            // Four processes at once can keep a local server busy for seconds: a generous
+            // attempt timeout keeps a slow lease request from counting as a failed one (which
+            // loads without a lease, by design), so the counts measure the leases.
             let store = Store::builder()
                 .table(var("TABLE"))
                 .sdk_config(sdk_config(&endpoint).await)
                 .endpoint_url(endpoint)
+                .attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(60))
+                .batch_concurrency(4)
                 .build()
                 .await
                 .expect("the worker's store");
