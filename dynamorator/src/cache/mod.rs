@@ -14,6 +14,7 @@ mod loaded;
 pub(crate) mod memoize;
 mod read;
 mod read_through;
+mod read_through_batch;
 mod refresh;
 mod registry;
 mod stampede;
