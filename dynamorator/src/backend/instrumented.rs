@@ -127,6 +127,14 @@ struct Rows {
     unprocessed: usize,
 }
 
+/// The rows a page of whole items returned.
+fn item_rows(page: &ItemPage) -> Rows {
+    Rows {
+        returned: Some(page.items.len()),
+        unprocessed: 0,
+    }
+}
+
 fn none<T>(_: &T) -> Rows {
     Rows::default()
 }
@@ -213,10 +221,7 @@ impl Backend for Instrumented {
             "Scan",
             Subject::Other,
             self.inner.scan_items(limit, start),
-            |page| Rows {
-                returned: Some(page.items.len()),
-                unprocessed: 0,
-            },
+            item_rows,
         ))
     }
 
@@ -230,10 +235,7 @@ impl Backend for Instrumented {
             "Scan",
             Subject::Other,
             self.inner.scan_segment(segment, limit, start),
-            |page| Rows {
-                returned: Some(page.items.len()),
-                unprocessed: 0,
-            },
+            item_rows,
         ))
     }
 

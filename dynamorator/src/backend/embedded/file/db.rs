@@ -191,52 +191,49 @@ impl Db {
     /// One page of at most `limit` whole items after `start`, in key order, expired ones
     /// included; records that do not decode are reported, not skipped.
     pub(super) fn scan_items(&self, limit: u32, start: Option<&str>) -> Result<ItemPage, Error> {
-        let read = self.database.begin_read().map_err(self.fails(READ))?;
-        let items = read.open_table(ITEMS).map_err(self.fails(READ))?;
-        let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut range = items
-            .range::<&str>((lower, Bound::Unbounded))
-            .map_err(self.fails(READ))?;
-        let mut page = ItemPage::default();
-        let mut last = None;
-        for entry in range.by_ref().take(limit as usize) {
-            let (key, found) = entry.map_err(self.fails(READ))?;
-            let key = key.value().to_owned();
-            page.items.push(
-                record::decode(&key, found.value())
-                    .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason)))),
-            );
-            last = Some(key);
-        }
-        page.last_key = match range.next() {
-            Some(_) => last,
-            None => None,
-        };
-        Ok(page)
+        let (items, last_key) = self.page(limit, start, |key, record| {
+            record::decode(&key, record)
+                .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason))))
+        })?;
+        Ok(ItemPage { items, last_key })
     }
 
     /// One page of at most `limit` keys after `start`, in key order, with their expiry.
     pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
+        let (keys, last_key) = self.page(limit, start, |key, record| {
+            (key, record::expires_at(record).ok())
+        })?;
+        Ok(ScanPage { keys, last_key })
+    }
+
+    /// At most `limit` entries after `start`, in key order, each made by `each` from its key
+    /// and record; and the key to resume after, when more follow. Unlike some servers, a page
+    /// that ends exactly at the last key says so.
+    fn page<R>(
+        &self,
+        limit: u32,
+        start: Option<&str>,
+        each: impl Fn(String, &[u8]) -> R,
+    ) -> Result<(Vec<R>, Option<String>), Error> {
         let read = self.database.begin_read().map_err(self.fails(READ))?;
         let items = read.open_table(ITEMS).map_err(self.fails(READ))?;
         let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
         let mut range = items
             .range::<&str>((lower, Bound::Unbounded))
             .map_err(self.fails(READ))?;
-        let mut keys = Vec::new();
+        let mut page = Vec::new();
+        let mut last = None;
         for entry in range.by_ref().take(limit as usize) {
             let (key, found) = entry.map_err(self.fails(READ))?;
-            keys.push((
-                key.value().to_owned(),
-                record::expires_at(found.value()).ok(),
-            ));
+            let key = key.value().to_owned();
+            last = Some(key.clone());
+            page.push(each(key, found.value()));
         }
-        // Unlike some servers, a page that ends exactly at the last key says so.
         let last_key = match range.next() {
-            Some(_) => keys.last().map(|(key, _)| key.clone()),
+            Some(_) => last,
             None => None,
         };
-        Ok(ScanPage { keys, last_key })
+        Ok((page, last_key))
     }
 
     /// Removes those of `keys` whose items are long expired (checked again: another write may
