@@ -3,9 +3,9 @@
 //! `dynamorator` stores JSON values by string key with a time-to-live each, in a DynamoDB table
 //! laid out exactly as the Python package [`dynamorator`](https://pypi.org/project/dynamorator/)
 //! lays it out, so Rust and Python services can share one table. Values over a threshold can be
-//! gzipped; batch reads take any number of keys and run concurrently; expired items are misses
-//! even before DynamoDB deletes them; and nothing the network or the stored data does can make
-//! it panic.
+//! gzipped (or, where no Python reader needs them, stored as zstd); batch reads take any number
+//! of keys and run concurrently; expired items are misses even before DynamoDB deletes them;
+//! and nothing the network or the stored data does can make it panic.
 //!
 //! Every operation returns `Result<_, Error>`. The same API runs on the embedded backend,
 //! in-process, with no AWS account:
@@ -60,7 +60,7 @@
 //! Data flows one way, and no module uses one above it:
 //! `cache` ([`Cache<T>`], read-through, the L1, stampede protection, stats) → `store`
 //! ([`Store`], its builder, reads, writes, listing) → `codec` (value ⇄ item: JSON, gzip,
-//! base64, expiry, limits) → `backend` (DynamoDB, embedded).
+//! base64, zstd, expiry, limits) → `backend` (DynamoDB, embedded).
 //!
 //! # Logging
 //!
@@ -108,7 +108,7 @@ pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
 pub use store::{
-    CircuitBreaker, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
+    CircuitBreaker, Encoding, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
     StoreBuilder,
 };
 pub use ttl::Ttl;
