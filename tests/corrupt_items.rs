@@ -7,7 +7,10 @@
 
 mod support;
 
-on_every_server!(suite: every_malformed_item_is_a_miss_or_a_typed_error_on_every_read_path);
+on_every_server!(suite:
+    every_malformed_item_is_a_miss_or_a_typed_error_on_every_read_path,
+    hostile_split_values_are_misses_never_wrong_values,
+);
 
 mod suite {
     use std::io::Write;
@@ -19,6 +22,7 @@ mod suite {
     use dynamorator::{Cache, CacheConfig, CorruptReason, Error, L1Config, Ttl};
     use flate2::Compression;
     use flate2::write::GzEncoder;
+    use futures_util::TryStreamExt;
     use serde_json::Value;
 
     use crate::support::TestBackend;
@@ -341,5 +345,237 @@ mod suite {
         // list_keys lists them (they exist), with no error.
         let listed = store.list_keys(100, None).await.unwrap();
         assert_eq!(listed.keys.len(), keys.len() + 1);
+    }
+
+    /// A split value's head under `key`, and its parts, as raw attributes.
+    struct Split {
+        key: &'static str,
+        head: Vec<(&'static str, AttributeValue)>,
+        parts: Vec<Vec<(&'static str, AttributeValue)>>,
+    }
+
+    const ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn head(parts: u64, len: u64, sha256: &str) -> Vec<(&'static str, AttributeValue)> {
+        vec![
+            ("parts", AttributeValue::N(parts.to_string())),
+            ("parts_id", s(ID)),
+            ("parts_len", AttributeValue::N(len.to_string())),
+            ("parts_sha256", s(sha256)),
+            ("parts_form", s("json")),
+        ]
+    }
+
+    fn part(id: &str, index: u32, bytes: &[u8]) -> Vec<(&'static str, AttributeValue)> {
+        vec![
+            ("part", binary(bytes.to_vec())),
+            ("part_of", s(id)),
+            ("part_index", AttributeValue::N(index.to_string())),
+        ]
+    }
+
+    fn sha256(bytes: &[u8]) -> String {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Heads and parts of every hostile shape, and one well-formed split value written by
+    /// hand (the format, not this crate's writer, is what a reader trusts).
+    fn split_corpus() -> Vec<(Split, Option<CorruptReason>)> {
+        let good = sha256(b"[1,2,3]");
+        let with = |mut head: Vec<(&'static str, AttributeValue)>, name, value| {
+            head.retain(|(n, _)| *n != name);
+            head.push((name, value));
+            head
+        };
+        vec![
+            (
+                Split {
+                    key: "split-good",
+                    head: head(2, 7, &good),
+                    parts: vec![part(ID, 0, b"[1,"), part(ID, 1, b"2,3]")],
+                },
+                None,
+            ),
+            (
+                Split {
+                    key: "split-missing-parts",
+                    head: head(2, 7, &good),
+                    parts: vec![part(ID, 0, b"[1,")],
+                },
+                None,
+            ),
+            (
+                Split {
+                    key: "split-millions-of-parts",
+                    head: head(5_000_000, 10_000_000, &good),
+                    parts: vec![],
+                },
+                Some(CorruptReason::Split("its part count is out of range")),
+            ),
+            (
+                Split {
+                    key: "split-oversized",
+                    head: head(1, 100_000_000_000, &good),
+                    parts: vec![],
+                },
+                Some(CorruptReason::TooLarge {
+                    limit: 64 * 1024 * 1024,
+                }),
+            ),
+            (
+                Split {
+                    key: "split-other-write",
+                    head: head(1, 7, &good),
+                    parts: vec![part("ffffffffffffffffffffffffffffffff", 0, b"[1,2,3]")],
+                },
+                Some(CorruptReason::Split(
+                    "a part belongs to another write or place",
+                )),
+            ),
+            (
+                Split {
+                    key: "split-bad-checksum",
+                    head: head(1, 7, &sha256(b"[9,9,9]")),
+                    parts: vec![part(ID, 0, b"[1,2,3]")],
+                },
+                Some(CorruptReason::Split("its parts do not match its checksum")),
+            ),
+            (
+                Split {
+                    key: "split-short-parts",
+                    head: head(2, 10, &good),
+                    parts: vec![part(ID, 0, b"[1,"), part(ID, 1, b"2,3]")],
+                },
+                Some(CorruptReason::Split(
+                    "its parts do not add up to its length",
+                )),
+            ),
+            (
+                Split {
+                    key: "split-part-not-binary",
+                    head: head(1, 7, &good),
+                    parts: vec![vec![
+                        ("part", s("[1,2,3]")),
+                        ("part_of", s(ID)),
+                        ("part_index", n(0)),
+                    ]],
+                },
+                Some(CorruptReason::Split("a part is unreadable")),
+            ),
+            (
+                Split {
+                    key: "split-bad-form",
+                    head: with(head(1, 7, &good), "parts_form", s("brotli")),
+                    parts: vec![],
+                },
+                Some(CorruptReason::BadForm("parts_form")),
+            ),
+            (
+                Split {
+                    key: "split-bad-id",
+                    head: with(head(1, 7, &good), "parts_id", s("../../etc")),
+                    parts: vec![],
+                },
+                Some(CorruptReason::Split("its write id is malformed")),
+            ),
+            (
+                Split {
+                    key: "split-and-data",
+                    head: with(head(1, 7, &good), "data", s("1")),
+                    parts: vec![],
+                },
+                Some(CorruptReason::Ambiguous("data", "parts")),
+            ),
+            (
+                Split {
+                    key: "split-count-text",
+                    head: with(head(1, 7, &good), "parts", s("1")),
+                    parts: vec![],
+                },
+                None,
+            ),
+        ]
+    }
+
+    pub async fn hostile_split_values_are_misses_never_wrong_values(backend: TestBackend) {
+        let store = backend.store().await;
+        let table = store.table_name().unwrap().to_owned();
+        let client = raw::client(backend).await;
+        let later = raw::now() + 86_400;
+        let corpus = split_corpus();
+        for (split, _) in &corpus {
+            let mut head = Attributes::from([
+                ("cache_id".to_owned(), s(split.key)),
+                ("ttl".to_owned(), n(later)),
+            ]);
+            head.extend(split.head.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+            for (index, part) in (0u32..).zip(&split.parts) {
+                let key = format!("{}#part#{ID}#{index}", split.key);
+                let mut item = Attributes::from([
+                    ("cache_id".to_owned(), s(&key)),
+                    ("ttl".to_owned(), n(later)),
+                ]);
+                item.extend(part.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+                raw::put(&client, &table, item).await;
+            }
+            raw::put(&client, &table, head).await;
+        }
+
+        // Store::get: the good one whole, the missing one a miss, every other a typed error.
+        assert_eq!(
+            store.get::<Value>("split-good").await.unwrap(),
+            Some(serde_json::json!([1, 2, 3]))
+        );
+        assert!(matches!(
+            store.get::<Value>("split-missing-parts").await,
+            Ok(None)
+        ));
+        let corrupt: Vec<&str> = corpus
+            .iter()
+            .map(|(split, _)| split.key)
+            .filter(|key| !["split-good", "split-missing-parts"].contains(key))
+            .collect();
+        for (split, expected) in &corpus {
+            if !corrupt.contains(&split.key) {
+                continue;
+            }
+            match store.get::<Value>(split.key).await {
+                Err(Error::Corrupt { key, reason }) => {
+                    assert_eq!(key, split.key);
+                    if let Some(expected) = expected {
+                        assert_eq!(&reason, expected, "{}", split.key);
+                    }
+                }
+                other => panic!("{}: expected a corrupt item, got {other:?}", split.key),
+            }
+        }
+
+        // One get_many: found, a plain miss, and the corrupt ones listed.
+        let keys: Vec<&str> = corpus.iter().map(|(split, _)| split.key).collect();
+        let read = store.get_many::<Value, _>(&keys).await.unwrap();
+        assert_eq!(read.found.len(), 1);
+        let mut failed: Vec<&str> = read.failed_keys().collect();
+        failed.sort_unstable();
+        let mut expected = corrupt.clone();
+        expected.sort_unstable();
+        assert_eq!(failed, expected);
+
+        // A typed cache: every one a miss, the corrupt ones counted as undecodable.
+        let cache: Cache<Value> = Cache::new(&store, CacheConfig::new());
+        for key in &keys {
+            let got = cache.get(key).await.unwrap();
+            assert_eq!(got.is_some(), *key == "split-good", "{key}");
+        }
+        let stats = cache.stats();
+        assert_eq!(stats.undecodable, corrupt.len() as u64, "{stats:?}");
+        assert_eq!(stats.store_errors, 0, "{stats:?}");
+
+        // Listing shows the heads, never the parts.
+        let listed: Vec<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(listed.len(), corpus.len(), "{listed:?}");
     }
 }

@@ -14,12 +14,14 @@ on_every_server!(suite:
     python_reads_what_rust_wrote_compressed,
     python_reads_rust_datetimes,
     python_reads_rust_zstd_items_as_misses,
+    python_reads_split_values_as_misses_and_lists_their_parts,
     page_tokens_pass_between_the_languages,
 );
 
 mod suite {
     use chrono::{NaiveDate, NaiveDateTime};
     use dynamorator::{Store, Ttl};
+    use futures_util::TryStreamExt;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
@@ -249,6 +251,50 @@ mod suite {
             store.get::<Value>("rs:zstd").await.unwrap(),
             Some(json!([1, 2]))
         );
+    }
+
+    /// A split value's head has no `data` (nor have its parts): Python's `get` finds nothing and
+    /// its `batch_get` skips it; its `list_keys` lists the head and every part.
+    pub async fn python_reads_split_values_as_misses_and_lists_their_parts(backend: TestBackend) {
+        let store = backend.build(|b| b.split(true)).await;
+        let table = store.table_name().unwrap();
+        let big = json!({"text": "ü".repeat(350_000)});
+        store.put("rs:split", &big, Ttl::days(1)).await.unwrap();
+        store
+            .put("rs:small", &sample(), Ttl::days(1))
+            .await
+            .unwrap();
+        let parts = store.item_info("rs:split").await.unwrap().unwrap().parts;
+        assert_eq!(parts, Some(3), "700 KB of JSON in parts of 300,000 bytes");
+        let read = python::run(
+            backend,
+            table,
+            false,
+            1024,
+            "keys = []\n\
+             page = store.list_keys(limit=2)\n\
+             for _ in range(20):\n\
+             \x20   keys += page['keys']\n\
+             \x20   if not page['last_key']: break\n\
+             \x20   page = store.list_keys(limit=2, last_key=page['last_key'])\n\
+             print(json.dumps({'get': store.get('rs:split'), \
+             'batch': store.batch_get(['rs:split', 'rs:small']), 'keys': sorted(keys)}))",
+        );
+        assert_eq!(read["get"], Value::Null);
+        assert_eq!(read["batch"], json!({"rs:small": sample()}));
+        let keys: Vec<String> = serde_json::from_value(read["keys"].clone()).unwrap();
+        assert_eq!(keys.len(), 2 + 3, "the two keys and three parts: {keys:?}");
+        assert_eq!(
+            keys.iter()
+                .filter(|key| key.starts_with("rs:split#part#"))
+                .count(),
+            3
+        );
+        // This crate lists the two values only, and reads the split one whole.
+        let mut listed: Vec<String> = store.keys().try_collect().await.unwrap();
+        listed.sort();
+        assert_eq!(listed, ["rs:small", "rs:split"]);
+        assert_eq!(store.get::<Value>("rs:split").await.unwrap(), Some(big));
     }
 
     pub async fn python_reads_rust_datetimes(backend: TestBackend) {

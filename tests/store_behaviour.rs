@@ -13,6 +13,9 @@ on_every_backend!(suite:
     a_zero_threshold_compresses_everything,
     zstd_round_trips_on_both_sides_of_the_threshold,
     one_get_many_reads_plain_gzip_and_zstd_items_together,
+    split_values_round_trip_on_every_read_path,
+    split_values_are_refused_past_their_maximum_or_without_splitting,
+    replaced_and_deleted_split_values_leave_their_parts_as_documented,
     batch_get_returns_found_keys_once_each,
     batch_get_reads_ten_thousand_keys,
     batch_put_keeps_the_last_value_of_a_repeated_key,
@@ -230,6 +233,198 @@ mod suite {
         assert_eq!(many.found.len(), 3, "{:?}", many.failed);
         assert_eq!(zstd.get("gzip").await.unwrap(), Some(value.clone()));
         assert_eq!(gzip.get("zstd").await.unwrap(), Some(value));
+    }
+
+    /// About `bytes` of JSON that compresses poorly (random hex), so it stays past 400 KB.
+    fn big_value(seed: u64, bytes: usize) -> Value {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let words: Vec<String> = (0..bytes / 19)
+            .map(|_| format!("{:016x}", rng.u64(..)))
+            .collect();
+        json!({"seed": seed, "words": words})
+    }
+
+    pub async fn split_values_round_trip_on_every_read_path(backend: TestBackend) {
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.split(true).clock(clock.clone())).await;
+        let big = big_value(1, 1_000_000);
+        store.put("big", &big, DAY).await.unwrap();
+        store.put("small", &1, DAY).await.unwrap();
+        let info = store.item_info("big").await.unwrap().unwrap();
+        assert_eq!(
+            (info.parts, info.encoding),
+            (Some(4), Encoding::Json),
+            "{info:?}"
+        );
+        assert!(
+            info.size > big.to_string().len(),
+            "head and parts: {info:?}"
+        );
+        assert_eq!(store.get::<Value>("big").await.unwrap(), Some(big.clone()));
+        // One batch read: whole and split values together (the parts in one more round).
+        let read = store
+            .get_many::<Value, _>(["big", "small", "absent"])
+            .await
+            .unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.len(), 2);
+        assert_eq!(read.found["big"], big);
+        // Listing and scans show the value once, never its parts.
+        let keys: BTreeSet<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(keys, BTreeSet::from(["big".to_owned(), "small".to_owned()]));
+        // Pages stop at 1 MB of items read on DynamoDB, parts included: walk them all.
+        let mut listed = Vec::new();
+        let mut token = None;
+        for _ in 0..20 {
+            let page = store.list_keys(100, token.as_deref()).await.unwrap();
+            listed.extend(page.keys);
+            token = page.last_key;
+            if token.is_none() {
+                break;
+            }
+        }
+        listed.sort();
+        assert_eq!(listed, ["big", "small"]);
+        let scanned: Vec<ScannedItem> = store.scan(ScanOptions::new()).try_collect().await.unwrap();
+        assert_eq!(scanned.len(), 2);
+        let item = scanned.iter().find(|item| item.key() == "big").unwrap();
+        assert_eq!(item.value::<Value>().unwrap(), big);
+        assert_eq!(item.json_len().unwrap(), big.to_string().len());
+        assert_eq!(item.info().unwrap().parts, Some(4));
+
+        // Batch writes, ordered writes and typed caches split too; compression comes first.
+        let other = big_value(2, 900_000);
+        store
+            .put_many([("m:big", other.clone()), ("m:small", json!(2))], DAY)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get::<Value>("m:big").await.unwrap(),
+            Some(other.clone())
+        );
+        assert!(store.put_versioned("v", &big, DAY, 2).await.unwrap());
+        assert!(!store.put_versioned("v", &other, DAY, 1).await.unwrap());
+        assert_eq!(store.get::<Value>("v").await.unwrap(), Some(big.clone()));
+        let plain = backend.store().await;
+        let cache: Cache<Value> = Cache::new(
+            &plain,
+            CacheConfig::new()
+                .split(true)
+                .zstd(true)
+                .compress_threshold(0),
+        );
+        cache.put("c", &big).await.unwrap();
+        let info = plain.item_info("c").await.unwrap().unwrap();
+        assert_eq!(info.encoding, Encoding::Zstd, "{info:?}");
+        assert!(
+            info.parts.is_some(),
+            "random hex stays past 400 KB: {info:?}"
+        );
+        assert_eq!(cache.get("c").await.unwrap(), Some(big.clone()));
+        assert_eq!(plain.get::<Value>("c").await.unwrap(), Some(big.clone()));
+        let many = cache.get_many(["c", "absent"]).await.unwrap();
+        assert_eq!(many.found.get("c"), Some(&big));
+
+        // Expired with its head: a miss on every read path.
+        clock.advance(Duration::from_secs(DAY.as_secs()));
+        assert_eq!(store.get::<Value>("big").await.unwrap(), None);
+        let read = store.get_many::<Value, _>(["big", "m:big"]).await.unwrap();
+        assert!(read.found.is_empty() && read.is_complete());
+    }
+
+    pub async fn split_values_are_refused_past_their_maximum_or_without_splitting(
+        backend: TestBackend,
+    ) {
+        let big = big_value(3, 600_000);
+        let store = backend.store().await;
+        assert!(matches!(
+            store.put("big", &big, DAY).await,
+            Err(Error::ItemTooLarge { .. })
+        ));
+        let capped = backend.build(|b| b.split_max_bytes(500_000)).await;
+        match capped.put("big", &big, DAY).await {
+            Err(Error::ValueTooLarge { key, size, limit }) => {
+                assert_eq!((key.as_str(), limit), ("big", 500_000));
+                assert!(size > 500_000);
+            }
+            other => panic!("expected ValueTooLarge, got {other:?}"),
+        }
+        assert!(matches!(
+            capped.put_many([("a", json!(1)), ("big", big)], DAY).await,
+            Err(Error::ValueTooLarge { .. })
+        ));
+        assert_eq!(
+            capped.get::<Value>("a").await.unwrap(),
+            None,
+            "nothing written"
+        );
+    }
+
+    /// Every part of the split value under `key`, stored or not.
+    async fn parts_of(store: &dynamorator::Store, key: &str) -> Vec<String> {
+        dynamorator::__bench::part_keys(store, key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{key} is no split value"))
+    }
+
+    /// How many of `parts` are stored.
+    async fn stored(store: &dynamorator::Store, parts: &[String]) -> usize {
+        let mut stored = 0;
+        for part in parts {
+            stored += usize::from(dynamorator::__bench::is_stored(store, part).await.unwrap());
+        }
+        stored
+    }
+
+    pub async fn replaced_and_deleted_split_values_leave_their_parts_as_documented(
+        backend: TestBackend,
+    ) {
+        let store = backend.build(|b| b.split(true)).await;
+        let (one, two) = (big_value(4, 700_000), big_value(5, 700_000));
+        store.put("k", &one, DAY).await.unwrap();
+        let first = parts_of(&store, "k").await;
+        assert_eq!(stored(&store, &first).await, first.len());
+        // A part is no value: a miss, and no item to describe.
+        assert_eq!(store.get::<Value>(&first[0]).await.unwrap(), None);
+        assert_eq!(store.item_info(&first[0]).await.unwrap(), None);
+
+        // A split value written over another removes its parts, on every backend.
+        store.put("k", &two, DAY).await.unwrap();
+        let second = parts_of(&store, "k").await;
+        assert_ne!(first, second, "a new write id");
+        assert_eq!(stored(&store, &first).await, 0);
+        assert_eq!(store.get::<Value>("k").await.unwrap(), Some(two.clone()));
+        // So does a delete.
+        store.delete("k").await.unwrap();
+        assert_eq!(stored(&store, &second).await, 0);
+        assert_eq!(store.get::<Value>("k").await.unwrap(), None);
+
+        // A small value over a split one, and batch writes and deletes: the embedded backends
+        // remove the parts in the write; DynamoDB leaves them to their TTL (the head's).
+        let left = |parts: &[String]| {
+            if backend.is_dynamodb() {
+                parts.len()
+            } else {
+                0
+            }
+        };
+        store.put("k", &one, DAY).await.unwrap();
+        let third = parts_of(&store, "k").await;
+        store.put("k", &1, DAY).await.unwrap();
+        assert_eq!(stored(&store, &third).await, left(&third));
+        assert_eq!(store.get::<i32>("k").await.unwrap(), Some(1));
+        store.put("b", &one, DAY).await.unwrap();
+        let fourth = parts_of(&store, "b").await;
+        store.put_many([("b", two.clone())], DAY).await.unwrap();
+        assert_eq!(stored(&store, &fourth).await, left(&fourth));
+        let fifth = parts_of(&store, "b").await;
+        store.delete_many(["b"]).await.unwrap();
+        assert_eq!(stored(&store, &fifth).await, left(&fifth));
+        assert_eq!(store.get::<Value>("b").await.unwrap(), None);
+        // Left or not, listing shows none of them.
+        let keys: Vec<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(keys, ["k"]);
     }
 
     pub async fn batch_get_returns_found_keys_once_each(backend: TestBackend) {

@@ -80,6 +80,11 @@ pub struct Connection {
         allow_negative_numbers = true
     )]
     pub zstd_level: Option<i32>,
+
+    /// Store values put or imported that are too large for one DynamoDB item (400 KB) as parts
+    /// and a head; the Python package 0.1.7 reads such values as misses.
+    #[arg(long, global = true)]
+    pub split: bool,
 }
 
 /// How results are printed.

@@ -54,7 +54,8 @@ pub async fn open(connection: &Connection) -> Result<Store, Failure> {
     let mut builder = builder
         .compress(connection.compress)
         .compress_threshold(connection.compress_threshold)
-        .zstd(connection.zstd);
+        .zstd(connection.zstd)
+        .split(connection.split);
     if let Some(level) = connection.zstd_level {
         builder = builder.zstd_level(level);
     }

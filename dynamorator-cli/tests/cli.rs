@@ -8,6 +8,7 @@ mod support;
 on_every_table!(suite:
     get_put_info_and_delete,
     zstd_items_are_written_shown_exported_and_imported,
+    split_values_are_written_shown_exported_and_imported,
     keys_with_a_prefix_and_a_limit,
     export_then_import_round_trips_between_backends,
     purge_expired_deletes_only_expired_items,
@@ -319,6 +320,46 @@ mod suite {
             let info = json_of(&stdout_of(&mut destination.cli(&["info", "big", "--json"])));
             assert_eq!(info["encoding"], encoding, "{flags:?}");
         }
+    }
+
+    pub async fn split_values_are_written_shown_exported_and_imported(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let big = json!({"text": "é".repeat(400_000)});
+        table
+            .cli(&["put", "big", "--ttl", "1d"])
+            .write_stdin(big.to_string())
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("400 KB"));
+        table
+            .cli(&["put", "big", "--ttl", "1d", "--split"])
+            .write_stdin(big.to_string())
+            .assert()
+            .success();
+        let info = json_of(&stdout_of(&mut table.cli(&["info", "big", "--json"])));
+        assert_eq!(info["parts"], 3, "{info}");
+        table
+            .cli(&["info", "big"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("split in 3 parts"));
+        assert_eq!(
+            json_of(&stdout_of(&mut table.cli(&["get", "big", "--json"]))),
+            big
+        );
+        // The keys and the export show the value once, never its parts.
+        assert_eq!(stdout_of(&mut table.cli(&["keys"])), "big\n");
+        let exported = export_lines(&table, &[]);
+        assert_eq!(exported.len(), 1);
+        assert_eq!(exported[0]["value"], big);
+        let line = format!("{}\n", exported[0]);
+        let destination = Table::new(TestBackend::EmbeddedFile).await;
+        destination
+            .cli(&["import", "-", "--split", "--zstd", "--quiet"])
+            .write_stdin(line)
+            .assert()
+            .success();
+        assert_eq!(export_lines(&destination, &[]), exported);
     }
 
     pub async fn purge_expired_deletes_only_expired_items(backend: TestBackend) {

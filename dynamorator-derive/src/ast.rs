@@ -37,6 +37,10 @@ pub struct Config {
     pub zstd: Option<Span>,
     /// From 1 to 22.
     pub zstd_level: Option<Spanned<u64>>,
+    /// The `split` flag, or the `split_max_bytes` value that implies it.
+    pub split: Option<Span>,
+    /// At least 1.
+    pub split_max_bytes: Option<Spanned<u64>>,
     /// As given, or the type name in snake_case on the type's ident.
     pub prefix: Spanned<String>,
     pub version: Option<Spanned<u32>>,

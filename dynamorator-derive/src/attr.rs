@@ -11,7 +11,8 @@ pub const KEYS: &str = "ttl_days, ttl_hours, ttl_mins, ttl_secs, stale_days, sta
                         fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                         fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
                         hard_timeout_ms, refresh_window_ms, refresh_batch_max, compress, \
-                        compress_threshold, zstd, zstd_level, prefix, version, l1";
+                        compress_threshold, zstd, zstd_level, split, split_max_bytes, \
+                        prefix, version, l1";
 
 /// The keys of `l1(...)`.
 pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
@@ -153,6 +154,8 @@ pub struct CacheAttrs {
     pub compress_threshold: Option<Spanned<Number>>,
     pub zstd: Option<Span>,
     pub zstd_level: Option<Spanned<Number>>,
+    pub split: Option<Span>,
+    pub split_max_bytes: Option<Spanned<Number>>,
     pub prefix: Option<Spanned<String>>,
     pub version: Option<Spanned<Number>>,
     pub l1: Option<L1Attrs>,
@@ -227,20 +230,15 @@ pub fn parse_config_key(
             once(slot.is_some());
             *slot = number_value(meta, &name, errors);
         }
-        "compress" | "zstd" => {
-            let slot = if name == "zstd" {
-                &mut parsed.zstd
-            } else {
-                &mut parsed.compress
+        "compress" | "zstd" | "split" => {
+            let (slot, what) = match name.as_str() {
+                "zstd" => (&mut parsed.zstd, "zstd compression"),
+                "split" => (&mut parsed.split, "splitting"),
+                _ => (&mut parsed.compress, "compression"),
             };
             once(slot.is_some());
             if meta.input.peek(syn::Token![=]) {
                 skip_value(meta);
-                let what = if name == "zstd" {
-                    "zstd compression"
-                } else {
-                    "compression"
-                };
                 errors.push(syn::Error::new_spanned(
                     path,
                     format!(
@@ -250,11 +248,11 @@ pub fn parse_config_key(
             }
             *slot = Some(path.span());
         }
-        "compress_threshold" | "zstd_level" => {
-            let slot = if name == "zstd_level" {
-                &mut parsed.zstd_level
-            } else {
-                &mut parsed.compress_threshold
+        "compress_threshold" | "zstd_level" | "split_max_bytes" => {
+            let slot = match name.as_str() {
+                "zstd_level" => &mut parsed.zstd_level,
+                "split_max_bytes" => &mut parsed.split_max_bytes,
+                _ => &mut parsed.compress_threshold,
             };
             once(slot.is_some());
             *slot = number_value(meta, &name, errors);

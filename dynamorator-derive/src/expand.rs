@@ -88,6 +88,13 @@ pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
         let level = int(level.value, level.span);
         chain = quote!(#chain.zstd_level(#level));
     }
+    if let Some(span) = config.split {
+        chain = quote_spanned!(span=> #chain.split(true));
+    }
+    if let Some(max) = &config.split_max_bytes {
+        let max = int(max.value, max.span);
+        chain = quote!(#chain.split_max_bytes(#max));
+    }
     if let Some(version) = &config.version {
         let version = int(u64::from(version.value), version.span);
         chain = quote!(#chain.version(#version));

@@ -20,8 +20,8 @@ const KEYS: &str = "store, key, skip(...), ttl_days, ttl_hours, ttl_mins, ttl_se
                     stale_days, stale_hours, stale_mins, stale_secs, fail_safe_days, \
                     fail_safe_hours, fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                     fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                    hard_timeout_ms, compress, compress_threshold, zstd, zstd_level, prefix, version, \
-                    l1";
+                    hard_timeout_ms, compress, compress_threshold, zstd, zstd_level, split, \
+                    split_max_bytes, prefix, version, l1";
 
 /// The longest prefix accepted: with `:v{version}:` and the 64-digit hash the key stays far
 /// below DynamoDB's 2048 bytes.

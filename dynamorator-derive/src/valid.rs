@@ -98,6 +98,9 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
         ));
         None
     });
+    let split_max_bytes = attrs
+        .split_max_bytes
+        .and_then(|n| whole(&n, "split_max_bytes", 1, errors));
     let version = attrs.version.and_then(|n| {
         let version = whole(&n, "version", 1, errors)?;
         match u32::try_from(version.value) {
@@ -149,6 +152,11 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
             .zstd
             .or_else(|| zstd_level.as_ref().map(|level| level.span)),
         zstd_level,
+        // A maximum only means something with splitting on, so it turns it on.
+        split: attrs
+            .split
+            .or_else(|| split_max_bytes.as_ref().map(|max| max.span)),
+        split_max_bytes,
         prefix: attrs.prefix.unwrap_or_else(|| Spanned {
             value: snake_case(&ident.to_string()),
             span: ident.span(),

@@ -46,6 +46,22 @@ struct Zstd;
 #[cache(zstd_level = 19)]
 struct ZstdLevel;
 
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(zstd, split_max_bytes = 8388608)]
+struct Split;
+
+#[test]
+fn split_keys_set_splitting_and_its_maximum() {
+    assert_eq!(
+        Split::config(),
+        CacheConfig::new()
+            .prefix("split")
+            .zstd(true)
+            .split(true)
+            .split_max_bytes(8_388_608)
+    );
+}
+
 #[test]
 fn zstd_keys_set_zstd_and_its_level() {
     assert_eq!(

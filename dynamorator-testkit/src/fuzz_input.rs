@@ -1,5 +1,6 @@
 //! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape (every form: `data`
-//! plain or gzip + base64, `zstd`), decoded the way every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
+//! plain or gzip + base64, `zstd`, a split value's head with its parts, tampered with or not),
+//! decoded the way every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
 //! replays what the fuzzer found (`tests/fuzz_regressions.rs`).
 
 use std::collections::HashMap;
@@ -57,6 +58,46 @@ enum Zstd {
     Text(String),
 }
 
+/// The form a split value's head names.
+#[derive(Arbitrary, Debug)]
+enum SplitForm {
+    Json,
+    Gzip,
+    Zstd,
+    /// A name no reader knows.
+    Other(String),
+}
+
+/// What is done to a split value's parts before they are read.
+#[derive(Arbitrary, Debug)]
+enum Tamper {
+    Nothing,
+    /// Part `n` (modulo the count) is not stored.
+    Drop(u8),
+    /// Part `n` names another write.
+    OtherWrite(u8),
+    /// Part `n` names another place.
+    OtherIndex(u8, u32),
+    /// Part `n` holds text, not bytes.
+    NotBinary(u8),
+    /// The head's checksum is of something else.
+    Checksum,
+}
+
+/// A split value: a head naming its parts and the parts themselves, cut from the value's
+/// bytes, then tampered with; the head's count and length as given, or the true ones.
+#[derive(Arbitrary, Debug)]
+struct RawSplit {
+    form: SplitForm,
+    /// The value's JSON text (compressed in the head's form).
+    text: Vec<u8>,
+    /// The lengths of the parts, in turn; the last part takes the rest.
+    cuts: Vec<u16>,
+    parts: Option<Attribute>,
+    len: Option<Attribute>,
+    tamper: Tamper,
+}
+
 /// An attribute of any type, for `compressed`, `ttl` and `created_at`.
 #[derive(Arbitrary, Debug)]
 enum Attribute {
@@ -76,8 +117,15 @@ pub struct RawItem {
     ttl: Attribute,
     created_at: Attribute,
     zstd: Zstd,
+    split: Option<RawSplit>,
     extra: Vec<(String, String)>,
 }
+
+/// A raw DynamoDB item: attribute names and values.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// The write id of the split values the fuzzer makes.
+const WRITE_ID: &str = "0123456789abcdef0123456789abcdef";
 
 /// A typed value, so the decoder also meets type mismatches.
 #[derive(Deserialize, Debug)]
@@ -134,14 +182,9 @@ impl RawItem {
             ("ttl", &self.ttl),
             ("created_at", &self.created_at),
         ] {
-            let value = match attribute {
-                Attribute::Missing => continue,
-                Attribute::Bool(flag) => AttributeValue::Bool(*flag),
-                Attribute::Number(text) => AttributeValue::N(text.clone()),
-                Attribute::Whole(n) => AttributeValue::N(n.to_string()),
-                Attribute::Text(text) => AttributeValue::S(text.clone()),
-            };
-            attributes.insert(name.to_owned(), value);
+            if let Some(value) = attribute.value() {
+                attributes.insert(name.to_owned(), value);
+            }
         }
         for (name, value) in &self.extra {
             attributes
@@ -150,6 +193,124 @@ impl RawItem {
         }
         attributes
     }
+
+    /// The item's attributes, with a split value's head in them when there is one, and the
+    /// split value's parts.
+    pub fn stored(
+        &self,
+    ) -> (
+        HashMap<String, AttributeValue>,
+        Vec<HashMap<String, AttributeValue>>,
+    ) {
+        let mut attributes = self.attributes();
+        let Some(split) = &self.split else {
+            return (attributes, Vec::new());
+        };
+        let key = self.key.clone().unwrap_or_default();
+        let (head, parts) = split.head_and_parts(&key);
+        for (name, value) in head {
+            attributes.insert(name.to_owned(), value);
+        }
+        (attributes, parts)
+    }
+}
+
+impl Attribute {
+    fn value(&self) -> Option<AttributeValue> {
+        Some(match self {
+            Attribute::Missing => return None,
+            Attribute::Bool(flag) => AttributeValue::Bool(*flag),
+            Attribute::Number(text) => AttributeValue::N(text.clone()),
+            Attribute::Whole(n) => AttributeValue::N(n.to_string()),
+            Attribute::Text(text) => AttributeValue::S(text.clone()),
+        })
+    }
+}
+
+impl RawSplit {
+    /// The head's attributes (added to the item's) and the parts' items, keyed as a reader
+    /// looks for them.
+    fn head_and_parts(&self, key: &str) -> (Vec<(&'static str, AttributeValue)>, Vec<Item>) {
+        let (form, bytes) = match &self.form {
+            SplitForm::Json => ("json".to_owned(), self.text.clone()),
+            SplitForm::Gzip => ("gzip".to_owned(), gzip(&self.text)),
+            SplitForm::Zstd => ("zstd".to_owned(), zstd_frame(&self.text, true)),
+            SplitForm::Other(name) => (name.clone(), self.text.clone()),
+        };
+        let mut pieces: Vec<&[u8]> = Vec::new();
+        let mut rest = bytes.as_slice();
+        for cut in &self.cuts {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, tail) = rest.split_at(usize::from(*cut).clamp(1, rest.len()));
+            pieces.push(piece);
+            rest = tail;
+        }
+        if !rest.is_empty() || pieces.is_empty() {
+            pieces.push(rest);
+        }
+        let count = pieces.len();
+        let chosen = |n: u8| usize::from(n) % count;
+        let checksum = match self.tamper {
+            Tamper::Checksum => sha256_hex(b"something else"),
+            _ => sha256_hex(&bytes),
+        };
+        let number = |attribute: &Option<Attribute>, exact: usize| match attribute {
+            Some(attribute) => attribute.value(),
+            None => Some(AttributeValue::N(exact.to_string())),
+        };
+        let mut head = vec![
+            ("parts_id", AttributeValue::S(WRITE_ID.to_owned())),
+            ("parts_sha256", AttributeValue::S(checksum)),
+            ("parts_form", AttributeValue::S(form)),
+        ];
+        head.extend(number(&self.parts, count).map(|n| ("parts", n)));
+        head.extend(number(&self.len, bytes.len()).map(|n| ("parts_len", n)));
+        let parts = (0u32..)
+            .zip(&pieces)
+            .filter(|(index, _)| !matches!(self.tamper, Tamper::Drop(n) if chosen(n) == *index as usize))
+            .map(|(index, piece)| {
+                let this = |n: u8| chosen(n) == index as usize;
+                let write_id = match self.tamper {
+                    Tamper::OtherWrite(n) if this(n) => "ffffffffffffffffffffffffffffffff",
+                    _ => WRITE_ID,
+                };
+                let named_index = match self.tamper {
+                    Tamper::OtherIndex(n, other) if this(n) => other,
+                    _ => index,
+                };
+                let value = match self.tamper {
+                    Tamper::NotBinary(n) if this(n) => {
+                        AttributeValue::S(String::from_utf8_lossy(piece).into_owned())
+                    }
+                    _ => AttributeValue::B(Blob::new(piece.to_vec())),
+                };
+                HashMap::from([
+                    (
+                        "cache_id".to_owned(),
+                        AttributeValue::S(format!("{key}#part#{WRITE_ID}#{index}")),
+                    ),
+                    ("ttl".to_owned(), AttributeValue::N("1900000000".to_owned())),
+                    ("part".to_owned(), value),
+                    ("part_of".to_owned(), AttributeValue::S(write_id.to_owned())),
+                    (
+                        "part_index".to_owned(),
+                        AttributeValue::N(named_index.to_string()),
+                    ),
+                ])
+            })
+            .collect();
+        (head, parts)
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -192,9 +353,11 @@ pub struct Decoded {
 /// describe an item.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
-    let attributes = item.attributes();
-    let as_json = dynamorator::__bench::decode_attributes(attributes.clone(), MAX_INFLATED);
+    let (attributes, parts) = item.stored();
+    let as_json =
+        dynamorator::__bench::decode_attributes(attributes.clone(), parts.clone(), MAX_INFLATED);
     let as_typed =
-        dynamorator::__bench::decode_attributes::<Typed>(attributes, MAX_INFLATED).map(|_| ());
+        dynamorator::__bench::decode_attributes::<Typed>(attributes, parts, MAX_INFLATED)
+            .map(|_| ());
     Some(Decoded { as_json, as_typed })
 }

@@ -40,11 +40,17 @@ pub enum Error {
 
     /// The encoded item is larger than DynamoDB's 400 KB item limit, so it was not written.
     ///
-    /// Enable compression, or store less under one key.
+    /// Enable compression, turn on splitting (`StoreBuilder::split`), or store less under one
+    /// key.
     #[error(
         "item for key {key:?} is {size} bytes once encoded; DynamoDB allows at most 409600 \
          (400 KB){hint}",
-        hint = if *.compressed { "" } else { "; enabling compression may make it fit" }
+        hint = if *.compressed {
+            "; splitting (StoreBuilder::split) stores it as parts"
+        } else {
+            "; enabling compression may make it fit, or splitting (StoreBuilder::split) stores \
+             it as parts"
+        }
     )]
     ItemTooLarge {
         /// The key of the refused item.
@@ -53,6 +59,21 @@ pub enum Error {
         size: usize,
         /// Whether the data was already compressed.
         compressed: bool,
+    },
+
+    /// The value is too large to store even split into parts: its stored bytes (after
+    /// compression) pass the split maximum (`split_max_bytes`, 32 MiB by default).
+    #[error(
+        "value for key {key:?} is {size} bytes once encoded; values are split up to {limit} \
+         bytes (split_max_bytes)"
+    )]
+    ValueTooLarge {
+        /// The key of the refused value.
+        key: String,
+        /// Its stored bytes (the JSON, or its gzip or zstd).
+        size: usize,
+        /// The split maximum.
+        limit: usize,
     },
 
     /// A time-to-live that cannot be stored: NaN, infinite, negative, under one second, or
@@ -260,6 +281,14 @@ pub enum CorruptReason {
     /// table format does: neither is trusted.
     #[error("attributes {0:?} and {1:?} both hold a value")]
     Ambiguous(&'static str, &'static str),
+    /// A split value (README, "Values past 400 KB") whose head or parts do not hold
+    /// together: a part count out of range, a part of another write or place, lengths that
+    /// do not add up, a checksum that does not match.
+    #[error("split value: {0}")]
+    Split(&'static str),
+    /// An attribute that names a form holds a name this version does not know.
+    #[error("attribute {0:?} names an unknown form")]
+    BadForm(&'static str),
     /// The value's text is not valid JSON (or not UTF-8).
     #[error("data is not valid JSON: {0}")]
     Json(String),
@@ -411,6 +440,7 @@ impl Error {
             Error::EmptyKey
                 | Error::KeyTooLong { .. }
                 | Error::ItemTooLarge { .. }
+                | Error::ValueTooLarge { .. }
                 | Error::InvalidTtl { .. }
                 | Error::InvalidArgument { .. }
                 | Error::Serialize(_)

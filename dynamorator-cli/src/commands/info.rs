@@ -14,6 +14,9 @@ struct Info<'a> {
     size: usize,
     compressed: bool,
     encoding: &'static str,
+    /// Of a split value: how many parts hold it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<u32>,
     created_at: Option<i64>,
     fresh_until: Option<i64>,
     expires_at: i64,
@@ -31,6 +34,7 @@ pub async fn run(store: &Store, output: Output, key: &str) -> Result<Outcome, Fa
         size: info.size,
         compressed: info.compressed,
         encoding: info.encoding.name(),
+        parts: info.parts,
         created_at: info.created_at,
         fresh_until: info.fresh_until,
         expires_at: info.expires_at,
@@ -43,11 +47,18 @@ pub async fn run(store: &Store, output: Output, key: &str) -> Result<Outcome, Fa
         };
         [
             format!("key          {key}"),
-            format!(
-                "size         {} ({} bytes)",
-                bytes(info.size as u64),
-                info.size
-            ),
+            match info.parts {
+                Some(parts) => format!(
+                    "size         {} ({} bytes), split in {parts} parts",
+                    bytes(info.size as u64),
+                    info.size
+                ),
+                None => format!(
+                    "size         {} ({} bytes)",
+                    bytes(info.size as u64),
+                    info.size
+                ),
+            },
             format!(
                 "compressed   {}",
                 if info.compressed {

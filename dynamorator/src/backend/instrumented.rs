@@ -135,6 +135,12 @@ fn item_rows(page: &ItemPage) -> Rows {
     }
 }
 
+/// The key of an item about to be written, for the debug event that names it: copied only when
+/// that event is on.
+fn debug_key(item: &StoredItem) -> Option<String> {
+    tracing::enabled!(target: "dynamorator::store", tracing::Level::DEBUG).then(|| item.key.clone())
+}
+
 fn none<T>(_: &T) -> Rows {
     Rows::default()
 }
@@ -153,9 +159,7 @@ impl Backend for Instrumented {
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            // The key is only logged, and only at debug level: no copy otherwise.
-            let key = tracing::enabled!(target: "dynamorator::store", tracing::Level::DEBUG)
-                .then(|| item.key.clone());
+            let key = debug_key(&item);
             let subject = key.as_deref().map_or(Subject::Other, Subject::Key);
             self.observe("PutItem", subject, self.inner.put(item), none)
                 .await
@@ -167,6 +171,27 @@ impl Backend for Instrumented {
             "DeleteItem",
             Subject::Key(key),
             self.inner.delete(key),
+            none,
+        ))
+    }
+
+    fn put_replacing(&self, item: StoredItem) -> BoxFuture<'_, Result<Option<StoredItem>, Error>> {
+        Box::pin(async move {
+            let key = debug_key(&item);
+            let subject = key.as_deref().map_or(Subject::Other, Subject::Key);
+            self.observe("PutItem", subject, self.inner.put_replacing(item), none)
+                .await
+        })
+    }
+
+    fn delete_replacing<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
+        Box::pin(self.observe(
+            "DeleteItem",
+            Subject::Key(key),
+            self.inner.delete_replacing(key),
             none,
         ))
     }

@@ -10,6 +10,17 @@ pub(crate) mod attr {
     /// Not in the Python package's format (it reads only `data`, so such an item is a miss to
     /// it): the zstd frame of the value's JSON text, a binary (B) attribute.
     pub(crate) const ZSTD: &str = "zstd";
+    /// A split value's head (README, "Values past 400 KB"), which has no `data`: how many
+    /// parts, the write they belong to, the joined bytes' length, SHA-256 and form.
+    pub(crate) const PARTS: &str = "parts";
+    pub(crate) const PARTS_ID: &str = "parts_id";
+    pub(crate) const PARTS_LEN: &str = "parts_len";
+    pub(crate) const PARTS_SHA256: &str = "parts_sha256";
+    pub(crate) const PARTS_FORM: &str = "parts_form";
+    /// One part of a split value: its bytes (B), its write id and its place.
+    pub(crate) const PART: &str = "part";
+    pub(crate) const PART_OF: &str = "part_of";
+    pub(crate) const PART_INDEX: &str = "part_index";
     /// Not in the Python package's format (it ignores it): the end of the item's fresh window.
     pub(crate) const FRESH_UNTIL: &str = "fresh_until";
     /// The cache generation a value was written under (fleet-wide clear).
@@ -27,6 +38,102 @@ pub(crate) mod attr {
 /// DynamoDB's item size limit: 400 KB of attribute names and values.
 pub(crate) const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// The most parts a split value's head may name; a head naming more is corrupt, and nothing
+/// is fetched for it.
+pub(crate) const MAX_PARTS: u32 = 1_024;
+
+/// The form of a split value's bytes once its parts are joined: the JSON text, its gzip (raw,
+/// not base64: parts are binary), or its zstd frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JoinedForm {
+    Json,
+    Gzip,
+    Zstd,
+}
+
+impl JoinedForm {
+    /// The `parts_form` attribute's value.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            JoinedForm::Json => "json",
+            JoinedForm::Gzip => "gzip",
+            JoinedForm::Zstd => "zstd",
+        }
+    }
+
+    // Only DynamoDB stores it by name; the embedded file stores a byte.
+    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
+    pub(crate) fn from_name(name: &str) -> Option<JoinedForm> {
+        [JoinedForm::Json, JoinedForm::Gzip, JoinedForm::Zstd]
+            .into_iter()
+            .find(|form| form.name() == name)
+    }
+}
+
+/// A split value's head: where its parts are and how to check them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SplitHead {
+    /// The write the parts belong to (32 lowercase hex digits from this crate), in their keys.
+    pub(crate) write_id: String,
+    /// How many parts.
+    pub(crate) parts: u32,
+    /// The joined bytes' length.
+    pub(crate) len: u64,
+    /// The joined bytes' SHA-256, lowercase hex.
+    pub(crate) sha256: String,
+    pub(crate) form: JoinedForm,
+}
+
+impl SplitHead {
+    /// The size of every part item, as [`StoredItem::encoded_size`] counts them, for a head
+    /// under `key` expiring at `expires_at`: computed, not read (a head naming more than
+    /// [`MAX_PARTS`] parts counts none).
+    pub(crate) fn parts_size(&self, key: &str, expires_at: i64) -> usize {
+        if self.parts > MAX_PARTS {
+            return 0;
+        }
+        let each = attr::KEY.len()
+            + attr::TTL.len()
+            + decimal_len(expires_at)
+            + attr::PART_OF.len()
+            + self.write_id.len()
+            + attr::PART_INDEX.len()
+            + attr::PART.len();
+        (0..self.parts)
+            .map(|index| {
+                each + part_key(key, &self.write_id, index).len() + count_len(u64::from(index))
+            })
+            .sum::<usize>()
+            .saturating_add(usize::try_from(self.len).unwrap_or(usize::MAX))
+    }
+}
+
+/// One part of a split value.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub(crate) write_id: String,
+    /// Its place, from 0.
+    pub(crate) index: u32,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The key of part `index` of the write `write_id` of the value under `key`:
+/// `{key}#part#{write_id}#{index}`, the key cut (at a character boundary) so the whole stays
+/// within DynamoDB's 2048 bytes. The random write id makes it unique; the key is kept for
+/// whoever reads the table.
+pub(crate) fn part_key(key: &str, write_id: &str, index: u32) -> String {
+    let suffix = format!("#part#{write_id}#{index}");
+    let room = 2048usize.saturating_sub(suffix.len());
+    let mut end = key.len().min(room);
+    while !key.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut part = String::with_capacity(end + suffix.len());
+    part.push_str(&key[..end]);
+    part.push_str(&suffix);
+    part
+}
+
 /// What an item holds of its value, in one of the table's forms. Each form lives in its own
 /// attributes, so a reader tells them apart item by item and a table may hold them all.
 #[derive(Clone, PartialEq, Eq)]
@@ -38,6 +145,10 @@ pub(crate) enum Payload {
     Gzip(String),
     /// `zstd` (B), no `data`: the zstd frame of the JSON text.
     Zstd(Vec<u8>),
+    /// A split value's head, no `data`: the value is in its parts.
+    Head(SplitHead),
+    /// One part of a split value, no `data`: not a value of its own.
+    Part(Part),
 }
 
 impl Payload {
@@ -48,12 +159,41 @@ impl Payload {
             Payload::Json(text) => attr::DATA.len() + text.len(),
             Payload::Gzip(text) => attr::DATA.len() + text.len() + attr::COMPRESSED.len() + 1,
             Payload::Zstd(frame) => attr::ZSTD.len() + frame.len(),
+            Payload::Head(head) => {
+                attr::PARTS.len()
+                    + count_len(u64::from(head.parts))
+                    + attr::PARTS_ID.len()
+                    + head.write_id.len()
+                    + attr::PARTS_LEN.len()
+                    + count_len(head.len)
+                    + attr::PARTS_SHA256.len()
+                    + head.sha256.len()
+                    + attr::PARTS_FORM.len()
+                    + head.form.name().len()
+            }
+            Payload::Part(part) => {
+                attr::PART.len()
+                    + part.bytes.len()
+                    + attr::PART_OF.len()
+                    + part.write_id.len()
+                    + attr::PART_INDEX.len()
+                    + count_len(u64::from(part.index))
+            }
         }
     }
 
     /// Whether the JSON text is compressed (gzip or zstd).
     pub(crate) fn is_compressed(&self) -> bool {
-        !matches!(self, Payload::Json(_))
+        match self {
+            Payload::Json(_) | Payload::Part(_) => false,
+            Payload::Gzip(_) | Payload::Zstd(_) => true,
+            Payload::Head(head) => head.form != JoinedForm::Json,
+        }
+    }
+
+    /// Whether the item holds a value (whole or split), rather than a part of one.
+    pub(crate) fn is_value(&self) -> bool {
+        !matches!(self, Payload::Part(_))
     }
 
     /// The form's name, for logs.
@@ -62,14 +202,18 @@ impl Payload {
             Payload::Json(_) => "json",
             Payload::Gzip(_) => "gzip",
             Payload::Zstd(_) => "zstd",
+            Payload::Head(_) => "split",
+            Payload::Part(_) => "part",
         }
     }
 
-    /// The stored bytes of the value, whatever the form.
+    /// The stored bytes of the value (of a split one: all its parts'; of a part: its own).
     pub(crate) fn len(&self) -> usize {
         match self {
             Payload::Json(text) | Payload::Gzip(text) => text.len(),
             Payload::Zstd(frame) => frame.len(),
+            Payload::Head(head) => usize::try_from(head.len).unwrap_or(usize::MAX),
+            Payload::Part(part) => part.bytes.len(),
         }
     }
 }
@@ -120,11 +264,25 @@ impl StoredItem {
     }
 }
 
-fn count_len(n: u64) -> usize {
+impl StoredItem {
+    /// The bytes the value takes in the table: this item's [`encoded_size`], and of a split
+    /// value's head, every part's too (computed from the head, not read).
+    ///
+    /// [`encoded_size`]: StoredItem::encoded_size
+    pub(crate) fn stored_size(&self) -> usize {
+        let parts = match &self.payload {
+            Payload::Head(head) => head.parts_size(&self.key, self.expires_at),
+            _ => 0,
+        };
+        self.encoded_size().saturating_add(parts)
+    }
+}
+
+pub(crate) fn count_len(n: u64) -> usize {
     n.checked_ilog10().map_or(1, |d| d as usize + 1)
 }
 
-fn decimal_len(n: i64) -> usize {
+pub(crate) fn decimal_len(n: i64) -> usize {
     let sign = usize::from(n < 0);
     let digits = n
         .unsigned_abs()
@@ -197,6 +355,48 @@ mod tests {
         assert_eq!(decimal_len(10), 2);
         assert_eq!(decimal_len(-10), 3);
         assert_eq!(decimal_len(i64::MIN), 20);
+    }
+
+    #[test]
+    fn part_keys_stay_within_the_key_limit_at_a_character_boundary() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert_eq!(part_key("user:1", id, 7), format!("user:1#part#{id}#7"));
+        for key in ["x".repeat(2048), "€".repeat(682), "a".repeat(2000)] {
+            let part = part_key(&key, id, 1_023);
+            assert!(part.len() <= 2048, "{}", part.len());
+            assert!(part.ends_with(&format!("#part#{id}#1023")));
+            assert!(key.starts_with(part.split("#part#").next().unwrap()));
+        }
+    }
+
+    #[test]
+    fn a_split_value_counts_its_head_and_every_part() {
+        let head = SplitHead {
+            write_id: "ab".into(),
+            parts: 2,
+            len: 10,
+            sha256: "00".into(),
+            form: JoinedForm::Zstd,
+        };
+        let part = |index, bytes: usize| StoredItem {
+            key: part_key("k", "ab", index),
+            payload: Payload::Part(Part {
+                write_id: "ab".into(),
+                index,
+                bytes: vec![0; bytes],
+            }),
+            created_at: None,
+            ..item("", false)
+        };
+        assert_eq!(
+            head.parts_size("k", 1_700_000_000),
+            part(0, 6).encoded_size() + part(1, 4).encoded_size()
+        );
+        let too_many = SplitHead {
+            parts: MAX_PARTS + 1,
+            ..head
+        };
+        assert_eq!(too_many.parts_size("k", 0), 0);
     }
 
     #[test]

@@ -52,7 +52,8 @@ impl WriteOp {
 /// One page of keys from a scan.
 #[derive(Debug, Default)]
 pub(crate) struct ScanPage {
-    /// Keys with their expiry (`None` where the item's `ttl` is absent or unreadable).
+    /// Keys of the items that hold a value (whole or split; not parts, not bare leases), with
+    /// their expiry (`None` where the item's `ttl` is absent or unreadable).
     pub(crate) keys: Vec<(String, Option<i64>)>,
     /// Where the next page starts, if the backend says there may be one.
     pub(crate) last_key: Option<String>,
@@ -90,7 +91,8 @@ pub(crate) struct LeaseRequest<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct ItemPage {
     /// Items read, each decoded from the backend's attributes, or its key and why it could not
-    /// be (an item not in the table format does not stop the scan).
+    /// be (an item not in the table format does not stop the scan). Parts of split values are
+    /// items too; the store leaves them out.
     pub(crate) items: Vec<Result<StoredItem, Unreadable>>,
     /// Where the next page starts, if the backend says there may be one.
     pub(crate) last_key: Option<String>,
@@ -113,6 +115,23 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
 
     /// Deletes one item; deleting an absent key is not an error.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Writes one item like [`put`](Backend::put), and returns the item it replaced when the
+    /// backend learns it from the write itself (DynamoDB's `ReturnValues: ALL_OLD`), so the
+    /// store can remove a replaced split value's parts. By default, `None`: the embedded
+    /// backends remove those parts themselves, in the write.
+    fn put_replacing(&self, item: StoredItem) -> BoxFuture<'_, Result<Option<StoredItem>, Error>> {
+        Box::pin(async move { self.put(item).await.map(|()| None) })
+    }
+
+    /// Deletes one item like [`delete`](Backend::delete), and returns it as
+    /// [`put_replacing`](Backend::put_replacing) does.
+    fn delete_replacing<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
+        Box::pin(async move { self.delete(key).await.map(|()| None) })
+    }
 
     /// Reads up to 100 distinct keys in one request.
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>>;

@@ -24,6 +24,7 @@ use crate::Ttl;
 /// | [`leases`](CacheConfig::leases): one load per key across processes | off |
 /// | [`fleet_clear`](CacheConfig::fleet_clear): [`Cache::clear`](crate::Cache::clear) in O(1) | off |
 /// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold), [`zstd`](CacheConfig::zstd), [`zstd_level`](CacheConfig::zstd_level) | the store's |
+/// | [`split`](CacheConfig::split), [`split_max_bytes`](CacheConfig::split_max_bytes) | the store's |
 /// | [`prefix`](CacheConfig::prefix) | none: keys stored as given |
 /// | [`version`](CacheConfig::version) | none |
 /// | [`name`](CacheConfig::name): the `cache` label of metrics and spans | the key prefix |
@@ -51,6 +52,8 @@ pub struct CacheConfig {
     pub(crate) compress_threshold: Option<usize>,
     pub(crate) zstd: Option<bool>,
     pub(crate) zstd_level: Option<i32>,
+    pub(crate) split: Option<bool>,
+    pub(crate) split_max_bytes: Option<usize>,
     prefix: Cow<'static, str>,
     version: Option<u32>,
     name: Option<Cow<'static, str>>,
@@ -66,6 +69,8 @@ impl Default for CacheConfig {
             compress_threshold: None,
             zstd: None,
             zstd_level: None,
+            split: None,
+            split_max_bytes: None,
             prefix: Cow::Borrowed(""),
             version: None,
             name: None,
@@ -269,6 +274,30 @@ impl CacheConfig {
     /// ```
     pub fn zstd_level(mut self, level: i32) -> Self {
         self.zstd_level = Some(level);
+        self
+    }
+
+    /// Store this type's values too large for one DynamoDB item (400 KB) as parts and a head
+    /// (README, "Values past 400 KB"), or with `false` refuse them, whatever the store's
+    /// setting. Default: the store's setting (off).
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().split(true);
+    /// ```
+    pub fn split(mut self, enabled: bool) -> Self {
+        self.split = Some(enabled);
+        self
+    }
+
+    /// The most bytes one of this type's split values may store (and splitting on); see
+    /// [`StoreBuilder::split_max_bytes`](crate::StoreBuilder::split_max_bytes). Default: the
+    /// store's (32 MiB).
+    ///
+    /// ```
+    /// let config = dynamorator::CacheConfig::new().split_max_bytes(8 << 20);
+    /// ```
+    pub fn split_max_bytes(mut self, bytes: usize) -> Self {
+        self.split_max_bytes = Some(bytes);
         self
     }
 

@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt as _;
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 use super::fail_open::warn_fail_open;
 use super::{Cache, CacheStats, Shared};
 use crate::__private::CacheValue;
+use crate::store::sha256_hex;
 use crate::{CacheConfig, Error, Store};
 
 /// An argument that is part of a memoised function's key. An unmet bound is one error on the
@@ -96,13 +96,7 @@ pub fn key_of<K: KeyArg + ?Sized>(key: &K) -> Result<String, Error> {
 fn digest(value: &Value) -> String {
     let mut text = String::new();
     canonical_json(value, &mut text);
-    let hash = Sha256::digest(text.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for byte in hash.iter() {
-        // Writing to a String cannot fail.
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    sha256_hex(text.as_bytes())
 }
 
 /// Compact JSON with every object's keys in byte order, whatever the map type's order (or

@@ -176,6 +176,13 @@ where
         if let Some(level) = config.zstd_level {
             codec.set_zstd_level(level);
         }
+        if let Some(split) = config.split {
+            codec.split = split;
+        }
+        if let Some(max) = config.split_max_bytes {
+            codec.split = true;
+            codec.split_max = max;
+        }
         Cache {
             store: store.clone(),
             ttl: config.ttl,

@@ -24,15 +24,24 @@ pub(crate) fn gzip_base64(bytes: &[u8]) -> String {
     BASE64.encode(gzip)
 }
 
+/// The gzip inside compressed `data`: its base64 decoded.
+pub(crate) fn unbase64(key: &str, data: &str) -> Result<Vec<u8>, Error> {
+    BASE64
+        .decode(data)
+        .map_err(|_| Error::corrupt(key, CorruptReason::Base64))
+}
+
 /// The JSON text inside compressed `data`, refused past `limit` bytes.
 pub(crate) fn inflate(key: &str, data: &str, limit: usize) -> Result<Vec<u8>, Error> {
-    let gzip = BASE64
-        .decode(data)
-        .map_err(|_| Error::corrupt(key, CorruptReason::Base64))?;
+    gunzip(key, &unbase64(key, data)?, limit)
+}
+
+/// The JSON text inside a gzip stream, refused past `limit` bytes.
+pub(crate) fn gunzip(key: &str, gzip: &[u8], limit: usize) -> Result<Vec<u8>, Error> {
     let mut json = Vec::with_capacity(gzip.len().saturating_mul(4).min(limit));
     // Reading one byte past the cap tells "exactly at the cap" from "over it" without ever
     // holding more than cap + 1 bytes.
-    MultiGzDecoder::new(gzip.as_slice())
+    MultiGzDecoder::new(gzip)
         .take(limit as u64 + 1)
         .read_to_end(&mut json)
         .map_err(|e| Error::corrupt(key, CorruptReason::Gzip(e.to_string())))?;

@@ -15,8 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::backend::item::{MAX_ITEM_BYTES, Payload, StoredItem};
-use compression::{gzip_base64, inflate};
+use crate::backend::item::{JoinedForm, MAX_ITEM_BYTES, Payload, StoredItem};
+use crate::error::CorruptReason;
+use compression::{gunzip, gzip_base64, inflate, unbase64};
 use json::json_error;
 
 pub(crate) use crate::backend::item::StoredItem as Item;
@@ -31,6 +32,9 @@ pub(crate) const DEFAULT_COMPRESS_THRESHOLD: usize = 1024;
 /// of ordinary JSON inflates to, far below what would hurt a service.
 pub(crate) const DEFAULT_MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 
+/// The default most bytes a split value may store (`split_max_bytes`).
+pub(crate) const DEFAULT_SPLIT_MAX_BYTES: usize = 32 * 1024 * 1024;
+
 /// How values are encoded on write and decoded on read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Codec {
@@ -39,8 +43,12 @@ pub(crate) struct Codec {
     /// With `compress`: zstd at this level instead of gzip.
     pub(crate) zstd: Option<i32>,
     pub(crate) threshold: usize,
-    /// Refuse compressed data that inflates past this many bytes.
+    /// Refuse compressed data that inflates past this many bytes (and split values whose
+    /// joined bytes pass it).
     pub(crate) max_inflated: usize,
+    /// Whether a value too large for one item may be split, and up to how many stored bytes.
+    pub(crate) split: bool,
+    pub(crate) split_max: usize,
 }
 
 impl Default for Codec {
@@ -50,7 +58,53 @@ impl Default for Codec {
             zstd: None,
             threshold: DEFAULT_COMPRESS_THRESHOLD,
             max_inflated: DEFAULT_MAX_INFLATED_BYTES,
+            split: false,
+            split_max: DEFAULT_SPLIT_MAX_BYTES,
         }
+    }
+}
+
+/// A split value's bytes once its parts are joined, in the form its head names.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Joined {
+    pub(crate) form: JoinedForm,
+    pub(crate) bytes: Vec<u8>,
+}
+
+// The value's bytes never reach logs.
+impl std::fmt::Debug for Joined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Joined({:?}, {} bytes)", self.form, self.bytes.len())
+    }
+}
+
+/// The bytes a split value stores of `payload` (a whole value's, as the codec made it): the
+/// JSON text, the gzip without its base64 (parts are binary), or the zstd frame. A head or a
+/// part, which are not whole values, comes back as it is.
+pub(crate) fn into_joined(payload: Payload) -> Result<Joined, Payload> {
+    let (form, bytes) = match payload {
+        Payload::Json(text) => (JoinedForm::Json, text.into_bytes()),
+        // This crate's own base64, just written: it decodes. Were it not to, the text is
+        // kept as it is and read back as corrupt, never as a wrong value.
+        Payload::Gzip(text) => match unbase64("", &text) {
+            Ok(gzip) => (JoinedForm::Gzip, gzip),
+            Err(_) => (JoinedForm::Json, text.into_bytes()),
+        },
+        Payload::Zstd(frame) => (JoinedForm::Zstd, frame),
+        other @ (Payload::Head(_) | Payload::Part(_)) => return Err(other),
+    };
+    Ok(Joined { form, bytes })
+}
+
+/// The bytes a split value of `payload` would store, without converting it.
+fn joined_len(payload: &Payload) -> usize {
+    match payload {
+        // Standard padded base64: 3 bytes per 4 characters, less the padding.
+        Payload::Gzip(text) => {
+            let padding = text.bytes().rev().take_while(|&b| b == b'=').count();
+            (text.len() / 4 * 3).saturating_sub(padding)
+        }
+        other => other.len(),
     }
 }
 
@@ -135,6 +189,31 @@ impl Codec {
         parsed.map_err(|e| json_error::<T>(&item.key, &e))
     }
 
+    /// Decodes a split value's joined bytes (of the value under `key`) as `T`.
+    pub(crate) fn decode_joined<T: DeserializeOwned>(
+        &self,
+        key: &str,
+        joined: &Joined,
+    ) -> Result<T, Error> {
+        serde_json::from_slice(&self.joined_json_text(key, joined)?)
+            .map_err(|e| json_error::<T>(key, &e))
+    }
+
+    /// The JSON text of a split value's joined bytes, inflated when compressed.
+    pub(crate) fn joined_json_text<'a>(
+        &self,
+        key: &str,
+        joined: &'a Joined,
+    ) -> Result<Cow<'a, [u8]>, Error> {
+        match joined.form {
+            JoinedForm::Json => Ok(Cow::Borrowed(&joined.bytes)),
+            JoinedForm::Gzip => gunzip(key, &joined.bytes, self.max_inflated).map(Cow::Owned),
+            JoinedForm::Zstd => {
+                zstd_frame::inflate(key, &joined.bytes, self.max_inflated).map(Cow::Owned)
+            }
+        }
+    }
+
     /// The item for `value` under `key`, written at `now` (epoch seconds) with these
     /// horizons and stamps, refusing what DynamoDB would refuse.
     pub(crate) fn encode_item<V: Serialize + ?Sized>(
@@ -185,18 +264,31 @@ impl Codec {
             version,
         };
         let size = item.encoded_size();
-        if size > MAX_ITEM_BYTES {
+        if size <= MAX_ITEM_BYTES {
+            return Ok(item);
+        }
+        if !self.split {
             return Err(Error::ItemTooLarge {
                 key: key.to_owned(),
                 size,
                 compressed: item.payload.is_compressed(),
             });
         }
+        // Too large for one item: the store splits it, up to the maximum.
+        let stored = joined_len(&item.payload);
+        if stored > self.split_max {
+            return Err(Error::ValueTooLarge {
+                key: key.to_owned(),
+                size: stored,
+                limit: self.split_max,
+            });
+        }
         Ok(item)
     }
 
     /// The JSON text of an item's value, inflated when compressed, as the writer wrote it
-    /// (not checked to be JSON).
+    /// (not checked to be JSON). A split value's head holds no text: its parts must be joined
+    /// first ([`joined_json_text`](Codec::joined_json_text)).
     pub(crate) fn json_text<'a>(&self, item: &'a StoredItem) -> Result<Cow<'a, [u8]>, Error> {
         match &item.payload {
             Payload::Json(text) => Ok(Cow::Borrowed(text.as_bytes())),
@@ -204,7 +296,36 @@ impl Codec {
             Payload::Zstd(frame) => {
                 zstd_frame::inflate(&item.key, frame, self.max_inflated).map(Cow::Owned)
             }
+            Payload::Head(_) | Payload::Part(_) => Err(Error::corrupt(
+                &item.key,
+                CorruptReason::Split("it is a split value's head or part, not a whole value"),
+            )),
         }
+    }
+
+    /// Whether `item` is still to be read at `now`: not expired, or expired at most `grace`
+    /// seconds ago (a fail-safe fallback).
+    pub(crate) fn is_readable(item: &StoredItem, now: i64, grace: i64) -> bool {
+        item.expires_at.saturating_add(grace) > now
+    }
+
+    /// The value of a split value's head whose parts were joined, with `size` the stored
+    /// bytes of the head and its parts; its expiry was checked before its parts were read.
+    pub(crate) fn decode_split<V: DeserializeOwned>(
+        &self,
+        head: &StoredItem,
+        joined: &Joined,
+        size: usize,
+    ) -> Result<Decoded<V>, Error> {
+        Ok(Decoded {
+            value: self.decode_joined(&head.key, joined)?,
+            horizons: Horizons {
+                fresh_until: head.fresh_until,
+                expires_at: head.expires_at,
+            },
+            size,
+            generation: head.generation.unwrap_or(0),
+        })
     }
 
     /// The value of a stored item read at `now`; `Ok(None)` when it expired more than `grace`
@@ -215,7 +336,7 @@ impl Codec {
         now: i64,
         grace: i64,
     ) -> Result<Option<Decoded<V>>, Error> {
-        if item.expires_at.saturating_add(grace) <= now {
+        if !Codec::is_readable(item, now, grace) {
             return Ok(None);
         }
         Ok(Some(Decoded {
@@ -263,7 +384,7 @@ mod tests {
     fn data_of(payload: &Payload) -> &str {
         match payload {
             Payload::Json(text) | Payload::Gzip(text) => text,
-            Payload::Zstd(_) => panic!("a zstd payload has no data"),
+            other => panic!("a {} payload has no data", other.form_name()),
         }
     }
 

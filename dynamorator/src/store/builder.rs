@@ -180,6 +180,40 @@ impl StoreBuilder {
         self
     }
 
+    /// Store values too large for one DynamoDB item (400 KB) as parts and a head (README,
+    /// "Values past 400 KB"), up to [`split_max_bytes`](StoreBuilder::split_max_bytes). Off by
+    /// default: such a value is refused with [`Error::ItemTooLarge`]. Reads join split values
+    /// whatever this says. The Python package 0.1.7 reads a split value as a miss.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// let store = dynamorator::Store::builder().embedded().split(true).build().await?;
+    /// let big = "x".repeat(1_000_000);
+    /// store.put("big", &big, dynamorator::Ttl::hours(1)).await?;
+    /// assert_eq!(store.item_info("big").await?.and_then(|info| info.parts), Some(4));
+    /// assert_eq!(store.get::<String>("big").await?, Some(big));
+    /// # Ok(()) }
+    /// ```
+    pub fn split(mut self, enabled: bool) -> Self {
+        self.codec.split = enabled;
+        self
+    }
+
+    /// The most bytes a split value may store (its JSON, or its gzip or zstd once compressed),
+    /// and splitting on; past it a write is refused with [`Error::ValueTooLarge`]. Keep it at most
+    /// [`max_inflated_bytes`](StoreBuilder::max_inflated_bytes) (64 MiB by default): readers
+    /// refuse split values past that. Default: 32 MiB.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().embedded().split(true).split_max_bytes(8 << 20);
+    /// ```
+    pub fn split_max_bytes(mut self, bytes: usize) -> Self {
+        self.codec.split = true;
+        self.codec.split_max = bytes;
+        self
+    }
+
     /// Compress only JSON text longer than this many bytes (strictly). `0` compresses every
     /// value. Default: 1024, the Python package's.
     ///

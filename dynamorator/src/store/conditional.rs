@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::Store;
+use super::split::needs_split;
 use crate::backend::Condition;
 use crate::backend::item::StoredItem;
 use crate::codec::{Codec, Horizons, ItemMeta};
@@ -54,8 +55,15 @@ impl Store {
         self.put_item_if_older(item).await
     }
 
-    /// Writes an encoded item (with its version) if the stored one is older.
+    /// Writes an encoded item (with its version) if the stored one is older. An item too
+    /// large for one is split: its parts first, then its head if the condition holds (else
+    /// the parts are removed).
     pub(crate) async fn put_item_if_older(&self, item: StoredItem) -> Result<bool, Error> {
+        if needs_split(&item) {
+            return self
+                .write_split(item, |head| self.put_item_if(head, Condition::OlderVersion))
+                .await;
+        }
         self.put_item_if(item, Condition::OlderVersion).await
     }
 

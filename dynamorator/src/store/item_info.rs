@@ -2,7 +2,7 @@
 
 use super::Store;
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem};
+use crate::backend::item::{JoinedForm, Payload, StoredItem};
 use crate::codec::validate_key;
 use crate::ttl::is_expired;
 
@@ -26,10 +26,15 @@ use crate::ttl::is_expired;
 pub struct ItemInfo {
     /// Whether the value is compressed (gzip + base64, or zstd).
     pub compressed: bool,
-    /// How the value is stored: plain JSON, gzip + base64, or zstd.
+    /// How the value is stored: plain JSON, gzip + base64, or zstd (of a split value: its
+    /// joined bytes).
     pub encoding: Encoding,
-    /// The item's size as DynamoDB counts it, in bytes.
+    /// The item's size as DynamoDB counts it, in bytes; of a split value, its head's and
+    /// every part's.
     pub size: usize,
+    /// Of a value past the item limit, split (README, "Values past 400 KB"): how many parts
+    /// hold it. `None` for a value in one item.
+    pub parts: Option<u32>,
     /// The `ttl` attribute: epoch seconds after which the item is a miss.
     pub expires_at: i64,
     /// The `created_at` attribute, when present.
@@ -72,9 +77,14 @@ pub enum Encoding {
 impl Encoding {
     fn of(payload: &Payload) -> Encoding {
         match payload {
-            Payload::Json(_) => Encoding::Json,
+            Payload::Json(_) | Payload::Part(_) => Encoding::Json,
             Payload::Gzip(_) => Encoding::Gzip,
             Payload::Zstd(_) => Encoding::Zstd,
+            Payload::Head(head) => match head.form {
+                JoinedForm::Json => Encoding::Json,
+                JoinedForm::Gzip => Encoding::Gzip,
+                JoinedForm::Zstd => Encoding::Zstd,
+            },
         }
     }
 
@@ -98,7 +108,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An invalid key, a DynamoDB failure, or an item not in the table format.
+    /// An invalid key, a DynamoDB failure, or an item not in the table format. A split value
+    /// is described from its head, without reading its parts; a part of one is no value, and
+    /// `Ok(None)`.
     #[must_use = "the item's description, or why it could not be read"]
     pub async fn item_info(&self, key: &str) -> Result<Option<ItemInfo>, Error> {
         let Some(backend) = self.backend() else {
@@ -106,17 +118,26 @@ impl Store {
         };
         validate_key(key)?;
         let now = self.now();
-        Ok(backend.get(key).await?.map(|item| ItemInfo::of(&item, now)))
+        Ok(backend
+            .get(key)
+            .await?
+            .filter(|item| item.payload.is_value())
+            .map(|item| ItemInfo::of(&item, now)))
     }
 }
 
 impl ItemInfo {
     /// What `item` looks like at `now` (epoch seconds).
     pub(crate) fn of(item: &StoredItem, now: i64) -> ItemInfo {
+        let parts = match &item.payload {
+            Payload::Head(head) => Some(head.parts),
+            _ => None,
+        };
         ItemInfo {
             compressed: item.payload.is_compressed(),
             encoding: Encoding::of(&item.payload),
-            size: item.encoded_size(),
+            size: item.stored_size(),
+            parts,
             expires_at: item.expires_at,
             created_at: item.created_at,
             fresh_until: item.fresh_until,

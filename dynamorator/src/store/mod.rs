@@ -10,11 +10,14 @@ mod circuit;
 mod conditional;
 mod extensions;
 mod item_info;
+mod join;
 mod lease;
 mod list;
+mod parts;
 mod read;
 mod record;
 mod scan;
+mod split;
 mod write;
 
 use std::sync::Arc;
@@ -37,6 +40,9 @@ pub use scan::{ScanOptions, ScannedItem};
 pub(crate) use batch::distinct_keys;
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
+#[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
+pub(crate) use join::{Joining, join, part_keys};
+pub(crate) use split::sha256_hex;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package
 /// `dynamorator`.

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 
 use super::Store;
 use super::batch::{KEYS_PER_REQUEST, distinct_valid_keys, into_chunks, read_chunk};
-use crate::codec::{Decoded, validate_key};
+use super::parts::JoinedHead;
+use crate::backend::item::Payload;
+use crate::codec::{Codec, Decoded, validate_key};
 use crate::{BatchFailure, Error};
 
 /// What a batch read found, and which keys it could not read and why.
@@ -105,7 +107,8 @@ impl Store {
 
     /// Reads many keys at once. Duplicate keys are read once. There is no cap on the number of
     /// keys: they go out in requests of 100, [`batch_concurrency`] at a time, and keys
-    /// DynamoDB leaves unprocessed are retried with exponential backoff and jitter.
+    /// DynamoDB leaves unprocessed are retried with exponential backoff and jitter. The parts
+    /// of every split value found are then read in one more round.
     ///
     /// A failed request loses only its own keys: the rest are still returned, and the failed
     /// ones are listed in [`GetMany::failed`].
@@ -155,10 +158,34 @@ impl Store {
             return Ok(None);
         };
         validate_key(key)?;
-        match backend.get(key).await? {
-            Some(item) => self.codec().decode_item(&item, self.now(), grace),
-            None => Ok(None),
+        let Some(item) = backend.get(key).await? else {
+            return Ok(None);
+        };
+        let now = self.now();
+        match &item.payload {
+            // A part of a split value is no value of its own.
+            Payload::Part(_) => Ok(None),
+            Payload::Head(_) if Codec::is_readable(&item, now, grace) => {
+                match self.join_heads(vec![item]).await.pop() {
+                    Some(joined) => self.decode_joined_head(joined),
+                    None => Ok(None),
+                }
+            }
+            Payload::Head(_) => Ok(None),
+            _ => self.codec().decode_item(&item, now, grace),
         }
+    }
+
+    /// The value of a split value's head whose parts were joined; `Ok(None)` for a miss.
+    fn decode_joined_head<V: DeserializeOwned>(
+        &self,
+        (head, joined): JoinedHead,
+    ) -> Result<Option<Decoded<V>>, Error> {
+        let Some(joined) = joined? else {
+            return Ok(None);
+        };
+        let size = head.stored_size();
+        self.codec().decode_split(&head, &joined, size).map(Some)
     }
 
     /// Reads distinct, valid keys; returns what was found, each entry made by `into` from its
@@ -172,6 +199,7 @@ impl Store {
     ) -> (HashMap<String, O>, Vec<BatchFailure>) {
         let mut found = HashMap::with_capacity(keys.len());
         let mut failed = Vec::new();
+        let mut failed_requests = Vec::new();
         let Some(backend) = self.backend() else {
             return (found, failed);
         };
@@ -182,29 +210,48 @@ impl Store {
             .map(|chunk| read_chunk(backend.as_ref(), chunk, backoff))
             .buffer_unordered(settings.batch_concurrency);
         let now = self.now();
+        let mut heads = Vec::new();
+        let mut take = |key: String, decoded: Result<Option<Decoded<V>>, Error>| match decoded {
+            Ok(Some(decoded)) => {
+                let (key, value) = into(key, decoded);
+                found.insert(key, value);
+            }
+            Ok(None) => {}
+            Err(error) => failed.push(BatchFailure {
+                keys: vec![key],
+                error,
+            }),
+        };
         while let Some((items, failure)) = results.next().await {
             for item in items {
-                let decoded = match item {
-                    Ok(item) => match codec.decode_item::<V>(&item, now, grace) {
-                        Ok(decoded) => Ok((item.key, decoded)),
-                        Err(error) => Err((item.key, error)),
+                match item {
+                    Ok(item) => match &item.payload {
+                        Payload::Part(_) => {}
+                        Payload::Head(_) if Codec::is_readable(&item, now, grace) => {
+                            heads.push(item);
+                        }
+                        Payload::Head(_) => {}
+                        _ => {
+                            let decoded = codec.decode_item::<V>(&item, now, grace);
+                            take(item.key, decoded);
+                        }
                     },
-                    Err(unreadable) => Err(*unreadable),
-                };
-                match decoded {
-                    Ok((key, Some(decoded))) => {
-                        let (key, value) = into(key, decoded);
-                        found.insert(key, value);
+                    Err(unreadable) => {
+                        let (key, error) = *unreadable;
+                        take(key, Err(error));
                     }
-                    Ok((_, None)) => {}
-                    Err((key, error)) => failed.push(BatchFailure {
-                        keys: vec![key],
-                        error,
-                    }),
                 }
             }
-            failed.extend(failure);
+            failed_requests.extend(failure);
         }
+        // The split values found: every part of every one in one more round.
+        if !heads.is_empty() {
+            for joined in self.join_heads(heads).await {
+                let key = joined.0.key.clone();
+                take(key, self.decode_joined_head(joined));
+            }
+        }
+        failed.extend(failed_requests);
         (found, failed)
     }
 }

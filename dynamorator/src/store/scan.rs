@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 
 use super::{ItemInfo, Store};
 use crate::Error;
-use crate::backend::item::StoredItem;
-use crate::backend::{Backend, ItemPage, ScanSegment};
-use crate::codec::Codec;
+use crate::backend::item::{Payload, StoredItem};
+use crate::backend::{Backend, ItemPage, ScanSegment, Unreadable};
+use crate::codec::{Codec, Joined};
+use crate::error::CorruptReason;
 
 /// What a [`Store::scan`] reads, and how.
 ///
@@ -128,6 +129,8 @@ impl ScanOptions {
 pub struct ScannedItem {
     key: String,
     stored: Result<(StoredItem, ItemInfo), Error>,
+    /// A split value's bytes, its parts joined, or why they could not be.
+    joined: Option<Result<Joined, Error>>,
     codec: Codec,
 }
 
@@ -155,9 +158,10 @@ impl ScannedItem {
     /// [`Error::Corrupt`] for an item that does not decode (attributes, base64, gzip, JSON, a
     /// gzip bomb), [`Error::TypeMismatch`] for valid JSON of another shape.
     pub fn value<V: DeserializeOwned>(&self) -> Result<V, Error> {
-        match &self.stored {
-            Ok((item, _)) => self.codec.decode(item),
-            Err(error) => Err(error.clone()),
+        match (&self.stored, &self.joined) {
+            (Err(error), _) | (_, Some(Err(error))) => Err(error.clone()),
+            (Ok(_), Some(Ok(joined))) => self.codec.decode_joined(&self.key, joined),
+            (Ok((item, _)), None) => self.codec.decode(item),
         }
     }
 
@@ -168,9 +172,13 @@ impl ScannedItem {
     ///
     /// [`Error::Corrupt`] when the attributes, the base64 or the gzip do not decode.
     pub fn json_len(&self) -> Result<usize, Error> {
-        match &self.stored {
-            Ok((item, _)) => self.codec.json_text(item).map(|text| text.len()),
-            Err(error) => Err(error.clone()),
+        match (&self.stored, &self.joined) {
+            (Err(error), _) | (_, Some(Err(error))) => Err(error.clone()),
+            (Ok(_), Some(Ok(joined))) => self
+                .codec
+                .joined_json_text(&self.key, joined)
+                .map(|text| text.len()),
+            (Ok((item, _)), None) => self.codec.json_text(item).map(|text| text.len()),
         }
     }
 }
@@ -179,7 +187,8 @@ impl Store {
     /// Every item of the table with its stored form — expired items (until DynamoDB deletes
     /// them) and items that do not decode included — as a stream, read a page at a time in
     /// [`ScanOptions::segments`] parallel segments. Order is the backend's; with several
-    /// segments, pages of different segments interleave.
+    /// segments, pages of different segments interleave. A split value is one item (its
+    /// parts, read with it, are not items of the stream).
     ///
     /// A corrupt item is one item of the stream that says so ([`ScannedItem::info`],
     /// [`ScannedItem::value`]); it never stops the scan. A page that cannot be read (after the
@@ -262,21 +271,40 @@ fn walk_segment(
             };
             let now = store.now();
             let codec = store.codec();
-            let items = page
-                .items
-                .into_iter()
-                .map(move |read| scanned(read, codec, now))
-                .filter(|item| options.wants(&item.key))
-                .map(Ok)
-                .collect::<Vec<_>>();
-            Ok(Some((stream::iter(items), next)))
+            let mut heads = Vec::new();
+            let mut items = Vec::new();
+            for read in page.items {
+                match read {
+                    Ok(item) if !options.wants(&item.key) => {}
+                    Ok(item) => match &item.payload {
+                        Payload::Part(_) => {}
+                        Payload::Head(_) => heads.push(item),
+                        _ => items.push(scanned(Ok(item), None, codec, now)),
+                    },
+                    Err(unreadable) if options.wants(&unreadable.0) => {
+                        items.push(scanned(Err(unreadable), None, codec, now));
+                    }
+                    Err(_) => {}
+                }
+            }
+            // The page's split values, their parts read in one round.
+            for (head, joined) in store.join_heads(heads).await {
+                let joined = joined.and_then(|joined| {
+                    joined.ok_or_else(|| {
+                        Error::corrupt(&head.key, CorruptReason::Split("a part is missing"))
+                    })
+                });
+                items.push(scanned(Ok(head), Some(joined), codec, now));
+            }
+            Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
         }
     })
     .try_flatten()
 }
 
 fn scanned(
-    read: Result<StoredItem, crate::backend::Unreadable>,
+    read: Result<StoredItem, Unreadable>,
+    joined: Option<Result<Joined, Error>>,
     codec: Codec,
     now: i64,
 ) -> ScannedItem {
@@ -287,6 +315,7 @@ fn scanned(
                 let info = ItemInfo::of(&item, now);
                 (item, info)
             }),
+            joined,
             codec,
         },
         Err(unreadable) => {
@@ -294,6 +323,7 @@ fn scanned(
             ScannedItem {
                 key,
                 stored: Err(error),
+                joined,
                 codec,
             }
         }

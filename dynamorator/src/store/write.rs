@@ -4,10 +4,13 @@
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
+use std::collections::{HashMap, HashSet};
+
 use super::Store;
 use super::batch::{
     WRITES_PER_REQUEST, distinct_valid_keys, into_chunks, last_write_wins, write_chunk,
 };
+use super::split::{SplitWrite, needs_split, split};
 use crate::backend::WriteOp;
 use crate::backend::item::StoredItem;
 use crate::codec::{Horizons, validate_key};
@@ -30,7 +33,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An invalid key or value, an item over 400 KB once encoded, or a DynamoDB failure.
+    /// An invalid key or value, an item over 400 KB once encoded (with
+    /// [`split`](crate::StoreBuilder::split) on: a value past its maximum), or a DynamoDB
+    /// failure.
     #[must_use = "a failed write is only seen in this Result"]
     pub async fn put<V>(&self, key: &str, value: &V, ttl: Ttl) -> Result<(), Error>
     where
@@ -87,7 +92,9 @@ impl Store {
         self.put_items(items).await
     }
 
-    /// Deletes the value under `key`; deleting an absent key is not an error.
+    /// Deletes the value under `key`; deleting an absent key is not an error. A split value's
+    /// parts are deleted too (on DynamoDB, best effort: the delete returns the item it removed,
+    /// and a part that cannot be deleted expires with it).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -106,7 +113,9 @@ impl Store {
             return Ok(());
         };
         validate_key(key)?;
-        backend.delete(key).await
+        let removed = backend.delete_replacing(key).await?;
+        self.remove_replaced_parts(removed).await;
+        Ok(())
     }
 
     /// Deletes many keys, in requests of 25 sent concurrently. Absent keys are not an error.
@@ -139,19 +148,71 @@ impl Store {
             .await
     }
 
-    /// Writes one encoded item (a no-op on a disabled store).
+    /// Writes one encoded item, split into parts when too large for one (a no-op on a
+    /// disabled store).
     pub(crate) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
         match self.backend() {
+            Some(_) if needs_split(&item) => self.put_split(item).await,
             Some(backend) => backend.put(item).await,
             None => Ok(()),
         }
     }
 
     /// Writes encoded items in batches, the last of a repeated key winning; `Err(Incomplete)`
-    /// names the keys not written.
+    /// names the keys not written. Items too large for one are split: every part is written
+    /// first, then the heads with the other items, so a value whose parts failed gets no head.
     pub(crate) async fn put_items(&self, items: Vec<StoredItem>) -> Result<(), Error> {
-        let writes = items.into_iter().map(WriteOp::Put).collect();
-        self.write_all(last_write_wins(writes)).await
+        let writes = last_write_wins(items.into_iter().map(WriteOp::Put).collect());
+        if !writes
+            .iter()
+            .any(|write| matches!(write, WriteOp::Put(item) if needs_split(item)))
+        {
+            return self.write_all(writes).await;
+        }
+        let attempted = writes.len();
+        let mut owners: HashMap<String, String> = HashMap::new();
+        let mut parts = Vec::new();
+        let mut rest = Vec::with_capacity(writes.len());
+        for write in writes {
+            match write {
+                WriteOp::Put(item) if needs_split(&item) => {
+                    let SplitWrite {
+                        parts: its_parts,
+                        head,
+                    } = split(item);
+                    for part in &its_parts {
+                        owners.insert(part.key.clone(), head.key.clone());
+                    }
+                    parts.extend(its_parts);
+                    rest.push(WriteOp::Put(head));
+                }
+                other => rest.push(other),
+            }
+        }
+        // A value with a part not written gets no head; its other parts are removed.
+        let mut failures = Vec::new();
+        if let Err(error) = self.write_parts(parts).await {
+            let failed = owned_failures(error, &owners);
+            let unwritten: HashSet<&str> = failed
+                .iter()
+                .flat_map(|f| f.keys.iter().map(String::as_str))
+                .collect();
+            let orphans = owners
+                .iter()
+                .filter(|(_, owner)| unwritten.contains(owner.as_str()))
+                .map(|(part, _)| part.clone())
+                .collect();
+            rest.retain(|write| !unwritten.contains(write.key()));
+            self.remove_parts(orphans).await;
+            failures.extend(failed);
+        }
+        if let Err(error) = self.write_all(rest).await {
+            match error {
+                Error::Incomplete { failures: more, .. } => failures.extend(more),
+                other => return Err(other),
+            }
+        }
+        incomplete(attempted, failures)
     }
 
     /// Deletes distinct, valid keys in batches; `Err(Incomplete)` names the keys not deleted.
@@ -161,7 +222,7 @@ impl Store {
     }
 
     /// Sends writes with distinct keys; `Err(Incomplete)` names the keys not written.
-    async fn write_all(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
+    pub(super) async fn write_all(&self, writes: Vec<WriteOp>) -> Result<(), Error> {
         let Some(backend) = self.backend() else {
             return Ok(());
         };
@@ -174,13 +235,45 @@ impl Store {
             .filter_map(|failure| async move { failure })
             .collect()
             .await;
-        if failures.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Incomplete {
-                attempted,
-                failures,
-            })
-        }
+        incomplete(attempted, failures)
     }
+}
+
+/// `Ok` when nothing failed, else `Err(Incomplete)` naming what did.
+fn incomplete(attempted: usize, failures: Vec<BatchFailure>) -> Result<(), Error> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Incomplete {
+            attempted,
+            failures,
+        })
+    }
+}
+
+/// The failures of part writes, each naming the keys of the values whose parts they were
+/// (once each), not the parts.
+fn owned_failures(error: Error, owners: &HashMap<String, String>) -> Vec<BatchFailure> {
+    let failures = match error {
+        Error::Incomplete { failures, .. } => failures,
+        other => vec![BatchFailure {
+            keys: owners.keys().cloned().collect(),
+            error: other,
+        }],
+    };
+    let mut named = HashSet::new();
+    failures
+        .into_iter()
+        .map(|failure| BatchFailure {
+            keys: failure
+                .keys
+                .iter()
+                .filter_map(|part| owners.get(part))
+                .filter(|owner| named.insert((*owner).clone()))
+                .cloned()
+                .collect(),
+            error: failure.error,
+        })
+        .filter(|failure| !failure.keys.is_empty())
+        .collect()
 }

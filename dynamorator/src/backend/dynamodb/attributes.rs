@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem, attr};
+use crate::backend::item::{JoinedForm, Part, Payload, SplitHead, StoredItem, attr};
 use crate::error::CorruptReason;
 
 pub(crate) type Attributes = HashMap<String, AttributeValue>;
@@ -27,6 +27,31 @@ pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
         }
         Payload::Zstd(frame) => {
             attributes.insert(attr::ZSTD.to_owned(), AttributeValue::B(Blob::new(frame)));
+        }
+        Payload::Head(head) => {
+            let number = |n: u64| AttributeValue::N(n.to_string());
+            attributes.insert(attr::PARTS.to_owned(), number(u64::from(head.parts)));
+            attributes.insert(attr::PARTS_ID.to_owned(), AttributeValue::S(head.write_id));
+            attributes.insert(attr::PARTS_LEN.to_owned(), number(head.len));
+            attributes.insert(
+                attr::PARTS_SHA256.to_owned(),
+                AttributeValue::S(head.sha256),
+            );
+            attributes.insert(
+                attr::PARTS_FORM.to_owned(),
+                AttributeValue::S(head.form.name().to_owned()),
+            );
+        }
+        Payload::Part(part) => {
+            attributes.insert(
+                attr::PART.to_owned(),
+                AttributeValue::B(Blob::new(part.bytes)),
+            );
+            attributes.insert(attr::PART_OF.to_owned(), AttributeValue::S(part.write_id));
+            attributes.insert(
+                attr::PART_INDEX.to_owned(),
+                AttributeValue::N(part.index.to_string()),
+            );
         }
     }
     attributes.insert(
@@ -95,7 +120,10 @@ pub(crate) fn from_attributes(
             return Err(Box::new((String::new(), Error::corrupt("", reason))));
         }
     };
-    if !attributes.contains_key(attr::DATA) && !attributes.contains_key(attr::ZSTD) {
+    if !VALUE_ATTRIBUTES
+        .iter()
+        .any(|name| attributes.contains_key(*name))
+    {
         return Ok(None);
     }
     match fields(&mut attributes) {
@@ -127,10 +155,22 @@ fn fields(attributes: &mut Attributes) -> Result<(Payload, i64), CorruptReason> 
     Ok((payload, expires_at))
 }
 
-/// The value in whichever form the item holds it; exactly one form, of the right type.
+/// The attributes that hold a value or a part of one, one per form: an item has exactly one.
+const VALUE_ATTRIBUTES: [&str; 4] = [attr::DATA, attr::ZSTD, attr::PARTS, attr::PART];
+
+/// The value in whichever form the item holds it; exactly one form, of the right types.
 fn payload(attributes: &mut Attributes) -> Result<Payload, CorruptReason> {
-    if attributes.contains_key(attr::DATA) && attributes.contains_key(attr::ZSTD) {
-        return Err(CorruptReason::Ambiguous(attr::DATA, attr::ZSTD));
+    let mut present = VALUE_ATTRIBUTES
+        .into_iter()
+        .filter(|name| attributes.contains_key(*name));
+    if let (Some(first), Some(second)) = (present.next(), present.next()) {
+        return Err(CorruptReason::Ambiguous(first, second));
+    }
+    if attributes.contains_key(attr::PARTS) {
+        return split_head(attributes).map(Payload::Head);
+    }
+    if attributes.contains_key(attr::PART) {
+        return part(attributes).map(Payload::Part);
     }
     if let Some(zstd) = attributes.remove(attr::ZSTD) {
         return match zstd {
@@ -158,6 +198,68 @@ fn payload(attributes: &mut Attributes) -> Result<Payload, CorruptReason> {
             attribute: attr::COMPRESSED,
             expected: "BOOL",
         }),
+    }
+}
+
+/// A split value's head: its part count, write id, length, checksum and form, all required.
+fn split_head(attributes: &mut Attributes) -> Result<SplitHead, CorruptReason> {
+    let parts = required_count(attributes, attr::PARTS)?;
+    Ok(SplitHead {
+        parts: u32::try_from(parts).map_err(|_| CorruptReason::BadNumber(attr::PARTS))?,
+        write_id: required_string(attributes, attr::PARTS_ID)?,
+        len: required_count(attributes, attr::PARTS_LEN)?,
+        sha256: required_string(attributes, attr::PARTS_SHA256)?,
+        form: JoinedForm::from_name(&required_string(attributes, attr::PARTS_FORM)?)
+            .ok_or(CorruptReason::BadForm(attr::PARTS_FORM))?,
+    })
+}
+
+/// One part: its bytes, write id and place, all required.
+fn part(attributes: &mut Attributes) -> Result<Part, CorruptReason> {
+    let bytes = match attributes.remove(attr::PART) {
+        Some(AttributeValue::B(bytes)) => bytes.into_inner(),
+        _ => {
+            return Err(CorruptReason::WrongType {
+                attribute: attr::PART,
+                expected: "B",
+            });
+        }
+    };
+    let index = required_count(attributes, attr::PART_INDEX)?;
+    Ok(Part {
+        write_id: required_string(attributes, attr::PART_OF)?,
+        index: u32::try_from(index).map_err(|_| CorruptReason::BadNumber(attr::PART_INDEX))?,
+        bytes,
+    })
+}
+
+/// A required `S` attribute, moved out.
+fn required_string(
+    attributes: &mut Attributes,
+    name: &'static str,
+) -> Result<String, CorruptReason> {
+    match attributes.remove(name) {
+        Some(AttributeValue::S(text)) => Ok(text),
+        Some(_) => Err(CorruptReason::WrongType {
+            attribute: name,
+            expected: "S",
+        }),
+        None => Err(CorruptReason::MissingAttribute(name)),
+    }
+}
+
+/// A required whole, non-negative `N` attribute.
+fn required_count(attributes: &Attributes, name: &'static str) -> Result<u64, CorruptReason> {
+    match attributes.get(name) {
+        Some(AttributeValue::N(text)) => text
+            .trim()
+            .parse()
+            .map_err(|_| CorruptReason::BadNumber(name)),
+        Some(_) => Err(CorruptReason::WrongType {
+            attribute: name,
+            expected: "N",
+        }),
+        None => Err(CorruptReason::MissingAttribute(name)),
     }
 }
 
@@ -292,6 +394,95 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(back, item);
+    }
+
+    fn head() -> SplitHead {
+        SplitHead {
+            write_id: "0123456789abcdef0123456789abcdef".into(),
+            parts: 3,
+            len: 700_000,
+            sha256: "ab".repeat(32),
+            form: JoinedForm::Gzip,
+        }
+    }
+
+    #[test]
+    fn split_heads_and_parts_round_trip_without_data() {
+        let mut item = from_attributes(python_item()).unwrap().unwrap();
+        item.payload = Payload::Head(head());
+        let attributes = to_attributes(item.clone());
+        assert!(!attributes.contains_key("data"));
+        assert_eq!(
+            attributes.get("parts"),
+            Some(&AttributeValue::N("3".into()))
+        );
+        assert_eq!(from_attributes(attributes).unwrap(), Some(item.clone()));
+        item.payload = Payload::Part(Part {
+            write_id: "ff".into(),
+            index: 2,
+            bytes: vec![0, 1, 2],
+        });
+        let attributes = to_attributes(item.clone());
+        assert!(!attributes.contains_key("data"));
+        assert_eq!(
+            attributes.get("part"),
+            Some(&AttributeValue::B(Blob::new(vec![0, 1, 2])))
+        );
+        assert_eq!(from_attributes(attributes).unwrap(), Some(item));
+    }
+
+    #[test]
+    fn malformed_heads_and_parts_are_named() {
+        let head_item = || {
+            let mut item = from_attributes(python_item()).unwrap().unwrap();
+            item.payload = Payload::Head(head());
+            to_attributes(item)
+        };
+        let reason_of = |attributes: Attributes| match from_attributes(attributes) {
+            Err(unreadable) => match unreadable.1 {
+                Error::Corrupt { reason, .. } => reason,
+                other => panic!("expected corrupt, got {other:?}"),
+            },
+            other => panic!("expected corrupt, got {other:?}"),
+        };
+        let mut millions = head_item();
+        millions.insert("parts".into(), AttributeValue::N("5000000".into()));
+        // Read as it is: the store refuses a count past its cap before fetching anything.
+        assert!(matches!(
+            from_attributes(millions).unwrap().unwrap().payload,
+            Payload::Head(SplitHead {
+                parts: 5_000_000,
+                ..
+            })
+        ));
+        let mut huge = head_item();
+        huge.insert("parts".into(), AttributeValue::N("1e12".into()));
+        assert_eq!(reason_of(huge), CorruptReason::BadNumber("parts"));
+        let mut form = head_item();
+        form.insert("parts_form".into(), AttributeValue::S("brotli".into()));
+        assert_eq!(reason_of(form), CorruptReason::BadForm("parts_form"));
+        let mut no_id = head_item();
+        no_id.remove("parts_id");
+        assert_eq!(
+            reason_of(no_id),
+            CorruptReason::MissingAttribute("parts_id")
+        );
+        let mut with_data = head_item();
+        with_data.insert("data".into(), AttributeValue::S("1".into()));
+        assert_eq!(
+            reason_of(with_data),
+            CorruptReason::Ambiguous("data", "parts")
+        );
+        let mut part = python_item();
+        part.remove("data");
+        part.insert("part".into(), AttributeValue::S("not binary".into()));
+        assert!(matches!(
+            reason_of(part),
+            CorruptReason::WrongType {
+                attribute: "part",
+                expected: "B"
+            }
+        ));
     }
 
     #[test]

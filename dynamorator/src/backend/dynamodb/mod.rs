@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, DeleteRequest, KeysAndAttributes, PutRequest,
-    ReturnConsumedCapacity, WriteRequest,
+    ReturnConsumedCapacity, ReturnValue, WriteRequest,
 };
 
 use super::item::{StoredItem, attr};
@@ -23,7 +23,7 @@ use super::{
 };
 use crate::Error;
 use crate::observe::store;
-use attributes::{expiry_of, from_attributes, key_attributes, key_of, to_attributes};
+use attributes::{Attributes, expiry_of, from_attributes, key_attributes, key_of, to_attributes};
 use errors::{from_build, from_sdk, is_condition_failure};
 
 /// A table in DynamoDB (or a server that speaks its protocol).
@@ -92,32 +92,39 @@ impl DynamoDbBackend {
         }
     }
 
-    async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
+    /// A put; with `old`, it returns the item it replaced (`ReturnValues: ALL_OLD`: no extra
+    /// capacity, only the item's bytes in the answer).
+    async fn put_item(&self, item: StoredItem, old: bool) -> Result<Option<StoredItem>, Error> {
         let output = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)))
+            .set_return_values(old.then_some(ReturnValue::AllOld))
             .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("PutItem", e))?;
         self.consumed("PutItem", &output.consumed_capacity);
-        Ok(())
+        Ok(replaced(output.attributes))
     }
 
-    async fn delete_item(&self, key: &str) -> Result<(), Error> {
+    /// A delete; with `old`, it returns the item it removed, as [`put_item`] does.
+    ///
+    /// [`put_item`]: DynamoDbBackend::put_item
+    async fn delete_item(&self, key: &str, old: bool) -> Result<Option<StoredItem>, Error> {
         let output = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
+            .set_return_values(old.then_some(ReturnValue::AllOld))
             .set_return_consumed_capacity(self.capacity())
             .send()
             .await
             .map_err(|e| from_sdk("DeleteItem", e))?;
         self.consumed("DeleteItem", &output.consumed_capacity);
-        Ok(())
+        Ok(replaced(output.attributes))
     }
 
     async fn batch_get_items(&self, keys: &[String]) -> Result<BatchGetPage, Error> {
@@ -201,10 +208,14 @@ impl DynamoDbBackend {
             // `ttl` and `data` are DynamoDB reserved words, hence the placeholders.
             .projection_expression(format!("{}, #ttl", attr::KEY))
             .expression_attribute_names("#ttl", attr::TTL)
-            // Items without a value (leases on keys not loaded yet) are not keys of the cache.
-            .filter_expression("attribute_exists(#data) OR attribute_exists(#zstd)")
+            // Items without a value (leases on keys not loaded yet, parts of split values) are
+            // not keys of the cache.
+            .filter_expression(
+                "attribute_exists(#data) OR attribute_exists(#zstd) OR attribute_exists(#parts)",
+            )
             .expression_attribute_names("#data", attr::DATA)
             .expression_attribute_names("#zstd", attr::ZSTD)
+            .expression_attribute_names("#parts", attr::PARTS)
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .set_return_consumed_capacity(self.capacity())
@@ -264,6 +275,10 @@ impl DynamoDbBackend {
     }
 }
 
+/// An item holds no value in any form (`#data`, `#zstd`, `#parts` are its placeholders).
+const NO_VALUE: &str =
+    "attribute_not_exists(#data) AND attribute_not_exists(#zstd) AND attribute_not_exists(#parts)";
+
 // Conditional writes. DynamoDB reserves `data`, `ttl` and `version` as words, so every
 // attribute goes through a placeholder.
 impl DynamoDbBackend {
@@ -281,9 +296,10 @@ impl DynamoDbBackend {
                 .expression_attribute_names("#data", attr::DATA)
                 .expression_attribute_values(":data", AttributeValue::S(data)),
             Condition::DataIs(None) => request
-                .condition_expression("attribute_not_exists(#data) AND attribute_not_exists(#zstd)")
+                .condition_expression(NO_VALUE)
                 .expression_attribute_names("#data", attr::DATA)
-                .expression_attribute_names("#zstd", attr::ZSTD),
+                .expression_attribute_names("#zstd", attr::ZSTD)
+                .expression_attribute_names("#parts", attr::PARTS),
             Condition::OlderVersion => request
                 .condition_expression("attribute_not_exists(#version) OR #version < :version")
                 .expression_attribute_names("#version", attr::VERSION)
@@ -304,10 +320,10 @@ impl DynamoDbBackend {
         // generation) written under an older one. An item without `fresh_until` is fresh
         // until its `ttl`; the comparison is guarded by `attribute_exists`, as moto treats a
         // comparison with a missing attribute as true.
-        let mut not_fresh = "(attribute_not_exists(#data) AND attribute_not_exists(#zstd)) \
-                             OR #ttl <= :second \
-                             OR (attribute_exists(#fresh) AND #fresh <= :second)"
-            .to_owned();
+        let mut not_fresh = format!(
+            "({NO_VALUE}) OR #ttl <= :second \
+             OR (attribute_exists(#fresh) AND #fresh <= :second)"
+        );
         if lease.generation > 0 {
             not_fresh
                 .push_str(" OR attribute_not_exists(#generation) OR #generation < :generation");
@@ -329,6 +345,7 @@ impl DynamoDbBackend {
             .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_names("#data", attr::DATA)
             .expression_attribute_names("#zstd", attr::ZSTD)
+            .expression_attribute_names("#parts", attr::PARTS)
             .expression_attribute_names("#fresh", attr::FRESH_UNTIL)
             .expression_attribute_values(
                 ":second",
@@ -390,6 +407,14 @@ impl DynamoDbBackend {
     }
 }
 
+/// The item a write replaced, from its `ALL_OLD` answer; one that does not read is none (its
+/// parts, if it had any, are left to their TTL).
+fn replaced(attributes: Option<Attributes>) -> Option<StoredItem> {
+    attributes
+        .filter(|attributes| !attributes.is_empty())
+        .and_then(|attributes| from_attributes(attributes).ok().flatten())
+}
+
 fn write_request(write: WriteOp) -> Result<WriteRequest, Error> {
     Ok(match write {
         WriteOp::Put(item) => WriteRequest::builder()
@@ -429,11 +454,22 @@ impl Backend for DynamoDbBackend {
     }
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
-        Box::pin(self.put_item(item))
+        Box::pin(async move { self.put_item(item, false).await.map(|_| ()) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Error>> {
-        Box::pin(self.delete_item(key))
+        Box::pin(async move { self.delete_item(key, false).await.map(|_| ()) })
+    }
+
+    fn put_replacing(&self, item: StoredItem) -> BoxFuture<'_, Result<Option<StoredItem>, Error>> {
+        Box::pin(self.put_item(item, true))
+    }
+
+    fn delete_replacing<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
+        Box::pin(self.delete_item(key, true))
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {

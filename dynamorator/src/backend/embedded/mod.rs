@@ -10,7 +10,7 @@ pub(crate) mod file;
 mod leases;
 
 use crate::Error;
-use crate::backend::item::StoredItem;
+use crate::backend::item::{Payload, StoredItem, part_key};
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
@@ -35,19 +35,17 @@ impl EmbeddedBackend {
         self.items.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies writes, each one insert or remove; a write ends its key's lease.
+    /// Applies writes, each one insert or remove; a write ends its key's lease, and removes
+    /// the parts of a split value it replaces.
     fn apply(&self, writes: Vec<WriteOp>) {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
         for write in writes {
             self.leases.written(write.key());
-            match write {
-                WriteOp::Put(item) => {
-                    items.insert(item.key.clone(), item);
-                }
-                WriteOp::Delete(key) => {
-                    items.remove(&key);
-                }
-            }
+            let replaced = match write {
+                WriteOp::Put(item) => items.insert(item.key.clone(), item),
+                WriteOp::Delete(key) => items.remove(&key),
+            };
+            remove_parts_of(&mut items, replaced);
         }
     }
 
@@ -55,14 +53,19 @@ impl EmbeddedBackend {
         let items = self.read();
         let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
         let mut range = items.range::<str, _>((lower, Bound::Unbounded));
-        let keys: Vec<(String, Option<i64>)> = range
-            .by_ref()
-            .take(limit as usize)
-            .map(|(key, item)| (key.clone(), Some(item.expires_at)))
-            .collect();
+        let mut keys = Vec::new();
+        let mut last = None;
+        // Parts count toward the page's limit but are left out of it, as DynamoDB's filter
+        // leaves items out of a page after its limit.
+        for (key, item) in range.by_ref().take(limit as usize) {
+            last = Some(key);
+            if item.payload.is_value() {
+                keys.push((key.clone(), Some(item.expires_at)));
+            }
+        }
         // Unlike some servers, a page that ends exactly at the last key says so.
         let last_key = match range.next() {
-            Some(_) => keys.last().map(|(key, _)| key.clone()),
+            Some(_) => last.cloned(),
             None => None,
         };
         ScanPage { keys, last_key }
@@ -84,6 +87,20 @@ impl EmbeddedBackend {
         ItemPage {
             items: page.into_iter().map(Ok).collect(),
             last_key,
+        }
+    }
+}
+
+/// Removes the parts of `replaced`, if it was a split value's head.
+fn remove_parts_of(items: &mut BTreeMap<String, StoredItem>, replaced: Option<StoredItem>) {
+    if let Some(StoredItem {
+        key,
+        payload: Payload::Head(head),
+        ..
+    }) = replaced
+    {
+        for index in 0..head.parts.min(crate::backend::item::MAX_PARTS) {
+            items.remove(&part_key(&key, &head.write_id, index));
         }
     }
 }
@@ -138,7 +155,8 @@ impl Backend for EmbeddedBackend {
         let applies = condition_holds(&condition, items.get(&item.key), item.version);
         if applies {
             self.leases.written(&item.key);
-            items.insert(item.key.clone(), item);
+            let replaced = items.insert(item.key.clone(), item);
+            remove_parts_of(&mut items, replaced);
         }
         Box::pin(async move { Ok(applies) })
     }

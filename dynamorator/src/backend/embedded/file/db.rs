@@ -14,7 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use super::open::{OpenInProcess, fail, open};
 use super::record;
 use crate::backend::embedded::condition_holds;
-use crate::backend::item::StoredItem;
+use crate::backend::item::{MAX_PARTS, Payload, SplitHead, StoredItem, part_key};
 use crate::backend::{BatchGetPage, Condition, ItemPage, ScanPage, WriteOp};
 use crate::{Clock, Error};
 
@@ -138,11 +138,22 @@ impl Db {
                     WriteOp::Delete(_) => items.remove(key),
                 }
                 .map_err(self.fails(WRITE))?
-                .map(|old| record::expires_at(old.value()));
-                // A replaced record that does not decode leaves its index entry behind; the
-                // sweep drops such entries.
-                if let Some(Ok(old)) = replaced {
-                    expiry.remove((old, key)).map_err(self.fails(WRITE))?;
+                .map(|old| {
+                    (
+                        record::expires_at(old.value()),
+                        record::split_head(old.value()),
+                    )
+                });
+                if let Some((old_expiry, old_head)) = replaced {
+                    // A replaced record that does not decode leaves its index entry behind;
+                    // the sweep drops such entries.
+                    if let Ok(old) = old_expiry {
+                        expiry.remove((old, key)).map_err(self.fails(WRITE))?;
+                    }
+                    if let Some(head) = old_head {
+                        remove_parts(&mut items, &mut expiry, key, &head)
+                            .map_err(self.fails(WRITE))?;
+                    }
                 }
                 if let WriteOp::Put(item) = write {
                     expiry
@@ -174,6 +185,13 @@ impl Db {
             if !condition_holds(condition, stored.as_ref(), item.version) {
                 return Ok(false);
             }
+            if let Some(StoredItem {
+                payload: Payload::Head(head),
+                ..
+            }) = &stored
+            {
+                remove_parts(&mut items, &mut expiry, key, head).map_err(self.fails(WRITE))?;
+            }
             items
                 .insert(key, record::encode(item).as_slice())
                 .map_err(self.fails(WRITE))?;
@@ -198,12 +216,16 @@ impl Db {
         Ok(ItemPage { items, last_key })
     }
 
-    /// One page of at most `limit` keys after `start`, in key order, with their expiry.
+    /// One page of at most `limit` keys after `start`, in key order, with their expiry; parts
+    /// of split values count toward the limit but are left out, as DynamoDB's filter does.
     pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
         let (keys, last_key) = self.page(limit, start, |key, record| {
-            (key, record::expires_at(record).ok())
+            (!record::is_part(record)).then(|| (key, record::expires_at(record).ok()))
         })?;
-        Ok(ScanPage { keys, last_key })
+        Ok(ScanPage {
+            keys: keys.into_iter().flatten().collect(),
+            last_key,
+        })
     }
 
     /// At most `limit` entries after `start`, in key order, each made by `each` from its key
@@ -297,6 +319,26 @@ impl Db {
         transaction.commit().map_err(self.fails(SWEEP))?;
         Ok(due)
     }
+}
+
+/// Removes the parts of the split value `head` under `key` (replaced or deleted), from both
+/// tables, in the caller's transaction.
+fn remove_parts(
+    items: &mut redb::Table<&str, &[u8]>,
+    expiry: &mut redb::Table<(i64, &str), ()>,
+    key: &str,
+    head: &SplitHead,
+) -> Result<(), redb::StorageError> {
+    for index in 0..head.parts.min(MAX_PARTS) {
+        let part = part_key(key, &head.write_id, index);
+        let removed = items
+            .remove(part.as_str())?
+            .map(|old| record::expires_at(old.value()));
+        if let Some(Ok(at)) = removed {
+            expiry.remove((at, part.as_str()))?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -13,8 +13,14 @@
 //! | 8 | `fresh_until`, i64, when flagged |
 //! | 8 | `generation`, u64, when flagged |
 //! | 8 | `version`, u64, when flagged |
-//! | 1 | the value's form: `0` JSON text, `1` base64 of its gzip, `2` its zstd frame |
-//! | rest | the value, as stored (UTF-8 text for the first two forms, bytes for zstd) |
+//! | 1 | the value's form: `0` JSON text, `1` base64 of its gzip, `2` its zstd frame, `3` a
+//! split value's head, `4` a part of one |
+//! | rest | the value, as stored (UTF-8 text for the first two forms, bytes for zstd), or the
+//! head or part below |
+//!
+//! A head: the joined form (1 byte: `0` JSON, `1` gzip, `2` zstd), the part count (u32), the
+//! joined length (u64), then the write id and the SHA-256 (hex), each as a length byte and
+//! its bytes. A part: its index (u32), the write id (a length byte and its bytes), its bytes.
 //!
 //! Version 1 (written before zstd) had no form byte: flag `1` marked gzip, and the rest was the
 //! text. Version 1 records are still read; every write is version 2.
@@ -26,7 +32,7 @@
 //! guesses.
 
 use crate::CorruptReason;
-use crate::backend::item::{Payload, StoredItem};
+use crate::backend::item::{JoinedForm, Part, Payload, SplitHead, StoredItem};
 
 const VERSION: u8 = 2;
 /// Version 1's only difference: no form byte, and this flag for gzip.
@@ -44,6 +50,8 @@ const FIXED: usize = 10;
 const FORM_JSON: u8 = 0;
 const FORM_GZIP: u8 = 1;
 const FORM_ZSTD: u8 = 2;
+const FORM_HEAD: u8 = 3;
+const FORM_PART: u8 = 4;
 
 /// The record of `item`.
 pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
@@ -70,12 +78,12 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
     if version.is_some() {
         flags |= ITEM_VERSION;
     }
-    let (form, bytes) = match payload {
-        Payload::Json(text) => (FORM_JSON, text.as_bytes()),
-        Payload::Gzip(text) => (FORM_GZIP, text.as_bytes()),
-        Payload::Zstd(frame) => (FORM_ZSTD, frame.as_slice()),
+    // A head's `len` is its parts' bytes, not its own.
+    let value_len = match payload {
+        Payload::Head(_) => 0,
+        other => other.len(),
     };
-    let mut record = Vec::with_capacity(FIXED + 33 + bytes.len());
+    let mut record = Vec::with_capacity(FIXED + 33 + 128 + value_len);
     record.push(VERSION);
     record.push(flags);
     record.extend_from_slice(&expires_at.to_le_bytes());
@@ -85,9 +93,101 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
     for count in [generation, version].into_iter().flatten() {
         record.extend_from_slice(&count.to_le_bytes());
     }
-    record.push(form);
-    record.extend_from_slice(bytes);
+    match payload {
+        Payload::Json(text) => {
+            record.push(FORM_JSON);
+            record.extend_from_slice(text.as_bytes());
+        }
+        Payload::Gzip(text) => {
+            record.push(FORM_GZIP);
+            record.extend_from_slice(text.as_bytes());
+        }
+        Payload::Zstd(frame) => {
+            record.push(FORM_ZSTD);
+            record.extend_from_slice(frame);
+        }
+        Payload::Head(head) => {
+            record.push(FORM_HEAD);
+            record.push(joined_form_byte(head.form));
+            record.extend_from_slice(&head.parts.to_le_bytes());
+            record.extend_from_slice(&head.len.to_le_bytes());
+            push_short(&mut record, &head.write_id);
+            push_short(&mut record, &head.sha256);
+        }
+        Payload::Part(part) => {
+            record.push(FORM_PART);
+            record.extend_from_slice(&part.index.to_le_bytes());
+            push_short(&mut record, &part.write_id);
+            record.extend_from_slice(&part.bytes);
+        }
+    }
     record
+}
+
+/// A short text (a write id, a checksum) as its length in one byte and its bytes; cut to 255
+/// bytes, which no text this crate writes reaches (a reader then finds it does not match).
+fn push_short(record: &mut Vec<u8>, text: &str) {
+    let bytes = &text.as_bytes()[..text.len().min(255)];
+    record.push(bytes.len() as u8);
+    record.extend_from_slice(bytes);
+}
+
+fn take_short(bytes: &[u8]) -> Result<(String, &[u8]), CorruptReason> {
+    let [len, rest @ ..] = bytes else {
+        return Err(CUT_SHORT);
+    };
+    let (text, rest) = rest.split_at_checked(usize::from(*len)).ok_or(CUT_SHORT)?;
+    Ok((utf8(text)?, rest))
+}
+
+fn joined_form_byte(form: JoinedForm) -> u8 {
+    match form {
+        JoinedForm::Json => FORM_JSON,
+        JoinedForm::Gzip => FORM_GZIP,
+        JoinedForm::Zstd => FORM_ZSTD,
+    }
+}
+
+fn take_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
+    let (number, rest) = bytes.split_first_chunk::<4>()?;
+    Some((u32::from_le_bytes(*number), rest))
+}
+
+fn head(bytes: &[u8]) -> Result<SplitHead, CorruptReason> {
+    let [form, rest @ ..] = bytes else {
+        return Err(CUT_SHORT);
+    };
+    let form = match *form {
+        FORM_JSON => JoinedForm::Json,
+        FORM_GZIP => JoinedForm::Gzip,
+        FORM_ZSTD => JoinedForm::Zstd,
+        _ => return Err(CorruptReason::Record("its form is unknown")),
+    };
+    let (parts, rest) = take_u32(rest).ok_or(CUT_SHORT)?;
+    let (len, rest) = take_i64(rest).ok_or(CUT_SHORT)?;
+    let (write_id, rest) = take_short(rest)?;
+    let (sha256, rest) = take_short(rest)?;
+    if !rest.is_empty() {
+        return Err(CorruptReason::Record("it has bytes past its end"));
+    }
+    Ok(SplitHead {
+        write_id,
+        parts,
+        // Written from a u64: the cast gives back the very bits.
+        len: len as u64,
+        sha256,
+        form,
+    })
+}
+
+fn part(bytes: &[u8]) -> Result<Part, CorruptReason> {
+    let (index, rest) = take_u32(bytes).ok_or(CUT_SHORT)?;
+    let (write_id, rest) = take_short(rest)?;
+    Ok(Part {
+        write_id,
+        index,
+        bytes: rest.to_vec(),
+    })
 }
 
 /// The item under `key` whose record is `bytes`.
@@ -122,6 +222,8 @@ pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, CorruptReaso
             FORM_JSON => Payload::Json(utf8(value)?),
             FORM_GZIP => Payload::Gzip(utf8(value)?),
             FORM_ZSTD => Payload::Zstd(value.to_vec()),
+            FORM_HEAD => Payload::Head(head(value)?),
+            FORM_PART => Payload::Part(part(value)?),
             _ => return Err(CorruptReason::Record("its form is unknown")),
         }
     };
@@ -147,6 +249,31 @@ fn utf8(bytes: &[u8]) -> Result<String, CorruptReason> {
 /// The `expires_at` of a record, without decoding the rest.
 pub(super) fn expires_at(bytes: &[u8]) -> Result<i64, CorruptReason> {
     header(bytes).map(|header| header.expires_at)
+}
+
+/// The split value's head a record holds, if it is one, without copying anything else: what
+/// a write that replaces or deletes it needs to remove its parts.
+pub(super) fn split_head(bytes: &[u8]) -> Option<SplitHead> {
+    match form_and_value(bytes)? {
+        (FORM_HEAD, value) => head(value).ok(),
+        _ => None,
+    }
+}
+
+/// Whether a record is a part of a split value, without decoding its value: parts are left
+/// out of key listings.
+pub(super) fn is_part(bytes: &[u8]) -> bool {
+    form_and_value(bytes).is_some_and(|(form, _)| form == FORM_PART)
+}
+
+/// A version 2 record's form byte and the bytes after it, past the optional numbers.
+fn form_and_value(bytes: &[u8]) -> Option<(u8, &[u8])> {
+    let header = header(bytes).ok()?;
+    let numbers = (header.flags & KNOWN_FLAGS).count_ones() as usize;
+    match header.rest.get(numbers * 8..)? {
+        [form, value @ ..] if header.version == VERSION => Some((*form, value)),
+        _ => None,
+    }
 }
 
 /// What every record starts with, and the bytes after it.
@@ -199,11 +326,23 @@ mod tests {
         }
     }
 
-    fn payloads() -> [Payload; 3] {
+    fn payloads() -> [Payload; 5] {
         [
             Payload::Json("{\"a\":\"é\"}".into()),
             Payload::Gzip("H4sIAAAA".into()),
             Payload::Zstd(vec![0x28, 0xb5, 0x2f, 0xfd, 0xff, 0]),
+            Payload::Head(SplitHead {
+                write_id: "0123456789abcdef0123456789abcdef".into(),
+                parts: 7,
+                len: 2_000_000,
+                sha256: "ab".repeat(32),
+                form: JoinedForm::Gzip,
+            }),
+            Payload::Part(Part {
+                write_id: "0123456789abcdef0123456789abcdef".into(),
+                index: 6,
+                bytes: vec![0xff, 0, 1],
+            }),
         ]
     }
 
@@ -221,6 +360,7 @@ mod tests {
                         let record = encode(&item);
                         assert_eq!(decode("k", &record), Ok(item.clone()));
                         assert_eq!(expires_at(&record), Ok(-5));
+                        assert_eq!(is_part(&record), matches!(item.payload, Payload::Part(_)));
                     }
                 }
             }
@@ -289,6 +429,16 @@ mod tests {
         assert_eq!(
             decode("k", &not_utf8),
             Err(CorruptReason::Record("its data is not UTF-8"))
+        );
+        let head = encode(&item(None, None, payloads()[3].clone()));
+        for len in FIXED..head.len() {
+            assert!(decode("k", &head[..len]).is_err(), "head cut at {len}");
+        }
+        let mut longer = head.clone();
+        longer.push(0);
+        assert!(
+            decode("k", &longer).is_err(),
+            "a head has nothing past its end"
         );
         // A zstd value is bytes: anything goes here, the codec judges the frame.
         let mut zstd = encode(&item(None, None, Payload::Zstd(vec![])));

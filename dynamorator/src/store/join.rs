@@ -1,0 +1,96 @@
+//! Values past the item limit, read: a head's parts fetched with batch reads (every head of a
+//! batch read in one more round), checked against the head (count, write id, place, lengths,
+//! SHA-256) and joined. A part that is gone makes the value a miss, with a warning; a part
+//! that does not match makes it corrupt; never a wrong value.
+
+use std::collections::HashMap;
+
+use crate::Error;
+use crate::backend::item::{MAX_ITEM_BYTES, MAX_PARTS, Payload, SplitHead, StoredItem, part_key};
+use crate::codec::Joined;
+use crate::error::CorruptReason;
+
+use super::split::sha256_hex;
+
+/// What joining a head's parts gave.
+#[derive(Debug)]
+pub(crate) enum Joining {
+    /// Every part, checked: the value's bytes.
+    Joined(Joined),
+    /// Part `index` is not in the table (deleted with a newer write, expired, or never written):
+    /// a miss.
+    Missing { index: u32 },
+}
+
+fn corrupt(key: &str, why: &'static str) -> Error {
+    Error::corrupt(key, CorruptReason::Split(why))
+}
+
+/// The keys of the parts of the split value under `key`, or why its head cannot be right, so
+/// nothing is fetched for it: a part count of zero or past [`MAX_PARTS`], a length past
+/// `max_len` (the store's `max_inflated_bytes`) or that its parts could not hold, a malformed
+/// write id.
+pub(crate) fn part_keys(key: &str, head: &SplitHead, max_len: usize) -> Result<Vec<String>, Error> {
+    if head.parts == 0 || head.parts > MAX_PARTS {
+        return Err(corrupt(key, "its part count is out of range"));
+    }
+    if head.len > max_len as u64 {
+        return Err(Error::corrupt(
+            key,
+            CorruptReason::TooLarge { limit: max_len },
+        ));
+    }
+    let parts = u64::from(head.parts);
+    if head.len < parts || head.len > parts.saturating_mul(MAX_ITEM_BYTES as u64) {
+        return Err(corrupt(key, "its length does not fit its part count"));
+    }
+    let id = &head.write_id;
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(corrupt(key, "its write id is malformed"));
+    }
+    Ok((0..head.parts)
+        .map(|index| part_key(key, id, index))
+        .collect())
+}
+
+/// Joins the parts of `head` (under `key`) found in `fetched`, by their keys `keys` (from
+/// [`part_keys`]), taking them out of the map.
+pub(crate) fn join(
+    key: &str,
+    head: &SplitHead,
+    keys: &[String],
+    fetched: &mut HashMap<String, Result<StoredItem, Error>>,
+) -> Result<Joining, Error> {
+    let mut parts = Vec::with_capacity(keys.len());
+    let mut total: u64 = 0;
+    for (index, part_key) in (0u32..).zip(keys) {
+        let item = match fetched.remove(part_key) {
+            None => return Ok(Joining::Missing { index }),
+            Some(Err(_)) => return Err(corrupt(key, "a part is unreadable")),
+            Some(Ok(item)) => item,
+        };
+        let Payload::Part(part) = item.payload else {
+            return Err(corrupt(key, "an item where a part should be is not one"));
+        };
+        if part.write_id != head.write_id || part.index != index {
+            return Err(corrupt(key, "a part belongs to another write or place"));
+        }
+        total = total.saturating_add(part.bytes.len() as u64);
+        if part.bytes.is_empty() || total > head.len {
+            return Err(corrupt(key, "its parts do not add up to its length"));
+        }
+        parts.push(part.bytes);
+    }
+    if total != head.len {
+        return Err(corrupt(key, "its parts do not add up to its length"));
+    }
+    // Checked against the head's length, itself under the cap: one allocation of that size.
+    let bytes = parts.concat();
+    if sha256_hex(&bytes) != head.sha256 {
+        return Err(corrupt(key, "its parts do not match its checksum"));
+    }
+    Ok(Joining::Joined(Joined {
+        form: head.form,
+        bytes,
+    }))
+}
