@@ -151,7 +151,7 @@ pub use dynamorator_derive::Cached;
 /// | `skip(a, b)` | arguments left out of the key (handles: clients, pools); still passed to the body | none |
 /// | `prefix` | string | the module path and the function name, e.g. `my_crate::reports::build` |
 /// | `version` | whole number ≥ 1, part of the stored key | none |
-/// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
+/// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `zstd`, `zstd_level`, `split`, `split_max_bytes`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
 ///
 /// **The key** is `{prefix}:{hash}` (or `{prefix}:v{version}:{hash}`), where `hash` is the hex
 /// SHA-256 of the canonical JSON of the key arguments: a JSON array of the arguments not

@@ -1,8 +1,10 @@
 //! zstd, this crate's own compressed form: the frame of the JSON text, kept as bytes (no
 //! base64), with inflation capped so a hostile frame cannot exhaust memory.
 
+use std::cell::RefCell;
 use std::io::Read;
 
+use zstd::bulk::{Compressor, Decompressor};
 use zstd::zstd_safe;
 
 use crate::Error;
@@ -17,15 +19,62 @@ pub(crate) fn clamp_level(level: i32) -> i32 {
     level.clamp(*range.start(), *range.end())
 }
 
+/// Values up to this many bytes are compressed with the thread's own context, kept between
+/// calls: making one costs more than compressing a kilobyte, and its memory grows with the
+/// largest input it met, so larger values get a context of their own, dropped after.
+const REUSED_CONTEXT_MAX: usize = 128 * 1024;
+
+thread_local! {
+    static COMPRESSOR: RefCell<Option<Compressor<'static>>> = const { RefCell::new(None) };
+    /// A one-shot decompressor needs no window: its memory is small and fixed.
+    static DECOMPRESSOR: RefCell<Option<Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
 /// One zstd frame of `bytes` at `level`, declaring its content size (so a reader can refuse
 /// it before inflating) and carrying a checksum of it (so damage is caught, never decoded);
 /// `None` if zstd refuses the parameters, which the caller answers by storing plain text.
 pub(crate) fn compress(bytes: &[u8], level: i32) -> Option<Vec<u8>> {
-    let mut compressor = zstd::bulk::Compressor::new(clamp_level(level)).ok()?;
-    compressor
-        .set_parameter(zstd_safe::CParameter::ChecksumFlag(true))
-        .ok()?;
-    compressor.compress(bytes).ok()
+    let level = clamp_level(level);
+    let fresh = || -> Option<Compressor<'static>> {
+        let mut compressor = Compressor::new(level).ok()?;
+        compressor
+            .set_parameter(zstd_safe::CParameter::ChecksumFlag(true))
+            .ok()?;
+        Some(compressor)
+    };
+    if bytes.len() > REUSED_CONTEXT_MAX {
+        return fresh()?.compress(bytes).ok();
+    }
+    COMPRESSOR.with(|slot| {
+        let Ok(mut slot) = slot.try_borrow_mut() else {
+            return fresh()?.compress(bytes).ok();
+        };
+        if slot.is_none() {
+            *slot = fresh();
+        }
+        let compressor = slot.as_mut()?;
+        compressor.set_compression_level(level).ok()?;
+        compressor.compress(bytes).ok()
+    })
+}
+
+/// Inflates one frame of known size into exactly `size` bytes of room, with the thread's
+/// decompressor.
+fn decompress_sized(frame: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
+    let mut json = Vec::with_capacity(size);
+    DECOMPRESSOR.with(|slot| match slot.try_borrow_mut() {
+        Ok(mut slot) => {
+            if slot.is_none() {
+                *slot = Some(Decompressor::new()?);
+            }
+            match slot.as_mut() {
+                Some(decompressor) => decompressor.decompress_to_buffer(frame, &mut json),
+                None => Decompressor::new()?.decompress_to_buffer(frame, &mut json),
+            }
+        }
+        Err(_) => Decompressor::new()?.decompress_to_buffer(frame, &mut json),
+    })?;
+    Ok(json)
 }
 
 /// The JSON text inside a zstd payload, refused past `limit` bytes. Never allocates more than
@@ -44,13 +93,7 @@ pub(crate) fn inflate(key: &str, frame: &[u8], limit: usize) -> Result<Vec<u8>, 
         // One frame of known size (what this crate writes): inflated in one call, into
         // exactly that much room; a frame that produces more fails, it cannot grow the buffer.
         if zstd_safe::find_frame_compressed_size(frame) == Ok(frame.len()) {
-            let mut json = Vec::with_capacity(size);
-            let mut decompressor =
-                zstd::bulk::Decompressor::new().map_err(|e| corrupt(&e.to_string()))?;
-            decompressor
-                .decompress_to_buffer(frame, &mut json)
-                .map_err(|e| corrupt(&e.to_string()))?;
-            return Ok(json);
+            return decompress_sized(frame, size).map_err(|e| corrupt(&e.to_string()));
         }
     }
     inflate_streaming(frame, limit).map_err(|error| match error {
@@ -198,6 +241,31 @@ mod tests {
             reason(inflate("k", b"plain text", 1_000)),
             CorruptReason::Zstd("not a zstd frame".to_owned())
         );
+    }
+
+    #[test]
+    fn the_threads_context_takes_each_calls_level_and_keeps_the_checksum() {
+        let json = br#"{"id":12345,"name":"a name","tags":["x","y","z"]}"#.repeat(200);
+        let fast = compress(&json, 1).unwrap();
+        let small = compress(&json, 19).unwrap();
+        let fast_again = compress(&json, 1).unwrap();
+        assert_eq!(fast, fast_again, "the level of the call, not the last one");
+        assert!(
+            small.len() < fast.len(),
+            "{} vs {}",
+            small.len(),
+            fast.len()
+        );
+        // Past the reused context's bound: a context of its own, the same frame format.
+        let large = vec![b'7'; REUSED_CONTEXT_MAX + 1];
+        let frame = compress(&large, 3).unwrap();
+        for frame in [&fast, &small, &frame] {
+            let mut flipped = frame.clone();
+            let last = flipped.len() - 1;
+            flipped[last] ^= 1;
+            assert!(inflate("k", &flipped, 1 << 20).is_err(), "checksummed");
+        }
+        assert_eq!(inflate("k", &frame, 1 << 20).unwrap(), large);
     }
 
     #[test]
