@@ -1,14 +1,53 @@
-//! A typed, fast, never-crashing JSON cache on Amazon DynamoDB.
+//! A typed, fast, never-crashing cache on Amazon DynamoDB.
 //!
-//! `dynamorator` stores JSON values by string key with a time-to-live each, in a DynamoDB table
-//! laid out exactly as the Python package [`dynamorator`](https://pypi.org/project/dynamorator/)
-//! lays it out, so Rust and Python services can share one table. Values over a threshold can be
-//! gzipped; batch reads take any number of keys and run concurrently; expired items are misses
-//! even before DynamoDB deletes them; and nothing the network or the stored data does can make
-//! it panic.
+//! Derive a typed cache for a type, and read through it: the first read of a key runs your
+//! loader and stores its value; later reads, in this process or any other sharing the table,
+//! get it back. Concurrent misses of one key run one load; a stale value answers at once while
+//! it is refreshed; when DynamoDB fails, the loader still answers. The same code runs on an
+//! embedded backend (in memory, or a file) with no AWS account:
 //!
-//! Every operation returns `Result<_, Error>`. The same API runs on the embedded backend,
-//! in-process, with no AWS account:
+//! ```
+//! use dynamorator::{Cached, Store};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Clone, Debug, Serialize, Deserialize, Cached)]
+//! #[cache(ttl_days = 7, stale_days = 1, compress, l1)]
+//! struct Product { asin: String, title: String, price_cents: u64 }
+//!
+//! async fn fetch_product(asin: &str) -> Result<Product, std::io::Error> {
+//!     // The expensive call: an HTTP API, a database, a computation.
+//!     Ok(Product { asin: asin.into(), title: "Kettle".into(), price_cents: 2999 })
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), dynamorator::Error> {
+//! // On DynamoDB: Store::builder().table("my-cache").build().await?
+//! let store = Store::embedded();
+//! let products = Product::cache(&store); // a Cache<Product>, keys "product:{asin}"
+//!
+//! let kettle = products.get_or_insert_with("B00X", || fetch_product("B00X")).await?;
+//! let again = products.get("B00X").await?; // stored: no load
+//! assert_eq!(again.map(|p| p.title), Some(kettle.title));
+//! assert_eq!(products.stats().loader_calls, 1);
+//!
+//! // One batch read, then one loader call with exactly the missing keys.
+//! let many = products
+//!     .get_many_or_insert_with(["B00X", "B01Y"], |missing| async move {
+//!         let mut loaded = std::collections::HashMap::new();
+//!         for asin in missing {
+//!             loaded.insert(asin.clone(), fetch_product(&asin).await?);
+//!         }
+//!         Ok::<_, std::io::Error>(loaded)
+//!     })
+//!     .await?;
+//! assert_eq!(many.len(), 2);
+//! # Ok(()) }
+//! ```
+//!
+//! Under the typed cache is the untyped [`Store`]: any `Serialize` value by string key, each
+//! with its own TTL, in the table layout of the Python package
+//! [`dynamorator`](https://pypi.org/project/dynamorator/) 0.1.7, so Rust and Python services
+//! share one table. Every operation returns `Result<_, Error>`:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -17,38 +56,69 @@
 //! use serde_json::{json, Value};
 //!
 //! let store = Store::builder().embedded().compress(true).build().await?;
-//!
 //! store.put("user:123", &json!({"name": "Alice", "score": 100}), Ttl::days(7)).await?;
 //! let user: Option<Value> = store.get("user:123").await?;
-//! assert_eq!(user.unwrap()["name"], "Alice");
-//!
+//! assert_eq!(user.map(|u| u["name"].clone()), Some(json!("Alice")));
 //! let read = store.get_many::<Value, _>(["user:123", "user:456"]).await?;
 //! assert_eq!(read.found.len(), 1);
 //! store.delete("user:123").await?;
 //! # Ok(()) }
 //! ```
 //!
-//! On DynamoDB, build the store with a table name; it is created when missing:
+//! # What else it does
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), dynamorator::Error> {
-//! let store = dynamorator::Store::builder().table("my-data-store").build().await?;
-//! # Ok(()) }
-//! ```
+//! - **Freshness**: a fresh and a stale horizon, background refresh, fail-safe answers from
+//!   expired values when the source fails, soft and hard loader timeouts, jitter
+//!   ([`CacheConfig::stale_for`], [guide](guide::freshness)).
+//! - **Fleets**: one load per key across processes with leases, a fleet-wide
+//!   [`Cache::clear`], ordered writes, all through conditional writes on the table
+//!   ([`CacheConfig::leases`], [guide](guide::fleet)).
+//! - **`#[memoize]`**: an `async fn` cached by its arguments with one attribute
+//!   ([`memoize`](attr.memoize.html), [guide](guide::choosing)).
+//! - **The L1**: decoded values in an in-process moka cache in front of the store, bounded in
+//!   bytes or entries ([`L1Config`], [guide](guide::l1_sizing)).
+//! - **Operating it**: counters, histograms and gauges through the `metrics` facade, spans
+//!   through `tracing` (below), and the `dynamorator` command-line tool (crate
+//!   `dynamorator-cli`: get, put, list, export, import, purge, stats).
+//! - **Embedded backend**: [`Store::embedded`] in memory, or
+//!   [`StoreBuilder::embedded_file`], a crash-safe redb file for one machine.
 //!
-//! Values are anything `serde` can serialise. For dates and times, turn on the `serde`
-//! feature of `chrono` or `time`; chrono's types then store as RFC 3339 strings, which is what
-//! the Python package writes for `datetime` (its ISO format) and reads back as text.
+//! # Guides
+//!
+//! [Choosing](guide::choosing) between `Store`, `Cache<T>` and `#[memoize]` ·
+//! [freshness](guide::freshness) · [sizing the L1](guide::l1_sizing) ·
+//! [running a fleet](guide::fleet) · [costs](guide::costs) ·
+//! [migrating from the Python package](guide::migrating).
 //!
 //! # Cargo features
 //!
 //! | feature | default | what it brings |
 //! |---|---|---|
-//! | `dynamodb` | yes | the DynamoDB backend (the AWS SDK, one HTTP/TLS stack); without it, the embedded backend only |
-//! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait, and `#[memoize]` |
+//! | `dynamodb` | yes | the DynamoDB backend (the AWS SDK, one HTTP/TLS stack); without it, the embedded backend only, and a build in a fraction of the time |
+//! | `derive` | yes | `#[derive(Cached)]`, for the [`Cached`](trait@Cached) trait, and [`#[memoize]`](attr.memoize.html) |
 //! | `l1` | yes | the in-process moka L1 ([`CacheConfig::l1`]); without it an L1 setting is accepted and ignored |
 //! | `zlib-rs` | yes | gzip with zlib-rs (faster compression); without it, miniz_oxide |
 //! | `metrics` | no | counters, histograms and gauges through the [`metrics`](https://docs.rs/metrics) facade, per cache (label `cache`, see [`CacheConfig::name`]) and per store operation; the README's "Operating it" lists them. Without it, [`Cache::stats`] only |
+//!
+//! # Errors, and what is not one
+//!
+//! Every operation returns `Result<_, Error>`, and nothing the network or the stored data
+//! does makes it panic. A [`Store`] reports a corrupt item or a value of another shape as
+//! [`Error::Corrupt`] or [`Error::TypeMismatch`]; a [`Cache<T>`] counts them as misses
+//! ([`CacheStats::undecodable`]) and logs them, so a schema change is never an outage.
+//! Read-through is fail-open: when the store fails, the loader's value is returned.
+//!
+//! # Table format and the Python package
+//!
+//! Items are `cache_id` (the key), `data` (compact JSON, or base64 of its gzip with
+//! `compressed`), `ttl` (epoch seconds) and `created_at`, as the Python package writes them;
+//! this crate reads what it writes and the reverse, and its extra attributes are ignored by
+//! it. The README's "Table format" lists every attribute, and the
+//! [migration guide](guide::migrating) what differs.
+//!
+//! Values are anything `serde` can serialise. For dates and times, turn on the `serde`
+//! feature of `chrono` or `time`; chrono's types then store as RFC 3339 strings, which is what
+//! the Python package writes for `datetime` (its ISO format) and reads back as text.
 //!
 //! # Testing expiry
 //!
@@ -62,7 +132,7 @@
 //! ([`Store`], its builder, reads, writes, listing) → `codec` (value ⇄ item: JSON, gzip,
 //! base64, expiry, limits) → `backend` (DynamoDB, embedded).
 //!
-//! # Logging
+//! # Logging and tracing
 //!
 //! Events go through `tracing` with targets under `dynamorator` (for example
 //! `dynamorator::cache::read_through`): warnings when a read-through answers past a failing
@@ -89,6 +159,8 @@ mod error;
 mod observe;
 mod store;
 mod ttl;
+
+pub mod guide;
 
 #[doc(hidden)]
 #[path = "private.rs"]

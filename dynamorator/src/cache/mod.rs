@@ -81,11 +81,14 @@ impl<T: Send + Sync + 'static> Shared<T> {
 ///
 /// | task | method |
 /// |---|---|
-/// | read one / many | [`get`](Cache::get), [`get_many`](Cache::get_many) (and `_arc` forms that clone nothing) |
-/// | read, or load and store | [`get_or_insert_with`](Cache::get_or_insert_with), [`get_many_or_insert_with`](Cache::get_many_or_insert_with) |
+/// | make one | [`new`](Cache::new), `T::cache(&store)` with `#[derive(Cached)]`; [`with_ttl`](Cache::with_ttl) for a handle with another TTL |
+/// | read one / many | [`get`](Cache::get), [`get_many`](Cache::get_many); [`get_arc`](Cache::get_arc), [`get_many_arc`](Cache::get_many_arc) clone no values |
+/// | read, or load and store | [`get_or_insert_with`](Cache::get_or_insert_with), [`get_arc_or_insert_with`](Cache::get_arc_or_insert_with), [`get_many_or_insert_with`](Cache::get_many_or_insert_with) |
 /// | write / delete | [`put`](Cache::put), [`put_many`](Cache::put_many), [`delete`](Cache::delete), [`delete_many`](Cache::delete_many) |
-/// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stats`](Cache::stats) |
+/// | write unless a newer version is stored | [`put_versioned`](Cache::put_versioned) |
+/// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stored_key`](Cache::stored_key), [`stats`](Cache::stats) |
 /// | the L1 | [`invalidate`](Cache::invalidate), [`invalidate_all`](Cache::invalidate_all) |
+/// | every process at once | [`clear`](Cache::clear) (with [`CacheConfig::fleet_clear`]) |
 /// | background refreshes | [`wait_for_refreshes`](Cache::wait_for_refreshes) |
 ///
 /// What handles share (statistics, loads in flight, the L1) follows from how they were made:

@@ -237,6 +237,11 @@ where
     /// assert_eq!(keys, ["a", "b"]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The stream's items: as [`Store::keys`](crate::Store::keys), a page that could not be
+    /// read is an `Err`, and the stream ends after it.
     pub fn keys(&self) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
         let space = self.keys.clone();
         self.store.keys().try_filter_map(move |stored| {

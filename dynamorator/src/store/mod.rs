@@ -49,6 +49,7 @@ pub(crate) use extensions::Extensions;
 ///
 /// | task | method |
 /// |---|---|
+/// | make one | [`builder`](Store::builder), [`embedded`](Store::embedded), [`disabled`](Store::disabled) |
 /// | read one / many | [`get`](Store::get), [`get_many`](Store::get_many) |
 /// | write one / many | [`put`](Store::put), [`put_many`](Store::put_many) |
 /// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
@@ -56,6 +57,8 @@ pub(crate) use extensions::Extensions;
 /// | inspect an item | [`item_info`](Store::item_info) |
 /// | read every item, stored form and all | [`scan`](Store::scan) |
 /// | write items with their own expiry | [`put_records`](Store::put_records) |
+/// | write unless a newer version is stored | [`put_versioned`](Store::put_versioned) |
+/// | what it is | [`is_enabled`](Store::is_enabled), [`table_name`](Store::table_name), [`clock`](Store::clock) |
 ///
 /// Clones are cheap and share the client, the backend and the settings.
 ///
@@ -117,6 +120,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Making stores, and what a store is.
 impl Store {
     /// Starts configuring a store. See [`StoreBuilder`] for every setting and its default.
     ///

@@ -80,6 +80,7 @@ impl<V> GetMany<V> {
     }
 }
 
+/// Reading.
 impl Store {
     /// Reads the value under `key` as `V`; `Ok(None)` when absent or expired.
     ///

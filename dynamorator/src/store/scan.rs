@@ -175,6 +175,7 @@ impl ScannedItem {
     }
 }
 
+/// Scanning every item (tools: export, statistics, purges).
 impl Store {
     /// Every item of the table with its stored form — expired items (until DynamoDB deletes
     /// them) and items that do not decode included — as a stream, read a page at a time in
