@@ -7,6 +7,7 @@
 //! - [`proxy`]: a loopback TCP proxy between a client and a DynamoDB-compatible server that
 //!   adds network latency and injects faults, for benchmarks at a given round-trip time and
 //!   for the chaos tests.
+//! - [`waits`]: gates, bounded waits and time limits for the concurrency tests.
 //! - [`fuzz_input`]: the item decoder's fuzz input, shared by `fuzz/` and the regression test.
 //! - The benchmark driver, the `bench` binary (feature `bench-tools`), run by `scripts/bench`.
 
@@ -16,5 +17,6 @@ mod macros;
 pub mod proxy;
 pub mod python;
 pub mod raw;
+pub mod waits;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
