@@ -192,7 +192,8 @@ pub use dynamorator_derive::Cached;
 
 /// Memoises an `async fn` in a [`Store`]: the first call with some arguments runs the body and
 /// stores its value; later calls with equal arguments, in this process or any other sharing
-/// the store, read it back.
+/// the store, read it back. On a free function, or on a method or associated function of an
+/// inherent `impl` block (see [*Methods*](#methods)).
 ///
 /// ```
 /// use std::sync::LazyLock;
@@ -218,20 +219,22 @@ pub use dynamorator_derive::Cached;
 ///
 /// | key | value | default |
 /// |---|---|---|
-/// | `store` | an expression giving a `&Store` (a `static` with `LazyLock`/`OnceLock`, a function call); evaluated at each call | required |
-/// | `key` | an expression of the arguments whose value (any `Serialize`) is hashed instead of the arguments | the arguments not skipped |
-/// | `skip(a, b)` | arguments left out of the key (handles: clients, pools); still passed to the body | none |
-/// | `prefix` | string | the module path and the function name, e.g. `my_crate::reports::build` |
+/// | `store` | an expression giving a `&Store` (a `static` with `LazyLock`/`OnceLock`, a function call; in a method, `self.store`); evaluated at each call | required |
+/// | `key` | an expression of the arguments (and `self`) whose value (any `Serialize`) is hashed instead of the arguments | the arguments not skipped |
+/// | `skip(a, b)`, `skip(self)` | arguments (or the receiver) left out of the key (handles: clients, pools); still passed to the body | none |
+/// | `in_impl` | flag: an associated function without `self` (see *Methods*) | implied by `&self` |
+/// | `prefix` | string | the function's path: its module path and name (`my_crate::reports::build`), or for a method its type's path and name (`my_crate::shop::Catalog::price`) |
 /// | `version` | whole number ≥ 1, part of the stored key | none |
 /// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
 ///
 /// **The key** is `{prefix}:{hash}` (or `{prefix}:v{version}:{hash}`), where `hash` is the hex
 /// SHA-256 of the canonical JSON of the key arguments: a JSON array of the arguments not
-/// skipped, in declaration order (or the value of `key = ...`), written compactly with every
-/// object's keys sorted by their bytes. It does not depend on the compiler, the platform or
-/// the process, and is 64 characters whatever the arguments. A `HashMap` argument is
-/// canonical too (its keys are sorted); a map whose keys do not serialise as strings cannot
-/// be a key argument (the call then runs without the cache, logged).
+/// skipped, in declaration order, preceded by `self` for a method that does not skip it (or
+/// the value of `key = ...`), written compactly with every object's keys sorted by their bytes.
+/// It does not depend on the platform or the process, and is 64 characters whatever the
+/// arguments. A `HashMap` argument is canonical too (its keys are sorted); a map whose keys do
+/// not serialise as strings cannot be a key argument (the call then runs without the cache,
+/// logged).
 ///
 /// **The return type** is `Result<T, E>` (written with both parameters), whose `Err` is
 /// returned and never stored, or a plain `T`; `T: Clone + Serialize + DeserializeOwned + Send +
@@ -244,16 +247,97 @@ pub use dynamorator_derive::Cached;
 /// **Arguments** are moved into the body, which may run in the background (a stale value's
 /// refresh) after the call returned: an owned argument is moved, a `&U` argument is copied
 /// with `ToOwned` and the body gets a reference to the copy. So every argument is `Send +
-/// 'static` once owned; `&mut` arguments, `impl Trait` arguments, type parameters and `self`
-/// are compile errors (a memoised function is a free function).
+/// 'static` once owned; `&mut` arguments, `impl Trait` arguments and type parameters are
+/// compile errors.
 ///
-/// **The companion module** of the same name as the function (modules and functions live in
-/// different namespaces) has `key(args)`, the stored key; `invalidate(args).await`, which
-/// deletes the stored value from the store and the L1; and `stats()`, the
-/// [`CacheStats`] of the function's cache on its store. They take the arguments not skipped,
-/// with their types, and evaluate the `store` expression (so it cannot use the arguments).
-/// Each memoised function has one cache per store, shared by every call: its L1, statistics
-/// and stampede protection (concurrent calls with equal arguments run the body once).
+/// **The companion module** of the same name as a free function (modules and functions live
+/// in different namespaces) has `key(args)`, the stored key; `invalidate(args).await`, which
+/// deletes the stored value from the store and the L1; and `stats()`, the [`CacheStats`] of
+/// the function's cache on its store. They take the arguments not skipped, with their types,
+/// and evaluate the `store` expression (so it cannot use the arguments). Each memoised
+/// function has one cache per store, shared by every call: its L1, statistics and stampede
+/// protection (concurrent calls with equal arguments run the body once). Functions whose
+/// stored prefix is the same (`prefix` and `version`) share it, as they share the stored keys.
+///
+/// # Methods
+///
+/// In an inherent `impl` block, on a method taking `&self` or on an associated function:
+///
+/// ```
+/// use std::sync::LazyLock;
+/// use dynamorator::{Store, memoize};
+/// use serde::Serialize;
+///
+/// static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+///
+/// /// A price list: its region decides the prices, so `self` is part of the key.
+/// #[derive(Clone, Serialize)]
+/// struct PriceList {
+///     region: String,
+///     #[serde(skip)]
+///     store: Store,
+/// }
+///
+/// impl PriceList {
+///     #[memoize(store = self.store, ttl_hours = 1)]
+///     async fn price(&self, sku: &str) -> u64 {
+///         sku.len() as u64 * if self.region == "eu" { 110 } else { 100 }
+///     }
+///
+///     /// The same in every region: `self` is left out of the key.
+///     #[memoize(store = self.store, skip(self))]
+///     async fn weight(&self, sku: &str) -> u64 {
+///         sku.len() as u64 * 10
+///     }
+///
+///     /// No `self`: `in_impl` says it is in an `impl` block.
+///     #[memoize(store = STORE, in_impl)]
+///     async fn currency(region: String) -> String {
+///         if region == "eu" { "EUR" } else { "USD" }.to_owned()
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// let eu = PriceList { region: "eu".into(), store: Store::embedded() };
+/// assert_eq!(eu.price("kettle").await, 660);
+/// assert_eq!(eu.price("kettle").await, 660); // from the cache
+/// assert_eq!(eu.price_stats().loader_calls, 1);
+/// eu.price_invalidate("kettle").await?;
+/// // {type path}::price:{sha256 of [{"region":"eu"},"kettle"]}
+/// assert!(eu.price_key("kettle")?.contains("PriceList::price:"));
+/// assert_eq!(PriceList::currency("eu".into()).await, "EUR");
+/// # Ok(()) }
+/// ```
+///
+/// - **`self` is part of the key** by default, as the first element of the array (as
+///   `Serialize` writes it), so `Self` must be `Serialize`: a method's value usually depends on
+///   its receiver, and a receiver silently left out would serve one value's answer to
+///   another. A service handle (a client, a pool, the store) does not decide the value: leave
+///   it out with `skip(self)`. Either way the body may run after the call returned (a stale
+///   value's refresh), so it runs on a clone of `self`: `Self: Clone + Send + Sync + 'static`
+///   (handles are cheap to clone: an `Arc` inside). Its body moves into a hidden method beside
+///   it, unchanged, which the cache calls on that clone.
+/// - **`&mut self`**, **`self` by value** and typed receivers (`self: Arc<Self>`) are compile
+///   errors: when the value comes from the cache the body does not run, so nothing would be
+///   written through `&mut self` nor consumed.
+/// - **The companions** are associated functions beside the method (an attribute in an `impl`
+///   block can add only associated items, so no module): `{name}_key(&self, args)`,
+///   `{name}_invalidate(&self, args).await` and `{name}_stats(&self)`, taking `&self` when the
+///   method does (its key or its `store` may use it), even with `skip(self)`.
+/// - **The default prefix** is `Self`'s path, as [`std::any::type_name`] spells it, and the
+///   method's name. In a generic impl each instantiation has its own (`my_crate::Repo<u32>::get`
+///   and `my_crate::Repo<alloc::string::String>::get`), so its own keys and cache; a given
+///   `prefix` is shared by all of them. Rust does not promise `type_name`'s text across
+///   compiler versions: give `prefix` where the stored values must outlive a toolchain change
+///   or be shared with services built by another one (a different text is only a cold cache,
+///   never a wrong value).
+/// - **An associated function without `self`** looks like a free function to the attribute,
+///   which sees only the function: write `in_impl`, so it gets associated companions
+///   (`Type::{name}_key(args)`, ...) and its type in its prefix. Without it the companion module
+///   is refused by the compiler ("module is not supported in `trait`s or `impl`s").
+/// - **Trait impls are not supported**: the companions and the hidden method are not members
+///   of the trait (error E0407). Memoise an inherent method and call it from the trait impl.
 #[cfg(feature = "derive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use dynamorator_derive::memoize;
