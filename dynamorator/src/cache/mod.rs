@@ -6,20 +6,15 @@ mod background;
 mod cached;
 mod config;
 mod fail_open;
-mod fleet;
 mod freshness;
 mod keys;
 mod l1;
 mod loaded;
 pub(crate) mod memoize;
-mod read;
-mod read_through;
-mod read_through_batch;
 mod refresh;
 mod registry;
 mod stampede;
 mod stats;
-mod write;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -279,3 +274,15 @@ where
         &self.shared.counters
     }
 }
+
+// The `impl Cache` blocks by task, declared after the one above in the order the docs should
+// show them: rustdoc lists a type's impl blocks in the order it meets them.
+mod read;
+
+mod read_through;
+
+mod read_through_batch;
+
+mod write;
+
+mod fleet;

@@ -7,15 +7,8 @@ mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
 mod circuit;
-mod conditional;
 mod extensions;
-mod item_info;
 mod lease;
-mod list;
-mod read;
-mod record;
-mod scan;
-mod write;
 
 use std::sync::Arc;
 
@@ -237,3 +230,19 @@ impl Store {
         &self.inner.extensions
     }
 }
+
+// The `impl Store` blocks by task, declared after the one above in the order the docs should
+// show them: rustdoc lists a type's impl blocks in the order it meets them.
+mod read;
+
+mod write;
+
+mod list;
+
+mod item_info;
+
+mod scan;
+
+mod record;
+
+mod conditional;
