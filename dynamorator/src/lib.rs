@@ -73,7 +73,7 @@
 //! - **Fleets**: one load per key across processes with leases, a fleet-wide
 //!   [`Cache::clear`], ordered writes, all through conditional writes on the table
 //!   ([`CacheConfig::leases`], [guide](guide::fleet)).
-//! - **`#[memoize]`**: an `async fn` cached by its arguments with one attribute
+//! - **`#[memoize]`**: an `async fn` or method cached by its arguments with one attribute
 //!   ([`memoize`](attr.memoize.html), [guide](guide::choosing)).
 //! - **The L1**: decoded values in an in-process moka cache in front of the store, bounded in
 //!   bytes or entries ([`L1Config`], [guide](guide::l1_sizing)).
