@@ -1,5 +1,6 @@
 //! A corpus of malformed items, written with raw SDK calls, read through every read path: each
-//! is a miss or a typed error, never a panic, and a gzip bomb never inflates past the cap.
+//! is a miss or a typed error, never a panic, and a gzip or zstd bomb never inflates past the
+//! cap.
 
 // These need the servers scripts/test starts.
 #![cfg(feature = "server-tests")]
@@ -23,10 +24,43 @@ mod suite {
     use crate::support::TestBackend;
     use crate::support::raw::{self, Attributes, n, s};
 
+    fn binary(bytes: Vec<u8>) -> AttributeValue {
+        AttributeValue::B(Blob::new(bytes))
+    }
+
+    /// A zstd frame of 100 MB of zeros (a few KB), with or without its size in the header.
+    fn zstd_bomb(declare_size: bool) -> Vec<u8> {
+        let mut frame = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut frame, 1).unwrap();
+        encoder.include_contentsize(declare_size).unwrap();
+        if declare_size {
+            encoder.set_pledged_src_size(Some(100 << 20)).unwrap();
+        }
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..100 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        encoder.finish().unwrap();
+        frame
+    }
+
     fn gzip(bytes: &[u8]) -> Vec<u8> {
         let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
         encoder.write_all(bytes).unwrap();
         encoder.finish().unwrap()
+    }
+
+    /// One zstd frame of `bytes`, with its size and a checksum, as this crate writes them.
+    fn zstd_frame(bytes: &[u8]) -> Vec<u8> {
+        let mut frame = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut frame, 3).unwrap();
+        encoder.include_checksum(true).unwrap();
+        encoder
+            .set_pledged_src_size(Some(bytes.len() as u64))
+            .unwrap();
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap();
+        frame
     }
 
     /// About 280 KB stored (under the 400 KB item limit) that inflates to 200 MB: 200 gzip
@@ -52,6 +86,12 @@ mod suite {
             let whole = gzip(b"{\"a\": 1, \"b\": \"a longer value to cut in half\"}");
             BASE64.encode(&whole[..whole.len() / 2])
         };
+        let zstd_whole = zstd_frame(b"{\"a\": 1, \"b\": \"a longer value to cut in half\"}");
+        let zstd_truncated = zstd_whole[..zstd_whole.len() / 2].to_vec();
+        let mut zstd_flipped = zstd_whole.clone();
+        if let Some(last) = zstd_flipped.last_mut() {
+            *last ^= 0xff;
+        }
         vec![
             (
                 "bad-base64",
@@ -95,6 +135,54 @@ mod suite {
                 Some(CorruptReason::TooLarge {
                     limit: 64 * 1024 * 1024,
                 }),
+            ),
+            // zstd, this crate's own form.
+            (
+                "zstd-bomb-declared",
+                vec![("zstd", binary(zstd_bomb(true)))],
+                Some(CorruptReason::TooLarge {
+                    limit: 64 * 1024 * 1024,
+                }),
+            ),
+            (
+                "zstd-bomb-undeclared",
+                vec![("zstd", binary(zstd_bomb(false)))],
+                Some(CorruptReason::TooLarge {
+                    limit: 64 * 1024 * 1024,
+                }),
+            ),
+            (
+                "zstd-string",
+                vec![("zstd", s(&BASE64.encode(zstd_frame(b"{}"))))],
+                Some(CorruptReason::WrongType {
+                    attribute: "zstd",
+                    expected: "B",
+                }),
+            ),
+            (
+                "zstd-not-a-frame",
+                vec![("zstd", binary(b"{\"a\": 1}".to_vec()))],
+                Some(CorruptReason::Zstd("not a zstd frame".to_owned())),
+            ),
+            (
+                "zstd-truncated",
+                vec![("zstd", binary(zstd_truncated))],
+                None,
+            ),
+            (
+                "zstd-bad-checksum",
+                vec![("zstd", binary(zstd_flipped))],
+                None,
+            ),
+            (
+                "zstd-of-non-json",
+                vec![("zstd", binary(zstd_frame(b"not json")))],
+                None,
+            ),
+            (
+                "data-and-zstd",
+                vec![("data", s("1")), ("zstd", binary(zstd_frame(b"2")))],
+                Some(CorruptReason::Ambiguous("data", "zstd")),
             ),
         ]
     }

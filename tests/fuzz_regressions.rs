@@ -21,6 +21,8 @@ fn kind<T>(outcome: &Result<T, Error>) -> String {
                 CorruptReason::Gzip(_) => "gzip",
                 CorruptReason::TooLarge { .. } => "too large",
                 CorruptReason::Json(_) => "json",
+                CorruptReason::Zstd(_) => "zstd",
+                CorruptReason::Ambiguous(..) => "ambiguous",
                 _ => "other corrupt reason",
             };
             format!("corrupt: {name}")

@@ -13,6 +13,7 @@ on_every_server!(suite:
     python_reads_what_rust_wrote_plain,
     python_reads_what_rust_wrote_compressed,
     python_reads_rust_datetimes,
+    python_reads_rust_zstd_items_as_misses,
     page_tokens_pass_between_the_languages,
 );
 
@@ -183,6 +184,70 @@ mod suite {
         assert_eq!(
             read["batch"],
             json!({"rs:big": large_sample(), "rs:small": sample()})
+        );
+    }
+
+    /// A zstd item has no `data`: Python's `get` finds nothing, and its `batch_get` skips it
+    /// and still returns the other keys (an undecodable `data` would make it return `{}`).
+    pub async fn python_reads_rust_zstd_items_as_misses(backend: TestBackend) {
+        let store = backend
+            .build(|b| b.zstd(true).compress_threshold(1024))
+            .await;
+        let table = store.table_name().unwrap();
+        store
+            .put("rs:zstd", &large_sample(), Ttl::days(1))
+            .await
+            .unwrap();
+        store
+            .put("rs:small", &sample(), Ttl::days(1))
+            .await
+            .unwrap();
+        let item = raw::get(&raw::client(backend).await, table, "rs:zstd")
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                item.get("zstd"),
+                Some(aws_sdk_dynamodb::types::AttributeValue::B(_))
+            ) && !item.contains_key("data")
+                && !item.contains_key("compressed"),
+            "a binary `zstd` attribute and no `data`: {:?}",
+            item.keys().collect::<Vec<_>>()
+        );
+        for compress in [false, true] {
+            let read = python::run(
+                backend,
+                table,
+                compress,
+                1024,
+                "print(json.dumps({'get': store.get('rs:zstd'), \
+                 'batch': store.batch_get(['rs:zstd', 'rs:small', 'absent']), \
+                 'keys': sorted(store.list_keys(limit=100)['keys'])}))",
+            );
+            assert_eq!(read["get"], Value::Null, "compress={compress}");
+            assert_eq!(
+                read["batch"],
+                json!({"rs:small": sample()}),
+                "compress={compress}"
+            );
+            // Python lists every key, whatever the item holds.
+            assert_eq!(read["keys"], json!(["rs:small", "rs:zstd"]));
+        }
+        // Rust reads it back, and Python's writes replace it as any other item.
+        assert_eq!(
+            store.get::<Value>("rs:zstd").await.unwrap(),
+            Some(large_sample())
+        );
+        python::run(
+            backend,
+            table,
+            false,
+            1024,
+            "store.put('rs:zstd', [1, 2], ttl_days=1)\nprint('null')",
+        );
+        assert_eq!(
+            store.get::<Value>("rs:zstd").await.unwrap(),
+            Some(json!([1, 2]))
         );
     }
 

@@ -11,6 +11,8 @@ on_every_backend!(suite:
     expired_items_are_misses_on_every_read_path,
     compression_round_trips_on_both_sides_of_the_threshold,
     a_zero_threshold_compresses_everything,
+    zstd_round_trips_on_both_sides_of_the_threshold,
+    one_get_many_reads_plain_gzip_and_zstd_items_together,
     batch_get_returns_found_keys_once_each,
     batch_get_reads_ten_thousand_keys,
     batch_put_keeps_the_last_value_of_a_repeated_key,
@@ -32,7 +34,9 @@ mod suite {
     use std::collections::{BTreeSet, HashMap};
     use std::time::Duration;
 
-    use dynamorator::{Clock, Error, Record, ScanOptions, ScannedItem, Ttl};
+    use dynamorator::{
+        Cache, CacheConfig, Clock, Encoding, Error, Record, ScanOptions, ScannedItem, Ttl,
+    };
     use futures_util::TryStreamExt;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
@@ -143,6 +147,89 @@ mod suite {
             .expect("just written");
         assert!(info.compressed, "a 1-byte value is compressed: {info:?}");
         assert_eq!(store.get::<i32>("tiny").await.unwrap(), Some(1));
+    }
+
+    pub async fn zstd_round_trips_on_both_sides_of_the_threshold(backend: TestBackend) {
+        let store = backend
+            .build(|b| b.zstd(true).compress_threshold(100))
+            .await;
+        let small = json!({"s": "x".repeat(10)});
+        let large = json!({"s": "abc".repeat(5_000), "n": [1, 2, 3], "u": "Zoë 日本 ☕"});
+        store.put("small", &small, DAY).await.unwrap();
+        store.put("large", &large, DAY).await.unwrap();
+        let info = store.item_info("large").await.unwrap().unwrap();
+        assert_eq!((info.encoding, info.compressed), (Encoding::Zstd, true));
+        // A binary attribute counts its raw bytes: far under the JSON's 15 KB.
+        assert!(info.size < 200, "{info:?}");
+        let small_info = store.item_info("small").await.unwrap().unwrap();
+        assert_eq!(small_info.encoding, Encoding::Json);
+        assert_eq!(
+            store.get::<Value>("large").await.unwrap(),
+            Some(large.clone())
+        );
+        assert_eq!(
+            store.get::<Value>("small").await.unwrap(),
+            Some(small.clone())
+        );
+        let read = store
+            .get_many::<Value, _>(["small", "large"])
+            .await
+            .unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.get("large"), Some(&large));
+        assert_eq!(read.found.get("small"), Some(&small));
+        // Listed and scanned like any other item.
+        let keys: BTreeSet<String> = store.keys().try_collect().await.unwrap();
+        assert_eq!(
+            keys,
+            BTreeSet::from(["large".to_owned(), "small".to_owned()])
+        );
+        let scanned: Vec<ScannedItem> = store.scan(ScanOptions::new()).try_collect().await.unwrap();
+        let large_item = scanned.iter().find(|item| item.key() == "large").unwrap();
+        assert_eq!(large_item.info().unwrap().encoding, Encoding::Zstd);
+        assert_eq!(large_item.json_len().unwrap(), large.to_string().len());
+        assert_eq!(large_item.value::<Value>().unwrap(), large);
+    }
+
+    pub async fn one_get_many_reads_plain_gzip_and_zstd_items_together(backend: TestBackend) {
+        // One table, three writers: caches over one store, each with its own form.
+        let store = backend.store().await;
+        let value = json!({"rows": (0..200).map(|i| json!({"id": i, "name": format!("row {i}")})).collect::<Vec<_>>()});
+        let plain: Cache<Value> = Cache::new(&store, CacheConfig::new());
+        let gzip: Cache<Value> = Cache::new(
+            &store,
+            CacheConfig::new().compress(true).compress_threshold(0),
+        );
+        let zstd: Cache<Value> = Cache::new(
+            &store,
+            CacheConfig::new().zstd_level(9).compress_threshold(0),
+        );
+        plain.put("plain", &value).await.unwrap();
+        gzip.put("gzip", &value).await.unwrap();
+        zstd.put("zstd", &value).await.unwrap();
+        let mut encodings = Vec::new();
+        let mut sizes = Vec::new();
+        for key in ["plain", "gzip", "zstd"] {
+            let info = store.item_info(key).await.unwrap().unwrap();
+            encodings.push(info.encoding);
+            sizes.push(info.size);
+        }
+        assert_eq!(encodings, [Encoding::Json, Encoding::Gzip, Encoding::Zstd]);
+        // zstd is the smallest, plain the largest.
+        assert!(sizes[2] < sizes[1] && sizes[1] < sizes[0], "{sizes:?}");
+        // A reader with no compression setting reads every form, in one batch read.
+        let read = store
+            .get_many::<Value, _>(["plain", "gzip", "zstd", "absent"])
+            .await
+            .unwrap();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.len(), 3);
+        assert!(read.found.values().all(|found| found == &value));
+        // And through any cache, whatever its own form.
+        let many = plain.get_many(["plain", "gzip", "zstd"]).await.unwrap();
+        assert_eq!(many.found.len(), 3, "{:?}", many.failed);
+        assert_eq!(zstd.get("gzip").await.unwrap(), Some(value.clone()));
+        assert_eq!(gzip.get("zstd").await.unwrap(), Some(value));
     }
 
     pub async fn batch_get_returns_found_keys_once_each(backend: TestBackend) {

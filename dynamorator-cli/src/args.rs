@@ -66,6 +66,20 @@ pub struct Connection {
     /// Compress only JSON text longer than this many bytes.
     #[arg(long, global = true, default_value_t = 1024, value_name = "BYTES")]
     pub compress_threshold: usize,
+
+    /// Compress values written by put and import with zstd instead of gzip (implies
+    /// --compress); the Python package 0.1.7 reads zstd items as misses.
+    #[arg(long, global = true)]
+    pub zstd: bool,
+
+    /// zstd's level, 1 (fastest) to 19 (smallest), up to 22 (implies --zstd).
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        allow_negative_numbers = true
+    )]
+    pub zstd_level: Option<i32>,
 }
 
 /// How results are printed.

@@ -51,10 +51,13 @@ pub async fn open(connection: &Connection) -> Result<Store, Failure> {
             builder
         }
     };
-    let store = builder
+    let mut builder = builder
         .compress(connection.compress)
         .compress_threshold(connection.compress_threshold)
-        .build()
-        .await?;
+        .zstd(connection.zstd);
+    if let Some(level) = connection.zstd_level {
+        builder = builder.zstd_level(level);
+    }
+    let store = builder.build().await?;
     Ok(store)
 }

@@ -7,6 +7,7 @@ mod support;
 
 on_every_table!(suite:
     get_put_info_and_delete,
+    zstd_items_are_written_shown_exported_and_imported,
     keys_with_a_prefix_and_a_limit,
     export_then_import_round_trips_between_backends,
     purge_expired_deletes_only_expired_items,
@@ -254,6 +255,69 @@ mod suite {
             assert_eq!(export_lines(&again, &[]), exported);
             let info = json_of(&stdout_of(&mut again.cli(&["info", "plain", "--json"])));
             assert_eq!(info["compressed"], true);
+        }
+    }
+
+    pub async fn zstd_items_are_written_shown_exported_and_imported(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let big =
+            json!({"rows": (0..300).map(|i| json!({"i": i, "s": "zstd"})).collect::<Vec<_>>()});
+        table
+            .cli(&["put", "big", "--ttl", "1d", "--zstd", "--json"])
+            .write_stdin(big.to_string())
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(r#""compressed":true"#));
+        table
+            .cli(&["put", "small", "--ttl", "1d", "--zstd"])
+            .write_stdin("[1,2]")
+            .assert()
+            .success();
+        let info = json_of(&stdout_of(&mut table.cli(&["info", "big", "--json"])));
+        assert_eq!(
+            (&info["compressed"], &info["encoding"]),
+            (&json!(true), &json!("zstd"))
+        );
+        assert!(
+            info["size"].as_u64().unwrap() < big.to_string().len() as u64 / 4,
+            "{info}"
+        );
+        table
+            .cli(&["info", "big"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("compressed   zstd"));
+        // Under the threshold (1 KB by default): plain.
+        let small = json_of(&stdout_of(&mut table.cli(&["info", "small", "--json"])));
+        assert_eq!(small["encoding"], "json");
+        assert_eq!(
+            json_of(&stdout_of(&mut table.cli(&["get", "big", "--json"]))),
+            big
+        );
+        let report = json_of(&stdout_of(&mut table.cli(&["stats", "--json"])));
+        assert_eq!(report["compressed"]["zstd_items"], 1);
+        assert_eq!(report["largest"][0]["encoding"], "zstd");
+
+        // An export holds the values themselves; an import writes them in the form asked for.
+        let exported = export_lines(&table, &[]);
+        assert_eq!(exported.len(), 2);
+        assert_eq!(exported[0]["value"], big);
+        let lines: String = exported.iter().map(|l| format!("{l}\n")).collect();
+        for (flags, encoding) in [
+            (
+                &["--zstd-level", "19", "--compress-threshold", "0"][..],
+                "zstd",
+            ),
+            (&["--compress"][..], "gzip"),
+            (&[][..], "json"),
+        ] {
+            let destination = Table::new(TestBackend::EmbeddedFile).await;
+            let mut import = destination.cli(&["import", "-", "--quiet"]);
+            import.args(flags);
+            import.write_stdin(lines.clone()).assert().success();
+            assert_eq!(export_lines(&destination, &[]), exported, "{flags:?}");
+            let info = json_of(&stdout_of(&mut destination.cli(&["info", "big", "--json"])));
+            assert_eq!(info["encoding"], encoding, "{flags:?}");
         }
     }
 

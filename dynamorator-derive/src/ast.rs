@@ -33,6 +33,10 @@ pub struct Config {
     /// The `compress` flag, or the `compress_threshold` value that implies it.
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<u64>>,
+    /// The `zstd` flag, or the `zstd_level` value that implies it.
+    pub zstd: Option<Span>,
+    /// From 1 to 22.
+    pub zstd_level: Option<Spanned<u64>>,
     /// As given, or the type name in snake_case on the type's ident.
     pub prefix: Spanned<String>,
     pub version: Option<Spanned<u32>>,

@@ -11,7 +11,7 @@ pub const KEYS: &str = "ttl_days, ttl_hours, ttl_mins, ttl_secs, stale_days, sta
                         fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                         fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
                         hard_timeout_ms, refresh_window_ms, refresh_batch_max, compress, \
-                        compress_threshold, prefix, version, l1";
+                        compress_threshold, zstd, zstd_level, prefix, version, l1";
 
 /// The keys of `l1(...)`.
 pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
@@ -151,6 +151,8 @@ pub struct CacheAttrs {
     pub refresh_batch_max: Option<Spanned<Number>>,
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<Number>>,
+    pub zstd: Option<Span>,
+    pub zstd_level: Option<Spanned<Number>>,
     pub prefix: Option<Spanned<String>>,
     pub version: Option<Spanned<Number>>,
     pub l1: Option<L1Attrs>,
@@ -225,21 +227,37 @@ pub fn parse_config_key(
             once(slot.is_some());
             *slot = number_value(meta, &name, errors);
         }
-        "compress" => {
-            once(parsed.compress.is_some());
+        "compress" | "zstd" => {
+            let slot = if name == "zstd" {
+                &mut parsed.zstd
+            } else {
+                &mut parsed.compress
+            };
+            once(slot.is_some());
             if meta.input.peek(syn::Token![=]) {
                 skip_value(meta);
+                let what = if name == "zstd" {
+                    "zstd compression"
+                } else {
+                    "compression"
+                };
                 errors.push(syn::Error::new_spanned(
                     path,
-                    "`compress` is a flag: write `compress` to turn compression on, or leave it \
-                     out",
+                    format!(
+                        "`{name}` is a flag: write `{name}` to turn {what} on, or leave it out"
+                    ),
                 ));
             }
-            parsed.compress = Some(path.span());
+            *slot = Some(path.span());
         }
-        "compress_threshold" => {
-            once(parsed.compress_threshold.is_some());
-            parsed.compress_threshold = number_value(meta, &name, errors);
+        "compress_threshold" | "zstd_level" => {
+            let slot = if name == "zstd_level" {
+                &mut parsed.zstd_level
+            } else {
+                &mut parsed.compress_threshold
+            };
+            once(slot.is_some());
+            *slot = number_value(meta, &name, errors);
         }
         "prefix" => {
             once(parsed.prefix.is_some());

@@ -81,6 +81,13 @@ pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
         let threshold = int(threshold.value, threshold.span);
         chain = quote!(#chain.compress_threshold(#threshold));
     }
+    if let Some(span) = config.zstd {
+        chain = quote_spanned!(span=> #chain.zstd(true));
+    }
+    if let Some(level) = &config.zstd_level {
+        let level = int(level.value, level.span);
+        chain = quote!(#chain.zstd_level(#level));
+    }
     if let Some(version) = &config.version {
         let version = int(u64::from(version.value), version.span);
         chain = quote!(#chain.version(#version));

@@ -6,6 +6,9 @@ use syn::{Data, DeriveInput, Ident};
 use crate::ast::{Config, Input, L1};
 use crate::attr::{self, CacheAttrs, Number, Spanned, TtlFamily, TtlKey, TtlUnit};
 
+/// zstd's highest compression level.
+const MAX_ZSTD_LEVEL: u64 = 22;
+
 /// Builds the checked model, or every error found.
 pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
     let mut errors = Vec::new();
@@ -75,6 +78,26 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
     let compress_threshold = attrs
         .compress_threshold
         .and_then(|n| whole(&n, "compress_threshold", 0, errors));
+    let zstd_level = attrs.zstd_level.and_then(|n| {
+        whole_or(&n, 1, errors, || {
+            "`zstd_level` takes a whole number from 1 (fastest) to 22 (smallest): write e.g. \
+             `zstd_level = 9`"
+                .to_owned()
+        })
+    });
+    let zstd_level = zstd_level.and_then(|level| {
+        if level.value <= MAX_ZSTD_LEVEL {
+            return Some(level);
+        }
+        errors.push(syn::Error::new(
+            level.span,
+            format!(
+                "`zstd_level = {}` is past zstd's highest level, {MAX_ZSTD_LEVEL}",
+                level.value
+            ),
+        ));
+        None
+    });
     let version = attrs.version.and_then(|n| {
         let version = whole(&n, "version", 1, errors)?;
         match u32::try_from(version.value) {
@@ -121,6 +144,11 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
             .compress
             .or_else(|| compress_threshold.as_ref().map(|threshold| threshold.span)),
         compress_threshold,
+        // A level only means something with zstd on, so it turns it on.
+        zstd: attrs
+            .zstd
+            .or_else(|| zstd_level.as_ref().map(|level| level.span)),
+        zstd_level,
         prefix: attrs.prefix.unwrap_or_else(|| Spanned {
             value: snake_case(&ident.to_string()),
             span: ident.span(),

@@ -39,6 +39,33 @@ fn every_freshness_key_sets_its_setting() {
 }
 
 #[derive(Serialize, Deserialize, Cached)]
+#[cache(zstd, compress_threshold = 256)]
+struct Zstd;
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(zstd_level = 19)]
+struct ZstdLevel;
+
+#[test]
+fn zstd_keys_set_zstd_and_its_level() {
+    assert_eq!(
+        Zstd::config(),
+        CacheConfig::new()
+            .prefix("zstd")
+            .compress(true)
+            .compress_threshold(256)
+            .zstd(true)
+    );
+    assert_eq!(
+        ZstdLevel::config(),
+        CacheConfig::new()
+            .prefix("zstd_level")
+            .zstd(true)
+            .zstd_level(19)
+    );
+}
+
+#[derive(Serialize, Deserialize, Cached)]
 #[cache(
     ttl_secs = 90,
     stale_days = 1,

@@ -1,5 +1,5 @@
-//! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape, decoded the way
-//! every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
+//! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape (every form: `data`
+//! plain or gzip + base64, `zstd`), decoded the way every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
 //! replays what the fuzzer found (`tests/fuzz_regressions.rs`).
 
 use std::collections::HashMap;
@@ -37,6 +37,26 @@ enum Data {
     Binary(Vec<u8>),
 }
 
+/// What the `zstd` attribute holds.
+#[derive(Arbitrary, Debug)]
+enum Zstd {
+    Missing,
+    /// Bytes in one frame as the crate writes it (size declared, checksum): reaches the JSON
+    /// parser behind a valid frame.
+    Frame(Vec<u8>),
+    /// Bytes as they are: reaches the frame reader with anything.
+    Raw(Vec<u8>),
+    /// A run of one byte in a frame, its size declared or not: a small bomb, past the cap
+    /// when long.
+    Run {
+        byte: u8,
+        length: u16,
+        declared: bool,
+    },
+    /// Another type than `B`.
+    Text(String),
+}
+
 /// An attribute of any type, for `compressed`, `ttl` and `created_at`.
 #[derive(Arbitrary, Debug)]
 enum Attribute {
@@ -55,6 +75,7 @@ pub struct RawItem {
     compressed: Attribute,
     ttl: Attribute,
     created_at: Attribute,
+    zstd: Zstd,
     extra: Vec<(String, String)>,
 }
 
@@ -91,6 +112,23 @@ impl RawItem {
         if let Some(data) = data {
             attributes.insert("data".to_owned(), data);
         }
+        let zstd = match &self.zstd {
+            Zstd::Missing => None,
+            Zstd::Frame(bytes) => Some(zstd_frame(bytes, true)),
+            Zstd::Raw(bytes) => Some(bytes.clone()),
+            Zstd::Run {
+                byte,
+                length,
+                declared,
+            } => Some(zstd_frame(&vec![*byte; usize::from(*length)], *declared)),
+            Zstd::Text(text) => {
+                attributes.insert("zstd".to_owned(), AttributeValue::S(text.clone()));
+                None
+            }
+        };
+        if let Some(frame) = zstd {
+            attributes.insert("zstd".to_owned(), AttributeValue::B(Blob::new(frame)));
+        }
         for (name, attribute) in [
             ("compressed", &self.compressed),
             ("ttl", &self.ttl),
@@ -118,6 +156,25 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()
+}
+
+/// One zstd frame of `bytes`, with a checksum, its size in the header or not.
+fn zstd_frame(bytes: &[u8], declared: bool) -> Vec<u8> {
+    let mut frame = Vec::new();
+    let written = zstd::stream::write::Encoder::new(&mut frame, 1).and_then(|mut encoder| {
+        encoder.include_checksum(true)?;
+        encoder.include_contentsize(declared)?;
+        if declared {
+            encoder.set_pledged_src_size(Some(bytes.len() as u64))?;
+        }
+        encoder.write_all(bytes)?;
+        encoder.finish().map(|_| ())
+    });
+    // Writing into a Vec does not fail; were it to, the empty frame is one more input.
+    if written.is_err() {
+        frame.clear();
+    }
+    frame
 }
 
 /// What decoding one fuzz input gave.

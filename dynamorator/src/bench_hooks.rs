@@ -8,33 +8,54 @@ use crate::Error;
 use crate::backend::item::StoredItem;
 use crate::codec::Codec;
 
-/// Encodes a value as the `data` attribute (and whether it is compressed); with `compress`,
-/// whatever its size: for the codec benchmarks.
-pub fn encode_data<V: Serialize + ?Sized>(
-    value: &V,
-    compress: bool,
-) -> Result<(String, bool), Error> {
-    let codec = Codec {
-        compress,
+/// A form to encode values in, for the codec benchmarks.
+#[derive(Debug, Clone, Copy)]
+pub enum Form {
+    /// Plain JSON text in `data`.
+    Json,
+    /// Gzip + base64 in `data`.
+    Gzip,
+    /// zstd at this level in `zstd`.
+    Zstd(i32),
+}
+
+/// An encoded value, as an item under the key `k`.
+#[derive(Debug, Clone)]
+pub struct Encoded(StoredItem);
+
+impl Encoded {
+    /// The item's size as DynamoDB counts it (attribute names and values, `cache_id` and
+    /// `ttl` included; no `created_at`).
+    pub fn stored_bytes(&self) -> usize {
+        self.0.encoded_size()
+    }
+}
+
+/// Encodes a value in `form`, whatever its size (threshold 0): for the codec benchmarks.
+pub fn encode<V: Serialize + ?Sized>(value: &V, form: Form) -> Result<Encoded, Error> {
+    let mut codec = Codec {
+        compress: !matches!(form, Form::Json),
         threshold: 0,
         ..Codec::default()
     };
-    codec.encode(value).map(|e| (e.data, e.compressed))
-}
-
-/// Decodes a `data` attribute: for the codec benchmarks.
-pub fn decode_data<V: DeserializeOwned>(data: String, compressed: bool) -> Result<V, Error> {
-    let item = StoredItem {
+    if let Form::Zstd(level) = form {
+        codec.set_zstd_level(level);
+    }
+    let payload = codec.encode(value)?;
+    Ok(Encoded(StoredItem {
         key: "k".to_owned(),
-        data,
-        compressed,
-        expires_at: i64::MAX,
+        payload,
+        expires_at: 1_900_000_000,
         created_at: None,
         fresh_until: None,
         generation: None,
         version: None,
-    };
-    Codec::default().decode(&item)
+    }))
+}
+
+/// Decodes an encoded value, whatever its form: for the codec benchmarks.
+pub fn decode<V: DeserializeOwned>(encoded: &Encoded) -> Result<V, Error> {
+    Codec::default().decode(&encoded.0)
 }
 
 /// Decodes raw DynamoDB attributes as a stored value, as every read path does (attribute

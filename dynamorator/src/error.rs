@@ -233,7 +233,7 @@ pub enum CorruptReason {
     WrongType {
         /// The attribute name.
         attribute: &'static str,
-        /// The DynamoDB type the format uses (`S`, `N`, `BOOL`).
+        /// The DynamoDB type the format uses (`S`, `N`, `B`, `BOOL`).
         expected: &'static str,
     },
     /// A number attribute that is not a whole number of seconds.
@@ -245,13 +245,22 @@ pub enum CorruptReason {
     /// The base64 decoded, but not to a valid gzip stream.
     #[error("compressed data is not a valid gzip stream: {0}")]
     Gzip(String),
-    /// The gzip stream inflates past the configured cap (a gzip bomb, or a cap set too low).
+    /// The compressed data inflates past the configured cap, or a zstd frame declares it would
+    /// (a compression bomb, or a cap set too low).
     #[error("compressed data inflates past the {limit}-byte cap")]
     TooLarge {
         /// The configured cap, in bytes.
         limit: usize,
     },
-    /// `data` is not valid JSON text (or not UTF-8).
+    /// The `zstd` attribute is not a valid zstd frame: not zstd at all, cut short, damaged (its
+    /// checksum fails), or using a window larger than the cap allows.
+    #[error("compressed data is not a valid zstd frame: {0}")]
+    Zstd(String),
+    /// The item holds a value in two forms at once (`data` and `zstd`), which no writer of the
+    /// table format does: neither is trusted.
+    #[error("attributes {0:?} and {1:?} both hold a value")]
+    Ambiguous(&'static str, &'static str),
+    /// The value's text is not valid JSON (or not UTF-8).
     #[error("data is not valid JSON: {0}")]
     Json(String),
     /// The embedded file's record of the item cannot be read (cut short, or written by a newer

@@ -130,7 +130,7 @@
 //! Data flows one way, and no module uses one above it:
 //! `cache` ([`Cache<T>`], read-through, the L1, stampede protection, stats) → `store`
 //! ([`Store`], its builder, reads, writes, listing) → `codec` (value ⇄ item: JSON, gzip,
-//! base64, expiry, limits) → `backend` (DynamoDB, embedded).
+//! base64, zstd, expiry, limits) → `backend` (DynamoDB, embedded).
 //!
 //! # Logging and tracing
 //!
@@ -180,7 +180,7 @@ pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
 pub use store::{
-    CircuitBreaker, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
+    CircuitBreaker, Encoding, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
     StoreBuilder,
 };
 pub use ttl::Ttl;

@@ -1,4 +1,4 @@
-//! `info KEY`: how the item is stored — size, compression, created, fresh-until and expiry
+//! `info KEY`: how the item is stored — size, compression (gzip or zstd), created, fresh-until and expiry
 //! times, whether it has expired. Exit 1 when absent; an expired item not yet deleted is
 //! shown (marked expired).
 
@@ -13,6 +13,7 @@ struct Info<'a> {
     key: &'a str,
     size: usize,
     compressed: bool,
+    encoding: &'static str,
     created_at: Option<i64>,
     fresh_until: Option<i64>,
     expires_at: i64,
@@ -29,6 +30,7 @@ pub async fn run(store: &Store, output: Output, key: &str) -> Result<Outcome, Fa
         key,
         size: info.size,
         compressed: info.compressed,
+        encoding: info.encoding.name(),
         created_at: info.created_at,
         fresh_until: info.fresh_until,
         expires_at: info.expires_at,
@@ -48,7 +50,11 @@ pub async fn run(store: &Store, output: Output, key: &str) -> Result<Outcome, Fa
             ),
             format!(
                 "compressed   {}",
-                if info.compressed { "yes" } else { "no" }
+                if info.compressed {
+                    info.encoding.name()
+                } else {
+                    "no"
+                }
             ),
             format!("created      {}", time(info.created_at)),
             format!("fresh until  {}", time(info.fresh_until)),

@@ -16,6 +16,8 @@ struct Stored<'a> {
     /// `None` when the read-back did not see the item yet (an eventually consistent read).
     size: Option<usize>,
     compressed: Option<bool>,
+    /// `json`, `gzip` or `zstd`.
+    encoding: Option<&'static str>,
     expires_at: i64,
 }
 
@@ -42,15 +44,17 @@ pub async fn run(
         key,
         size: info.as_ref().map(|info| info.size),
         compressed: info.as_ref().map(|info| info.compressed),
+        encoding: info.as_ref().map(|info| info.encoding.name()),
         expires_at,
     };
     output.result(&stored, || {
         let form = match &info {
-            Some(info) => format!(
-                "{}{}",
+            Some(info) if info.compressed => format!(
+                "{} compressed ({})",
                 bytes(info.size as u64),
-                if info.compressed { " compressed" } else { "" }
+                info.encoding.name()
             ),
+            Some(info) => bytes(info.size as u64),
             None => "written".to_owned(),
         };
         format!(

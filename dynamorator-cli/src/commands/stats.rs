@@ -68,9 +68,12 @@ fn human(report: &Report) -> String {
         ),
         match compressed.ratio {
             Some(ratio) => format!(
-                "compressed   {} of {readable} items ({}), {} of JSON stored in {} ({ratio:.1}x)",
+                "compressed   {} of {readable} items ({}; gzip {}, zstd {}), {} of JSON stored \
+                 in {} ({ratio:.1}x)",
                 compressed.items,
                 percent(compressed.items, readable),
+                compressed.gzip_items,
+                compressed.zstd_items,
                 bytes(compressed.json_bytes),
                 bytes(compressed.stored_bytes)
             ),
@@ -94,7 +97,7 @@ fn human(report: &Report) -> String {
             format!(
                 "  {:>10}  {:<10}  {}",
                 bytes(item.size as u64),
-                if item.compressed { "compressed" } else { "" },
+                if item.compressed { item.encoding } else { "" },
                 item.key
             )
         }));

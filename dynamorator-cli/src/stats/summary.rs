@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use dynamorator::{Error, ScannedItem};
+use dynamorator::{Encoding, Error, ScannedItem};
 use serde::Serialize;
 use serde::de::IgnoredAny;
 
@@ -27,6 +27,7 @@ pub struct Summary {
     expired: u64,
     unreadable: u64,
     compressed: u64,
+    zstd: u64,
     compressed_stored_bytes: u64,
     compressed_json_bytes: u64,
     /// The size of every item whose attributes are readable (expired ones included: they are
@@ -34,7 +35,7 @@ pub struct Summary {
     sizes: Vec<u32>,
     ttl_left: [u64; TTL_BUCKETS.len()],
     /// The `top` largest items so far, smallest first out.
-    largest: BinaryHeap<Reverse<(usize, String, bool)>>,
+    largest: BinaryHeap<Reverse<(usize, String, &'static str)>>,
 }
 
 impl Summary {
@@ -47,6 +48,7 @@ impl Summary {
             expired: 0,
             unreadable: 0,
             compressed: 0,
+            zstd: 0,
             compressed_stored_bytes: 0,
             compressed_json_bytes: 0,
             sizes: Vec::new(),
@@ -68,7 +70,7 @@ impl Summary {
         };
         self.sizes
             .push(u32::try_from(info.size).unwrap_or(u32::MAX));
-        self.keep_if_large(info.size, item.key(), info.compressed);
+        self.keep_if_large(info.size, item.key(), info.encoding);
         if info.expired {
             self.expired += 1;
         } else {
@@ -89,20 +91,21 @@ impl Summary {
             .inspect_err(|_| self.unreadable += 1)?;
         if info.compressed {
             self.compressed += 1;
+            self.zstd += u64::from(info.encoding == Encoding::Zstd);
             self.compressed_stored_bytes += info.size as u64;
             self.compressed_json_bytes += json_len as u64;
         }
         Ok(())
     }
 
-    fn keep_if_large(&mut self, size: usize, key: &str, compressed: bool) {
+    fn keep_if_large(&mut self, size: usize, key: &str, encoding: Encoding) {
         if self.top == 0 {
             return;
         }
         let smallest_kept = self.largest.peek().map(|Reverse((size, ..))| *size);
         if self.largest.len() < self.top || smallest_kept.is_some_and(|kept| size > kept) {
             self.largest
-                .push(Reverse((size, key.to_owned(), compressed)));
+                .push(Reverse((size, key.to_owned(), encoding.name())));
             if self.largest.len() > self.top {
                 self.largest.pop();
             }
@@ -141,10 +144,11 @@ impl Summary {
         let mut largest: Vec<Largest> = self
             .largest
             .into_iter()
-            .map(|Reverse((size, key, compressed))| Largest {
+            .map(|Reverse((size, key, encoding))| Largest {
                 key,
                 size,
-                compressed,
+                compressed: encoding != Encoding::Json.name(),
+                encoding,
             })
             .collect();
         largest.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.key.cmp(&b.key)));
@@ -157,6 +161,8 @@ impl Summary {
             size,
             compressed: CompressionReport {
                 items: self.compressed,
+                gzip_items: self.compressed - self.zstd,
+                zstd_items: self.zstd,
                 share: share(self.compressed, readable),
                 stored_bytes: self.compressed_stored_bytes,
                 json_bytes: self.compressed_json_bytes,
@@ -220,7 +226,10 @@ pub struct SizeReport {
 
 #[derive(Debug, Serialize)]
 pub struct CompressionReport {
+    /// Compressed items, gzip and zstd.
     pub items: u64,
+    pub gzip_items: u64,
+    pub zstd_items: u64,
     /// Compressed items among those with readable attributes, 0 to 1.
     pub share: f64,
     /// The stored size of the compressed items.
@@ -236,6 +245,8 @@ pub struct Largest {
     pub key: String,
     pub size: usize,
     pub compressed: bool,
+    /// `json`, `gzip` or `zstd`.
+    pub encoding: &'static str,
 }
 
 #[cfg(test)]
@@ -273,6 +284,8 @@ mod tests {
         let report = summary.report();
         assert_eq!((report.items, report.live, report.expired), (4, 3, 1));
         assert_eq!(report.compressed.items, 1);
+        assert_eq!(report.compressed.gzip_items, 1);
+        assert_eq!(report.largest[0].encoding, "gzip");
         assert!(report.compressed.ratio.unwrap() > 10.0);
         assert_eq!(report.largest.len(), 2);
         assert_eq!(report.largest[0].key, "big");
@@ -280,6 +293,31 @@ mod tests {
         assert_eq!(ttl, [1, 1, 0, 1, 0]);
         assert_eq!(report.size.max, report.largest[0].size as u64);
         assert_eq!(report.expired_share, 0.25);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn zstd_items_are_counted_as_compressed_and_apart() {
+        let store = Store::builder()
+            .embedded()
+            .zstd(true)
+            .compress_threshold(100)
+            .build()
+            .await
+            .unwrap();
+        let value = json!({"t": "z".repeat(5_000)});
+        store.put("zstd", &value, Ttl::days(1)).await.unwrap();
+        store.put("plain", &1, Ttl::days(1)).await.unwrap();
+        let items: Vec<ScannedItem> = store.scan(ScanOptions::new()).try_collect().await.unwrap();
+        let mut summary = Summary::new(Clock::system().now_epoch_secs(), 1);
+        for item in &items {
+            summary.add(item).unwrap();
+        }
+        let report = summary.report();
+        let compressed = &report.compressed;
+        assert_eq!((compressed.items, compressed.zstd_items), (1, 1));
+        assert_eq!(compressed.json_bytes, value.to_string().len() as u64);
+        assert!(compressed.ratio.unwrap() > 50.0, "{:?}", compressed.ratio);
+        assert_eq!(report.largest[0].encoding, "zstd");
     }
 
     #[test]

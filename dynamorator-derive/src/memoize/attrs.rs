@@ -12,7 +12,8 @@ const KEYS: &str = "store, key, skip(...), in_impl, ttl_days, ttl_hours, ttl_min
                     stale_days, stale_hours, stale_mins, stale_secs, fail_safe_days, \
                     fail_safe_hours, fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                     fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                    hard_timeout_ms, compress, compress_threshold, prefix, version, l1";
+                    hard_timeout_ms, compress, compress_threshold, zstd, zstd_level, prefix, \
+                    version, l1";
 
 /// What `#[memoize(...)]` said.
 pub struct MemoAttrs {

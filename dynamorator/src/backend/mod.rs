@@ -61,7 +61,8 @@ pub(crate) struct ScanPage {
 /// What a conditional write requires of the item it would replace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Condition {
-    /// The stored item's `data` is this text; with `None`, there is no item with `data`.
+    /// The stored item's `data` is this plain JSON text; with `None`, there is no item holding
+    /// a value (in `data` or any other form).
     DataIs(Option<String>),
     /// There is no item, or its `version` is absent or lower than the new item's.
     OlderVersion,
@@ -70,7 +71,7 @@ pub(crate) enum Condition {
 /// A lease to take on a key: until `until_ms` (epoch milliseconds) for `owner`, if no other
 /// unexpired lease is there at `now_ms`, and the stored value is not fresh (absent, expired,
 /// stale, or of a generation older than `generation`): a value stored since the caller read
-/// its miss needs no load. A key without an item gets an item without `data` (a miss to every
+/// its miss needs no load. A key without an item gets an item without a value (a miss to every
 /// reader) that expires at `expires_at` (epoch seconds), so DynamoDB removes leftovers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeaseRequest<'a> {

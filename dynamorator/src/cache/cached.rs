@@ -24,6 +24,8 @@ use crate::{Cache, CacheConfig, Store};
 /// | `refresh_batch_max` | whole number ≥ 1: [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 100 |
 /// | `compress` | flag | the store's setting |
 /// | `compress_threshold` | whole bytes; implies `compress` | the store's (1024) |
+/// | `zstd` | flag: compress with zstd instead of gzip (implies `compress`; see [`CacheConfig::zstd`](crate::CacheConfig::zstd)) | the store's setting |
+/// | `zstd_level` | whole number, 1 to 22; implies `zstd` | the store's (3) |
 /// | `prefix` | string; `""` stores keys as given | the type name in snake_case |
 /// | `version` | whole number ≥ 1, part of the stored key | none |
 /// | `l1` | flag, or `l1(max_bytes = N, max_entries = N, ttl_secs = N, negative_ttl_secs = N)` | no L1 |

@@ -168,6 +168,12 @@ where
         if let Some(threshold) = config.compress_threshold {
             codec.threshold = threshold;
         }
+        if let Some(zstd) = config.zstd {
+            codec.set_zstd(zstd);
+        }
+        if let Some(level) = config.zstd_level {
+            codec.set_zstd_level(level);
+        }
         Cache {
             store: store.clone(),
             ttl: config.ttl,

@@ -1,11 +1,12 @@
-//! The codec: a value ⇄ a stored item (JSON text, gzip + base64 above a threshold, expiry,
-//! DynamoDB's key and size limits). It knows nothing of where items are kept or how they are
-//! fetched; the store calls it on the way down and on the way up.
+//! The codec: a value ⇄ a stored item (JSON text, gzip + base64 or zstd above a threshold,
+//! expiry, DynamoDB's key and size limits). It knows nothing of where items are kept or how
+//! they are fetched; the store calls it on the way down and on the way up.
 
 mod compression;
 mod horizons;
 mod json;
 mod key;
+mod zstd_frame;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -14,13 +15,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::backend::item::{MAX_ITEM_BYTES, StoredItem};
+use crate::backend::item::{MAX_ITEM_BYTES, Payload, StoredItem};
 use compression::{gzip_base64, inflate};
 use json::json_error;
 
 pub(crate) use crate::backend::item::StoredItem as Item;
 pub(crate) use horizons::{Freshness, Horizons};
 pub(crate) use key::{MAX_KEY_BYTES, validate_key};
+pub(crate) use zstd_frame::{DEFAULT_ZSTD_LEVEL, clamp_level as clamp_zstd_level};
 
 /// The Python package's default compression threshold, in bytes of JSON text.
 pub(crate) const DEFAULT_COMPRESS_THRESHOLD: usize = 1024;
@@ -34,6 +36,8 @@ pub(crate) const DEFAULT_MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 pub(crate) struct Codec {
     /// Compress JSON text longer than `threshold` bytes.
     pub(crate) compress: bool,
+    /// With `compress`: zstd at this level instead of gzip.
+    pub(crate) zstd: Option<i32>,
     pub(crate) threshold: usize,
     /// Refuse compressed data that inflates past this many bytes.
     pub(crate) max_inflated: usize,
@@ -43,17 +47,27 @@ impl Default for Codec {
     fn default() -> Self {
         Codec {
             compress: false,
+            zstd: None,
             threshold: DEFAULT_COMPRESS_THRESHOLD,
             max_inflated: DEFAULT_MAX_INFLATED_BYTES,
         }
     }
 }
 
-/// The `data` and `compressed` attributes of a value about to be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct EncodedData {
-    pub(crate) data: String,
-    pub(crate) compressed: bool,
+impl Codec {
+    /// Turns zstd on (at the level set, or the default) or off (back to gzip when compressing).
+    pub(crate) fn set_zstd(&mut self, enabled: bool) {
+        self.zstd = enabled.then(|| self.zstd.unwrap_or(DEFAULT_ZSTD_LEVEL));
+        if enabled {
+            self.compress = true;
+        }
+    }
+
+    /// Compresses with zstd at `level` (clamped to zstd's range).
+    pub(crate) fn set_zstd_level(&mut self, level: i32) {
+        self.zstd = Some(clamp_zstd_level(level));
+        self.compress = true;
+    }
 }
 
 /// What an item carries besides its value: its horizons, and the stamps of a cache's
@@ -96,30 +110,27 @@ pub(crate) struct Decoded<V> {
 }
 
 impl Codec {
-    /// Encodes a value as compact JSON, compressed when enabled and the text is strictly longer
-    /// than the threshold (the Python package's rule).
-    pub(crate) fn encode<V: Serialize + ?Sized>(&self, value: &V) -> Result<EncodedData, Error> {
+    /// Encodes a value as compact JSON, compressed (gzip + base64, or zstd) when enabled and
+    /// the text is strictly longer than the threshold (the Python package's rule).
+    pub(crate) fn encode<V: Serialize + ?Sized>(&self, value: &V) -> Result<Payload, Error> {
         let json = serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))?;
-        if self.compress && json.len() > self.threshold {
-            Ok(EncodedData {
-                data: gzip_base64(json.as_bytes()),
-                compressed: true,
-            })
-        } else {
-            Ok(EncodedData {
-                data: json,
-                compressed: false,
-            })
+        if !self.compress || json.len() <= self.threshold {
+            return Ok(Payload::Json(json));
         }
+        Ok(match self.zstd {
+            None => Payload::Gzip(gzip_base64(json.as_bytes())),
+            // zstd refuses nothing this crate asks of it; were it to, the text is stored plain.
+            Some(level) => zstd_frame::compress(json.as_bytes(), level)
+                .map_or(Payload::Json(json), Payload::Zstd),
+        })
     }
 
-    /// Decodes an item's `data` as `T`. Undecodable text is [`Error::Corrupt`]; valid JSON of
-    /// another shape is [`Error::TypeMismatch`].
+    /// Decodes an item's value as `T`, whatever its form. Undecodable data is
+    /// [`Error::Corrupt`]; valid JSON of another shape is [`Error::TypeMismatch`].
     pub(crate) fn decode<T: DeserializeOwned>(&self, item: &StoredItem) -> Result<T, Error> {
-        let parsed = if item.compressed {
-            serde_json::from_slice(&self.json_text(item)?)
-        } else {
-            serde_json::from_str(&item.data)
+        let parsed = match &item.payload {
+            Payload::Json(text) => serde_json::from_str(text),
+            _ => serde_json::from_slice(&self.json_text(item)?),
         };
         parsed.map_err(|e| json_error::<T>(&item.key, &e))
     }
@@ -164,11 +175,9 @@ impl Codec {
             version,
         } = meta;
         validate_key(key)?;
-        let encoded = self.encode(value)?;
         let item = StoredItem {
             key: key.to_owned(),
-            data: encoded.data,
-            compressed: encoded.compressed,
+            payload: self.encode(value)?,
             expires_at: horizons.expires_at,
             created_at,
             fresh_until: horizons.fresh_until,
@@ -180,19 +189,21 @@ impl Codec {
             return Err(Error::ItemTooLarge {
                 key: key.to_owned(),
                 size,
-                compressed: item.compressed,
+                compressed: item.payload.is_compressed(),
             });
         }
         Ok(item)
     }
 
-    /// The JSON text of an item's `data`, inflated when compressed, as the writer wrote it
+    /// The JSON text of an item's value, inflated when compressed, as the writer wrote it
     /// (not checked to be JSON).
     pub(crate) fn json_text<'a>(&self, item: &'a StoredItem) -> Result<Cow<'a, [u8]>, Error> {
-        if item.compressed {
-            inflate(&item.key, &item.data, self.max_inflated).map(Cow::Owned)
-        } else {
-            Ok(Cow::Borrowed(item.data.as_bytes()))
+        match &item.payload {
+            Payload::Json(text) => Ok(Cow::Borrowed(text.as_bytes())),
+            Payload::Gzip(text) => inflate(&item.key, text, self.max_inflated).map(Cow::Owned),
+            Payload::Zstd(frame) => {
+                zstd_frame::inflate(&item.key, frame, self.max_inflated).map(Cow::Owned)
+            }
         }
     }
 
@@ -228,11 +239,10 @@ mod tests {
     use base64::engine::general_purpose::STANDARD as BASE64;
     use serde_json::{Value, json};
 
-    fn item_of(encoded: EncodedData) -> StoredItem {
+    fn item_of(payload: Payload) -> StoredItem {
         StoredItem {
             key: "k".into(),
-            data: encoded.data,
-            compressed: encoded.compressed,
+            payload,
             expires_at: i64::MAX,
             created_at: None,
             fresh_until: None,
@@ -242,10 +252,19 @@ mod tests {
     }
 
     fn raw(data: &str, compressed: bool) -> StoredItem {
-        item_of(EncodedData {
-            data: data.into(),
-            compressed,
+        item_of(if compressed {
+            Payload::Gzip(data.into())
+        } else {
+            Payload::Json(data.into())
         })
+    }
+
+    /// The `data` text of a payload in one of the Python package's forms.
+    fn data_of(payload: &Payload) -> &str {
+        match payload {
+            Payload::Json(text) | Payload::Gzip(text) => text,
+            Payload::Zstd(_) => panic!("a zstd payload has no data"),
+        }
     }
 
     fn compressing(threshold: usize) -> Codec {
@@ -258,9 +277,15 @@ mod tests {
 
     fn round_trip(codec: Codec, value: &Value) -> (Value, bool) {
         let encoded = codec.encode(value).expect("encodes");
-        let compressed = encoded.compressed;
+        let compressed = encoded.is_compressed();
         let item = item_of(encoded);
         (codec.decode(&item).expect("decodes"), compressed)
+    }
+
+    fn zstd_at(threshold: usize) -> Codec {
+        let mut codec = compressing(threshold);
+        codec.set_zstd(true);
+        codec
     }
 
     #[test]
@@ -268,15 +293,14 @@ mod tests {
         let encoded = Codec::default()
             .encode(&json!({"a": 1, "b": [true, null]}))
             .unwrap();
-        assert_eq!(encoded.data, r#"{"a":1,"b":[true,null]}"#);
-        assert!(!encoded.compressed);
+        assert_eq!(encoded, Payload::Json(r#"{"a":1,"b":[true,null]}"#.into()));
     }
 
     #[test]
     fn round_trips_plain_and_compressed() {
         let value =
             json!({"name": "Zoë ☕ 日本", "n": -1.5e10, "list": [1, 2, 3], "nested": {"x": null}});
-        for codec in [Codec::default(), compressing(0)] {
+        for codec in [Codec::default(), compressing(0), zstd_at(0)] {
             let (back, _) = round_trip(codec, &value);
             assert_eq!(back, value);
         }
@@ -287,21 +311,82 @@ mod tests {
         // "\"xxxx\"" is the length of the string plus two quotes.
         let at = json!("x".repeat(8));
         let above = json!("x".repeat(9));
-        assert!(!compressing(10).encode(&at).unwrap().compressed);
-        assert!(compressing(10).encode(&above).unwrap().compressed);
+        for codec in [compressing(10), zstd_at(10)] {
+            assert!(!codec.encode(&at).unwrap().is_compressed());
+            assert!(codec.encode(&above).unwrap().is_compressed());
+        }
         assert!(
             !Codec::default()
                 .encode(&json!("x".repeat(5000)))
                 .unwrap()
-                .compressed
+                .is_compressed()
         );
     }
 
     #[test]
     fn a_zero_threshold_compresses_everything() {
         let encoded = compressing(0).encode(&json!(1)).unwrap();
-        assert!(encoded.compressed);
-        assert_eq!(&BASE64.decode(&encoded.data).unwrap()[..2], &[0x1f, 0x8b]);
+        assert!(matches!(encoded, Payload::Gzip(_)));
+        assert_eq!(
+            &BASE64.decode(data_of(&encoded)).unwrap()[..2],
+            &[0x1f, 0x8b]
+        );
+    }
+
+    #[test]
+    fn zstd_payloads_are_binary_frames_and_its_level_is_kept() {
+        let value = json!({"rows": (0..100).map(|i| json!({"id": i})).collect::<Vec<_>>()});
+        let Payload::Zstd(frame) = zstd_at(0).encode(&value).unwrap() else {
+            panic!("zstd expected");
+        };
+        assert_eq!(
+            &frame[..4],
+            &[0x28, 0xb5, 0x2f, 0xfd],
+            "the zstd magic number"
+        );
+        let mut codec = Codec::default();
+        codec.set_zstd_level(19);
+        assert_eq!((codec.compress, codec.zstd), (true, Some(19)));
+        codec.set_zstd(true);
+        assert_eq!(codec.zstd, Some(19), "turning it on keeps the level");
+        codec.set_zstd(false);
+        assert_eq!((codec.compress, codec.zstd), (true, None), "back to gzip");
+    }
+
+    #[test]
+    fn every_form_reads_back_through_one_codec() {
+        // A reader needs no setting to read a form: a gzip reader reads zstd and the reverse.
+        let value = json!({"text": "y".repeat(3_000)});
+        let gzip_reader = compressing(0);
+        let zstd_reader = zstd_at(0);
+        for writer in [Codec::default(), compressing(0), zstd_at(0)] {
+            let item = item_of(writer.encode(&value).unwrap());
+            for reader in [Codec::default(), gzip_reader, zstd_reader] {
+                assert_eq!(reader.decode::<Value>(&item).unwrap(), value);
+                assert_eq!(
+                    reader.json_text(&item).unwrap().len(),
+                    value.to_string().len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_zstd_bomb_is_refused_at_the_cap() {
+        let bomb = item_of(Payload::Zstd(
+            zstd_frame::compress(&vec![b' '; 10 * 1024 * 1024], 3).unwrap(),
+        ));
+        let codec = Codec {
+            max_inflated: 1024 * 1024,
+            ..Codec::default()
+        };
+        match codec.decode::<Value>(&bomb) {
+            Err(Error::Corrupt {
+                reason: CorruptReason::TooLarge { limit },
+                ..
+            }) => assert_eq!(limit, 1024 * 1024),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
     }
 
     #[test]
@@ -377,9 +462,9 @@ mod tests {
     #[test]
     fn compressed_data_is_standard_padded_base64_of_gzip() {
         let encoded = compressing(0).encode(&json!({"k": "v"})).unwrap();
-        let gzip = BASE64.decode(&encoded.data).unwrap();
+        let gzip = BASE64.decode(data_of(&encoded)).unwrap();
         assert_eq!(&gzip[..2], &[0x1f, 0x8b]);
-        assert_eq!(encoded.data.len() % 4, 0);
+        assert_eq!(data_of(&encoded).len() % 4, 0);
     }
 
     fn corrupt_reason(item: &StoredItem) -> CorruptReason {

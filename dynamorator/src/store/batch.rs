@@ -156,6 +156,7 @@ pub(crate) fn last_write_wins(writes: Vec<WriteOp>) -> Vec<WriteOp> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::item::Payload;
 
     #[test]
     fn chunks_move_every_item_in_order() {
@@ -182,8 +183,7 @@ mod tests {
         let put = |key: &str, data: &str| {
             WriteOp::Put(StoredItem {
                 key: key.into(),
-                data: data.into(),
-                compressed: false,
+                payload: Payload::Json(data.into()),
                 expires_at: 1,
                 created_at: None,
                 fresh_until: None,
@@ -192,13 +192,14 @@ mod tests {
             })
         };
         let writes = last_write_wins(vec![put("a", "1"), put("b", "2"), put("a", "3")]);
-        let shown: Vec<(String, String)> = writes
+        let shown: Vec<(String, Option<Payload>)> = writes
             .iter()
             .map(|w| match w {
-                WriteOp::Put(item) => (item.key.clone(), item.data.clone()),
-                WriteOp::Delete(key) => (key.clone(), String::new()),
+                WriteOp::Put(item) => (item.key.clone(), Some(item.payload.clone())),
+                WriteOp::Delete(key) => (key.clone(), None),
             })
             .collect();
-        assert_eq!(shown, [("a".into(), "3".into()), ("b".into(), "2".into())]);
+        let json = |text: &str| Some(Payload::Json(text.into()));
+        assert_eq!(shown, [("a".into(), json("3")), ("b".into(), json("2"))]);
     }
 }

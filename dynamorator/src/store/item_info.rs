@@ -2,7 +2,7 @@
 
 use super::Store;
 use crate::Error;
-use crate::backend::item::StoredItem;
+use crate::backend::item::{Payload, StoredItem};
 use crate::codec::validate_key;
 use crate::ttl::is_expired;
 
@@ -17,14 +17,17 @@ use crate::ttl::is_expired;
 /// store.put("k", &"a value longer than ten bytes", Ttl::hours(1)).await?;
 /// let info = store.item_info("k").await?.expect("just written");
 /// assert!(info.compressed);
+/// assert_eq!(info.encoding, dynamorator::Encoding::Gzip);
 /// assert_eq!(info.expires_at - info.created_at.unwrap(), 3600);
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ItemInfo {
-    /// Whether `data` is gzip + base64.
+    /// Whether the value is compressed (gzip + base64, or zstd).
     pub compressed: bool,
+    /// How the value is stored: plain JSON, gzip + base64, or zstd.
+    pub encoding: Encoding,
     /// The item's size as DynamoDB counts it, in bytes.
     pub size: usize,
     /// The `ttl` attribute: epoch seconds after which the item is a miss.
@@ -36,6 +39,57 @@ pub struct ItemInfo {
     pub fresh_until: Option<i64>,
     /// Whether it has expired (DynamoDB may not have deleted it yet).
     pub expired: bool,
+}
+
+/// How an item's value is stored, each form in its own attributes (README, "Table format").
+///
+/// A table may hold every form at once; reads tell them apart item by item, whatever the
+/// reader's settings.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), dynamorator::Error> {
+/// use dynamorator::{Encoding, Store, Ttl};
+///
+/// let store = Store::builder().embedded().zstd(true).compress_threshold(0).build().await?;
+/// store.put("k", &[1, 2, 3], Ttl::hours(1)).await?;
+/// assert_eq!(store.item_info("k").await?.map(|info| info.encoding), Some(Encoding::Zstd));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// `data` (S): the JSON text. The Python package's plain form.
+    Json,
+    /// `data` (S) and `compressed` (BOOL, true): standard base64 of the gzip of the JSON
+    /// text. The Python package's compressed form.
+    Gzip,
+    /// `zstd` (B), and no `data`: the zstd frame of the JSON text. This crate's own form: the
+    /// Python package 0.1.7 reads such an item as a miss.
+    Zstd,
+}
+
+impl Encoding {
+    fn of(payload: &Payload) -> Encoding {
+        match payload {
+            Payload::Json(_) => Encoding::Json,
+            Payload::Gzip(_) => Encoding::Gzip,
+            Payload::Zstd(_) => Encoding::Zstd,
+        }
+    }
+
+    /// A short lowercase name: `json`, `gzip` or `zstd`.
+    ///
+    /// ```
+    /// assert_eq!(dynamorator::Encoding::Zstd.name(), "zstd");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Json => "json",
+            Encoding::Gzip => "gzip",
+            Encoding::Zstd => "zstd",
+        }
+    }
 }
 
 /// Inspecting a stored item.
@@ -73,7 +127,8 @@ impl ItemInfo {
     /// What `item` looks like at `now` (epoch seconds).
     pub(crate) fn of(item: &StoredItem, now: i64) -> ItemInfo {
         ItemInfo {
-            compressed: item.compressed,
+            compressed: item.payload.is_compressed(),
+            encoding: Encoding::of(&item.payload),
             size: item.encoded_size(),
             expires_at: item.expires_at,
             created_at: item.created_at,

@@ -21,7 +21,7 @@ use backoff::Backoff;
 
 pub use builder::StoreBuilder;
 pub use circuit::CircuitBreaker;
-pub use item_info::ItemInfo;
+pub use item_info::{Encoding, ItemInfo};
 pub use list::KeyPage;
 pub use read::GetMany;
 pub use record::Record;

@@ -2,20 +2,33 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::Error;
-use crate::backend::item::{StoredItem, attr};
+use crate::backend::item::{Payload, StoredItem, attr};
 use crate::error::CorruptReason;
 
 pub(crate) type Attributes = HashMap<String, AttributeValue>;
 
-/// The attribute map of an item, exactly as the Python package writes it: `compressed` only
-/// when true.
+/// The attribute map of an item, exactly as the Python package writes its forms (`compressed`
+/// only when true); a zstd value goes in `zstd` (B), with no `data`, so the Python package
+/// reads it as a miss.
 pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
     let mut attributes = HashMap::with_capacity(6);
     attributes.insert(attr::KEY.to_owned(), AttributeValue::S(item.key));
-    attributes.insert(attr::DATA.to_owned(), AttributeValue::S(item.data));
+    match item.payload {
+        Payload::Json(text) => {
+            attributes.insert(attr::DATA.to_owned(), AttributeValue::S(text));
+        }
+        Payload::Gzip(text) => {
+            attributes.insert(attr::DATA.to_owned(), AttributeValue::S(text));
+            attributes.insert(attr::COMPRESSED.to_owned(), AttributeValue::Bool(true));
+        }
+        Payload::Zstd(frame) => {
+            attributes.insert(attr::ZSTD.to_owned(), AttributeValue::B(Blob::new(frame)));
+        }
+    }
     attributes.insert(
         attr::TTL.to_owned(),
         AttributeValue::N(item.expires_at.to_string()),
@@ -44,9 +57,6 @@ pub(crate) fn to_attributes(item: StoredItem) -> Attributes {
             AttributeValue::N(version.to_string()),
         );
     }
-    if item.compressed {
-        attributes.insert(attr::COMPRESSED.to_owned(), AttributeValue::Bool(true));
-    }
     attributes
 }
 
@@ -66,9 +76,9 @@ pub(crate) fn key_of(attributes: &Attributes) -> Option<&str> {
 use crate::backend::Unreadable;
 
 /// Reads an item in the table format, or says what is wrong with it; `Ok(None)` for an item
-/// without `data` (a lease on a key not loaded yet, or a cache's generation counter): a clean
-/// miss, as the Python package reads it. The key is moved out of the attributes, never copied:
-/// batch reads decode thousands of items.
+/// that holds no value (a lease on a key not loaded yet): a clean miss, as the Python package
+/// reads an item without `data`. The key and the payload are moved out of the attributes,
+/// never copied: batch reads decode thousands of items.
 pub(crate) fn from_attributes(
     mut attributes: Attributes,
 ) -> Result<Option<StoredItem>, Unreadable> {
@@ -85,14 +95,13 @@ pub(crate) fn from_attributes(
             return Err(Box::new((String::new(), Error::corrupt("", reason))));
         }
     };
-    if !attributes.contains_key(attr::DATA) {
+    if !attributes.contains_key(attr::DATA) && !attributes.contains_key(attr::ZSTD) {
         return Ok(None);
     }
     match fields(&mut attributes) {
-        Ok((data, compressed, expires_at)) => Ok(Some(StoredItem {
+        Ok((payload, expires_at)) => Ok(Some(StoredItem {
             key,
-            data,
-            compressed,
+            payload,
             expires_at,
             // Informational or advisory: unreadable ones are dropped, not fatal (an unreadable
             // fresh_until leaves the item fresh until its ttl, as an item without one).
@@ -108,8 +117,30 @@ pub(crate) fn from_attributes(
     }
 }
 
-/// `data`, `compressed` and `ttl`, checked.
-fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64), CorruptReason> {
+/// The payload (from `data` and `compressed`, or `zstd`) and `ttl`, checked.
+fn fields(attributes: &mut Attributes) -> Result<(Payload, i64), CorruptReason> {
+    let payload = payload(attributes)?;
+    let expires_at = match attributes.get(attr::TTL) {
+        Some(value) => epoch_seconds(attr::TTL, value)?,
+        None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
+    };
+    Ok((payload, expires_at))
+}
+
+/// The value in whichever form the item holds it; exactly one form, of the right type.
+fn payload(attributes: &mut Attributes) -> Result<Payload, CorruptReason> {
+    if attributes.contains_key(attr::DATA) && attributes.contains_key(attr::ZSTD) {
+        return Err(CorruptReason::Ambiguous(attr::DATA, attr::ZSTD));
+    }
+    if let Some(zstd) = attributes.remove(attr::ZSTD) {
+        return match zstd {
+            AttributeValue::B(frame) => Ok(Payload::Zstd(frame.into_inner())),
+            _ => Err(CorruptReason::WrongType {
+                attribute: attr::ZSTD,
+                expected: "B",
+            }),
+        };
+    }
     let data = match attributes.remove(attr::DATA) {
         Some(AttributeValue::S(data)) => data,
         Some(_) => {
@@ -120,21 +151,14 @@ fn fields(attributes: &mut Attributes) -> Result<(String, bool, i64), CorruptRea
         }
         None => return Err(CorruptReason::MissingAttribute(attr::DATA)),
     };
-    let compressed = match attributes.get(attr::COMPRESSED) {
-        None => false,
-        Some(AttributeValue::Bool(flag)) => *flag,
-        Some(_) => {
-            return Err(CorruptReason::WrongType {
-                attribute: attr::COMPRESSED,
-                expected: "BOOL",
-            });
-        }
-    };
-    let expires_at = match attributes.get(attr::TTL) {
-        Some(value) => epoch_seconds(attr::TTL, value)?,
-        None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
-    };
-    Ok((data, compressed, expires_at))
+    match attributes.get(attr::COMPRESSED) {
+        None | Some(AttributeValue::Bool(false)) => Ok(Payload::Json(data)),
+        Some(AttributeValue::Bool(true)) => Ok(Payload::Gzip(data)),
+        Some(_) => Err(CorruptReason::WrongType {
+            attribute: attr::COMPRESSED,
+            expected: "BOOL",
+        }),
+    }
 }
 
 /// A whole, non-negative number attribute; unreadable ones are dropped (as absent).
@@ -203,7 +227,7 @@ mod tests {
         assert_eq!(item.key, "user:1");
         assert_eq!(item.expires_at, 1_900_000_000);
         assert_eq!(item.created_at, Some(1_800_000_000));
-        assert!(!item.compressed);
+        assert_eq!(item.payload, Payload::Json("{\"a\": 1}".into()));
         assert_eq!(to_attributes(item), python_item());
     }
 
@@ -211,10 +235,34 @@ mod tests {
     fn compressed_is_written_only_when_true() {
         let mut item = from_attributes(python_item()).unwrap().unwrap();
         assert!(!to_attributes(item.clone()).contains_key("compressed"));
-        item.compressed = true;
+        item.payload = Payload::Gzip("H4sI".into());
         assert_eq!(
             to_attributes(item).get("compressed"),
             Some(&AttributeValue::Bool(true))
+        );
+    }
+
+    #[test]
+    fn zstd_goes_in_its_own_binary_attribute_without_data() {
+        let mut item = from_attributes(python_item()).unwrap().unwrap();
+        item.payload = Payload::Zstd(vec![0x28, 0xb5, 0x2f, 0xfd, 0]);
+        let attributes = to_attributes(item.clone());
+        assert!(!attributes.contains_key("data") && !attributes.contains_key("compressed"));
+        assert_eq!(
+            attributes.get("zstd"),
+            Some(&AttributeValue::B(Blob::new(vec![
+                0x28, 0xb5, 0x2f, 0xfd, 0
+            ])))
+        );
+        assert_eq!(from_attributes(attributes).unwrap(), Some(item));
+        // `compressed` means nothing without `data`.
+        let mut flagged = to_attributes(from_attributes(python_item()).unwrap().unwrap());
+        flagged.remove("data");
+        flagged.insert("zstd".into(), AttributeValue::B(Blob::new(vec![1])));
+        flagged.insert("compressed".into(), AttributeValue::Bool(true));
+        assert_eq!(
+            from_attributes(flagged).unwrap().unwrap().payload,
+            Payload::Zstd(vec![1])
         );
     }
 
@@ -259,14 +307,27 @@ mod tests {
         ));
         assert!(matches!(
             reason(|a| {
-                a.insert(
-                    "data".into(),
-                    AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![1])),
-                );
+                a.insert("data".into(), AttributeValue::B(Blob::new(vec![1])));
             }),
             CorruptReason::WrongType {
                 attribute: "data",
                 ..
+            }
+        ));
+        assert_eq!(
+            reason(|a| {
+                a.insert("zstd".into(), AttributeValue::B(Blob::new(vec![1])));
+            }),
+            CorruptReason::Ambiguous("data", "zstd")
+        );
+        assert!(matches!(
+            reason(|a| {
+                a.remove("data");
+                a.insert("zstd".into(), AttributeValue::S("KLUv/Q==".into()));
+            }),
+            CorruptReason::WrongType {
+                attribute: "zstd",
+                expected: "B"
             }
         ));
         assert!(matches!(

@@ -202,8 +202,9 @@ impl DynamoDbBackend {
             .projection_expression(format!("{}, #ttl", attr::KEY))
             .expression_attribute_names("#ttl", attr::TTL)
             // Items without a value (leases on keys not loaded yet) are not keys of the cache.
-            .filter_expression("attribute_exists(#data)")
+            .filter_expression("attribute_exists(#data) OR attribute_exists(#zstd)")
             .expression_attribute_names("#data", attr::DATA)
+            .expression_attribute_names("#zstd", attr::ZSTD)
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .set_return_consumed_capacity(self.capacity())
@@ -280,8 +281,9 @@ impl DynamoDbBackend {
                 .expression_attribute_names("#data", attr::DATA)
                 .expression_attribute_values(":data", AttributeValue::S(data)),
             Condition::DataIs(None) => request
-                .condition_expression("attribute_not_exists(#data)")
-                .expression_attribute_names("#data", attr::DATA),
+                .condition_expression("attribute_not_exists(#data) AND attribute_not_exists(#zstd)")
+                .expression_attribute_names("#data", attr::DATA)
+                .expression_attribute_names("#zstd", attr::ZSTD),
             Condition::OlderVersion => request
                 .condition_expression("attribute_not_exists(#version) OR #version < :version")
                 .expression_attribute_names("#version", attr::VERSION)
@@ -302,7 +304,8 @@ impl DynamoDbBackend {
         // generation) written under an older one. An item without `fresh_until` is fresh
         // until its `ttl`; the comparison is guarded by `attribute_exists`, as moto treats a
         // comparison with a missing attribute as true.
-        let mut not_fresh = "attribute_not_exists(#data) OR #ttl <= :second \
+        let mut not_fresh = "(attribute_not_exists(#data) AND attribute_not_exists(#zstd)) \
+                             OR #ttl <= :second \
                              OR (attribute_exists(#fresh) AND #fresh <= :second)"
             .to_owned();
         if lease.generation > 0 {
@@ -325,6 +328,7 @@ impl DynamoDbBackend {
             .expression_attribute_names("#owner", attr::LEASE_OWNER)
             .expression_attribute_names("#ttl", attr::TTL)
             .expression_attribute_names("#data", attr::DATA)
+            .expression_attribute_names("#zstd", attr::ZSTD)
             .expression_attribute_names("#fresh", attr::FRESH_UNTIL)
             .expression_attribute_values(
                 ":second",

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::backend::item::StoredItem;
+use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{Condition, LeaseRequest};
 
 /// Past this many leases, lapsed ones of keys never written are dropped.
@@ -76,7 +76,9 @@ pub(crate) fn condition_holds(
     version: Option<u64>,
 ) -> bool {
     match condition {
-        Condition::DataIs(Some(data)) => stored.is_some_and(|item| &item.data == data),
+        Condition::DataIs(Some(data)) => {
+            stored.is_some_and(|item| matches!(&item.payload, Payload::Json(text) if text == data))
+        }
         Condition::DataIs(None) => stored.is_none(),
         Condition::OlderVersion => stored
             .and_then(|item| item.version)

@@ -305,6 +305,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::backend::item::Payload;
 
     /// A database on a fresh file, on a manual clock; removes the file when dropped.
     struct Fixture {
@@ -338,8 +339,7 @@ mod tests {
         fn put(&self, key: &str, ttl_secs: i64) {
             let item = StoredItem {
                 key: key.to_owned(),
-                data: "1".to_owned(),
-                compressed: false,
+                payload: Payload::Json("1".to_owned()),
                 expires_at: self.clock.now_epoch_secs() + ttl_secs,
                 created_at: None,
                 fresh_until: None,
@@ -412,8 +412,7 @@ mod tests {
             .map(|i| {
                 WriteOp::Put(StoredItem {
                     key: format!("old{i:05}"),
-                    data: "1".to_owned(),
-                    compressed: false,
+                    payload: Payload::Json("1".to_owned()),
                     expires_at: f.clock.now_epoch_secs() + 1 + i64::from(i % 7),
                     created_at: None,
                     fresh_until: None,
