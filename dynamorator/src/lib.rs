@@ -47,7 +47,9 @@
 //! Under the typed cache is the untyped [`Store`]: any `Serialize` value by string key, each
 //! with its own TTL, in the table layout of the Python package
 //! [`dynamorator`](https://pypi.org/project/dynamorator/) 0.1.7, so Rust and Python services
-//! share one table. Every operation returns `Result<_, Error>`:
+//! share one table (values over a threshold gzipped as Python does, or, where no Python reader
+//! needs them, stored as zstd in a binary attribute). Every operation returns
+//! `Result<_, Error>`:
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
