@@ -225,9 +225,21 @@ where
         &self.store
     }
 
-    /// What the cache has done so far, per layer, shared by every handle of this cache.
-    /// See [`CacheStats`] for an example. With the `metrics` feature it also sets the L1 size
-    /// gauges.
+    /// What the cache has done so far, per layer, shared by every handle of this cache. With
+    /// the `metrics` feature it also sets the L1 size gauges.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    ///
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(7) }).await?;
+    /// cache.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(8) }).await?;
+    /// let stats = cache.stats();
+    /// assert_eq!((stats.loader_calls, stats.store_hits, stats.store_misses), (1, 1, 1));
+    /// # Ok(()) }
+    /// ```
     pub fn stats(&self) -> CacheStats {
         let mut stats = self.shared.counters.snapshot();
         let size = self.shared.l1.size();
