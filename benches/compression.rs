@@ -41,8 +41,8 @@ fn api_response(bytes: usize) -> Value {
         let id = rng.u64(..);
         let name = format!(
             "{} {}",
-            rng.choice(first).unwrap_or(&""),
-            rng.choice(last).unwrap_or(&"")
+            rng.choice(first).unwrap_or(""),
+            rng.choice(last).unwrap_or("")
         );
         let lines: Vec<Value> = (0..rng.usize(1..4))
             .map(|_| {
@@ -55,7 +55,7 @@ fn api_response(bytes: usize) -> Value {
             .collect();
         orders.push(json!({
             "id": format!("{id:016x}"),
-            "status": rng.choice(statuses).unwrap_or(&""),
+            "status": rng.choice(statuses).unwrap_or(""),
             "created_at": format!("2026-{:02}-{:02}T{:02}:{:02}:{:02}Z", rng.u8(1..13), rng.u8(1..29), rng.u8(..24), rng.u8(..60), rng.u8(..60)),
             "customer": {
                 "id": rng.u32(..1_000_000),

@@ -1,17 +1,20 @@
-//! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape (every form: `data`
-//! plain or gzip + base64, `zstd`), decoded the way every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
-//! replays what the fuzzer found (`tests/fuzz_regressions.rs`).
+//! The fuzz inputs of the read path, shared by the fuzz targets (`fuzz/`) and the regression
+//! tests that replay what the fuzzers found (`tests/fuzz_regressions.rs`):
+//!
+//! - [`decode`]: bytes → a raw DynamoDB item of any shape (every form: `data` plain or gzip +
+//!   base64, `zstd`), in a GetItem response body, decoded the way every read path decodes;
+//! - [`parse_response`]: bytes taken as a read response body, parsed as the DynamoDB backend
+//!   parses them.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use arbitrary::{Arbitrary, Unstructured};
-use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use dynamorator::__bench::ParsedBody;
 use dynamorator::Error;
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
 /// Compressed data may inflate to at most this much while fuzzing: low, so short inputs reach
 /// the cap.
@@ -72,10 +75,10 @@ enum Attribute {
 pub struct RawItem {
     key: Option<String>,
     data: Data,
+    zstd: Zstd,
     compressed: Attribute,
     ttl: Attribute,
     created_at: Attribute,
-    zstd: Zstd,
     extra: Vec<(String, String)>,
 }
 
@@ -89,45 +92,43 @@ struct Typed {
 }
 
 impl RawItem {
-    /// The item's DynamoDB attributes.
-    pub fn attributes(&self) -> HashMap<String, AttributeValue> {
-        let mut attributes = HashMap::new();
+    /// The item's attributes in DynamoDB JSON.
+    pub fn attributes(&self) -> Map<String, Value> {
+        let mut attributes = Map::new();
         if let Some(key) = &self.key {
-            attributes.insert("cache_id".to_owned(), AttributeValue::S(key.clone()));
+            attributes.insert("cache_id".to_owned(), json!({ "S": key }));
         }
         let data = match &self.data {
             Data::Missing => None,
-            Data::Text(text) => Some(AttributeValue::S(text.clone())),
-            Data::Gzipped(bytes) => Some(AttributeValue::S(BASE64.encode(gzip(bytes)))),
-            Data::Base64(bytes) => Some(AttributeValue::S(BASE64.encode(bytes))),
-            Data::Run { byte, length } => Some(AttributeValue::S(BASE64.encode(gzip(&vec![
-                    *byte;
-                    usize::from(
-                        *length
-                    )
-                ])))),
-            Data::Number(text) => Some(AttributeValue::N(text.clone())),
-            Data::Binary(bytes) => Some(AttributeValue::B(Blob::new(bytes.clone()))),
+            Data::Text(text) => Some(json!({ "S": text })),
+            Data::Gzipped(bytes) => Some(json!({ "S": BASE64.encode(gzip(bytes)) })),
+            Data::Base64(bytes) => Some(json!({ "S": BASE64.encode(bytes) })),
+            Data::Run { byte, length } => {
+                let run = vec![*byte; usize::from(*length)];
+                Some(json!({ "S": BASE64.encode(gzip(&run)) }))
+            }
+            Data::Number(text) => Some(json!({ "N": text })),
+            Data::Binary(bytes) => Some(json!({ "B": BASE64.encode(bytes) })),
         };
         if let Some(data) = data {
             attributes.insert("data".to_owned(), data);
         }
         let zstd = match &self.zstd {
             Zstd::Missing => None,
-            Zstd::Frame(bytes) => Some(zstd_frame(bytes, true)),
-            Zstd::Raw(bytes) => Some(bytes.clone()),
+            Zstd::Frame(bytes) => Some(json!({ "B": BASE64.encode(zstd_frame(bytes, true)) })),
+            Zstd::Raw(bytes) => Some(json!({ "B": BASE64.encode(bytes) })),
             Zstd::Run {
                 byte,
                 length,
                 declared,
-            } => Some(zstd_frame(&vec![*byte; usize::from(*length)], *declared)),
-            Zstd::Text(text) => {
-                attributes.insert("zstd".to_owned(), AttributeValue::S(text.clone()));
-                None
+            } => {
+                let run = vec![*byte; usize::from(*length)];
+                Some(json!({ "B": BASE64.encode(zstd_frame(&run, *declared)) }))
             }
+            Zstd::Text(text) => Some(json!({ "S": text })),
         };
-        if let Some(frame) = zstd {
-            attributes.insert("zstd".to_owned(), AttributeValue::B(Blob::new(frame)));
+        if let Some(zstd) = zstd {
+            attributes.insert("zstd".to_owned(), zstd);
         }
         for (name, attribute) in [
             ("compressed", &self.compressed),
@@ -136,19 +137,26 @@ impl RawItem {
         ] {
             let value = match attribute {
                 Attribute::Missing => continue,
-                Attribute::Bool(flag) => AttributeValue::Bool(*flag),
-                Attribute::Number(text) => AttributeValue::N(text.clone()),
-                Attribute::Whole(n) => AttributeValue::N(n.to_string()),
-                Attribute::Text(text) => AttributeValue::S(text.clone()),
+                Attribute::Bool(flag) => json!({ "BOOL": flag }),
+                Attribute::Number(text) => json!({ "N": text }),
+                Attribute::Whole(n) => json!({ "N": n.to_string() }),
+                Attribute::Text(text) => json!({ "S": text }),
             };
             attributes.insert(name.to_owned(), value);
         }
         for (name, value) in &self.extra {
             attributes
                 .entry(name.clone())
-                .or_insert_with(|| AttributeValue::S(value.clone()));
+                .or_insert_with(|| json!({ "S": value }));
         }
         attributes
+    }
+
+    /// A GetItem response body holding the item.
+    pub fn get_item_body(&self) -> Vec<u8> {
+        json!({ "Item": self.attributes() })
+            .to_string()
+            .into_bytes()
     }
 }
 
@@ -192,9 +200,19 @@ pub struct Decoded {
 /// describe an item.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
-    let attributes = item.attributes();
-    let as_json = dynamorator::__bench::decode_attributes(attributes.clone(), MAX_INFLATED);
-    let as_typed =
-        dynamorator::__bench::decode_attributes::<Typed>(attributes, MAX_INFLATED).map(|_| ());
+    let body = item.get_item_body();
+    let as_json = dynamorator::__bench::decode_item_body(&body, MAX_INFLATED);
+    let as_typed = dynamorator::__bench::decode_item_body::<Typed>(&body, MAX_INFLATED).map(|_| ());
     Some(Decoded { as_json, as_typed })
+}
+
+/// The table the response fuzz input's bodies are read for.
+pub const FUZZ_TABLE: &str = "fuzz";
+
+/// Parses `bytes` as a read response body (any of GetItem, BatchGetItem and Scan) for
+/// [`FUZZ_TABLE`], as the DynamoDB backend does. Any outcome but a panic is a pass for the
+/// fuzzer; the regression test also checks that a body that does not parse is
+/// [`Error::Unreachable`] and an item that does not read is [`Error::Corrupt`].
+pub fn parse_response(bytes: &[u8]) -> Result<ParsedBody, Error> {
+    dynamorator::__bench::parse_response_body(bytes, FUZZ_TABLE)
 }

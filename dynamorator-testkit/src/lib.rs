@@ -8,9 +8,12 @@
 //!   adds network latency and injects faults, for benchmarks at a given round-trip time and
 //!   for the chaos tests.
 //! - [`waits`]: gates, bounded waits and time limits for the concurrency tests.
-//! - [`fuzz_input`]: the item decoder's fuzz input, shared by `fuzz/` and the regression test.
-//! - The benchmark driver, the `bench` binary (feature `bench-tools`), run by `scripts/bench`.
+//! - [`fuzz_input`]: the read path's fuzz inputs, shared by `fuzz/` and the regression tests.
+//! - [`cpu`]: CPU time of a thread or a process, for benchmarks that measure client CPU.
+//! - The benchmark drivers, the `bench*` binaries (feature `bench-tools`), run by
+//!   `scripts/bench*`.
 
+pub mod cpu;
 pub mod fuzz_input;
 mod harness;
 mod macros;

@@ -127,7 +127,7 @@ pub enum Error {
     },
 
     /// The request could not be sent or its response could not be read: connection refused,
-    /// reset, or cut short.
+    /// reset, cut short, or a successful answer whose body is not the JSON DynamoDB sends.
     #[error("{operation} could not reach DynamoDB")]
     Unreachable {
         /// The DynamoDB operation, e.g. `GetItem`.

@@ -1,5 +1,6 @@
-//! CPU time of the calling thread: the benchmark client runs on one thread, so this is the
-//! client's CPU, with the in-process proxy's (on other threads) left out.
+//! CPU time of the calling thread (a benchmark's client runs on one thread, so this is the
+//! client's CPU, with an in-process proxy's on other threads left out), and of another process
+//! (a server's).
 
 use std::time::Duration;
 
