@@ -8,13 +8,16 @@
 //!   adds network latency and injects faults, for benchmarks at a given round-trip time and
 //!   for the chaos tests.
 //! - [`fuzz_input`]: the item decoder's fuzz input, shared by `fuzz/` and the regression test.
+//! - [`resident_kb`]: the process's resident memory, for tests and benchmarks of memory bounds.
 //! - The benchmark driver, the `bench` binary (feature `bench-tools`), run by `scripts/bench`.
 
 pub mod fuzz_input;
 mod harness;
 mod macros;
+mod memory;
 pub mod proxy;
 pub mod python;
 pub mod raw;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
+pub use memory::resident_kb;
