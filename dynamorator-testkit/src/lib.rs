@@ -9,6 +9,7 @@
 //!   for the chaos tests.
 //! - [`waits`]: gates, bounded waits and time limits for the concurrency tests.
 //! - [`fuzz_input`]: the read path's fuzz inputs, shared by `fuzz/` and the regression tests.
+//! - [`resident_kb`]: the process's resident memory, for tests and benchmarks of memory bounds.
 //! - [`cpu`]: CPU time of a thread or a process, for benchmarks that measure client CPU.
 //! - The benchmark drivers, the `bench*` binaries (feature `bench-tools`), run by
 //!   `scripts/bench*`.
@@ -17,9 +18,11 @@ pub mod cpu;
 pub mod fuzz_input;
 mod harness;
 mod macros;
+mod memory;
 pub mod proxy;
 pub mod python;
 pub mod raw;
 pub mod waits;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
+pub use memory::resident_kb;

@@ -54,7 +54,7 @@ struct Shared<T> {
     generation: Generation,
 }
 
-impl<T: Send + Sync + 'static> Shared<T> {
+impl<T: Serialize + Send + Sync + 'static> Shared<T> {
     fn new(config: &CacheConfig, store: &Store) -> Self {
         Shared {
             counters: Counters::new(&config.metrics_name(), config.l1_weighs_bytes()),

@@ -103,8 +103,6 @@ pub(crate) struct Decoded<V> {
     pub(crate) value: V,
     /// When the item stops being fresh and when it expires.
     pub(crate) horizons: Horizons,
-    /// The item's encoded size in bytes.
-    pub(crate) size: usize,
     /// The cache generation it was written under (0 when it carries none).
     pub(crate) generation: u64,
 }
@@ -224,7 +222,6 @@ impl Codec {
                 fresh_until: item.fresh_until,
                 expires_at: item.expires_at,
             },
-            size: item.encoded_size(),
             generation: item.generation.unwrap_or(0),
         }))
     }

@@ -27,7 +27,7 @@ pub use read::GetMany;
 pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
-pub(crate) use batch::distinct_keys;
+pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
 
