@@ -454,12 +454,20 @@ mod suite {
             // Stale: the stored value answers; this call's body refreshes it.
             assert_eq!(quote("ACME", runs.clone(), 2).await.unwrap(), 1);
             until("the refresh runs", || runs.load(Ordering::SeqCst) == 2).await;
+            // The refresh is counted once its value is stored, after the body returned.
+            until("the refresh is counted", || {
+                quote::stats().refreshes_succeeded == 1
+            })
+            .await;
             let key = quote::key("ACME").unwrap();
             // The refresh's write may still be on its way to disk (the embedded file commits
-            // durably): look again, for a minute at most.
+            // durably): look again, at most 12,000 times and for a minute.
             let mut refreshed = None;
             let started = std::time::Instant::now();
-            while started.elapsed() < Duration::from_secs(60) {
+            for _ in 0..12_000 {
+                if started.elapsed() > Duration::from_secs(60) {
+                    break;
+                }
                 refreshed = store.get::<u64>(&key).await.unwrap();
                 if refreshed == Some(2) {
                     break;
