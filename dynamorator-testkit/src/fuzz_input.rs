@@ -1,8 +1,8 @@
 //! The fuzz inputs of the read path, shared by the fuzz targets (`fuzz/`) and the regression
 //! tests that replay what the fuzzers found (`tests/fuzz_regressions.rs`):
 //!
-//! - [`decode`]: bytes → a raw DynamoDB item of any shape (every form: `data` plain or gzip +
-//!   base64, `zstd`), in a GetItem response body, decoded the way every read path decodes;
+//! - [`decode`]: bytes → a raw DynamoDB item of any shape, in a GetItem response body, decoded
+//!   the way every read path decodes;
 //! - [`parse_response`]: bytes taken as a read response body, parsed as the DynamoDB backend
 //!   parses them.
 
@@ -40,26 +40,6 @@ enum Data {
     Binary(Vec<u8>),
 }
 
-/// What the `zstd` attribute holds.
-#[derive(Arbitrary, Debug)]
-enum Zstd {
-    Missing,
-    /// Bytes in one frame as the crate writes it (size declared, checksum): reaches the JSON
-    /// parser behind a valid frame.
-    Frame(Vec<u8>),
-    /// Bytes as they are: reaches the frame reader with anything.
-    Raw(Vec<u8>),
-    /// A run of one byte in a frame, its size declared or not: a small bomb, past the cap
-    /// when long.
-    Run {
-        byte: u8,
-        length: u16,
-        declared: bool,
-    },
-    /// Another type than `B`.
-    Text(String),
-}
-
 /// An attribute of any type, for `compressed`, `ttl` and `created_at`.
 #[derive(Arbitrary, Debug)]
 enum Attribute {
@@ -75,7 +55,6 @@ enum Attribute {
 pub struct RawItem {
     key: Option<String>,
     data: Data,
-    zstd: Zstd,
     compressed: Attribute,
     ttl: Attribute,
     created_at: Attribute,
@@ -113,23 +92,6 @@ impl RawItem {
         if let Some(data) = data {
             attributes.insert("data".to_owned(), data);
         }
-        let zstd = match &self.zstd {
-            Zstd::Missing => None,
-            Zstd::Frame(bytes) => Some(json!({ "B": BASE64.encode(zstd_frame(bytes, true)) })),
-            Zstd::Raw(bytes) => Some(json!({ "B": BASE64.encode(bytes) })),
-            Zstd::Run {
-                byte,
-                length,
-                declared,
-            } => {
-                let run = vec![*byte; usize::from(*length)];
-                Some(json!({ "B": BASE64.encode(zstd_frame(&run, *declared)) }))
-            }
-            Zstd::Text(text) => Some(json!({ "S": text })),
-        };
-        if let Some(zstd) = zstd {
-            attributes.insert("zstd".to_owned(), zstd);
-        }
         for (name, attribute) in [
             ("compressed", &self.compressed),
             ("ttl", &self.ttl),
@@ -164,25 +126,6 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()
-}
-
-/// One zstd frame of `bytes`, with a checksum, its size in the header or not.
-fn zstd_frame(bytes: &[u8], declared: bool) -> Vec<u8> {
-    let mut frame = Vec::new();
-    let written = zstd::stream::write::Encoder::new(&mut frame, 1).and_then(|mut encoder| {
-        encoder.include_checksum(true)?;
-        encoder.include_contentsize(declared)?;
-        if declared {
-            encoder.set_pledged_src_size(Some(bytes.len() as u64))?;
-        }
-        encoder.write_all(bytes)?;
-        encoder.finish().map(|_| ())
-    });
-    // Writing into a Vec does not fail; were it to, the empty frame is one more input.
-    if written.is_err() {
-        frame.clear();
-    }
-    frame
 }
 
 /// What decoding one fuzz input gave.
