@@ -140,18 +140,8 @@ fn client(canned: Canned) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => panic!("no tokio runtime: {error}"),
-    }
-}
-
 fn store_get_many(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = dynamorator_testkit::bench_runtime();
     let store = rt
         .block_on(
             Store::builder()
@@ -180,7 +170,7 @@ fn store_get_many(c: &mut Criterion) {
 }
 
 fn sdk_batch_get_item(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = dynamorator_testkit::bench_runtime();
     let request = || {
         let keys: Vec<HashMap<String, AttributeValue>> = (0..PER_REQUEST)
             .map(|i| HashMap::from([("cache_id".to_owned(), AttributeValue::S(key(i)))]))

@@ -33,16 +33,6 @@ fn product(i: usize) -> Product {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => panic!("no tokio runtime: {error}"),
-    }
-}
-
 fn l1_cache(store: &Store) -> Cache<Product> {
     Cache::new(
         store,
@@ -54,7 +44,7 @@ fn l1_cache(store: &Store) -> Cache<Product> {
 }
 
 fn l1_hit(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = dynamorator_testkit::bench_runtime();
     let store = Store::embedded();
     let cache = l1_cache(&store);
     let raw: moka::sync::Cache<String, Arc<Product>> = moka::sync::Cache::new(100_000);
@@ -152,7 +142,7 @@ async fn timed_reads(
 }
 
 fn get_many(c: &mut Criterion) {
-    let rt = runtime();
+    let rt = dynamorator_testkit::bench_runtime();
     let keys: Vec<String> = (0..10_000).map(|i| format!("B{i:05}")).collect();
     let mut group = c.benchmark_group("get_many_10k");
     group.throughput(Throughput::Elements(keys.len() as u64));

@@ -25,4 +25,19 @@ pub mod raw;
 pub mod waits;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
+
+/// A current-thread tokio runtime for a benchmark's client (its CPU then is one thread's).
+///
+/// # Panics
+///
+/// When the runtime cannot be built: a benchmark cannot run without one.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("no tokio runtime: {error}"),
+    }
+}
 pub use memory::resident_kb;
