@@ -16,6 +16,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use dynamorator::{Store, Ttl};
+use dynamorator_testkit::resident_kb;
 use serde_json::{Value, json};
 
 /// Set in the child that opens the file: the path to open.
@@ -214,25 +215,11 @@ fn report_open(path: &Path, what: &str) {
 /// The child: open the file, print the time taken and the RSS before and after, in kB.
 fn open_child(path: &Path) {
     let rt = runtime();
-    let before = rss_kb();
+    let before = resident_kb().unwrap_or(0);
     let started = Instant::now();
     let store = rt.block_on(open(path));
     let open_ms = started.elapsed().as_secs_f64() * 1e3;
-    let after = rss_kb();
+    let after = resident_kb().unwrap_or(0);
     println!("{open_ms:.1} {before} {after}");
     drop(store);
-}
-
-/// The process's resident set, in kB.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|line| line.starts_with("VmRSS:"))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse().ok())
-        })
-        .unwrap_or(0)
 }

@@ -11,7 +11,7 @@ use std::process::Command;
 use dynamorator::{Store, Ttl};
 use serde_json::json;
 
-use support::unique_file;
+use support::{resident_kb, unique_file};
 
 /// The file the child opens; unset, the child test does nothing.
 const CHILD_FILE: &str = "DYNAMORATOR_OPEN_CHILD_FILE";
@@ -24,10 +24,10 @@ async fn child_opens_and_reports_memory() {
     let Some(path) = std::env::var_os(CHILD_FILE) else {
         return;
     };
-    let before = rss_kb();
+    let before = resident_kb().unwrap();
     let started = std::time::Instant::now();
     let store = Store::builder().embedded_file(path).build().await.unwrap();
-    let after = rss_kb();
+    let after = resident_kb().unwrap();
     println!("opened in {:?}", started.elapsed());
     // Open for real: one value reads back.
     let one: serde_json::Value = store.get("k00000").await.unwrap().unwrap();
@@ -72,17 +72,4 @@ async fn opening_reads_no_values() {
         "opening {data_kb} kB of items grew the process by {grown} kB: {stdout}"
     );
     std::fs::remove_file(&path).unwrap();
-}
-
-/// This process's resident memory, in kB.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|kb| kb.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or_else(|| panic!("no VmRSS in /proc/self/status"))
 }

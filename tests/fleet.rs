@@ -50,58 +50,9 @@ fn fleet_worker() {
     worker::main();
 }
 
+/// Gates, waits and bounds, shared with the other concurrency suites.
 mod helpers {
-    use std::future::Future;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use tokio::sync::watch;
-
-    /// The longest any wait in these tests may take before it fails the test.
-    pub const LIMIT: Duration = Duration::from_secs(60);
-
-    /// A gate loaders wait at until the test opens it.
-    #[derive(Clone)]
-    pub struct Gate(Arc<watch::Sender<bool>>);
-
-    impl Gate {
-        pub fn closed() -> Gate {
-            Gate(Arc::new(watch::channel(false).0))
-        }
-
-        pub async fn passed(&self) {
-            let mut open = self.0.subscribe();
-            open.wait_for(|open| *open)
-                .await
-                .expect("the gate outlives its waiters");
-        }
-
-        pub fn open(&self) {
-            self.0.send_replace(true);
-        }
-    }
-
-    /// Waits until `ready` holds, at most 100,000 checks and a minute; else fails naming
-    /// `what`.
-    pub async fn until(what: &str, ready: impl Fn() -> bool) {
-        let started = Instant::now();
-        for _ in 0..100_000 {
-            if ready() {
-                return;
-            }
-            assert!(started.elapsed() < LIMIT, "never happened: {what}");
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        panic!("never happened: {what}");
-    }
-
-    /// `future`'s output, or a failed test naming `what` past a minute.
-    pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-        match tokio::time::timeout(LIMIT, future).await {
-            Ok(output) => output,
-            Err(_) => panic!("did not end within {LIMIT:?}: {what}"),
-        }
-    }
+    pub use dynamorator_testkit::waits::*;
 }
 
 mod suite {

@@ -1202,60 +1202,7 @@ mod interop {
     }
 }
 
-/// Gates, waits and bounds: how the tests make calls overlap without sleeping, and never hang.
+/// Gates, waits and bounds, shared with the other concurrency suites.
 mod helpers {
-    use std::future::Future;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use tokio::sync::watch;
-
-    /// The longest any wait in these tests may take before it fails the test.
-    const LIMIT: Duration = Duration::from_secs(60);
-
-    /// A gate loaders wait at until the test opens it.
-    #[derive(Clone)]
-    pub struct Gate(Arc<watch::Sender<bool>>);
-
-    impl Gate {
-        pub fn closed() -> Gate {
-            Gate(Arc::new(watch::channel(false).0))
-        }
-
-        /// Returns once the gate is open.
-        pub async fn passed(&self) {
-            let mut open = self.0.subscribe();
-            open.wait_for(|open| *open)
-                .await
-                .expect("the gate outlives its waiters");
-        }
-
-        pub fn open(&self) {
-            self.0.send_replace(true);
-        }
-    }
-
-    /// Waits until `ready` holds, checking it between yields, at most 100,000 times and for at
-    /// most a minute: otherwise the test fails, naming `what`.
-    pub async fn until(what: &str, ready: impl Fn() -> bool) {
-        let started = Instant::now();
-        for _ in 0..100_000 {
-            if ready() {
-                return;
-            }
-            assert!(started.elapsed() < LIMIT, "never happened: {what}");
-            tokio::task::yield_now().await;
-            // Background tasks run on other workers: give them a moment now and then.
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        panic!("never happened: {what}");
-    }
-
-    /// `future`'s output, or a failed test naming `what` if it takes over a minute (a hang).
-    pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-        match tokio::time::timeout(LIMIT, future).await {
-            Ok(output) => output,
-            Err(_) => panic!("did not end within {LIMIT:?}: {what}"),
-        }
-    }
+    pub use dynamorator_testkit::waits::*;
 }

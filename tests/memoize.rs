@@ -1,8 +1,10 @@
 //! `#[memoize]` on every backend: equal arguments share one run of the body (32 concurrent
 //! callers included), different arguments have different keys, an `Err` comes back by value
 //! and is never stored, skipped arguments stay out of the key, borrowed arguments reach the
-//! body, invalidation, stale-while-revalidate; and, outside the backends, the key's encoding
-//! pinned by a golden value and shared by two processes.
+//! body, invalidation, stale-while-revalidate; methods (one run for 32 callers, `self` in the
+//! key unless skipped, their companions, associated functions, a generic impl's
+//! instantiations); and, outside the backends, the key's encoding pinned by a golden value
+//! (a method's too) and shared by two processes.
 //!
 //! The store of the memoised functions is `store()`, a task-local each test sets: tests run
 //! in parallel on several backends, each on its own store. Bodies count their runs in a
@@ -31,6 +33,12 @@ on_every_backend!(suite:
     a_key_expression_replaces_the_arguments,
     invalidate_deletes_the_value_so_the_next_call_runs_the_body,
     a_stale_value_answers_at_once_and_the_body_refreshes_it_in_the_background,
+    a_method_called_by_32_concurrent_callers_runs_its_body_once,
+    a_different_self_is_a_different_key,
+    a_skipped_self_leaves_the_key_unchanged,
+    a_method_companion_invalidates_and_counts,
+    an_associated_function_is_memoised,
+    each_instantiation_of_a_generic_impl_has_its_own_keys,
 );
 
 tokio::task_local! {
@@ -123,6 +131,88 @@ async fn quote(symbol: &str, runs: Arc<AtomicUsize>, value: u64) -> Result<u64, 
     Ok(value)
 }
 
+/// A price list: its region decides the prices, so `self` is part of the key of `quote`
+/// (serialised as `{"region": ..}`); its store, run counter and gate are not serialised.
+#[derive(Clone, serde::Serialize)]
+struct PriceList {
+    region: String,
+    #[serde(skip)]
+    store: Store,
+    #[serde(skip)]
+    runs: Arc<AtomicUsize>,
+    #[serde(skip)]
+    gate: Gate,
+}
+
+impl PriceList {
+    fn new(region: &str, store: &Store) -> PriceList {
+        let gate = Gate::closed();
+        gate.open();
+        PriceList {
+            region: region.to_owned(),
+            store: store.clone(),
+            runs: Arc::new(AtomicUsize::new(0)),
+            gate,
+        }
+    }
+
+    /// The price of `sku` in this list's region: keyed by `self` and `sku`.
+    #[memoize(store = self.store, prefix = "price_list.quote")]
+    async fn quote(&self, sku: &str) -> Result<u64, Upstream> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.gate.passed().await;
+        let rate = if self.region == "eu" { 110 } else { 100 };
+        Ok(sku.len() as u64 * rate)
+    }
+
+    /// The same whatever the region: `self` is skipped, the key is `sku` alone.
+    #[memoize(store = self.store, prefix = "price_list.weight", skip(self))]
+    async fn weight(&self, sku: String) -> u64 {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        sku.len() as u64 * 10
+    }
+
+    /// An associated function (no `self`: `in_impl` says where it is); its store is the
+    /// test's.
+    #[memoize(store = store(), prefix = "price_list.currency", in_impl, skip(runs))]
+    async fn currency(region: String, runs: Arc<AtomicUsize>) -> String {
+        runs.fetch_add(1, Ordering::SeqCst);
+        if region == "eu" { "EUR" } else { "USD" }.to_owned()
+    }
+}
+
+/// A generic impl with the default prefix: `Self` names each instantiation
+/// (`memoize::Width<u8>::bytes`), so each has its own keys and cache.
+struct Width<T> {
+    runs: Arc<AtomicUsize>,
+    kind: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Width<T> {
+    fn clone(&self) -> Self {
+        Width {
+            runs: self.runs.clone(),
+            kind: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<T: 'static> Width<T> {
+    fn new(runs: &Arc<AtomicUsize>) -> Width<T> {
+        Width {
+            runs: runs.clone(),
+            kind: std::marker::PhantomData,
+        }
+    }
+
+    /// `n` values of `T`, in bytes.
+    #[memoize(store = store(), skip(self))]
+    async fn bytes(&self, n: u64) -> u64 {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        n * std::mem::size_of::<T>() as u64
+    }
+}
+
 mod suite {
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -133,7 +223,7 @@ mod suite {
     use futures_util::future::join_all;
 
     use super::helpers::{Gate, bounded, until};
-    use super::{Upstream, describe, greeting, price, quote, square, with_store};
+    use super::{PriceList, Upstream, Width, describe, greeting, price, quote, square, with_store};
     use crate::support::TestBackend;
 
     fn counter() -> Arc<AtomicUsize> {
@@ -364,12 +454,20 @@ mod suite {
             // Stale: the stored value answers; this call's body refreshes it.
             assert_eq!(quote("ACME", runs.clone(), 2).await.unwrap(), 1);
             until("the refresh runs", || runs.load(Ordering::SeqCst) == 2).await;
+            // The refresh is counted once its value is stored, after the body returned.
+            until("the refresh is counted", || {
+                quote::stats().refreshes_succeeded == 1
+            })
+            .await;
             let key = quote::key("ACME").unwrap();
             // The refresh's write may still be on its way to disk (the embedded file commits
-            // durably): look again, for a minute at most.
+            // durably): look again, at most 12,000 times and for a minute.
             let mut refreshed = None;
             let started = std::time::Instant::now();
-            while started.elapsed() < Duration::from_secs(60) {
+            for _ in 0..12_000 {
+                if started.elapsed() > Duration::from_secs(60) {
+                    break;
+                }
                 refreshed = store.get::<u64>(&key).await.unwrap();
                 if refreshed == Some(2) {
                     break;
@@ -389,6 +487,145 @@ mod suite {
                 (1, 1),
                 "{stats:?}"
             );
+        })
+        .await;
+    }
+
+    pub async fn a_method_called_by_32_concurrent_callers_runs_its_body_once(backend: TestBackend) {
+        let store = backend.store().await;
+        let list = PriceList {
+            gate: Gate::closed(),
+            ..PriceList::new("eu", &store)
+        };
+        let callers = join_all((0..32).map(|_| list.quote("kettle")));
+        let opener = async {
+            until("the body runs", || list.runs.load(Ordering::SeqCst) == 1).await;
+            list.gate.open();
+        };
+        let (answers, ()) = bounded("32 callers", async { tokio::join!(callers, opener) }).await;
+        let answers: Vec<u64> = answers.into_iter().map(Result::unwrap).collect();
+        assert_eq!(answers, vec![660; 32]);
+        assert_eq!(
+            list.runs.load(Ordering::SeqCst),
+            1,
+            "one run for 32 callers"
+        );
+        let stats = list.quote_stats();
+        assert_eq!(stats.loader_calls, 1, "{stats:?}");
+        let key = list.quote_key("kettle").unwrap();
+        assert_eq!(store.get::<u64>(&key).await.unwrap(), Some(660));
+    }
+
+    pub async fn a_different_self_is_a_different_key(backend: TestBackend) {
+        let store = backend.store().await;
+        let (eu, us) = (PriceList::new("eu", &store), PriceList::new("us", &store));
+        assert_ne!(
+            eu.quote_key("mug").unwrap(),
+            us.quote_key("mug").unwrap(),
+            "the region is in the key"
+        );
+        assert_eq!(eu.quote("mug").await.unwrap(), 330);
+        assert_eq!(us.quote("mug").await.unwrap(), 300);
+        assert_eq!(
+            (
+                eu.runs.load(Ordering::SeqCst),
+                us.runs.load(Ordering::SeqCst)
+            ),
+            (1, 1),
+            "each list ran its own body"
+        );
+        for (list, value) in [(&eu, 330), (&us, 300)] {
+            let key = list.quote_key("mug").unwrap();
+            assert_eq!(store.get::<u64>(&key).await.unwrap(), Some(value), "{key}");
+        }
+        // An equal `self` (another value, equal fields) is the same key: a hit.
+        let eu_again = PriceList::new("eu", &store);
+        assert_eq!(eu_again.quote("mug").await.unwrap(), 330);
+        assert_eq!(eu_again.runs.load(Ordering::SeqCst), 0);
+    }
+
+    pub async fn a_skipped_self_leaves_the_key_unchanged(backend: TestBackend) {
+        let store = backend.store().await;
+        let (eu, us) = (PriceList::new("eu", &store), PriceList::new("us", &store));
+        assert_eq!(
+            eu.weight_key("anvil".into()).unwrap(),
+            us.weight_key("anvil".into()).unwrap()
+        );
+        assert_eq!(
+            eu.weight_key("anvil".into()).unwrap(),
+            format!("price_list.weight:{}", super::sha256_hex(r#"["anvil"]"#))
+        );
+        assert_eq!(eu.weight("anvil".into()).await, 50);
+        assert_eq!(us.weight("anvil".into()).await, 50, "from the cache");
+        assert_eq!(eu.runs.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            us.runs.load(Ordering::SeqCst),
+            0,
+            "the other list's body did not run"
+        );
+    }
+
+    pub async fn a_method_companion_invalidates_and_counts(backend: TestBackend) {
+        let store = backend.store().await;
+        let list = PriceList::new("us", &store);
+        assert_eq!(list.quote("spoon").await.unwrap(), 500);
+        assert_eq!(list.quote("spoon").await.unwrap(), 500);
+        let stats = list.quote_stats();
+        assert_eq!((stats.loader_calls, stats.store_hits), (1, 1), "{stats:?}");
+        list.quote_invalidate("spoon").await.unwrap();
+        let key = list.quote_key("spoon").unwrap();
+        assert_eq!(store.get::<u64>(&key).await.unwrap(), None, "deleted");
+        assert_eq!(list.quote("spoon").await.unwrap(), 500);
+        assert_eq!(
+            list.runs.load(Ordering::SeqCst),
+            2,
+            "invalidated, so ran again"
+        );
+        assert_eq!(list.quote_stats().loader_calls, 2);
+    }
+
+    pub async fn an_associated_function_is_memoised(backend: TestBackend) {
+        let store = backend.store().await;
+        with_store(&store, async {
+            let runs = counter();
+            assert_eq!(PriceList::currency("eu".into(), runs.clone()).await, "EUR");
+            assert_eq!(PriceList::currency("eu".into(), runs.clone()).await, "EUR");
+            assert_eq!(PriceList::currency("us".into(), runs.clone()).await, "USD");
+            assert_eq!(runs.load(Ordering::SeqCst), 2);
+            let key = PriceList::currency_key("eu".into()).unwrap();
+            assert_eq!(key, format!("price_list.currency:{}", hash(r#"["eu"]"#)));
+            assert_eq!(
+                store.get::<String>(&key).await.unwrap().as_deref(),
+                Some("EUR")
+            );
+            PriceList::currency_invalidate("eu".into()).await.unwrap();
+            assert_eq!(store.get::<String>(&key).await.unwrap(), None);
+            assert_eq!(PriceList::currency_stats().loader_calls, 2);
+        })
+        .await;
+    }
+
+    pub async fn each_instantiation_of_a_generic_impl_has_its_own_keys(backend: TestBackend) {
+        let store = backend.store().await;
+        with_store(&store, async {
+            let runs = counter();
+            let (bytes, words) = (Width::<u8>::new(&runs), Width::<u32>::new(&runs));
+            assert_eq!(bytes.bytes(3).await, 3);
+            assert_eq!(words.bytes(3).await, 12, "not the u8 instantiation's value");
+            assert_eq!(bytes.bytes(3).await, 3);
+            assert_eq!(runs.load(Ordering::SeqCst), 2, "one run per instantiation");
+            assert_eq!(
+                (
+                    bytes.bytes_stats().loader_calls,
+                    words.bytes_stats().loader_calls
+                ),
+                (1, 1),
+                "one cache per instantiation"
+            );
+            let (u8_key, u32_key) = (bytes.bytes_key(3).unwrap(), words.bytes_key(3).unwrap());
+            assert_ne!(u8_key, u32_key);
+            assert_eq!(store.get::<u64>(&u8_key).await.unwrap(), Some(3));
+            assert_eq!(store.get::<u64>(&u32_key).await.unwrap(), Some(12));
         })
         .await;
     }
@@ -462,6 +699,37 @@ fn the_default_prefix_is_the_module_path_and_the_function_name() {
     assert_eq!(key, format!("memoize::identity:{}", sha256_hex("[1]")));
 }
 
+#[test]
+fn a_method_key_is_its_receiver_then_its_arguments() {
+    let list = PriceList::new("eu", &Store::embedded());
+    let key = list.quote_key("kettle").unwrap();
+    // sha256 of `[{"region":"eu"},"kettle"]`: `self` as `Serialize` writes it, first.
+    assert_eq!(
+        key,
+        format!(
+            "price_list.quote:{}",
+            sha256_hex(r#"[{"region":"eu"},"kettle"]"#)
+        )
+    );
+    assert_eq!(
+        key,
+        "price_list.quote:36753d5c873bf9561aa5a0204433ad32139216a96a7b12f3cd535a5bd360699a"
+    );
+}
+
+#[test]
+fn a_method_default_prefix_is_the_type_path_and_the_method_name() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    assert_eq!(
+        Width::<u8>::new(&runs).bytes_key(1).unwrap(),
+        format!("memoize::Width<u8>::bytes:{}", sha256_hex("[1]"))
+    );
+    assert_eq!(
+        Width::<u32>::new(&runs).bytes_key(1).unwrap(),
+        format!("memoize::Width<u32>::bytes:{}", sha256_hex("[1]"))
+    );
+}
+
 /// The environment variable that makes `child_process` run: the embedded file it memoises in.
 const CHILD_FILE: &str = "DYNAMORATOR_MEMOIZE_CHILD_FILE";
 
@@ -524,60 +792,7 @@ fn two_processes_share_the_key_and_the_stored_value() {
     );
 }
 
-/// Gates, waits and bounds: how the tests make calls overlap without sleeping, and never hang.
+/// Gates, waits and bounds, shared with the other concurrency suites.
 mod helpers {
-    use std::future::Future;
-    use std::sync::Arc;
-    use std::time::{Duration, Instant};
-
-    use tokio::sync::watch;
-
-    /// The longest any wait in these tests may take before it fails the test.
-    const LIMIT: Duration = Duration::from_secs(60);
-
-    /// A gate bodies wait at until the test opens it.
-    #[derive(Clone)]
-    pub struct Gate(Arc<watch::Sender<bool>>);
-
-    impl Gate {
-        pub fn closed() -> Gate {
-            Gate(Arc::new(watch::channel(false).0))
-        }
-
-        /// Returns once the gate is open.
-        pub async fn passed(&self) {
-            let mut open = self.0.subscribe();
-            open.wait_for(|open| *open)
-                .await
-                .expect("the gate outlives its waiters");
-        }
-
-        pub fn open(&self) {
-            self.0.send_replace(true);
-        }
-    }
-
-    /// Waits until `ready` holds, checking it between yields, at most 100,000 times and for at
-    /// most a minute: otherwise the test fails, naming `what`.
-    pub async fn until(what: &str, ready: impl Fn() -> bool) {
-        let started = Instant::now();
-        for _ in 0..100_000 {
-            if ready() {
-                return;
-            }
-            assert!(started.elapsed() < LIMIT, "never happened: {what}");
-            tokio::task::yield_now().await;
-            // Background tasks run on other workers: give them a moment now and then.
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        panic!("never happened: {what}");
-    }
-
-    /// `future`, failing the test if it takes more than a minute.
-    pub async fn bounded<F: Future>(what: &str, future: F) -> F::Output {
-        match tokio::time::timeout(LIMIT, future).await {
-            Ok(output) => output,
-            Err(_) => panic!("did not end within {LIMIT:?}: {what}"),
-        }
-    }
+    pub use dynamorator_testkit::waits::*;
 }

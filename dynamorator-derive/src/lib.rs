@@ -1,7 +1,7 @@
 //! `#[derive(Cached)]` and `#[memoize]` for [dynamorator](https://docs.rs/dynamorator): declare
-//! a type once, get a typed `Cache<T>` for it; or memoise an `async fn` in the store with one
-//! attribute. Use them through the `dynamorator` crate (`use dynamorator::{Cached, memoize};`),
-//! which documents the attributes.
+//! a type once, get a typed `Cache<T>` for it; or memoise an `async fn` (a free function or a
+//! method) in the store with one attribute. Use them through the `dynamorator` crate
+//! (`use dynamorator::{Cached, memoize};`), which documents the attributes.
 
 #![warn(missing_docs)]
 
@@ -24,8 +24,12 @@ pub fn derive_cached(input: TokenStream) -> TokenStream {
     expand::derive(&input).into()
 }
 
-/// Memoises an `async fn` in a `dynamorator::Store`, configured by `#[memoize(...)]`. See the
-/// `dynamorator` crate's documentation of `memoize` for the keys.
+/// Memoises an `async fn` in a `dynamorator::Store`, configured by `#[memoize(...)]`: a free
+/// function (its companion is a module of its name), or a method taking `&self` or an
+/// associated function (`in_impl`) of an inherent `impl` block (its companions are the
+/// associated functions `{name}_key`, `{name}_invalidate` and `{name}_stats`). See the
+/// `dynamorator` crate's documentation of `memoize` for the keys, the key encoding and why
+/// `self` is part of the key unless `skip(self)`.
 #[proc_macro_attribute]
 pub fn memoize(args: TokenStream, item: TokenStream) -> TokenStream {
     memoize::expand(args.into(), item.into()).into()

@@ -158,7 +158,6 @@ mod memoized {
     use std::sync::LazyLock;
     use std::time::Duration;
 
-    use dynamorator::__private::memoize::Memoized;
     use dynamorator::{CacheConfig, L1Config, Store, Ttl, memoize};
 
     /// The store of the functions below.
@@ -184,7 +183,7 @@ mod memoized {
     #[test]
     fn memoize_keys_set_their_settings() {
         assert_eq!(
-            <lookup::__Memo as Memoized>::config(),
+            lookup::__config(),
             CacheConfig::new()
                 .ttl(Ttl::minutes(10))
                 .stale_for(Ttl::secs(5_400))

@@ -1,18 +1,21 @@
-//! The item decoder's fuzz input: bytes → a raw DynamoDB item of any shape (every form: `data`
-//! plain or gzip + base64, `zstd`, a split value's head with its parts, tampered with or not),
-//! decoded the way every read path decodes. Shared by the fuzz target (`fuzz/`) and the regression test that
-//! replays what the fuzzer found (`tests/fuzz_regressions.rs`).
+//! The fuzz inputs of the read path, shared by the fuzz targets (`fuzz/`) and the regression
+//! tests that replay what the fuzzers found (`tests/fuzz_regressions.rs`):
+//!
+//! - [`decode`]: bytes → a raw DynamoDB item of any shape (every form: `data` plain or gzip +
+//!   base64, `zstd`, a split value's head with its parts, tampered with or not), in GetItem
+//!   response bodies, decoded the way every read path decodes;
+//! - [`parse_response`]: bytes taken as a read response body, parsed as the DynamoDB backend
+//!   parses them.
 
-use std::collections::HashMap;
 use std::io::Write;
 
 use arbitrary::{Arbitrary, Unstructured};
-use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use dynamorator::__bench::ParsedBody;
 use dynamorator::Error;
 use serde::Deserialize;
+use serde_json::{Map, Value, json};
 
 /// Compressed data may inflate to at most this much while fuzzing: low, so short inputs reach
 /// the cap.
@@ -121,8 +124,8 @@ pub struct RawItem {
     extra: Vec<(String, String)>,
 }
 
-/// A raw DynamoDB item: attribute names and values.
-pub type Item = HashMap<String, AttributeValue>;
+/// A raw DynamoDB item in DynamoDB JSON: attribute names and typed values.
+pub type Item = Map<String, Value>;
 
 /// The write id of the split values the fuzzer makes.
 const WRITE_ID: &str = "0123456789abcdef0123456789abcdef";
@@ -137,25 +140,23 @@ struct Typed {
 }
 
 impl RawItem {
-    /// The item's DynamoDB attributes.
-    pub fn attributes(&self) -> HashMap<String, AttributeValue> {
-        let mut attributes = HashMap::new();
+    /// The item's attributes in DynamoDB JSON.
+    pub fn attributes(&self) -> Item {
+        let mut attributes = Map::new();
         if let Some(key) = &self.key {
-            attributes.insert("cache_id".to_owned(), AttributeValue::S(key.clone()));
+            attributes.insert("cache_id".to_owned(), json!({ "S": key }));
         }
         let data = match &self.data {
             Data::Missing => None,
-            Data::Text(text) => Some(AttributeValue::S(text.clone())),
-            Data::Gzipped(bytes) => Some(AttributeValue::S(BASE64.encode(gzip(bytes)))),
-            Data::Base64(bytes) => Some(AttributeValue::S(BASE64.encode(bytes))),
-            Data::Run { byte, length } => Some(AttributeValue::S(BASE64.encode(gzip(&vec![
-                    *byte;
-                    usize::from(
-                        *length
-                    )
-                ])))),
-            Data::Number(text) => Some(AttributeValue::N(text.clone())),
-            Data::Binary(bytes) => Some(AttributeValue::B(Blob::new(bytes.clone()))),
+            Data::Text(text) => Some(json!({ "S": text })),
+            Data::Gzipped(bytes) => Some(json!({ "S": BASE64.encode(gzip(bytes)) })),
+            Data::Base64(bytes) => Some(json!({ "S": BASE64.encode(bytes) })),
+            Data::Run { byte, length } => {
+                let run = vec![*byte; usize::from(*length)];
+                Some(json!({ "S": BASE64.encode(gzip(&run)) }))
+            }
+            Data::Number(text) => Some(json!({ "N": text })),
+            Data::Binary(bytes) => Some(binary(bytes)),
         };
         if let Some(data) = data {
             attributes.insert("data".to_owned(), data);
@@ -170,12 +171,12 @@ impl RawItem {
                 declared,
             } => Some(zstd_frame(&vec![*byte; usize::from(*length)], *declared)),
             Zstd::Text(text) => {
-                attributes.insert("zstd".to_owned(), AttributeValue::S(text.clone()));
+                attributes.insert("zstd".to_owned(), json!({ "S": text }));
                 None
             }
         };
         if let Some(frame) = zstd {
-            attributes.insert("zstd".to_owned(), AttributeValue::B(Blob::new(frame)));
+            attributes.insert("zstd".to_owned(), binary(&frame));
         }
         for (name, attribute) in [
             ("compressed", &self.compressed),
@@ -189,19 +190,14 @@ impl RawItem {
         for (name, value) in &self.extra {
             attributes
                 .entry(name.clone())
-                .or_insert_with(|| AttributeValue::S(value.clone()));
+                .or_insert_with(|| json!({ "S": value }));
         }
         attributes
     }
 
     /// The item's attributes, with a split value's head in them when there is one, and the
     /// split value's parts.
-    pub fn stored(
-        &self,
-    ) -> (
-        HashMap<String, AttributeValue>,
-        Vec<HashMap<String, AttributeValue>>,
-    ) {
+    pub fn stored(&self) -> (Item, Vec<Item>) {
         let mut attributes = self.attributes();
         let Some(split) = &self.split else {
             return (attributes, Vec::new());
@@ -213,16 +209,23 @@ impl RawItem {
         }
         (attributes, parts)
     }
+
+    /// GetItem response bodies: the item's, then its parts'.
+    pub fn get_item_bodies(&self) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let (item, parts) = self.stored();
+        let body = |item: Item| json!({ "Item": item }).to_string().into_bytes();
+        (body(item), parts.into_iter().map(body).collect())
+    }
 }
 
 impl Attribute {
-    fn value(&self) -> Option<AttributeValue> {
+    fn value(&self) -> Option<Value> {
         Some(match self {
             Attribute::Missing => return None,
-            Attribute::Bool(flag) => AttributeValue::Bool(*flag),
-            Attribute::Number(text) => AttributeValue::N(text.clone()),
-            Attribute::Whole(n) => AttributeValue::N(n.to_string()),
-            Attribute::Text(text) => AttributeValue::S(text.clone()),
+            Attribute::Bool(flag) => json!({ "BOOL": flag }),
+            Attribute::Number(text) => json!({ "N": text }),
+            Attribute::Whole(n) => json!({ "N": n.to_string() }),
+            Attribute::Text(text) => json!({ "S": text }),
         })
     }
 }
@@ -230,7 +233,7 @@ impl Attribute {
 impl RawSplit {
     /// The head's attributes (added to the item's) and the parts' items, keyed as a reader
     /// looks for them.
-    fn head_and_parts(&self, key: &str) -> (Vec<(&'static str, AttributeValue)>, Vec<Item>) {
+    fn head_and_parts(&self, key: &str) -> (Vec<(&'static str, Value)>, Vec<Item>) {
         let (form, bytes) = match &self.form {
             SplitForm::Json => ("json".to_owned(), self.text.clone()),
             SplitForm::Gzip => ("gzip".to_owned(), gzip(&self.text)),
@@ -258,12 +261,12 @@ impl RawSplit {
         };
         let number = |attribute: &Option<Attribute>, exact: usize| match attribute {
             Some(attribute) => attribute.value(),
-            None => Some(AttributeValue::N(exact.to_string())),
+            None => Some(json!({ "N": exact.to_string() })),
         };
         let mut head = vec![
-            ("parts_id", AttributeValue::S(WRITE_ID.to_owned())),
-            ("parts_sha256", AttributeValue::S(checksum)),
-            ("parts_form", AttributeValue::S(form)),
+            ("parts_id", json!({ "S": WRITE_ID })),
+            ("parts_sha256", json!({ "S": checksum })),
+            ("parts_form", json!({ "S": form })),
         ];
         head.extend(number(&self.parts, count).map(|n| ("parts", n)));
         head.extend(number(&self.len, bytes.len()).map(|n| ("parts_len", n)));
@@ -282,27 +285,30 @@ impl RawSplit {
                 };
                 let value = match self.tamper {
                     Tamper::NotBinary(n) if this(n) => {
-                        AttributeValue::S(String::from_utf8_lossy(piece).into_owned())
+                        json!({ "S": String::from_utf8_lossy(piece) })
                     }
-                    _ => AttributeValue::B(Blob::new(piece.to_vec())),
+                    _ => binary(piece),
                 };
-                HashMap::from([
-                    (
-                        "cache_id".to_owned(),
-                        AttributeValue::S(format!("{key}#part#{WRITE_ID}#{index}")),
-                    ),
-                    ("ttl".to_owned(), AttributeValue::N("1900000000".to_owned())),
-                    ("part".to_owned(), value),
-                    ("part_of".to_owned(), AttributeValue::S(write_id.to_owned())),
-                    (
-                        "part_index".to_owned(),
-                        AttributeValue::N(named_index.to_string()),
-                    ),
-                ])
+                let part = json!({
+                    "cache_id": { "S": format!("{key}#part#{WRITE_ID}#{index}") },
+                    "ttl": { "N": "1900000000" },
+                    "part": value,
+                    "part_of": { "S": write_id },
+                    "part_index": { "N": named_index.to_string() },
+                });
+                match part {
+                    Value::Object(attributes) => attributes,
+                    _ => Map::new(),
+                }
             })
             .collect();
         (head, parts)
     }
+}
+
+/// A binary (`B`) attribute: its bytes in base64, as DynamoDB's JSON carries them.
+fn binary(bytes: &[u8]) -> Value {
+    json!({ "B": BASE64.encode(bytes) })
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -353,11 +359,20 @@ pub struct Decoded {
 /// describe an item.
 pub fn decode(bytes: &[u8]) -> Option<Decoded> {
     let item = RawItem::arbitrary_take_rest(Unstructured::new(bytes)).ok()?;
-    let (attributes, parts) = item.stored();
-    let as_json =
-        dynamorator::__bench::decode_attributes(attributes.clone(), parts.clone(), MAX_INFLATED);
+    let (body, parts) = item.get_item_bodies();
+    let as_json = dynamorator::__bench::decode_item_body(&body, &parts, MAX_INFLATED);
     let as_typed =
-        dynamorator::__bench::decode_attributes::<Typed>(attributes, parts, MAX_INFLATED)
-            .map(|_| ());
+        dynamorator::__bench::decode_item_body::<Typed>(&body, &parts, MAX_INFLATED).map(|_| ());
     Some(Decoded { as_json, as_typed })
+}
+
+/// The table the response fuzz input's bodies are read for.
+pub const FUZZ_TABLE: &str = "fuzz";
+
+/// Parses `bytes` as a read response body (any of GetItem, BatchGetItem and Scan) for
+/// [`FUZZ_TABLE`], as the DynamoDB backend does. Any outcome but a panic is a pass for the
+/// fuzzer; the regression test also checks that a body that does not parse is
+/// [`Error::Unreachable`] and an item that does not read is [`Error::Corrupt`].
+pub fn parse_response(bytes: &[u8]) -> Result<ParsedBody, Error> {
+    dynamorator::__bench::parse_response_body(bytes, FUZZ_TABLE)
 }

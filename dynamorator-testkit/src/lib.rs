@@ -7,14 +7,37 @@
 //! - [`proxy`]: a loopback TCP proxy between a client and a DynamoDB-compatible server that
 //!   adds network latency and injects faults, for benchmarks at a given round-trip time and
 //!   for the chaos tests.
-//! - [`fuzz_input`]: the item decoder's fuzz input, shared by `fuzz/` and the regression test.
-//! - The benchmark driver, the `bench` binary (feature `bench-tools`), run by `scripts/bench`.
+//! - [`waits`]: gates, bounded waits and time limits for the concurrency tests.
+//! - [`fuzz_input`]: the read path's fuzz inputs, shared by `fuzz/` and the regression tests.
+//! - [`resident_kb`]: the process's resident memory, for tests and benchmarks of memory bounds.
+//! - [`cpu`]: CPU time of a thread or a process, for benchmarks that measure client CPU.
+//! - The benchmark drivers, the `bench*` binaries (feature `bench-tools`), run by
+//!   `scripts/bench*`.
 
+pub mod cpu;
 pub mod fuzz_input;
 mod harness;
 mod macros;
+mod memory;
 pub mod proxy;
 pub mod python;
 pub mod raw;
+pub mod waits;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
+
+/// A current-thread tokio runtime for a benchmark's client (its CPU then is one thread's).
+///
+/// # Panics
+///
+/// When the runtime cannot be built: a benchmark cannot run without one.
+pub fn bench_runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => panic!("no tokio runtime: {error}"),
+    }
+}
+pub use memory::resident_kb;

@@ -53,3 +53,41 @@ pub fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+/// Records the body of every response a call receives, exactly as the server sent it: added to
+/// one call with `customize().interceptor(recorder.clone())`. The SDK has read the body whole by
+/// the time it parses it, which is when this looks.
+#[derive(Debug, Clone, Default)]
+pub struct BodyRecorder {
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
+}
+
+impl BodyRecorder {
+    /// The bodies recorded so far, oldest first; the recorder is left empty.
+    pub fn take(&self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut *self.bodies.lock().expect("the recorder's lock"))
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for BodyRecorder {
+    fn name(&self) -> &'static str {
+        "BodyRecorder"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::AfterDeserializationInterceptorContextRef<
+            '_,
+        >,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            self.bodies
+                .lock()
+                .expect("the recorder's lock")
+                .push(bytes.to_vec());
+        }
+        Ok(())
+    }
+}

@@ -58,27 +58,23 @@ pub fn decode<V: DeserializeOwned>(encoded: &Encoded) -> Result<V, Error> {
     Codec::default().decode(&encoded.0)
 }
 
-/// Raw DynamoDB attributes.
+/// Decodes the item of a GetItem response body (DynamoDB JSON) as a stored value, as every
+/// read path does (the body parser, attribute checks, base64, capped gunzip or zstd, JSON; a
+/// split value's head checked, its parts found among the GetItem bodies `parts` by key,
+/// checked and joined): for the fuzz target. `max_inflated` caps inflation and a split value's
+/// length. An item without a value is a missing attribute; a missing part is an error here (a
+/// miss to a store).
 #[cfg(feature = "dynamodb")]
-type Attributes = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
-
-/// Decodes raw DynamoDB attributes as a stored value, as every read path does (attribute
-/// checks, base64, capped gunzip or zstd, JSON; a split value's head checked, its `parts`
-/// found among `parts` by key, checked and joined): for the fuzz target. `max_inflated` caps
-/// inflation and a split value's length. A missing part is an error here (a miss to a store).
-#[cfg(feature = "dynamodb")]
-pub fn decode_attributes<V: DeserializeOwned>(
-    attributes: Attributes,
-    parts: Vec<Attributes>,
+pub fn decode_item_body<V: DeserializeOwned>(
+    body: &[u8],
+    parts: &[Vec<u8>],
     max_inflated: usize,
 ) -> Result<V, Error> {
     use crate::CorruptReason;
-    use crate::backend::dynamodb::item_from_attributes;
     use crate::store::{Joining, join, part_keys};
 
-    let item = item_from_attributes(attributes)
-        .map_err(|unreadable| unreadable.1)?
-        .ok_or(Error::corrupt("", CorruptReason::MissingAttribute("data")))?;
+    let missing_data = || Error::corrupt("", CorruptReason::MissingAttribute("data"));
+    let item = read_item_body(body)?.ok_or_else(missing_data)?;
     let codec = Codec {
         max_inflated,
         ..Codec::default()
@@ -89,12 +85,13 @@ pub fn decode_attributes<V: DeserializeOwned>(
     let keys = part_keys(&item.key, head, max_inflated)?;
     let mut fetched = std::collections::HashMap::new();
     for part in parts {
-        match item_from_attributes(part) {
-            Ok(Some(part)) => {
+        let response = crate::backend::dynamodb::parse_body("GetItem", Some(part), "")?;
+        match response.item.map(|part| part.into_item()) {
+            Some(Ok(Some(part))) => {
                 fetched.insert(part.key.clone(), Ok(part));
             }
-            Ok(None) => {}
-            Err(unreadable) => {
+            Some(Ok(None)) | None => {}
+            Some(Err(unreadable)) => {
                 let (key, error) = *unreadable;
                 fetched.insert(key, Err(error));
             }
@@ -106,6 +103,16 @@ pub fn decode_attributes<V: DeserializeOwned>(
             &item.key,
             CorruptReason::Split("a part is missing"),
         )),
+    }
+}
+
+/// The item of a GetItem response body: `Ok(None)` when there is none or it holds no value.
+#[cfg(feature = "dynamodb")]
+fn read_item_body(body: &[u8]) -> Result<Option<StoredItem>, Error> {
+    let response = crate::backend::dynamodb::parse_body("GetItem", Some(body), "")?;
+    match response.item {
+        Some(item) => item.into_item().map_err(|unreadable| unreadable.1),
+        None => Ok(None),
     }
 }
 
@@ -131,4 +138,104 @@ pub async fn is_stored(store: &Store, key: &str) -> Result<bool, Error> {
         Some(backend) => Ok(backend.get(key).await?.is_some()),
         None => Ok(false),
     }
+}
+
+/// One item as the DynamoDB backend read it from a response body.
+#[cfg(feature = "dynamodb")]
+#[derive(Debug, Clone, PartialEq)]
+#[allow(missing_docs)]
+pub struct ParsedItem {
+    pub key: String,
+    /// `data` (empty for a zstd item).
+    pub data: String,
+    /// Gzip or zstd.
+    pub compressed: bool,
+    /// The `zstd` frame, for a zstd item.
+    pub zstd: Option<Vec<u8>>,
+    /// The part count, for a split value's head.
+    pub parts: Option<u32>,
+    /// The place, for a part of a split value.
+    pub part_index: Option<u32>,
+    pub expires_at: i64,
+    pub created_at: Option<i64>,
+    pub fresh_until: Option<i64>,
+    pub generation: Option<u64>,
+    pub version: Option<u64>,
+}
+
+#[cfg(feature = "dynamodb")]
+impl From<StoredItem> for ParsedItem {
+    fn from(item: StoredItem) -> Self {
+        let (mut data, mut compressed, mut zstd) = (String::new(), false, None);
+        let (mut parts, mut part_index) = (None, None);
+        match item.payload {
+            Payload::Json(text) => data = text,
+            Payload::Gzip(text) => (data, compressed) = (text, true),
+            Payload::Zstd(frame) => (zstd, compressed) = (Some(frame), true),
+            Payload::Head(head) => parts = Some(head.parts),
+            Payload::Part(part) => part_index = Some(part.index),
+        }
+        ParsedItem {
+            key: item.key,
+            data,
+            compressed,
+            zstd,
+            parts,
+            part_index,
+            expires_at: item.expires_at,
+            created_at: item.created_at,
+            fresh_until: item.fresh_until,
+            generation: item.generation,
+            version: item.version,
+        }
+    }
+}
+
+/// A read response body as the DynamoDB backend parses it for `table`: each item read
+/// (`Ok(None)` for an item without `data`), or why it could not be.
+#[cfg(feature = "dynamodb")]
+#[derive(Debug)]
+#[allow(missing_docs)]
+pub struct ParsedBody {
+    /// GetItem's `Item`.
+    pub item: Option<Result<Option<ParsedItem>, Error>>,
+    /// Scan's `Items`, or BatchGetItem's `Responses` of the table.
+    pub items: Vec<Result<Option<ParsedItem>, Error>>,
+    /// The keys of BatchGetItem's `UnprocessedKeys` (`None` for one without a string key).
+    pub unprocessed_keys: Vec<Option<String>>,
+    /// Scan's `LastEvaluatedKey`'s key.
+    pub last_evaluated_key: Option<Option<String>>,
+    /// `ConsumedCapacity` entries: table and units.
+    pub consumed: Vec<(Option<String>, Option<f64>)>,
+}
+
+/// Parses a read response body as the DynamoDB backend does: for the parser's fuzz target and
+/// its tests on bodies captured from real servers.
+#[cfg(feature = "dynamodb")]
+pub fn parse_response_body(body: &[u8], table: &str) -> Result<ParsedBody, Error> {
+    use crate::backend::Unreadable;
+    let read = |item: Result<Option<StoredItem>, Unreadable>| {
+        item.map(|found| found.map(ParsedItem::from))
+            .map_err(|unreadable| unreadable.1)
+    };
+    let response = crate::backend::dynamodb::parse_body("BatchGetItem", Some(body), table)?;
+    Ok(ParsedBody {
+        item: response.item.map(|item| read(item.into_item())),
+        items: response
+            .items
+            .into_iter()
+            .map(|item| read(item.into_item()))
+            .collect(),
+        unprocessed_keys: response
+            .unprocessed_keys
+            .into_iter()
+            .map(|key| key.into_key())
+            .collect(),
+        last_evaluated_key: response.last_evaluated_key.map(|key| key.into_key()),
+        consumed: response
+            .consumed
+            .into_iter()
+            .map(|c| (c.table.map(|t| t.into_owned()), c.units))
+            .collect(),
+    })
 }

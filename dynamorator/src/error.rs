@@ -148,7 +148,7 @@ pub enum Error {
     },
 
     /// The request could not be sent or its response could not be read: connection refused,
-    /// reset, or cut short.
+    /// reset, cut short, or a successful answer whose body is not the JSON DynamoDB sends.
     #[error("{operation} could not reach DynamoDB")]
     Unreachable {
         /// The DynamoDB operation, e.g. `GetItem`.
@@ -336,8 +336,24 @@ impl LoaderError {
         }
     }
 
-    /// The loader's error as its own type, or `None` if it is of another type. See the
-    /// example on [`LoaderError`].
+    /// The loader's error as its own type, shared (`Arc<E>`), or `None` if it is of another
+    /// type.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use dynamorator::{Cache, CacheConfig, Error, Store};
+    ///
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// let failed = cache
+    ///     .get_or_insert_with("k", || async { Err::<u32, _>(std::io::Error::other("upstream down")) })
+    ///     .await;
+    /// let Err(Error::Loader(loader)) = failed else { panic!("the loader failed") };
+    /// let io = loader.downcast::<std::io::Error>().expect("an io::Error");
+    /// assert_eq!(io.to_string(), "upstream down");
+    /// assert!(loader.downcast::<std::fmt::Error>().is_none());
+    /// # }
+    /// ```
     pub fn downcast<E: std::error::Error + Send + Sync + 'static>(&self) -> Option<Arc<E>> {
         self.typed.clone().downcast::<E>().ok()
     }
@@ -448,7 +464,25 @@ impl Error {
     }
 
     /// The read-through loader's own error, when this is [`Error::Loader`] and the loader's
-    /// error is an `E`. See the example on [`LoaderError`].
+    /// error is an `E`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    ///
+    /// #[derive(Debug, thiserror::Error)]
+    /// #[error("upstream answered {0}")]
+    /// struct Upstream(u16);
+    ///
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// let error = cache
+    ///     .get_or_insert_with("k", || async { Err::<u32, _>(Upstream(503)) })
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(error.loader_error::<Upstream>().map(|e| e.0), Some(503));
+    /// # }
+    /// ```
     pub fn loader_error<E: std::error::Error + Send + Sync + 'static>(&self) -> Option<Arc<E>> {
         match self {
             Error::Loader(error) => error.downcast::<E>(),

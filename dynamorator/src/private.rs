@@ -37,7 +37,7 @@ pub const fn ttl_secs(secs: u64) -> Ttl {
 /// `#[memoize]`'s runtime: keys, the per-function cache, calls and the companion's functions.
 pub mod memoize {
     pub use crate::cache::memoize::{
-        KeyArg, KeyArgs, MemoError, Memoized, cache, call_result, call_value, invalidate, key_of,
-        stats, stored_key,
+        KeyArg, KeyArgs, KeyReceiver, MemoError, MemoReceiver, cache, call_result, call_value,
+        invalidate, key_of, method_prefix, owned_receiver, stats, stored_key,
     };
 }

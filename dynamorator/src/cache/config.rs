@@ -396,11 +396,20 @@ impl CacheConfig {
 ///
 /// | setting | default |
 /// |---|---|
-/// | bound | [`max_bytes`](L1Config::max_bytes) 64 MiB of stored (encoded) size, or [`max_entries`](L1Config::max_entries) |
+/// | bound | [`max_bytes`](L1Config::max_bytes) 64 MiB of memory, or [`max_entries`](L1Config::max_entries) |
 /// | [`ttl`](L1Config::ttl) | 60 s |
 /// | [`negative_ttl`](L1Config::negative_ttl) | none: misses are not remembered |
 ///
 /// An entry never outlives its item's TTL in the table, nor `ttl` after it was loaded.
+///
+/// A byte bound is a bound on the memory the L1's entries occupy: each entry is weighed by an
+/// estimate of its decoded value (walked with serde: strings, sequences and maps as
+/// `serde_json` decodes them, allocations as glibc makes them), its key and a fixed cost of
+/// the entry itself (measured on moka). The process's resident memory grows by about the
+/// bound when the L1 is full: `tests/l1_memory.rs` feeds an L1 of 64 MiB 1 GiB of values and
+/// checks that the process grows by at most 80 MiB. What serialization hides is not seen
+/// (the inline size behind a `Box` or `Arc`, spare capacity a value was built with), so a
+/// value full of those weighs less than it takes.
 ///
 /// ```
 /// use dynamorator::{L1Config, Ttl};
@@ -451,7 +460,8 @@ impl L1Config {
         self
     }
 
-    /// Bound the L1 by the stored size of its entries, in bytes. Default: 64 MiB.
+    /// Bound the L1 by the memory its entries occupy, in bytes (each entry's value, key and
+    /// bookkeeping, estimated as the type docs say). Default: 64 MiB.
     ///
     /// ```
     /// let l1 = dynamorator::L1Config::new().max_bytes(8 << 20);

@@ -49,12 +49,12 @@ where
             Ok(found) => {
                 self.record_store(Ok(()));
                 let decoded = found?;
-                let (horizons, size) = (decoded.horizons, decoded.size);
+                let horizons = decoded.horizons;
                 let held = Held::read(decoded, now);
                 if held.freshness != Freshness::Expired {
                     self.shared
                         .l1
-                        .insert(key.to_owned(), held.value.clone(), horizons, size);
+                        .insert(key.to_owned(), held.value.clone(), horizons);
                 }
                 Some(held)
             }
@@ -128,7 +128,6 @@ where
                 return (value, false);
             }
         };
-        let size = item.encoded_size();
         let mut stored = false;
         if self.store_admits() {
             let result = self.store.put_item(item).await;
@@ -143,7 +142,7 @@ where
         }
         self.shared
             .l1
-            .insert(key.to_owned(), value.clone(), horizons, size);
+            .insert(key.to_owned(), value.clone(), horizons);
         (value, stored)
     }
 
@@ -171,7 +170,7 @@ where
                     .encode_item(&self.keys.stored(&key), &*value, meta, now)
                 {
                     Ok(item) => {
-                        held.push((key.clone(), value.clone(), horizons, item.encoded_size()));
+                        held.push((key.clone(), value.clone(), horizons));
                         items.push(item);
                     }
                     Err(error) => {
@@ -211,8 +210,8 @@ where
                 }
             }
         }
-        for (key, value, horizons, size) in held {
-            self.shared.l1.insert(key, value, horizons, size);
+        for (key, value, horizons) in held {
+            self.shared.l1.insert(key, value, horizons);
         }
         (values, stored)
     }

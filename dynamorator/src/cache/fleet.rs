@@ -69,6 +69,7 @@ pub(crate) enum LeaseWait<T> {
     Unavailable,
 }
 
+/// Across processes.
 impl<T> Cache<T>
 where
     T: Serialize + DeserializeOwned + Send + Sync + 'static,

@@ -6,20 +6,15 @@ mod background;
 mod cached;
 mod config;
 mod fail_open;
-mod fleet;
 mod freshness;
 mod keys;
 mod l1;
 mod loaded;
 pub(crate) mod memoize;
-mod read;
-mod read_through;
-mod read_through_batch;
 mod refresh;
 mod registry;
 mod stampede;
 mod stats;
-mod write;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -59,7 +54,7 @@ struct Shared<T> {
     generation: Generation,
 }
 
-impl<T: Send + Sync + 'static> Shared<T> {
+impl<T: Serialize + Send + Sync + 'static> Shared<T> {
     fn new(config: &CacheConfig, store: &Store) -> Self {
         Shared {
             counters: Counters::new(&config.metrics_name(), config.l1_weighs_bytes()),
@@ -81,11 +76,14 @@ impl<T: Send + Sync + 'static> Shared<T> {
 ///
 /// | task | method |
 /// |---|---|
-/// | read one / many | [`get`](Cache::get), [`get_many`](Cache::get_many) (and `_arc` forms that clone nothing) |
-/// | read, or load and store | [`get_or_insert_with`](Cache::get_or_insert_with), [`get_many_or_insert_with`](Cache::get_many_or_insert_with) |
+/// | make one | [`new`](Cache::new), `T::cache(&store)` with `#[derive(Cached)]`; [`with_ttl`](Cache::with_ttl) for a handle with another TTL |
+/// | read one / many | [`get`](Cache::get), [`get_many`](Cache::get_many); [`get_arc`](Cache::get_arc), [`get_many_arc`](Cache::get_many_arc) clone no values |
+/// | read, or load and store | [`get_or_insert_with`](Cache::get_or_insert_with), [`get_arc_or_insert_with`](Cache::get_arc_or_insert_with), [`get_many_or_insert_with`](Cache::get_many_or_insert_with) |
 /// | write / delete | [`put`](Cache::put), [`put_many`](Cache::put_many), [`delete`](Cache::delete), [`delete_many`](Cache::delete_many) |
-/// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stats`](Cache::stats) |
+/// | write unless a newer version is stored | [`put_versioned`](Cache::put_versioned) |
+/// | inspect | [`item_info`](Cache::item_info), [`list_keys`](Cache::list_keys), [`keys`](Cache::keys), [`stored_key`](Cache::stored_key), [`stats`](Cache::stats) |
 /// | the L1 | [`invalidate`](Cache::invalidate), [`invalidate_all`](Cache::invalidate_all) |
+/// | every process at once | [`clear`](Cache::clear) (with [`CacheConfig::fleet_clear`]) |
 /// | background refreshes | [`wait_for_refreshes`](Cache::wait_for_refreshes) |
 ///
 /// What handles share (statistics, loads in flight, the L1) follows from how they were made:
@@ -234,9 +232,21 @@ where
         &self.store
     }
 
-    /// What the cache has done so far, per layer, shared by every handle of this cache.
-    /// See [`CacheStats`] for an example. With the `metrics` feature it also sets the L1 size
-    /// gauges.
+    /// What the cache has done so far, per layer, shared by every handle of this cache. With
+    /// the `metrics` feature it also sets the L1 size gauges.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    ///
+    /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// cache.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(7) }).await?;
+    /// cache.get_or_insert_with("k", || async { Ok::<_, std::io::Error>(8) }).await?;
+    /// let stats = cache.stats();
+    /// assert_eq!((stats.loader_calls, stats.store_hits, stats.store_misses), (1, 1, 1));
+    /// # Ok(()) }
+    /// ```
     pub fn stats(&self) -> CacheStats {
         let mut stats = self.shared.counters.snapshot();
         let size = self.shared.l1.size();
@@ -289,3 +299,15 @@ where
         &self.shared.counters
     }
 }
+
+// The `impl Cache` blocks by task, declared after the one above in the order the docs should
+// show them: rustdoc lists a type's impl blocks in the order it meets them.
+mod read;
+
+mod read_through;
+
+mod read_through_batch;
+
+mod write;
+
+mod fleet;

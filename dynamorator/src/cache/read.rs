@@ -12,7 +12,6 @@ use super::Cache;
 use super::fleet::GENERATION_KEY;
 use super::l1::Held;
 use crate::codec::{Decoded, Freshness};
-use crate::store::distinct_keys;
 use crate::{BatchFailure, Error, GetMany, ItemInfo, KeyPage};
 
 /// Reading.
@@ -101,16 +100,8 @@ where
     where
         T: Clone,
     {
-        let read = self.get_many_arc(keys).await?;
-        let found = read
-            .found
-            .into_iter()
-            .map(|(key, value)| (key, Arc::unwrap_or_clone(value)))
-            .collect();
-        Ok(GetMany {
-            found,
-            failed: read.failed,
-        })
+        self.read_many(keys, |held| Arc::unwrap_or_clone(held.value))
+            .await
     }
 
     /// [`get_many`](Cache::get_many) returning shared values: no value is cloned, and `T` need
@@ -135,13 +126,33 @@ where
         &self,
         keys: impl IntoIterator<Item = K>,
     ) -> Result<GetMany<Arc<T>>, Error> {
-        let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
+        self.read_many(keys, |held| held.value).await
+    }
+
+    /// `get_many` and `get_many_arc`: the keys checked (all of them, before any request), then
+    /// read through the layers into a map of what `keep` makes of each value, built once.
+    async fn read_many<K: AsRef<str>, O>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        keep: impl Fn(Held<T>) -> O,
+    ) -> Result<GetMany<O>, Error> {
+        // Borrowed as given: repeats are found once by the map, not by a set of every key.
+        let keys: Vec<K> = keys.into_iter().collect();
+        for key in &keys {
+            self.keys.validate(key.as_ref())?;
+        }
         self.generation().await;
-        let (found, failed) = self.read_layers(keys, 0).await;
-        let found = found
-            .into_iter()
-            .map(|(key, held)| (key, held.value))
-            .collect();
+        let (found, failed) = self
+            .shared
+            .l1
+            .get_many_or_fetch(
+                &keys,
+                self.counters(),
+                self.store.now(),
+                |missing| self.fetch_many_from_store(missing, 0),
+                keep,
+            )
+            .await;
         Ok(GetMany { found, failed })
     }
 
@@ -154,9 +165,13 @@ where
     ) -> (HashMap<String, Held<T>>, Vec<BatchFailure>) {
         self.shared
             .l1
-            .get_many_or_fetch(keys, self.counters(), self.store.now(), |missing| {
-                self.fetch_many_from_store(missing, grace)
-            })
+            .get_many_or_fetch(
+                &keys,
+                self.counters(),
+                self.store.now(),
+                |missing| self.fetch_many_from_store(missing, grace),
+                |held| held,
+            )
             .await
     }
 
@@ -237,6 +252,11 @@ where
     /// assert_eq!(keys, ["a", "b"]);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The stream's items: as [`Store::keys`](crate::Store::keys), a page that could not be
+    /// read is an `Err`, and the stream ends after it.
     pub fn keys(&self) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
         let space = self.keys.clone();
         self.store.keys().try_filter_map(move |stored| {

@@ -65,7 +65,8 @@ pub struct CacheStats {
     pub lease_waits: u64,
     /// Entries in the L1 now (approximate while it is being written).
     pub l1_entries: u64,
-    /// The L1's weighted size now: stored bytes, or entries when bounded by entries.
+    /// The L1's weighted size now: the bytes of memory its entries occupy (estimated; see
+    /// [`L1Config`](crate::L1Config)), or its entries when bounded by entries.
     pub l1_weighted_size: u64,
 }
 

@@ -17,7 +17,6 @@ pub(super) struct Written<'a, T> {
     pub(super) key: String,
     pub(super) value: &'a T,
     pub(super) horizons: Horizons,
-    pub(super) size: usize,
 }
 
 /// Writing and deleting.
@@ -226,7 +225,7 @@ where
                 self.shared.l1.invalidate(&w.key);
             } else {
                 let value = Arc::new(w.value.clone());
-                self.shared.l1.insert(w.key, value, w.horizons, w.size);
+                self.shared.l1.insert(w.key, value, w.horizons);
             }
         }
     }
@@ -255,7 +254,6 @@ where
             key: key.to_owned(),
             value,
             horizons,
-            size: item.encoded_size(),
         };
         Ok((item, written))
     }

@@ -157,8 +157,6 @@ pub(crate) struct Decoded<V> {
     pub(crate) value: V,
     /// When the item stops being fresh and when it expires.
     pub(crate) horizons: Horizons,
-    /// The item's encoded size in bytes.
-    pub(crate) size: usize,
     /// The cache generation it was written under (0 when it carries none).
     pub(crate) generation: u64,
 }
@@ -309,13 +307,12 @@ impl Codec {
         item.expires_at.saturating_add(grace) > now
     }
 
-    /// The value of a split value's head whose parts were joined, with `size` the stored
-    /// bytes of the head and its parts; its expiry was checked before its parts were read.
+    /// The value of a split value's head whose parts were joined; its expiry was checked
+    /// before its parts were read.
     pub(crate) fn decode_split<V: DeserializeOwned>(
         &self,
         head: &StoredItem,
         joined: &Joined,
-        size: usize,
     ) -> Result<Decoded<V>, Error> {
         Ok(Decoded {
             value: self.decode_joined(&head.key, joined)?,
@@ -323,7 +320,6 @@ impl Codec {
                 fresh_until: head.fresh_until,
                 expires_at: head.expires_at,
             },
-            size,
             generation: head.generation.unwrap_or(0),
         })
     }
@@ -345,7 +341,6 @@ impl Codec {
                 fresh_until: item.fresh_until,
                 expires_at: item.expires_at,
             },
-            size: item.encoded_size(),
             generation: item.generation.unwrap_or(0),
         }))
     }

@@ -33,16 +33,18 @@ pub(crate) fn distinct_keys<K: AsRef<str>>(
 ) -> Result<Vec<String>, Error> {
     // Collected first so the set can borrow the keys: one allocation per distinct key.
     let keys: Vec<K> = keys.into_iter().collect();
-    let mut seen = HashSet::with_capacity(keys.len());
-    let mut distinct = Vec::with_capacity(keys.len());
     for key in &keys {
-        let key = key.as_ref();
-        validate(key)?;
-        if seen.insert(key) {
-            distinct.push(key.to_owned());
-        }
+        validate(key.as_ref())?;
     }
-    Ok(distinct)
+    let distinct = distinct(keys.iter().map(AsRef::as_ref));
+    Ok(distinct.into_iter().map(str::to_owned).collect())
+}
+
+/// The distinct keys among `keys`, in first-seen order, borrowed.
+pub(crate) fn distinct<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let keys = keys.into_iter();
+    let mut seen = HashSet::with_capacity(keys.size_hint().0);
+    keys.filter(|key| seen.insert(*key)).collect()
 }
 
 /// Validates every key as a partition key, then drops repeats, keeping first-seen order.

@@ -10,6 +10,7 @@ use crate::backend::item::StoredItem;
 use crate::codec::{Codec, Horizons, ItemMeta};
 use crate::{Error, Ttl};
 
+/// Ordered writes.
 impl Store {
     /// Stores `value` under `key` only if the stored item is older: it has no version, or a
     /// lower one than `version`. Returns whether it was written. So a slow writer cannot put

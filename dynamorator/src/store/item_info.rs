@@ -102,9 +102,22 @@ impl Encoding {
     }
 }
 
+/// Inspecting a stored item.
 impl Store {
-    /// Describes the item under `key` as stored, expired or not; `Ok(None)` when absent. See
-    /// [`ItemInfo`] for an example.
+    /// Describes the item under `key` as stored, expired or not; `Ok(None)` when absent.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).compress_threshold(10).build().await?;
+    /// store.put("report", &"x".repeat(1_000), Ttl::days(1)).await?;
+    /// let info = store.item_info("report").await?.expect("stored");
+    /// assert!(info.compressed && info.size < 1_000 && !info.expired);
+    /// assert!(store.item_info("absent").await?.is_none());
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///

@@ -22,6 +22,7 @@ pub struct KeyPage {
     pub last_key: Option<String>,
 }
 
+/// Listing keys.
 impl Store {
     /// Lists up to `limit` keys, starting after `last_key` (a previous page's token; `None` or
     /// `""` starts at the beginning). Order is the backend's: key order on the embedded
@@ -94,6 +95,11 @@ impl Store {
     /// assert_eq!(keys.len(), 2_500);
     /// # Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// The stream's items: a page that could not be read (after the SDK's retries) is an
+    /// `Err`, and the stream ends after it.
     pub fn keys(&self) -> impl Stream<Item = Result<String, Error>> + Send + 'static {
         /// Where the walk stands: the next page's token, or the end.
         enum Walk {

@@ -7,18 +7,10 @@ mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
 mod circuit;
-mod conditional;
 mod extensions;
-mod item_info;
 mod join;
 mod lease;
-mod list;
-mod parts;
-mod read;
-mod record;
-mod scan;
 mod split;
-mod write;
 
 use std::sync::Arc;
 
@@ -37,7 +29,7 @@ pub use read::GetMany;
 pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
-pub(crate) use batch::distinct_keys;
+pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
@@ -55,6 +47,7 @@ pub(crate) use split::sha256_hex;
 ///
 /// | task | method |
 /// |---|---|
+/// | make one | [`builder`](Store::builder), [`embedded`](Store::embedded), [`disabled`](Store::disabled) |
 /// | read one / many | [`get`](Store::get), [`get_many`](Store::get_many) |
 /// | write one / many | [`put`](Store::put), [`put_many`](Store::put_many) |
 /// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
@@ -62,6 +55,8 @@ pub(crate) use split::sha256_hex;
 /// | inspect an item | [`item_info`](Store::item_info) |
 /// | read every item, stored form and all | [`scan`](Store::scan) |
 /// | write items with their own expiry | [`put_records`](Store::put_records) |
+/// | write unless a newer version is stored | [`put_versioned`](Store::put_versioned) |
+/// | what it is | [`is_enabled`](Store::is_enabled), [`table_name`](Store::table_name), [`clock`](Store::clock) |
 ///
 /// Clones are cheap and share the client, the backend and the settings.
 ///
@@ -123,6 +118,7 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Making stores, and what a store is.
 impl Store {
     /// Starts configuring a store. See [`StoreBuilder`] for every setting and its default.
     ///
@@ -239,3 +235,21 @@ impl Store {
         &self.inner.extensions
     }
 }
+
+// The `impl Store` blocks by task, declared after the one above in the order the docs should
+// show them: rustdoc lists a type's impl blocks in the order it meets them.
+mod read;
+
+mod write;
+
+mod list;
+
+mod item_info;
+
+mod scan;
+
+mod record;
+
+mod conditional;
+
+mod parts;

@@ -82,6 +82,7 @@ impl<V> GetMany<V> {
     }
 }
 
+/// Reading.
 impl Store {
     /// Reads the value under `key` as `V`; `Ok(None)` when absent or expired.
     ///
@@ -184,8 +185,7 @@ impl Store {
         let Some(joined) = joined? else {
             return Ok(None);
         };
-        let size = head.stored_size();
-        self.codec().decode_split(&head, &joined, size).map(Some)
+        self.codec().decode_split(&head, &joined).map(Some)
     }
 
     /// Reads distinct, valid keys; returns what was found, each entry made by `into` from its

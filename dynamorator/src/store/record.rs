@@ -68,6 +68,7 @@ impl<V> Record<V> {
     }
 }
 
+/// Writing items with their own expiry (restores, moves between tables).
 impl Store {
     /// Writes records with their own times, as they are, in batches like
     /// [`put_many`](Store::put_many) (compressed by the store's settings; the last record of a

@@ -137,12 +137,39 @@ pub struct ScannedItem {
 impl ScannedItem {
     /// The item's key (empty for an item without a readable `cache_id`, which DynamoDB itself
     /// never holds).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{ScanOptions, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).compress_threshold(0).build().await?;
+    /// store.put("k", &"hello, hello, hello", Ttl::hours(1)).await?;
+    /// let items: Vec<_> = store.scan(ScanOptions::new()).try_collect().await?;
+    /// assert_eq!(items[0].key(), "k");
+    /// # Ok(()) }
+    /// ```
     pub fn key(&self) -> &str {
         &self.key
     }
 
     /// The stored form (size, compression, times, whether it has expired when it was read),
     /// or why the item's attributes are not in the table format ([`Error::Corrupt`]).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{ScanOptions, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).compress_threshold(0).build().await?;
+    /// store.put("k", &"hello, hello, hello", Ttl::hours(1)).await?;
+    /// let items: Vec<_> = store.scan(ScanOptions::new()).try_collect().await?;
+    /// let info = items[0].info().expect("in the table format");
+    /// assert!(info.compressed && !info.expired);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -152,6 +179,20 @@ impl ScannedItem {
     }
 
     /// The value decoded as `V`, expired or not.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{ScanOptions, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).compress_threshold(0).build().await?;
+    /// store.put("k", &"hello, hello, hello", Ttl::hours(1)).await?;
+    /// let items: Vec<_> = store.scan(ScanOptions::new()).try_collect().await?;
+    /// assert_eq!(items[0].value::<String>()?, "hello, hello, hello");
+    /// assert!(items[0].value::<u32>().is_err()); // another shape
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -168,6 +209,19 @@ impl ScannedItem {
     /// The length in bytes of the value's JSON text once inflated: with
     /// [`ItemInfo::size`], how well a compressed item compresses.
     ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{ScanOptions, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).compress_threshold(0).build().await?;
+    /// store.put("k", &"hello, hello, hello", Ttl::hours(1)).await?;
+    /// let items: Vec<_> = store.scan(ScanOptions::new()).try_collect().await?;
+    /// assert_eq!(items[0].json_len()?, "\"hello, hello, hello\"".len());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Corrupt`] when the attributes, the base64 or the gzip do not decode.
@@ -183,6 +237,7 @@ impl ScannedItem {
     }
 }
 
+/// Scanning every item (tools: export, statistics, purges).
 impl Store {
     /// Every item of the table with its stored form — expired items (until DynamoDB deletes
     /// them) and items that do not decode included — as a stream, read a page at a time in

@@ -16,6 +16,7 @@ use crate::backend::item::StoredItem;
 use crate::codec::{Horizons, validate_key};
 use crate::{BatchFailure, Error, Ttl};
 
+/// Writing and deleting.
 impl Store {
     /// Stores `value` under `key` for `ttl`, replacing any value there. A disabled store does
     /// nothing and returns `Ok(())`.

@@ -4,7 +4,6 @@
 //! and an SVG chart to `--out`.
 
 mod chart;
-mod cpu;
 mod measure;
 mod python;
 mod report;
@@ -171,7 +170,8 @@ fn write(args: &Args, report: &Report) -> Result<(), String> {
 }
 
 fn server_cpu(pid: Option<u32>) -> Option<f64> {
-    pid.and_then(cpu::process_cpu_time).map(|d| d.as_secs_f64())
+    pid.and_then(dynamorator_testkit::cpu::process_cpu_time)
+        .map(|d| d.as_secs_f64())
 }
 
 async fn open(endpoint: &str, table: &str, concurrency: usize) -> Result<Store, String> {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpu::thread_cpu_time;
+use dynamorator_testkit::cpu::thread_cpu_time;
 
 /// One measured run.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]

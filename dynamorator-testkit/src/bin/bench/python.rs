@@ -20,7 +20,7 @@ pub fn measure(
     op: &str,
     runs: usize,
 ) -> Result<Median, String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/bench_python.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/bench_python.py");
     let output = Command::new(python)
         .arg(script)
         .args([table, op, &runs.to_string()])

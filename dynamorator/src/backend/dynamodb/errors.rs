@@ -84,3 +84,14 @@ pub(crate) fn from_build(operation: &'static str, error: BuildError) -> Error {
         source: Arc::new(error),
     }
 }
+
+/// A successful read whose body could not be read: the request got no usable answer.
+pub(crate) fn unreadable_body(
+    operation: &'static str,
+    error: super::response_json::UnreadableBody,
+) -> Error {
+    Error::Unreachable {
+        operation,
+        source: Arc::new(error),
+    }
+}

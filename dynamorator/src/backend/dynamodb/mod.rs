@@ -1,11 +1,12 @@
 //! The DynamoDB backend: one table, through the AWS SDK's shared client.
 
 mod attributes;
+mod body_tap;
 mod errors;
+mod item_fields;
+mod response_json;
 mod table;
 
-#[cfg(feature = "__bench-hooks")]
-pub(crate) use attributes::from_attributes as item_from_attributes;
 pub(crate) use table::ensure_table;
 
 use std::collections::HashMap;
@@ -23,8 +24,11 @@ use super::{
 };
 use crate::Error;
 use crate::observe::store;
-use attributes::{Attributes, expiry_of, from_attributes, key_attributes, key_of, to_attributes};
-use errors::{from_build, from_sdk, is_condition_failure};
+use attributes::{Attributes, key_attributes, to_attributes};
+use body_tap::BodyTap;
+use errors::{from_build, from_sdk, is_condition_failure, unreadable_body};
+use item_fields::ItemFields;
+use response_json::{ResponseBody, UnreadableBody};
 
 /// A table in DynamoDB (or a server that speaks its protocol).
 #[derive(Debug, Clone)]
@@ -58,36 +62,56 @@ impl DynamoDbBackend {
             .then_some(ReturnConsumedCapacity::Total)
     }
 
-    /// Records what a request consumed on this table, if DynamoDB said.
+    /// Records what a request consumed on this table, if DynamoDB said: (table, units) pairs,
+    /// an entry without a table being this one's.
     fn consumed<'c>(
         &self,
         operation: &'static str,
-        capacity: impl IntoIterator<Item = &'c ConsumedCapacity>,
+        capacity: impl IntoIterator<Item = (Option<&'c str>, Option<f64>)>,
     ) {
         let units: Option<f64> = capacity
             .into_iter()
-            .filter(|c| c.table_name().is_none_or(|table| table == self.table))
-            .filter_map(ConsumedCapacity::capacity_units)
+            .filter(|(table, _)| table.is_none_or(|table| table == self.table))
+            .filter_map(|(_, units)| units)
             .reduce(|a, b| a + b);
         if let Some(units) = units {
             store::consumed(operation, &self.table, units);
         }
     }
 
+    /// Records the capacity a parsed read response reports.
+    fn consumed_by_read(&self, operation: &'static str, response: &ResponseBody<'_>) {
+        let capacity = response.consumed.iter();
+        self.consumed(operation, capacity.map(|c| (c.table.as_deref(), c.units)));
+    }
+
+    /// The body a read's tap took, parsed.
+    fn parse<'b>(
+        &self,
+        operation: &'static str,
+        body: &'b Option<bytes::Bytes>,
+    ) -> Result<ResponseBody<'b>, Error> {
+        parse_body(operation, body.as_deref(), &self.table)
+    }
+
     async fn get_item(&self, key: &str) -> Result<Option<StoredItem>, Error> {
-        let output = self
-            .client
+        let tap = BodyTap::default();
+        self.client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
             .consistent_read(self.consistent_reads)
             .set_return_consumed_capacity(self.capacity())
+            .customize()
+            .interceptor(tap.clone())
             .send()
             .await
             .map_err(|e| from_sdk("GetItem", e))?;
-        self.consumed("GetItem", &output.consumed_capacity);
-        match output.item {
-            Some(attributes) => from_attributes(attributes).map_err(|unreadable| unreadable.1),
+        let body = tap.take();
+        let response = self.parse("GetItem", &body)?;
+        self.consumed_by_read("GetItem", &response);
+        match response.item {
+            Some(item) => item.into_item().map_err(|unreadable| unreadable.1),
             None => Ok(None),
         }
     }
@@ -105,7 +129,7 @@ impl DynamoDbBackend {
             .send()
             .await
             .map_err(|e| from_sdk("PutItem", e))?;
-        self.consumed("PutItem", &output.consumed_capacity);
+        self.consumed("PutItem", sdk_capacity(&output.consumed_capacity));
         Ok(replaced(output.attributes))
     }
 
@@ -123,7 +147,7 @@ impl DynamoDbBackend {
             .send()
             .await
             .map_err(|e| from_sdk("DeleteItem", e))?;
-        self.consumed("DeleteItem", &output.consumed_capacity);
+        self.consumed("DeleteItem", sdk_capacity(&output.consumed_capacity));
         Ok(replaced(output.attributes))
     }
 
@@ -133,34 +157,30 @@ impl DynamoDbBackend {
             .consistent_read(self.consistent_reads)
             .build()
             .map_err(|e| from_build("BatchGetItem", e))?;
-        let output = self
-            .client
+        let tap = BodyTap::default();
+        self.client
             .batch_get_item()
             .request_items(&self.table, request)
             .set_return_consumed_capacity(self.capacity())
+            .customize()
+            .interceptor(tap.clone())
             .send()
             .await
             .map_err(|e| from_sdk("BatchGetItem", e))?;
-        self.consumed("BatchGetItem", output.consumed_capacity.iter().flatten());
-        let items = output
-            .responses
-            .and_then(|mut tables| tables.remove(&self.table))
-            .unwrap_or_default()
+        let body = tap.take();
+        let response = self.parse("BatchGetItem", &body)?;
+        self.consumed_by_read("BatchGetItem", &response);
+        let items = response
+            .items
             .into_iter()
-            .map(from_attributes)
+            .map(ItemFields::into_item)
             .filter_map(Result::transpose)
             .collect();
-        let unprocessed = output
+        let unprocessed = response
             .unprocessed_keys
-            .and_then(|mut tables| tables.remove(&self.table))
-            .map(|request| {
-                request
-                    .keys
-                    .iter()
-                    .filter_map(|k| key_of(k).map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .into_iter()
+            .filter_map(ItemFields::into_key)
+            .collect();
         Ok(BatchGetPage { items, unprocessed })
     }
 
@@ -177,7 +197,10 @@ impl DynamoDbBackend {
             .send()
             .await
             .map_err(|e| from_sdk("BatchWriteItem", e))?;
-        self.consumed("BatchWriteItem", output.consumed_capacity.iter().flatten());
+        self.consumed(
+            "BatchWriteItem",
+            sdk_capacity(output.consumed_capacity.iter().flatten()),
+        );
         let unprocessed_keys: Vec<String> = output
             .unprocessed_items
             .and_then(|mut tables| tables.remove(&self.table))
@@ -201,8 +224,8 @@ impl DynamoDbBackend {
 
     async fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
-        let output = self
-            .client
+        let tap = BodyTap::default();
+        self.client
             .scan()
             .table_name(&self.table)
             // `ttl` and `data` are DynamoDB reserved words, hence the placeholders.
@@ -219,20 +242,23 @@ impl DynamoDbBackend {
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .set_return_consumed_capacity(self.capacity())
+            .customize()
+            .interceptor(tap.clone())
             .send()
             .await
             .map_err(|e| from_sdk("Scan", e))?;
-        self.consumed("Scan", &output.consumed_capacity);
-        let keys = output
+        let body = tap.take();
+        let response = self.parse("Scan", &body)?;
+        self.consumed_by_read("Scan", &response);
+        let keys = response
             .items
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|item| key_of(item).map(|key| (key.to_owned(), expiry_of(item))))
+            .into_iter()
+            .filter_map(|item| {
+                let expiry = item.expiry();
+                item.into_key().map(|key| (key, expiry))
+            })
             .collect();
-        let last_key = output
-            .last_evaluated_key
-            .as_ref()
-            .and_then(|key| key_of(key).map(str::to_owned));
+        let last_key = response.last_evaluated_key.and_then(ItemFields::into_key);
         Ok(ScanPage { keys, last_key })
     }
 
@@ -247,8 +273,8 @@ impl DynamoDbBackend {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
         let parallel = segment.total > 1;
         let as_i32 = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-        let output = self
-            .client
+        let tap = BodyTap::default();
+        self.client
             .scan()
             .table_name(&self.table)
             .limit(limit)
@@ -256,21 +282,21 @@ impl DynamoDbBackend {
             .set_segment(parallel.then(|| as_i32(segment.index)))
             .set_total_segments(parallel.then(|| as_i32(segment.total)))
             .set_exclusive_start_key(start.map(key_attributes))
+            .customize()
+            .interceptor(tap.clone())
             .send()
             .await
             .map_err(|e| from_sdk("Scan", e))?;
+        let body = tap.take();
+        let response = self.parse("Scan", &body)?;
         // Items without a value (leases on keys not loaded yet) are not values to report.
-        let items = output
+        let items = response
             .items
-            .unwrap_or_default()
             .into_iter()
-            .map(from_attributes)
+            .map(ItemFields::into_item)
             .filter_map(Result::transpose)
             .collect();
-        let last_key = output
-            .last_evaluated_key
-            .as_ref()
-            .and_then(|key| key_of(key).map(str::to_owned));
+        let last_key = response.last_evaluated_key.and_then(ItemFields::into_key);
         Ok(ItemPage { items, last_key })
     }
 }
@@ -307,7 +333,7 @@ impl DynamoDbBackend {
         };
         match request.send().await {
             Ok(output) => {
-                self.consumed("PutItem", &output.consumed_capacity);
+                self.consumed("PutItem", sdk_capacity(&output.consumed_capacity));
                 Ok(true)
             }
             Err(error) if is_condition_failure(&error) => Ok(false),
@@ -373,7 +399,7 @@ impl DynamoDbBackend {
             .await;
         match result {
             Ok(output) => {
-                self.consumed("UpdateItem", &output.consumed_capacity);
+                self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
                 Ok(true)
             }
             Err(error) if is_condition_failure(&error) => Ok(false),
@@ -400,7 +426,7 @@ impl DynamoDbBackend {
             Err(error) if is_condition_failure(&error) => Ok(()),
             Err(error) => Err(from_sdk("UpdateItem", error)),
             Ok(output) => {
-                self.consumed("UpdateItem", &output.consumed_capacity);
+                self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
                 Ok(())
             }
         }
@@ -412,7 +438,27 @@ impl DynamoDbBackend {
 fn replaced(attributes: Option<Attributes>) -> Option<StoredItem> {
     attributes
         .filter(|attributes| !attributes.is_empty())
-        .and_then(|attributes| from_attributes(attributes).ok().flatten())
+        .and_then(|attributes| ItemFields::from_sdk(attributes).into_item().ok().flatten())
+}
+
+/// A read response's body parsed for `table`; a body that is missing or unreadable is an
+/// error the caller sees, never a miss.
+pub(crate) fn parse_body<'b>(
+    operation: &'static str,
+    body: Option<&'b [u8]>,
+    table: &str,
+) -> Result<ResponseBody<'b>, Error> {
+    let body = body.ok_or_else(|| unreadable_body(operation, UnreadableBody::missing()))?;
+    response_json::parse(body, table).map_err(|e| unreadable_body(operation, e))
+}
+
+/// The SDK's capacity entries as (table, units) pairs.
+fn sdk_capacity<'c>(
+    capacity: impl IntoIterator<Item = &'c ConsumedCapacity>,
+) -> impl Iterator<Item = (Option<&'c str>, Option<f64>)> {
+    capacity
+        .into_iter()
+        .map(|c| (c.table_name(), c.capacity_units()))
 }
 
 fn write_request(write: WriteOp) -> Result<WriteRequest, Error> {

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
     TimeToLiveSpecification, TimeToLiveStatus,
 };
+use futures_util::future::join;
 use tokio::time::{Instant, sleep};
 
 use super::errors::{from_build, from_sdk};
@@ -20,7 +21,9 @@ use crate::backend::item::attr;
 const POLL_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Makes sure `table` exists in the table format, is ACTIVE, and has TTL on `ttl` where the
-/// server supports it.
+/// server supports it. For a table that is there and ACTIVE, as at every start but the first,
+/// this is one round trip: its DescribeTable and the TTL check go out together, and an ACTIVE
+/// status needs no wait.
 pub(crate) async fn ensure_table(
     client: &Client,
     table: &str,
@@ -31,22 +34,30 @@ pub(crate) async fn ensure_table(
         reason,
         source: source.map(Box::new),
     };
-    let created = match describe_status(client, table).await {
-        Ok(Some(_)) => false,
-        Ok(None) => create_table(client, table)
-            .await
-            .map_err(|e| setup_error("CreateTable failed".to_owned(), Some(e)))?,
+    // The TTL answer only matters for a table that was there; for a missing one it is an
+    // error, ignored.
+    let (status, ttl_on) = join(describe_status(client, table), ttl_status(client, table)).await;
+    let (created, active) = match status {
+        Ok(Some(status)) => (false, status == TableStatus::Active),
+        Ok(None) => {
+            let created = create_table(client, table)
+                .await
+                .map_err(|e| setup_error("CreateTable failed".to_owned(), Some(e)))?;
+            (created, false)
+        }
         Err(error) => {
             return Err(setup_error("DescribeTable failed".to_owned(), Some(error)));
         }
     };
-    wait_until_active(client, table, wait_limit)
-        .await
-        .map_err(|(reason, source)| setup_error(reason, source))?;
+    if !active {
+        wait_until_active(client, table, wait_limit)
+            .await
+            .map_err(|(reason, source)| setup_error(reason, source))?;
+    }
     if created {
         enable_ttl(client, table).await;
         tracing::info!(table, "dynamorator: table ready");
-    } else if ttl_status(client, table).await.is_ok_and(|on| !on) {
+    } else if ttl_on.is_ok_and(|on| !on) {
         // Changing another owner's table is not ours to do: say so and go on.
         tracing::warn!(
             table,

@@ -28,7 +28,11 @@ impl<T> Layer<T> {
         match self.never {}
     }
 
-    pub(crate) fn insert(&self, _: String, _: Arc<T>, _: Horizons, _: usize) {
+    pub(crate) fn insert(&self, _: String, _: Arc<T>, _: Horizons) {
+        match self.never {}
+    }
+
+    pub(crate) fn remembers_misses(&self) -> bool {
         match self.never {}
     }
 

@@ -1,10 +1,11 @@
 //! The in-process L1: decoded values (`Arc<T>`) in front of a typed cache's store reads. A hit
-//! is a hash lookup: no network call, no JSON parse.
+//! is a hash lookup: no network call, no JSON parse. Bounded in bytes, it weighs each entry by
+//! the memory it occupies (`footprint`), not by its stored size.
 //!
 //! The L1 is a layer of its own: it is handed the counters and a fetch closure for what it
 //! does not hold, and never sees the cache. With the `l1` feature off, [`Layer`] is a type
-//! that cannot be made, so a cache's L1 is always off; that is the only place the feature
-//! appears.
+//! that cannot be made, so a cache's L1 is always off; that, and the `footprint` weigher
+//! only the moka layer uses, are the only places the feature appears.
 
 #[cfg(not(feature = "l1"))]
 #[path = "disabled.rs"]
@@ -13,12 +14,18 @@ mod layer;
 #[path = "moka.rs"]
 mod layer;
 
+#[cfg(feature = "l1")]
+mod footprint;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use super::stats::Counters;
 use crate::codec::{Decoded, Freshness, Horizons};
+use crate::store::distinct;
 use crate::{BatchFailure, Clock, Error, L1Config};
 use layer::Layer;
 
@@ -57,7 +64,7 @@ pub(crate) enum Lookup<T> {
 }
 
 /// What `layer` holds for `key`.
-fn peek<T: Send + Sync + 'static>(layer: &Layer<T>, key: &str) -> Lookup<T> {
+fn peek<T: Serialize + Send + Sync + 'static>(layer: &Layer<T>, key: &str) -> Lookup<T> {
     match layer.get(key) {
         Some(Some(held)) => Lookup::Hit(held),
         Some(None) => Lookup::Absent,
@@ -70,7 +77,7 @@ pub(crate) struct L1<T> {
     layer: Option<Layer<T>>,
 }
 
-impl<T: Send + Sync + 'static> L1<T> {
+impl<T: Serialize + Send + Sync + 'static> L1<T> {
     /// An L1 with these settings, or none; its entries' deadlines follow `clock`.
     pub(crate) fn new(config: Option<&L1Config>, clock: &Clock) -> Self {
         L1 {
@@ -132,10 +139,10 @@ impl<T: Send + Sync + 'static> L1<T> {
             }
             match fetch().await? {
                 Some(decoded) => {
-                    let (horizons, size) = (decoded.horizons, decoded.size);
+                    let horizons = decoded.horizons;
                     let held = Held::read(decoded, now);
                     if held.freshness != Freshness::Expired {
-                        layer.insert(key.to_owned(), held.value.clone(), horizons, size);
+                        layer.insert(key.to_owned(), held.value.clone(), horizons);
                     }
                     Ok(Some(held))
                 }
@@ -148,66 +155,95 @@ impl<T: Send + Sync + 'static> L1<T> {
         .await
     }
 
-    /// Many keys: the L1's hits, and one `fetch` of the rest at `now`, which then fills the
-    /// L1 (expired fallbacks are returned, not held).
-    pub(crate) async fn get_many_or_fetch<F, Fut>(
+    /// Many keys (repeats allowed): the L1's hits, and one `fetch` of the distinct rest at
+    /// `now`, which then fills the L1 (expired fallbacks are returned, not held). `keep` makes
+    /// each value found what the caller returns, so the result map is built once.
+    ///
+    /// The hit path is a lookup and a map insert a key: counters are added once a call, and
+    /// only misses pay for finding repeats.
+    pub(crate) async fn get_many_or_fetch<K, O, F, Fut>(
         &self,
-        keys: Vec<String>,
+        keys: &[K],
         counters: &Counters,
         now: i64,
         fetch: F,
-    ) -> (HashMap<String, Held<T>>, Vec<BatchFailure>)
+        keep: impl Fn(Held<T>) -> O,
+    ) -> (HashMap<String, O>, Vec<BatchFailure>)
     where
+        K: AsRef<str>,
         F: FnOnce(Vec<String>) -> Fut,
         Fut: Future<Output = (HashMap<String, Decoded<T>>, Vec<BatchFailure>)>,
     {
         let Some(layer) = &self.layer else {
-            let (fetched, failed) = fetch(keys).await;
+            let asked = distinct(keys.iter().map(AsRef::as_ref));
+            let (fetched, failed) = fetch(asked.into_iter().map(str::to_owned).collect()).await;
             let found = fetched
                 .into_iter()
-                .map(|(key, decoded)| (key, Held::read(decoded, now)))
+                .map(|(key, decoded)| (key, keep(Held::read(decoded, now))))
                 .collect();
             return (found, failed);
         };
         let mut found = HashMap::with_capacity(keys.len());
+        let mut absent = Vec::new();
         let mut missing = Vec::new();
         for key in keys {
-            match self.lookup(&key, counters) {
-                Lookup::Hit(value) => {
-                    found.insert(key, value);
+            let key = key.as_ref();
+            match peek(layer, key) {
+                Lookup::Hit(held) => {
+                    // A repeated key replaces its first value: the same one.
+                    found.insert(key.to_owned(), keep(held));
                 }
-                Lookup::Absent => {}
+                Lookup::Absent => absent.push(key),
                 Lookup::Unknown => missing.push(key),
             }
         }
+        // Per distinct key, as a call with each key once would count them.
+        let absent = if absent.len() > 1 {
+            distinct(absent).len()
+        } else {
+            absent.len()
+        };
+        let missing = if missing.len() > 1 {
+            distinct(missing)
+        } else {
+            missing
+        };
+        counters.l1_hits.add(found.len() + absent);
+        counters.l1_negative_hits.add(absent);
+        counters.l1_misses.add(missing.len());
         if missing.is_empty() {
             return (found, Vec::new());
         }
-        let mut absent: HashSet<String> = missing.iter().cloned().collect();
-        let (fetched, failed) = fetch(missing).await;
-        for key in failed.iter().flat_map(|failure| &failure.keys) {
-            absent.remove(key);
+        // The call goes on to the store: a moment to refresh the size gauges.
+        counters.l1_size(layer.size());
+        let (fetched, failed) = fetch(missing.iter().map(|key| (*key).to_owned()).collect()).await;
+        if layer.remembers_misses() {
+            let unread: HashSet<&str> = failed
+                .iter()
+                .flat_map(|failure| failure.keys.iter().map(String::as_str))
+                .collect();
+            for key in missing {
+                if !fetched.contains_key(key) && !unread.contains(key) {
+                    layer.insert_absent(key.to_owned());
+                }
+            }
         }
         for (key, decoded) in fetched {
-            absent.remove(&key);
-            let (horizons, size) = (decoded.horizons, decoded.size);
+            let horizons = decoded.horizons;
             let held = Held::read(decoded, now);
             if held.freshness != Freshness::Expired {
-                layer.insert(key.clone(), held.value.clone(), horizons, size);
+                layer.insert(key.clone(), held.value.clone(), horizons);
             }
-            found.insert(key, held);
-        }
-        for key in absent {
-            layer.insert_absent(key);
+            found.insert(key, keep(held));
         }
         (found, failed)
     }
 
     /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry;
     /// stale past its fresh horizon.
-    pub(crate) fn insert(&self, key: String, value: Arc<T>, horizons: Horizons, size: usize) {
+    pub(crate) fn insert(&self, key: String, value: Arc<T>, horizons: Horizons) {
         if let Some(layer) = &self.layer {
-            layer.insert(key, value, horizons, size);
+            layer.insert(key, value, horizons);
         }
     }
 

@@ -4,12 +4,14 @@ use dynamorator::{Store, memoize};
 
 static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
 
-struct Service;
+/// A handle, not `Serialize`, and not skipped.
+#[derive(Clone)]
+struct Client;
 
-impl Service {
+impl Client {
     #[memoize(store = STORE)]
-    async fn square(&self, n: u64) -> u64 {
-        n * n
+    async fn fetch(&self, id: u64) -> String {
+        id.to_string()
     }
 }
 

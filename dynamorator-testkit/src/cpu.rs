@@ -1,11 +1,21 @@
-//! CPU time of the calling thread: the benchmark client runs on one thread, so this is the
-//! client's CPU, with the in-process proxy's (on other threads) left out.
+//! CPU time of the calling thread (a benchmark's client runs on one thread, so this is the
+//! client's CPU, with an in-process proxy's on other threads left out), of this process, and
+//! of another process (a server's).
 
 use std::time::Duration;
 
 /// User + system CPU time this thread has used so far, to the nanosecond (the scheduler's
 /// clock, not the tick-rounded figure of `getrusage`).
 pub fn thread_cpu_time() -> Duration {
+    clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// User + system CPU time this process has used so far, all its threads, to the nanosecond.
+pub fn own_process_cpu_time() -> Duration {
+    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn clock(id: libc::clockid_t) -> Duration {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -13,7 +23,7 @@ pub fn thread_cpu_time() -> Duration {
     // SAFETY: clock_gettime writes one timespec into the pointer it is given; on failure the
     // zero value stands.
     unsafe {
-        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now);
+        libc::clock_gettime(id, &mut now);
     }
     Duration::from_secs(u64::try_from(now.tv_sec).unwrap_or(0))
         + Duration::from_nanos(u64::try_from(now.tv_nsec).unwrap_or(0))

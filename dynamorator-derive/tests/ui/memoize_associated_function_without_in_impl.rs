@@ -1,0 +1,16 @@
+use std::sync::LazyLock;
+
+use dynamorator::{Store, memoize};
+
+static STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+
+struct Shop;
+
+impl Shop {
+    #[memoize(store = STORE)]
+    async fn price(sku: u64) -> u64 {
+        sku * 100
+    }
+}
+
+fn main() {}

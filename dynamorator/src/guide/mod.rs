@@ -1,0 +1,29 @@
+//! Guides to the decisions a user makes, one page each. They hold no code; their examples
+//! compile and run as doctests.
+//!
+//! | guide | read it when |
+//! |---|---|
+//! | [`choosing`] | starting: `Store`, `Cache<T>` or `#[memoize]`; DynamoDB or the embedded backend |
+//! | [`freshness`] | deciding how old a value may be, and what answers when the source fails |
+//! | [`l1_sizing`] | giving a cache an in-process L1: bytes or entries, what the bound means in memory |
+//! | [`fleet`] | running many processes on one table: leases, clear, what each one sees |
+//! | [`costs`] | estimating the DynamoDB bill: units per operation, what compression and the L1 save |
+//! | [`migrating`] | moving from, or sharing a table with, the Python package |
+
+#[doc = include_str!("choosing.md")]
+pub mod choosing {}
+
+#[doc = include_str!("freshness.md")]
+pub mod freshness {}
+
+#[doc = include_str!("l1_sizing.md")]
+pub mod l1_sizing {}
+
+#[doc = include_str!("fleet.md")]
+pub mod fleet {}
+
+#[doc = include_str!("costs.md")]
+pub mod costs {}
+
+#[doc = include_str!("migrating.md")]
+pub mod migrating {}
