@@ -761,8 +761,9 @@ mod processes {
     const PROCESSES: usize = 4;
     const KEYS: usize = 200;
     const LOADER_MS: u64 = 50;
-    /// Leases long enough that no loader outlives one.
-    const LEASE_MS: u64 = 10_000;
+    /// Leases long enough that no loader outlives one, even when four processes and the
+    /// server share a loaded machine (a lease that ran out would let a second process load).
+    const LEASE_MS: u64 = 30_000;
 
     /// A fresh table, created (and waited for) before any worker starts.
     async fn table(backend: TestBackend) -> (dynamorator::Store, String) {
@@ -881,7 +882,21 @@ mod processes {
 
     pub async fn a_killed_holder_blocks_nobody_past_its_lease(backend: TestBackend) {
         let (_store, table) = table(backend).await;
-        let holder_lease = Duration::from_secs(2);
+        let holder_lease = Duration::from_secs(3);
+        let go = test_dir().join(format!("{table}.go"));
+        // The taker starts first and waits for the start file: its start-up (seconds on a
+        // loaded machine) must not eat the holder's lease before it reads.
+        // The taker's own lease is longer, so its wait (lease + one pause) outlasts the
+        // holder's lease: it must take the lease over, not give up on it.
+        let mut vars = common(backend, &table);
+        vars.extend([
+            ("ROLE", "take".to_owned()),
+            ("LEASE_MS", LEASE_MS.to_string()),
+            ("GO_FILE", go.display().to_string()),
+        ]);
+        let mut taker = start("taker", &vars);
+        taker.expect("ready", Instant::now() + Duration::from_secs(60));
+
         let mut vars = common(backend, &table);
         vars.extend([
             ("ROLE", "hold".to_owned()),
@@ -889,21 +904,13 @@ mod processes {
         ]);
         let mut holder = start("holder", &vars);
         holder.expect("loading", Instant::now() + Duration::from_secs(60));
-
-        // The taker's own lease is longer, so its wait (lease + one pause) outlasts the
-        // holder's lease: it must take the lease over, not give up on it.
-        let mut vars = common(backend, &table);
-        vars.extend([
-            ("ROLE", "take".to_owned()),
-            ("LEASE_MS", LEASE_MS.to_string()),
-        ]);
-        let mut taker = start("taker", &vars);
-        taker.expect("ready", Instant::now() + Duration::from_secs(60));
+        std::fs::write(&go, b"go").expect("write the start file");
         holder.kill();
         // A bound, not a measurement: the holder's lease, plus a generous 10 s.
         let deadline = Instant::now() + holder_lease + Duration::from_secs(10);
         let result = taker.expect("result", deadline);
         taker.finish(deadline + Duration::from_secs(10));
+        let _ = std::fs::remove_file(&go);
         println!("fleet {backend:?} killed holder: taker {result}");
         assert_eq!(
             result["value"], "from-taker",
@@ -1160,17 +1167,8 @@ mod worker {
         let keys = number("KEYS") as usize;
         let loader_latency = Duration::from_millis(number("LOADER_MS"));
         let batch = var("MODE") == "batch";
-        let go = std::path::PathBuf::from(var("GO_FILE"));
         say("ready", json!({}));
-        let started = Instant::now();
-        for _ in 0..12_000 {
-            if go.exists() {
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "no start file");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        assert!(go.exists(), "no start file");
+        wait_for_start_file().await;
 
         let loaded = Arc::new(AtomicUsize::new(0));
         let mut order: Vec<u64> = (0..keys as u64).collect();
@@ -1243,6 +1241,21 @@ mod worker {
         );
     }
 
+    /// Waits (a minute at most) for the test to write the start file, so workers start
+    /// together, or a taker reads right after the holder took its lease.
+    async fn wait_for_start_file() {
+        let go = std::path::PathBuf::from(var("GO_FILE"));
+        let started = Instant::now();
+        for _ in 0..12_000 {
+            if go.exists() {
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "no start file");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("no start file");
+    }
+
     /// Takes the lease on "victim" and never finishes loading it.
     async fn hold(store: Store) {
         let cache: Cache<String> = Cache::new(&store, leases(CacheConfig::new().prefix("kill")));
@@ -1260,6 +1273,7 @@ mod worker {
     async fn take(store: Store) {
         let cache: Cache<String> = Cache::new(&store, leases(CacheConfig::new().prefix("kill")));
         say("ready", json!({}));
+        wait_for_start_file().await;
         let value = tokio::time::timeout(
             Duration::from_secs(60),
             cache.get_or_insert_with("victim", || async {

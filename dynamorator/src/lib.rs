@@ -82,6 +82,8 @@
 //! - **Operating it**: counters, histograms and gauges through the `metrics` facade, spans
 //!   through `tracing` (below), and the `dynamorator` command-line tool (crate
 //!   `dynamorator-cli`: get, put, list, export, import, purge, stats).
+//! - **Large values**: zstd in a binary attribute ([`StoreBuilder::zstd`]), and values past
+//!   DynamoDB's 400 KB item limit stored as checked parts ([`StoreBuilder::split`]).
 //! - **Embedded backend**: [`Store::embedded`] in memory, or
 //!   [`StoreBuilder::embedded_file`], a crash-safe redb file for one machine.
 //!
@@ -115,7 +117,8 @@
 //! Items are `cache_id` (the key), `data` (compact JSON, or base64 of its gzip with
 //! `compressed`), `ttl` (epoch seconds) and `created_at`, as the Python package writes them;
 //! this crate reads what it writes and the reverse, and its extra attributes are ignored by
-//! it. The README's "Table format" lists every attribute, and the
+//! it. Values stored as zstd or split into parts (both opt-in) have no `data`: the Python
+//! package reads them as misses. The README's "Table format" lists every attribute, and the
 //! [migration guide](guide::migrating) what differs.
 //!
 //! Values are anything `serde` can serialise. For dates and times, turn on the `serde`
