@@ -1,6 +1,6 @@
-//! An expensive computation memoised across runs with `#[memoize]`: the first run computes,
-//! later runs read the answers back from the cache (an embedded store kept in a file, or
-//! DynamoDB).
+//! An expensive computation memoised across runs with `#[memoize]`, on a free function and on
+//! a method: the first run computes, later runs read the answers back from the cache (an
+//! embedded store kept in a file, or DynamoDB).
 //!
 //!     cargo run --example memoize          # computes and stores
 //!     cargo run --example memoize          # answers from the cache
@@ -42,11 +42,9 @@ async fn count_primes(limit: u64) -> Result<PrimeCount, std::io::Error> {
     tokio::task::spawn_blocking(move || {
         let mut count = 0;
         let mut largest = None;
-        for n in 2..limit {
-            if (2..).take_while(|d| d * d <= n).all(|d| n % d != 0) {
-                count += 1;
-                largest = Some(n);
-            }
+        for n in (2..limit).filter(|&n| is_prime(n)) {
+            count += 1;
+            largest = Some(n);
         }
         PrimeCount {
             limit,
@@ -56,6 +54,33 @@ async fn count_primes(limit: u64) -> Result<PrimeCount, std::io::Error> {
     })
     .await
     .map_err(std::io::Error::other)
+}
+
+fn is_prime(n: u64) -> bool {
+    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+}
+
+/// A service that holds its store: its method is memoised with `self` left out of the key
+/// (`skip(self)`: a handle, not an input) and the store taken from it.
+#[derive(Clone)]
+struct Primes {
+    store: Store,
+}
+
+impl Primes {
+    /// Twin primes (p and p + 2 both prime) below `limit`; memoised under
+    /// `twin_primes:{sha256 of [limit]}`, and its companions are methods
+    /// (`self.twins_below_key(limit)`, `_invalidate`, `_stats`).
+    #[memoize(store = &self.store, skip(self), ttl_days = 30, prefix = "twin_primes")]
+    async fn twins_below(&self, limit: u64) -> Result<u64, std::io::Error> {
+        tokio::task::spawn_blocking(move || {
+            (2..limit.saturating_sub(2))
+                .filter(|&n| is_prime(n) && is_prime(n + 2))
+                .count() as u64
+        })
+        .await
+        .map_err(std::io::Error::other)
+    }
 }
 
 #[tokio::main]
@@ -74,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Store::builder().embedded_file(file).build().await?
         }
     };
-    STORE.get_or_init(|| store);
+    STORE.get_or_init(|| store.clone());
 
     let started = Instant::now();
     for limit in [100_000u64, 200_000, 400_000, 800_000] {
@@ -97,6 +122,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stats.store_hits,
         started.elapsed().as_millis(),
         count_primes::key(100_000)?
+    );
+
+    let primes = Primes { store };
+    let limit = 400_000;
+    let call = Instant::now();
+    let twins = primes.twins_below(limit).await?;
+    println!(
+        "twin primes below {limit}: {twins} ({} in {} ms, key {})",
+        if primes.twins_below_stats().loader_calls > 0 {
+            "computed"
+        } else {
+            "from cache"
+        },
+        call.elapsed().as_millis(),
+        primes.twins_below_key(limit)?
     );
     Ok(())
 }

@@ -39,6 +39,7 @@ on_every_backend!(suite:
     a_method_companion_invalidates_and_counts,
     an_associated_function_is_memoised,
     each_instantiation_of_a_generic_impl_has_its_own_keys,
+    lease_and_name_keys_configure_the_functions_cache,
 );
 
 tokio::task_local! {
@@ -62,6 +63,13 @@ async fn square(n: u64, runs: Arc<AtomicUsize>, gate: Gate) -> u64 {
     runs.fetch_add(1, Ordering::SeqCst);
     gate.passed().await;
     n * n
+}
+
+/// `cube` with leases and a name of its own in metrics.
+#[memoize(store = store(), prefix = "cube", lease_secs = 10, name = "cubes", skip(runs))]
+async fn cube(n: u64, runs: Arc<AtomicUsize>) -> u64 {
+    runs.fetch_add(1, Ordering::SeqCst);
+    n * n * n
 }
 
 /// An upstream's error, or the cache's for a caller that waited on another's load.
@@ -223,7 +231,9 @@ mod suite {
     use futures_util::future::join_all;
 
     use super::helpers::{Gate, bounded, until};
-    use super::{PriceList, Upstream, Width, describe, greeting, price, quote, square, with_store};
+    use super::{
+        PriceList, Upstream, Width, cube, describe, greeting, price, quote, square, with_store,
+    };
     use crate::support::TestBackend;
 
     fn counter() -> Arc<AtomicUsize> {
@@ -270,6 +280,20 @@ mod suite {
             );
             assert_eq!(square(12, runs.clone(), open()).await, 144);
             assert_eq!(runs.load(Ordering::SeqCst), 1, "the second call is a hit");
+        })
+        .await;
+    }
+
+    pub async fn lease_and_name_keys_configure_the_functions_cache(backend: TestBackend) {
+        let store = backend.store().await;
+        with_store(&store, async {
+            let runs = counter();
+            assert_eq!(cube(3, runs.clone()).await, 27);
+            assert_eq!(cube(3, runs.clone()).await, 27);
+            assert_eq!(runs.load(Ordering::SeqCst), 1, "the second call is a hit");
+            let stats = cube::stats();
+            assert_eq!(stats.leases_taken, 1, "the load took a lease: {stats:?}");
+            assert_eq!(stats.loader_calls, 1);
         })
         .await;
     }

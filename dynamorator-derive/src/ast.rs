@@ -30,6 +30,9 @@ pub struct Config {
     pub hard_timeout_ms: Option<Spanned<u64>>,
     pub refresh_window_ms: Option<Spanned<u64>>,
     pub refresh_batch_max: Option<Spanned<u64>>,
+    /// Whole seconds, at least 1: `CacheConfig::leases` and `CacheConfig::fleet_clear`.
+    pub leases: Option<Spanned<u64>>,
+    pub fleet_clear: Option<Spanned<u64>>,
     /// The `compress` flag, or the `compress_threshold` value that implies it.
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<u64>>,
@@ -44,6 +47,8 @@ pub struct Config {
     /// As given, or the type name in snake_case on the type's ident.
     pub prefix: Spanned<String>,
     pub version: Option<Spanned<u32>>,
+    /// The name in metrics and spans, as given.
+    pub name: Option<Spanned<String>>,
     pub l1: Option<L1>,
 }
 

@@ -10,9 +10,10 @@ pub const KEYS: &str = "ttl_days, ttl_hours, ttl_mins, ttl_secs, stale_days, sta
                         stale_mins, stale_secs, fail_safe_days, fail_safe_hours, \
                         fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                         fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                        hard_timeout_ms, refresh_window_ms, refresh_batch_max, compress, \
+                        hard_timeout_ms, refresh_window_ms, refresh_batch_max, lease_mins, \
+                        lease_secs, fleet_clear_mins, fleet_clear_secs, compress, \
                         compress_threshold, zstd, zstd_level, split, split_max_bytes, \
-                        prefix, version, l1";
+                        prefix, version, name, l1";
 
 /// The keys of `l1(...)`.
 pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
@@ -38,6 +39,10 @@ pub enum TtlFamily {
     FailSafeThrottle,
     /// `jitter_*`: `CacheConfig::jitter`.
     Jitter,
+    /// `lease_*`: `CacheConfig::leases`.
+    Lease,
+    /// `fleet_clear_*`: `CacheConfig::fleet_clear`.
+    FleetClear,
 }
 
 impl TtlFamily {
@@ -49,6 +54,8 @@ impl TtlFamily {
             TtlFamily::FailSafe => "fail-safe",
             TtlFamily::FailSafeThrottle => "fail-safe throttle",
             TtlFamily::Jitter => "jitter",
+            TtlFamily::Lease => "lease",
+            TtlFamily::FleetClear => "fleet-clear poll",
         }
     }
 
@@ -60,6 +67,8 @@ impl TtlFamily {
             TtlFamily::FailSafe => "the fail-safe window",
             TtlFamily::FailSafeThrottle => "the fail-safe throttle",
             TtlFamily::Jitter => "the jitter",
+            TtlFamily::Lease => "the lease length",
+            TtlFamily::FleetClear => "the fleet-clear poll",
         }
     }
 
@@ -130,6 +139,10 @@ pub const TTL_KEYS: &[TtlKey] = &[
     ),
     ttl_key("jitter_mins", TtlFamily::Jitter, TtlUnit::Mins),
     ttl_key("jitter_secs", TtlFamily::Jitter, TtlUnit::Secs),
+    ttl_key("lease_mins", TtlFamily::Lease, TtlUnit::Mins),
+    ttl_key("lease_secs", TtlFamily::Lease, TtlUnit::Secs),
+    ttl_key("fleet_clear_mins", TtlFamily::FleetClear, TtlUnit::Mins),
+    ttl_key("fleet_clear_secs", TtlFamily::FleetClear, TtlUnit::Secs),
 ];
 
 /// A number literal as written, its sign included.
@@ -158,6 +171,7 @@ pub struct CacheAttrs {
     pub split_max_bytes: Option<Spanned<Number>>,
     pub prefix: Option<Spanned<String>>,
     pub version: Option<Spanned<Number>>,
+    pub name: Option<Spanned<String>>,
     pub l1: Option<L1Attrs>,
 }
 
@@ -264,6 +278,10 @@ pub fn parse_config_key(
         "version" => {
             once(parsed.version.is_some());
             parsed.version = number_value(meta, &name, errors);
+        }
+        "name" => {
+            once(parsed.name.is_some());
+            parsed.name = string_value(meta, &name, errors);
         }
         "l1" => {
             once(parsed.l1.is_some());

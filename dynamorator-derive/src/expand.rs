@@ -73,6 +73,15 @@ pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
         let keys = int(keys.value, keys.span);
         chain = quote!(#chain.refresh_batch_max(#keys));
     }
+    for (setter, secs) in [
+        (quote!(leases), &config.leases),
+        (quote!(fleet_clear), &config.fleet_clear),
+    ] {
+        if let Some(secs) = secs {
+            let secs = int(secs.value, secs.span);
+            chain = quote!(#chain.#setter(::std::time::Duration::from_secs(#secs)));
+        }
+    }
     chain = quote!(#chain.prefix(#prefix));
     if let Some(span) = config.compress {
         chain = quote_spanned!(span=> #chain.compress(true));
@@ -98,6 +107,10 @@ pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
     if let Some(version) = &config.version {
         let version = int(u64::from(version.value), version.span);
         chain = quote!(#chain.version(#version));
+    }
+    if let Some(name) = &config.name {
+        let name = LitStr::new(&name.value, name.span);
+        chain = quote!(#chain.name(#name));
     }
     if let Some(l1) = &config.l1 {
         let mut l1_chain = quote_spanned!(l1.span=> ::dynamorator::L1Config::new());

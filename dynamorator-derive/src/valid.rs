@@ -44,6 +44,8 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
     let fail_safe_max = one_of(TtlFamily::FailSafe);
     let fail_safe_throttle = one_of(TtlFamily::FailSafeThrottle);
     let jitter = one_of(TtlFamily::Jitter);
+    let leases = one_of(TtlFamily::Lease);
+    let fleet_clear = one_of(TtlFamily::FleetClear);
     let soft_timeout_ms = attrs
         .soft_timeout_ms
         .and_then(|n| millis(&n, "soft_timeout_ms", errors));
@@ -142,6 +144,8 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
         hard_timeout_ms,
         refresh_window_ms,
         refresh_batch_max,
+        leases,
+        fleet_clear,
         // A threshold only means something with compression on, so it turns it on.
         compress: attrs
             .compress
@@ -162,6 +166,7 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
             span: ident.span(),
         }),
         version,
+        name: attrs.name,
         l1,
     }
 }
@@ -221,6 +226,12 @@ fn ttl(
                  the default (30 s)"
             ),
             TtlFamily::Jitter => format!("write e.g. `{name} = 7`, or leave it out for no jitter"),
+            TtlFamily::Lease => {
+                format!("write e.g. `{name} = 10`, or leave it out for no leases")
+            }
+            TtlFamily::FleetClear => {
+                format!("write e.g. `{name} = 1`, or leave it out for no fleet-wide clear")
+            }
         };
         format!("`{name}` must be positive: {advice}")
     };

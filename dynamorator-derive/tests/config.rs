@@ -202,3 +202,31 @@ mod memoized {
         assert_eq!(lookup::stats().loader_calls, 0, "not called yet");
     }
 }
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(lease_secs = 10, fleet_clear_mins = 2, name = "quotes")]
+struct Fleet;
+
+#[derive(Serialize, Deserialize, Cached)]
+#[cache(lease_mins = 1.5, fleet_clear_secs = 1)]
+struct FleetOtherUnits;
+
+#[test]
+fn fleet_keys_set_leases_the_fleet_clear_poll_and_the_name() {
+    assert_eq!(
+        Fleet::config(),
+        CacheConfig::new()
+            .leases(Duration::from_secs(10))
+            .fleet_clear(Duration::from_secs(120))
+            .prefix("fleet")
+            .name("quotes")
+    );
+    assert_eq!(Fleet::config().metrics_name(), "quotes");
+    assert_eq!(
+        FleetOtherUnits::config(),
+        CacheConfig::new()
+            .leases(Duration::from_secs(90))
+            .fleet_clear(Duration::from_secs(1))
+            .prefix("fleet_other_units")
+    );
+}

@@ -12,8 +12,9 @@ const KEYS: &str = "store, key, skip(...), in_impl, ttl_days, ttl_hours, ttl_min
                     stale_days, stale_hours, stale_mins, stale_secs, fail_safe_days, \
                     fail_safe_hours, fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
                     fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                    hard_timeout_ms, compress, compress_threshold, zstd, zstd_level, split, \
-                    split_max_bytes, prefix, version, l1";
+                    hard_timeout_ms, lease_mins, lease_secs, fleet_clear_mins, \
+                    fleet_clear_secs, compress, compress_threshold, zstd, zstd_level, split, \
+                    split_max_bytes, prefix, version, name, l1";
 
 /// What `#[memoize(...)]` said.
 pub struct MemoAttrs {

@@ -22,6 +22,8 @@ use crate::{Cache, CacheConfig, Store};
 /// | `soft_timeout_ms`, `hard_timeout_ms` | whole milliseconds ≥ 1, hard longer than soft: [`soft_timeout`](CacheConfig::soft_timeout), [`hard_timeout`](CacheConfig::hard_timeout) | none |
 /// | `refresh_window_ms` | whole milliseconds ≥ 1: [`refresh_window`](CacheConfig::refresh_window) | 10 ms |
 /// | `refresh_batch_max` | whole number ≥ 1: [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 100 |
+/// | `lease_mins` / `lease_secs` | as `ttl_*`: one load per key across processes, with leases this long ([`leases`](CacheConfig::leases)) | off |
+/// | `fleet_clear_mins` / `fleet_clear_secs` | as `ttl_*`: [`Cache::clear`] for the fleet, each process checking this often ([`fleet_clear`](CacheConfig::fleet_clear)) | off |
 /// | `compress` | flag | the store's setting |
 /// | `compress_threshold` | whole bytes; implies `compress` | the store's (1024) |
 /// | `zstd` | flag: compress with zstd instead of gzip (implies `compress`; see [`CacheConfig::zstd`](crate::CacheConfig::zstd)) | the store's setting |
@@ -30,6 +32,7 @@ use crate::{Cache, CacheConfig, Store};
 /// | `split_max_bytes` | whole bytes ≥ 1; implies `split` | the store's (32 MiB) |
 /// | `prefix` | string; `""` stores keys as given | the type name in snake_case |
 /// | `version` | whole number ≥ 1, part of the stored key | none |
+/// | `name` | string: the cache's name in metrics and spans ([`name`](CacheConfig::name)) | the prefix (and version) |
 /// | `l1` | flag, or `l1(max_bytes = N, max_entries = N, ttl_secs = N, negative_ttl_secs = N)` | no L1 |
 ///
 /// Stored keys are `{prefix}:{key}`, `{prefix}:v{version}:{key}` with a version, `v{version}:{key}`
