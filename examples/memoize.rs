@@ -57,7 +57,10 @@ async fn count_primes(limit: u64) -> Result<PrimeCount, std::io::Error> {
 }
 
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 /// A service that holds its store: its method is memoised with `self` left out of the key

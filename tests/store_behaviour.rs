@@ -15,6 +15,8 @@ on_every_backend!(suite:
     one_get_many_reads_plain_gzip_and_zstd_items_together,
     split_values_round_trip_on_every_read_path,
     split_values_are_refused_past_their_maximum_or_without_splitting,
+    gzip_split_values_round_trip_and_none_is_written_past_what_readers_read,
+    concurrent_overwrites_of_a_split_value_are_read_whole_or_missed,
     replaced_and_deleted_split_values_leave_their_parts_as_documented,
     batch_get_returns_found_keys_once_each,
     batch_get_reads_ten_thousand_keys,
@@ -358,6 +360,96 @@ mod suite {
             None,
             "nothing written"
         );
+    }
+
+    pub async fn gzip_split_values_round_trip_and_none_is_written_past_what_readers_read(
+        backend: TestBackend,
+    ) {
+        // Hex words: gzip halves them, so 1.5 MB of JSON is still past one item once compressed.
+        let big = big_value(4, 1_500_000);
+        let json_len = big.to_string().len();
+        let store = backend.build(|b| b.split(true).compress(true)).await;
+        store.put("gz", &big, DAY).await.unwrap();
+        let info = store.item_info("gz").await.unwrap().unwrap();
+        assert_eq!((info.encoding, info.compressed), (Encoding::Gzip, true));
+        assert!(info.parts.is_some_and(|parts| parts >= 2), "{info:?}");
+        assert!(info.size < json_len, "{info:?}");
+        assert_eq!(store.get::<Value>("gz").await.unwrap(), Some(big.clone()));
+
+        // Readers inflate no more than max_inflated_bytes: a value past it is refused when
+        // written, by its stored bytes (plain) or by its JSON (compressed), never stored.
+        let limit = 1_000_000;
+        for compress in [false, true] {
+            let capped = backend
+                .build(|b| b.split(true).compress(compress).max_inflated_bytes(limit))
+                .await;
+            match capped.put("capped", &big, DAY).await {
+                Err(Error::ValueTooLarge {
+                    key,
+                    size,
+                    limit: l,
+                }) => {
+                    assert_eq!((key.as_str(), l), ("capped", limit));
+                    assert!(size > limit, "{size}");
+                    if compress {
+                        assert_eq!(size, json_len, "the JSON passes the cap");
+                    }
+                }
+                other => panic!("expected ValueTooLarge (compress {compress}), got {other:?}"),
+            }
+            assert_eq!(capped.get::<Value>("capped").await.unwrap(), None);
+        }
+    }
+
+    pub async fn concurrent_overwrites_of_a_split_value_are_read_whole_or_missed(
+        backend: TestBackend,
+    ) {
+        let store = backend.build(|b| b.split(true)).await;
+        let values: Vec<Value> = (10..14).map(|seed| big_value(seed, 700_000)).collect();
+        store.put("race", &values[0], DAY).await.unwrap();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers = values.iter().cloned().map(|value| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for _ in 0..3 {
+                    store.put("race", &value, DAY).await.unwrap();
+                }
+            })
+        });
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (store, done, values) = (store.clone(), done.clone(), values.clone());
+                tokio::spawn(async move {
+                    let mut reads = 0;
+                    // Bounded in count; the writers end long before.
+                    while reads < 200
+                        && !(done.load(std::sync::atomic::Ordering::SeqCst) && reads > 4)
+                    {
+                        reads += 1;
+                        match store.get::<Value>("race").await {
+                            Ok(Some(value)) => assert!(values.contains(&value), "a mixed value"),
+                            Ok(None) => {}
+                            Err(error) => panic!("a read during overwrites failed: {error}"),
+                        }
+                        let many = store.get_many::<Value, _>(["race"]).await.unwrap();
+                        assert!(many.failed.is_empty(), "{:?}", many.failed);
+                        if let Some(value) = many.found.get("race") {
+                            assert!(values.contains(value), "a mixed value in get_many");
+                        }
+                    }
+                    reads
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        for reader in readers {
+            assert!(reader.await.unwrap() > 0);
+        }
+        let last = store.get::<Value>("race").await.unwrap();
+        assert!(last.is_some_and(|value| values.contains(&value)));
     }
 
     /// Every part of the split value under `key`, stored or not.

@@ -12,6 +12,7 @@ on_every_table!(suite:
     keys_with_a_prefix_and_a_limit,
     export_then_import_round_trips_between_backends,
     purge_expired_deletes_only_expired_items,
+    purge_expired_deletes_expired_split_values_with_their_parts,
     stats_count_and_measure_the_items,
     bad_input_is_an_error,
 );
@@ -360,6 +361,46 @@ mod suite {
             .assert()
             .success();
         assert_eq!(export_lines(&destination, &[]), exported);
+    }
+
+    pub async fn purge_expired_deletes_expired_split_values_with_their_parts(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let now = Clock::system().now_epoch_secs();
+        let big = "x".repeat(700_000);
+        {
+            let store = table.store_with(|builder| builder.split(true)).await;
+            store
+                .put_records([
+                    Record::new("old", big.clone(), now - 30),
+                    Record::new("live", big.clone(), now + 86_400),
+                ])
+                .await
+                .unwrap();
+            assert_eq!(
+                scanned_keys(&store).await.len(),
+                8,
+                "two heads, three parts each"
+            );
+        }
+        let purged = json_of(&stdout_of(&mut table.cli(&["purge-expired", "--json"])));
+        assert_eq!(purged["expired"], 4, "the head and its parts: {purged}");
+        assert_eq!(purged["deleted"], 4, "{purged}");
+        let store = table.store_with(|builder| builder.split(true)).await;
+        let left = scanned_keys(&store).await;
+        assert_eq!(left.len(), 4, "{left:?}");
+        assert!(left.iter().all(|key| key.starts_with("live")), "{left:?}");
+        assert_eq!(store.get::<String>("live").await.unwrap(), Some(big));
+    }
+
+    /// Every key a scan finds, parts of split values included.
+    async fn scanned_keys(store: &dynamorator::Store) -> Vec<String> {
+        use futures_util::TryStreamExt;
+        store
+            .scan(dynamorator::ScanOptions::new().include_parts(true))
+            .map_ok(|item| item.key().to_owned())
+            .try_collect()
+            .await
+            .unwrap()
     }
 
     pub async fn purge_expired_deletes_only_expired_items(backend: TestBackend) {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::item::{MAX_PARTS, Payload, StoredItem, part_key};
+use crate::backend::item::{Payload, StoredItem};
 use crate::codec::Codec;
 use crate::{Error, Store};
 
@@ -123,11 +123,7 @@ pub async fn part_keys(store: &Store, key: &str) -> Result<Option<Vec<String>>, 
         return Ok(None);
     };
     Ok(backend.get(key).await?.and_then(|item| match item.payload {
-        Payload::Head(head) => Some(
-            (0..head.parts.min(MAX_PARTS))
-                .map(|index| part_key(key, &head.write_id, index))
-                .collect(),
-        ),
+        Payload::Head(head) => head.part_keys(key),
         _ => None,
     }))
 }

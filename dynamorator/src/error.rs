@@ -62,17 +62,20 @@ pub enum Error {
     },
 
     /// The value is too large to store even split into parts: its stored bytes (after
-    /// compression) pass the split maximum (`split_max_bytes`, 32 MiB by default).
+    /// compression) pass the split maximum (`split_max_bytes`, 32 MiB by default), or they or
+    /// its JSON pass what a reader reads back (`max_inflated_bytes`, 64 MiB by default; and
+    /// 1,024 parts of 300,000 bytes). Nothing is written that no reader would read.
     #[error(
-        "value for key {key:?} is {size} bytes once encoded; values are split up to {limit} \
-         bytes (split_max_bytes)"
+        "value for key {key:?} is {size} bytes; a split value may take at most {limit} bytes \
+         (the least of split_max_bytes, max_inflated_bytes and 1,024 parts)"
     )]
     ValueTooLarge {
         /// The key of the refused value.
         key: String,
-        /// Its stored bytes (the JSON, or its gzip or zstd).
+        /// Its stored bytes (the JSON, or its gzip or zstd), or its JSON's length where that
+        /// is what passes the limit.
         size: usize,
-        /// The split maximum.
+        /// The limit it passes.
         limit: usize,
     },
 

@@ -36,6 +36,10 @@ pub async fn run(
         ..Purge::default()
     };
     let mut expired_keys = Vec::with_capacity(KEYS_PER_CALL);
+    // Only expiry matters here: split values' parts are not joined, and parts are scanned as
+    // items of their own, so expired ones (their head's, or left to their TTL by a batch
+    // overwrite) are deleted too, where no TTL deletion does it.
+    let options = options.join_split_values(false).include_parts(true);
     let mut items = pin!(store.scan(options));
     while let Some(item) = items.try_next().await? {
         purge.scanned += 1;

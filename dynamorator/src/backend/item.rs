@@ -38,6 +38,11 @@ pub(crate) mod attr {
 /// DynamoDB's item size limit: 400 KB of attribute names and values.
 pub(crate) const MAX_ITEM_BYTES: usize = 400 * 1024;
 
+/// The bytes of a value each part of a split value carries (the last carries the rest): under
+/// DynamoDB's item limit with a 2 KB key, and under moto's, which counts a binary as its
+/// base64 text.
+pub(crate) const PART_BYTES: usize = 300_000;
+
 /// The most parts a split value's head may name; a head naming more is corrupt, and nothing
 /// is fetched for it.
 pub(crate) const MAX_PARTS: u32 = 1_024;
@@ -85,6 +90,23 @@ pub(crate) struct SplitHead {
 }
 
 impl SplitHead {
+    /// The keys of the parts this head names under `key`, or `None` when it cannot name parts
+    /// of this crate's writing (a count of zero or past [`MAX_PARTS`], a write id that is not
+    /// 1 to 64 ASCII letters and digits): nothing is fetched or deleted for such a head.
+    pub(crate) fn part_keys(&self, key: &str) -> Option<Vec<String>> {
+        let id = &self.write_id;
+        let id_ok =
+            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !id_ok || self.parts == 0 || self.parts > MAX_PARTS {
+            return None;
+        }
+        Some(
+            (0..self.parts)
+                .map(|index| part_key(key, id, index))
+                .collect(),
+        )
+    }
+
     /// The size of every part item, as [`StoredItem::encoded_size`] counts them, for a head
     /// under `key` expiring at `expires_at`: computed, not read (a head naming more than
     /// [`MAX_PARTS`] parts counts none).

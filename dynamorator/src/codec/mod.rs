@@ -15,7 +15,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::backend::item::{JoinedForm, MAX_ITEM_BYTES, Payload, StoredItem};
+use crate::backend::item::{
+    JoinedForm, MAX_ITEM_BYTES, MAX_PARTS, PART_BYTES, Payload, StoredItem,
+};
 use crate::error::CorruptReason;
 use compression::{gunzip, gzip_base64, inflate, unbase64};
 use json::json_error;
@@ -164,17 +166,23 @@ pub(crate) struct Decoded<V> {
 impl Codec {
     /// Encodes a value as compact JSON, compressed (gzip + base64, or zstd) when enabled and
     /// the text is strictly longer than the threshold (the Python package's rule).
+    #[cfg(any(test, feature = "__bench-hooks"))]
     pub(crate) fn encode<V: Serialize + ?Sized>(&self, value: &V) -> Result<Payload, Error> {
         let json = serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))?;
+        Ok(self.payload_of(json))
+    }
+
+    /// The payload of a value's JSON text: compressed past the threshold when enabled.
+    fn payload_of(&self, json: String) -> Payload {
         if !self.compress || json.len() <= self.threshold {
-            return Ok(Payload::Json(json));
+            return Payload::Json(json);
         }
-        Ok(match self.zstd {
+        match self.zstd {
             None => Payload::Gzip(gzip_base64(json.as_bytes())),
             // zstd refuses nothing this crate asks of it; were it to, the text is stored plain.
             Some(level) => zstd_frame::compress(json.as_bytes(), level)
                 .map_or(Payload::Json(json), Payload::Zstd),
-        })
+        }
     }
 
     /// Decodes an item's value as `T`, whatever its form. Undecodable data is
@@ -252,9 +260,11 @@ impl Codec {
             version,
         } = meta;
         validate_key(key)?;
+        let json = serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))?;
+        let json_len = json.len();
         let item = StoredItem {
             key: key.to_owned(),
-            payload: self.encode(value)?,
+            payload: self.payload_of(json),
             expires_at: horizons.expires_at,
             created_at,
             fresh_until: horizons.fresh_until,
@@ -272,16 +282,24 @@ impl Codec {
                 compressed: item.payload.is_compressed(),
             });
         }
-        // Too large for one item: the store splits it, up to the maximum.
+        // Too large for one item: the store splits it, up to the maximum, and never past what
+        // a reader takes back (it refuses a head past `max_inflated`, or naming more than
+        // MAX_PARTS parts, and inflates no further than `max_inflated`).
         let stored = joined_len(&item.payload);
-        if stored > self.split_max {
-            return Err(Error::ValueTooLarge {
-                key: key.to_owned(),
-                size: stored,
-                limit: self.split_max,
-            });
-        }
-        Ok(item)
+        let readable = self.max_inflated.min(MAX_PARTS as usize * PART_BYTES);
+        let limit = self.split_max.min(readable);
+        let (size, limit) = if stored > limit {
+            (stored, limit)
+        } else if json_len > self.max_inflated {
+            (json_len, self.max_inflated)
+        } else {
+            return Ok(item);
+        };
+        Err(Error::ValueTooLarge {
+            key: key.to_owned(),
+            size,
+            limit,
+        })
     }
 
     /// The JSON text of an item's value, inflated when compressed, as the writer wrote it

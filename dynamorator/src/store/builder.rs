@@ -201,9 +201,11 @@ impl StoreBuilder {
     }
 
     /// The most bytes a split value may store (its JSON, or its gzip or zstd once compressed),
-    /// and splitting on; past it a write is refused with [`Error::ValueTooLarge`]. Keep it at most
-    /// [`max_inflated_bytes`](StoreBuilder::max_inflated_bytes) (64 MiB by default): readers
-    /// refuse split values past that. Default: 32 MiB.
+    /// and splitting on; past it a write is refused with [`Error::ValueTooLarge`]. The limit
+    /// in force is never above what a reader takes back: a value whose stored bytes or JSON
+    /// pass [`max_inflated_bytes`](StoreBuilder::max_inflated_bytes) (64 MiB by default), or
+    /// that needs more than 1,024 parts (300,000 bytes each), is refused too, so nothing is
+    /// written that no reader with the same settings would read. Default: 32 MiB.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().embedded().split(true).split_max_bytes(8 << 20);

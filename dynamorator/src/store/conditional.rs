@@ -30,7 +30,8 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An invalid key or value, an item over 400 KB, or a store failure. A newer stored
+    /// An invalid key or value, an item over 400 KB ([`Error::ItemTooLarge`]; with splitting
+    /// on, a value past its maximum, [`Error::ValueTooLarge`]), or a store failure. A newer stored
     /// version is `Ok(false)`, not an error.
     #[must_use = "whether the value was written, or why it could not be"]
     pub async fn put_versioned<V>(

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::Error;
-use crate::backend::item::{MAX_ITEM_BYTES, MAX_PARTS, Payload, SplitHead, StoredItem, part_key};
+use crate::backend::item::{MAX_ITEM_BYTES, MAX_PARTS, Payload, SplitHead, StoredItem};
 use crate::codec::Joined;
 use crate::error::CorruptReason;
 
@@ -31,9 +31,13 @@ fn corrupt(key: &str, why: &'static str) -> Error {
 /// `max_len` (the store's `max_inflated_bytes`) or that its parts could not hold, a malformed
 /// write id.
 pub(crate) fn part_keys(key: &str, head: &SplitHead, max_len: usize) -> Result<Vec<String>, Error> {
-    if head.parts == 0 || head.parts > MAX_PARTS {
-        return Err(corrupt(key, "its part count is out of range"));
-    }
+    let Some(keys) = head.part_keys(key) else {
+        return Err(if head.parts == 0 || head.parts > MAX_PARTS {
+            corrupt(key, "its part count is out of range")
+        } else {
+            corrupt(key, "its write id is malformed")
+        });
+    };
     if head.len > max_len as u64 {
         return Err(Error::corrupt(
             key,
@@ -44,13 +48,7 @@ pub(crate) fn part_keys(key: &str, head: &SplitHead, max_len: usize) -> Result<V
     if head.len < parts || head.len > parts.saturating_mul(MAX_ITEM_BYTES as u64) {
         return Err(corrupt(key, "its length does not fit its part count"));
     }
-    let id = &head.write_id;
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(corrupt(key, "its write id is malformed"));
-    }
-    Ok((0..head.parts)
-        .map(|index| part_key(key, id, index))
-        .collect())
+    Ok(keys)
 }
 
 /// Joins the parts of `head` (under `key`) found in `fetched`, by their keys `keys` (from
@@ -61,7 +59,10 @@ pub(crate) fn join(
     keys: &[String],
     fetched: &mut HashMap<String, Result<StoredItem, Error>>,
 ) -> Result<Joining, Error> {
-    let mut parts = Vec::with_capacity(keys.len());
+    // The joined bytes are built as each part is checked, each part dropped once copied: the
+    // peak is the value and one part, not the value twice. The head's length is under the
+    // cap (`part_keys`), so this one allocation is bounded.
+    let mut bytes = Vec::with_capacity(usize::try_from(head.len).unwrap_or(0));
     let mut total: u64 = 0;
     for (index, part_key) in (0u32..).zip(keys) {
         let item = match fetched.remove(part_key) {
@@ -79,13 +80,11 @@ pub(crate) fn join(
         if part.bytes.is_empty() || total > head.len {
             return Err(corrupt(key, "its parts do not add up to its length"));
         }
-        parts.push(part.bytes);
+        bytes.extend_from_slice(&part.bytes);
     }
     if total != head.len {
         return Err(corrupt(key, "its parts do not add up to its length"));
     }
-    // Checked against the head's length, itself under the cap: one allocation of that size.
-    let bytes = parts.concat();
     if sha256_hex(&bytes) != head.sha256 {
         return Err(corrupt(key, "its parts do not match its checksum"));
     }

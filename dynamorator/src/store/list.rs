@@ -11,8 +11,9 @@ use crate::ttl::is_expired;
 /// One page of keys, and where the next one starts.
 ///
 /// `last_key` is the plain key string of DynamoDB's `LastEvaluatedKey`, as in the Python
-/// package, so tokens pass between the two. Keys of expired items are left out, so a page can
-/// hold fewer keys than asked for, even none, while `last_key` is still `Some`: keep going
+/// package, so tokens pass between the two. Keys of expired items (and the parts of split
+/// values) are left out, so a page can hold fewer keys than asked for, even none, while
+/// `last_key` is still `Some`: keep going
 /// until it is `None`. [`Store::list_keys`] shows a loop over pages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyPage {

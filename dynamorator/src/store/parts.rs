@@ -12,7 +12,7 @@ use super::batch::{into_chunks, read_chunk};
 use super::join::{Joining, join, part_keys};
 use super::split::{SplitWrite, split};
 use crate::backend::WriteOp;
-use crate::backend::item::{MAX_PARTS, Payload, StoredItem, part_key};
+use crate::backend::item::{Payload, StoredItem};
 use crate::codec::Joined;
 use crate::{BatchFailure, Error};
 
@@ -179,10 +179,8 @@ impl Store {
             ..
         }) = replaced
         {
-            let keys = (0..head.parts.min(MAX_PARTS))
-                .map(|index| part_key(&key, &head.write_id, index))
-                .collect();
-            self.remove_parts(keys).await;
+            self.remove_parts(head.part_keys(&key).unwrap_or_default())
+                .await;
         }
     }
 

@@ -88,7 +88,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// Any invalid key or value, or an item over 400 KB, before anything is written; then
+    /// Any invalid key or value, or an item over 400 KB ([`Error::ItemTooLarge`]; with
+    /// splitting on, a value past its maximum, [`Error::ValueTooLarge`]), before anything is
+    /// written; then
     /// [`Error::Incomplete`] listing the keys that were not written (all others were).
     #[must_use = "a failed write is only seen in this Result"]
     pub async fn put_records<V: Serialize>(

@@ -11,7 +11,6 @@ use crate::Error;
 use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{Backend, ItemPage, ScanSegment, Unreadable};
 use crate::codec::{Codec, Joined};
-use crate::error::CorruptReason;
 
 /// What a [`Store::scan`] reads, and how.
 ///
@@ -24,6 +23,8 @@ pub struct ScanOptions {
     prefix: Option<String>,
     segments: u32,
     page_size: u32,
+    join_split_values: bool,
+    include_parts: bool,
 }
 
 impl Default for ScanOptions {
@@ -32,9 +33,16 @@ impl Default for ScanOptions {
             prefix: None,
             segments: 1,
             page_size: 1_000,
+            join_split_values: true,
+            include_parts: false,
         }
     }
 }
+
+/// The most stored bytes of split values a scan joins at once: a page's heads are joined in
+/// rounds of about this much, each when the stream is read that far, so a page of large split
+/// values never sits in memory whole.
+const JOIN_BYTES_PER_ROUND: u64 = 64 << 20;
 
 impl ScanOptions {
     /// DynamoDB's limit on the segments of a parallel scan.
@@ -80,6 +88,33 @@ impl ScanOptions {
     /// ```
     pub fn page_size(mut self, items: u32) -> ScanOptions {
         self.page_size = items;
+        self
+    }
+
+    /// Whether a split value's parts are read and joined, so its
+    /// [`value`](ScannedItem::value) can be decoded. Default: true. Turn it off for scans
+    /// that need only [`info`](ScannedItem::info) (sizes, expiry), which then read no parts;
+    /// a split value's `value` is then an [`Error::InvalidArgument`].
+    ///
+    /// ```
+    /// let options = dynamorator::ScanOptions::new().join_split_values(false);
+    /// ```
+    pub fn join_split_values(mut self, join: bool) -> ScanOptions {
+        self.join_split_values = join;
+        self
+    }
+
+    /// Whether the parts of split values are scanned as items of their own
+    /// ([`ScannedItem::is_part`]: their `info` has their size and expiry, their `value` is
+    /// an [`Error::InvalidArgument`]). Default: false. For tools that clean a table, such as
+    /// deleting expired items where nothing else does (a server without TTL): parts left to
+    /// their TTL by batch overwrites are found only this way.
+    ///
+    /// ```
+    /// let options = dynamorator::ScanOptions::new().include_parts(true);
+    /// ```
+    pub fn include_parts(mut self, include: bool) -> ScanOptions {
+        self.include_parts = include;
         self
     }
 
@@ -235,6 +270,26 @@ impl ScannedItem {
             (Ok((item, _)), None) => self.codec.json_text(item).map(|text| text.len()),
         }
     }
+
+    /// Whether the item is a part of a split value, scanned with
+    /// [`ScanOptions::include_parts`]: no value of its own.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use futures_util::TryStreamExt;
+    /// use dynamorator::{ScanOptions, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().split(true).build().await?;
+    /// store.put("big", &"x".repeat(700_000), Ttl::hours(1)).await?;
+    /// let items: Vec<_> = store.scan(ScanOptions::new().include_parts(true)).try_collect().await?;
+    /// assert_eq!(items.iter().filter(|item| item.is_part()).count(), 3);
+    /// assert!(items.iter().any(|item| item.key() == "big" && !item.is_part()));
+    /// # Ok(()) }
+    /// ```
+    pub fn is_part(&self) -> bool {
+        matches!(&self.stored, Ok((item, _)) if !item.payload.is_value())
+    }
 }
 
 /// Scanning every item (tools: export, statistics, purges).
@@ -242,8 +297,10 @@ impl Store {
     /// Every item of the table with its stored form — expired items (until DynamoDB deletes
     /// them) and items that do not decode included — as a stream, read a page at a time in
     /// [`ScanOptions::segments`] parallel segments. Order is the backend's; with several
-    /// segments, pages of different segments interleave. A split value is one item (its
-    /// parts, read with it, are not items of the stream).
+    /// segments, pages of different segments interleave. A split value is one item, its
+    /// parts read with it in rounds of about 64 MiB as the stream is read (parts are items of
+    /// the stream only with [`ScanOptions::include_parts`]); one whose parts are gone
+    /// (replaced, deleted or expired while the scan ran) is left out, as a read misses it.
     ///
     /// A corrupt item is one item of the stream that says so ([`ScannedItem::info`],
     /// [`ScannedItem::value`]); it never stops the scan. A page that cannot be read (after the
@@ -332,8 +389,21 @@ fn walk_segment(
                 match read {
                     Ok(item) if !options.wants(&item.key) => {}
                     Ok(item) => match &item.payload {
+                        Payload::Part(_) if options.include_parts => {
+                            let not_a_value = Err(Error::InvalidArgument {
+                                reason: "a part of a split value holds no value of its own",
+                            });
+                            items.push(scanned(Ok(item), Some(not_a_value), codec, now));
+                        }
                         Payload::Part(_) => {}
-                        Payload::Head(_) => heads.push(item),
+                        Payload::Head(_) if options.join_split_values => heads.push(item),
+                        Payload::Head(_) => {
+                            let not_joined = Err(Error::InvalidArgument {
+                                reason: "the scan did not read split values' parts \
+                                         (ScanOptions::join_split_values(false))",
+                            });
+                            items.push(scanned(Ok(item), Some(not_joined), codec, now));
+                        }
                         _ => items.push(scanned(Ok(item), None, codec, now)),
                     },
                     Err(unreadable) if options.wants(&unreadable.0) => {
@@ -342,19 +412,62 @@ fn walk_segment(
                     Err(_) => {}
                 }
             }
-            // The page's split values, their parts read in one round.
-            for (head, joined) in store.join_heads(heads).await {
-                let joined = joined.and_then(|joined| {
-                    joined.ok_or_else(|| {
-                        Error::corrupt(&head.key, CorruptReason::Split("a part is missing"))
-                    })
+            // The page's split values, joined in rounds as the stream is read that far. A
+            // value with a part gone (replaced, deleted or expired while the scan ran) is a
+            // miss, as a read would find it: left out, with the join's warning.
+            let joined = stream::iter(join_rounds(heads))
+                .then(move |round| {
+                    let store = store.clone();
+                    async move { store.join_heads(round).await }
+                })
+                .flat_map(move |joined| {
+                    stream::iter(joined.into_iter().filter_map(
+                        move |(head, joined)| match joined {
+                            Ok(None) => None,
+                            joined => Some(scanned(
+                                Ok(head),
+                                Some(joined.and_then(ok_joined)),
+                                codec,
+                                now,
+                            )),
+                        },
+                    ))
                 });
-                items.push(scanned(Ok(head), Some(joined), codec, now));
-            }
-            Ok(Some((stream::iter(items.into_iter().map(Ok)), next)))
+            let page = stream::iter(items).chain(joined).map(Ok).boxed();
+            Ok::<_, Error>(Some((page, next)))
         }
     })
     .try_flatten()
+}
+
+/// The value of a joining that found every part (`Ok(None)`, a part gone, is left out before).
+fn ok_joined(joined: Option<Joined>) -> Result<Joined, Error> {
+    joined.ok_or(Error::InvalidArgument {
+        reason: "a split value's part is missing",
+    })
+}
+
+/// `heads` in rounds of about [`JOIN_BYTES_PER_ROUND`] stored bytes (a larger value alone).
+fn join_rounds(heads: Vec<StoredItem>) -> Vec<Vec<StoredItem>> {
+    let mut rounds: Vec<Vec<StoredItem>> = Vec::new();
+    let mut round_bytes = 0u64;
+    for head in heads {
+        let len = match &head.payload {
+            Payload::Head(split) => split.len,
+            _ => 0,
+        };
+        match rounds.last_mut() {
+            Some(round) if round_bytes.saturating_add(len) <= JOIN_BYTES_PER_ROUND => {
+                round_bytes = round_bytes.saturating_add(len);
+                round.push(head);
+            }
+            _ => {
+                round_bytes = len;
+                rounds.push(vec![head]);
+            }
+        }
+    }
+    rounds
 }
 
 fn scanned(
@@ -391,7 +504,97 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::backend::item::{JoinedForm, SplitHead};
     use crate::{Clock, Ttl};
+
+    fn head_of(len: u64) -> StoredItem {
+        StoredItem {
+            key: format!("k{len}"),
+            payload: Payload::Head(SplitHead {
+                write_id: "ab".into(),
+                parts: 1,
+                len,
+                sha256: String::new(),
+                form: JoinedForm::Json,
+            }),
+            expires_at: 0,
+            created_at: None,
+            fresh_until: None,
+            generation: None,
+            version: None,
+        }
+    }
+
+    #[test]
+    fn split_values_are_joined_in_rounds_of_bounded_bytes() {
+        const MIB: u64 = 1 << 20;
+        let lens = [40 * MIB, 30 * MIB, 10 * MIB, 70 * MIB, 1, 2];
+        let rounds: Vec<Vec<u64>> = join_rounds(lens.iter().map(|&len| head_of(len)).collect())
+            .into_iter()
+            .map(|round| {
+                round
+                    .iter()
+                    .map(|item| match &item.payload {
+                        Payload::Head(head) => head.len,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        // A value past the budget goes alone; no round passes it otherwise.
+        assert_eq!(
+            rounds,
+            [
+                vec![40 * MIB],
+                vec![30 * MIB, 10 * MIB],
+                vec![70 * MIB],
+                vec![1, 2]
+            ]
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn parts_are_scanned_only_when_asked_and_heads_joined_only_when_asked() {
+        let store = Store::builder()
+            .embedded()
+            .split(true)
+            .build()
+            .await
+            .unwrap();
+        let big = "y".repeat(700_000);
+        store.put("big", &big, Ttl::days(1)).await.unwrap();
+        store.put("small", &1, Ttl::days(1)).await.unwrap();
+        let scan = |options: ScanOptions| {
+            let store = store.clone();
+            async move { store.scan(options).try_collect::<Vec<_>>().await.unwrap() }
+        };
+        let items = scan(ScanOptions::new()).await;
+        assert_eq!(items.len(), 2);
+        let big_item = items.iter().find(|item| item.key() == "big").unwrap();
+        assert_eq!(big_item.value::<String>().unwrap(), big);
+        assert_eq!(big_item.json_len().unwrap(), big.len() + 2);
+
+        let with_parts = scan(ScanOptions::new().include_parts(true)).await;
+        let parts: Vec<&ScannedItem> = with_parts.iter().filter(|item| item.is_part()).collect();
+        assert_eq!((with_parts.len(), parts.len()), (5, 3));
+        assert!(matches!(
+            parts[0].value::<Value>(),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(
+            parts
+                .iter()
+                .all(|part| part.info().is_ok_and(|info| !info.expired))
+        );
+
+        let unjoined = scan(ScanOptions::new().join_split_values(false)).await;
+        let head = unjoined.iter().find(|item| item.key() == "big").unwrap();
+        assert_eq!(head.info().unwrap().parts, Some(3));
+        assert!(matches!(
+            head.value::<String>(),
+            Err(Error::InvalidArgument { .. })
+        ));
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn every_segment_together_reads_each_item_once() {

@@ -5,12 +5,10 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::item::{MAX_ITEM_BYTES, Part, Payload, SplitHead, StoredItem, part_key};
+use crate::backend::item::{
+    MAX_ITEM_BYTES, PART_BYTES, Part, Payload, SplitHead, StoredItem, part_key,
+};
 use crate::codec::into_joined;
-
-/// The bytes of a value each part carries (the last carries the rest): under DynamoDB's item
-/// limit with a 2 KB key, and under moto's, which counts a binary as its base64 text.
-pub(crate) const PART_BYTES: usize = 300_000;
 
 /// An item too large for one, as the items that store it.
 #[derive(Debug)]

@@ -34,9 +34,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// An invalid key or value, an item over 400 KB once encoded (with
-    /// [`split`](crate::StoreBuilder::split) on: a value past its maximum), or a DynamoDB
-    /// failure.
+    /// An invalid key or value, an item over 400 KB once encoded ([`Error::ItemTooLarge`]; with
+    /// [`split`](crate::StoreBuilder::split) on, a value past its maximum,
+    /// [`Error::ValueTooLarge`]), or a DynamoDB failure.
     #[must_use = "a failed write is only seen in this Result"]
     pub async fn put<V>(&self, key: &str, value: &V, ttl: Ttl) -> Result<(), Error>
     where
@@ -68,7 +68,9 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// Any invalid key or value, or an item over 400 KB, before anything is written; then
+    /// Any invalid key or value, or an item over 400 KB ([`Error::ItemTooLarge`]; with
+    /// splitting on, a value past its maximum, [`Error::ValueTooLarge`]), before anything is
+    /// written; then
     /// [`Error::Incomplete`] listing the keys that were not written (all others were).
     #[must_use = "a failed write is only seen in this Result"]
     pub async fn put_many<K, V>(
@@ -120,6 +122,8 @@ impl Store {
     }
 
     /// Deletes many keys, in requests of 25 sent concurrently. Absent keys are not an error.
+    /// The parts of a split value deleted this way go with it on the embedded backends; on
+    /// DynamoDB they are left to their TTL (a batch delete cannot learn the item it removed).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -207,13 +211,29 @@ impl Store {
             self.remove_parts(orphans).await;
             failures.extend(failed);
         }
-        if let Err(error) = self.write_all(rest).await {
-            match error {
-                Error::Incomplete { failures: more, .. } => failures.extend(more),
-                other => return Err(other),
+        // A head not written leaves its parts unreachable: they are removed too.
+        let (unwritten_heads, error): (HashSet<String>, _) = match self.write_all(rest).await {
+            Ok(()) => (HashSet::new(), None),
+            Err(Error::Incomplete { failures: more, .. }) => {
+                let keys = more
+                    .iter()
+                    .flat_map(|failure| failure.keys.iter().cloned())
+                    .collect();
+                failures.extend(more);
+                (keys, None)
             }
+            Err(other) => (owners.values().cloned().collect(), Some(other)),
+        };
+        let orphans: Vec<String> = owners
+            .iter()
+            .filter(|(_, owner)| unwritten_heads.contains(owner.as_str()))
+            .map(|(part, _)| part.clone())
+            .collect();
+        self.remove_parts(orphans).await;
+        match error {
+            Some(error) => Err(error),
+            None => incomplete(attempted, failures),
         }
-        incomplete(attempted, failures)
     }
 
     /// Deletes distinct, valid keys in batches; `Err(Incomplete)` names the keys not deleted.

@@ -10,7 +10,7 @@ pub(crate) mod file;
 mod leases;
 
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem, part_key};
+use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
@@ -99,8 +99,8 @@ fn remove_parts_of(items: &mut BTreeMap<String, StoredItem>, replaced: Option<St
         ..
     }) = replaced
     {
-        for index in 0..head.parts.min(crate::backend::item::MAX_PARTS) {
-            items.remove(&part_key(&key, &head.write_id, index));
+        for part in head.part_keys(&key).unwrap_or_default() {
+            items.remove(&part);
         }
     }
 }

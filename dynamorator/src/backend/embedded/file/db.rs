@@ -14,7 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use super::open::{OpenInProcess, fail, open};
 use super::record;
 use crate::backend::embedded::condition_holds;
-use crate::backend::item::{MAX_PARTS, Payload, SplitHead, StoredItem, part_key};
+use crate::backend::item::{Payload, SplitHead, StoredItem};
 use crate::backend::{BatchGetPage, Condition, ItemPage, ScanPage, WriteOp};
 use crate::{Clock, Error};
 
@@ -329,8 +329,7 @@ fn remove_parts(
     key: &str,
     head: &SplitHead,
 ) -> Result<(), redb::StorageError> {
-    for index in 0..head.parts.min(MAX_PARTS) {
-        let part = part_key(key, &head.write_id, index);
+    for part in head.part_keys(key).unwrap_or_default() {
         let removed = items
             .remove(part.as_str())?
             .map(|old| record::expires_at(old.value()));
