@@ -42,7 +42,7 @@ mod suite {
     use dynamorator::{
         Cache, CacheConfig, Clock, Encoding, Error, Record, ScanOptions, ScannedItem, Ttl,
     };
-    use futures_util::TryStreamExt;
+    use futures_util::{StreamExt, TryStreamExt};
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
 
@@ -305,7 +305,21 @@ mod suite {
             Some(other.clone())
         );
         assert!(store.put_versioned("v", &big, DAY, 2).await.unwrap());
+        let parts_of_v = || async {
+            store
+                .scan(ScanOptions::new().prefix("v#").include_parts(true))
+                .try_filter(|item| futures_util::future::ready(item.is_part()))
+                .count()
+                .await
+        };
+        let before = parts_of_v().await;
+        assert!(before >= 2, "{before} parts");
         assert!(!store.put_versioned("v", &other, DAY, 1).await.unwrap());
+        assert_eq!(
+            parts_of_v().await,
+            before,
+            "the losing write's parts are removed"
+        );
         assert_eq!(store.get::<Value>("v").await.unwrap(), Some(big.clone()));
         let plain = backend.store().await;
         let cache: Cache<Value> = Cache::new(
