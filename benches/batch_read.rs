@@ -11,6 +11,8 @@
 //!   answer the SDK parses into its attribute maps, as the library did before issue 15.
 //! - `sdk_batch_get_item_100/empty_answer`: the same request answered `{}`: the SDK's cost per
 //!   request with nothing to parse.
+//! - `library_batch_get_item_100/empty_answer`: the same request as the library sends it (its
+//!   own request body, the SDK's signing and orchestration, its parser), answered `{}`.
 //! - `parse_100_items`: the library's parser alone on the 100-item body.
 //!
 //!     cargo bench --bench batch_read
@@ -204,6 +206,28 @@ fn sdk_batch_get_item(c: &mut Criterion) {
     group.finish();
 }
 
+fn library_batch_get_item(c: &mut Criterion) {
+    let rt = dynamorator_testkit::bench_runtime();
+    let keys: Vec<String> = (0..PER_REQUEST).map(key).collect();
+    let client = client(Canned::new(true));
+    let mut group = c.benchmark_group("library_batch_get_item_100");
+    group.throughput(Throughput::Elements(PER_REQUEST as u64));
+    group.bench_function("empty_answer", |b| {
+        let (client, keys) = (&client, &keys);
+        b.to_async(&rt).iter_custom(|runs| async move {
+            let started = thread_cpu_time();
+            for _ in 0..runs {
+                let read = dynamorator::__bench::batch_get_items(client, TABLE, keys)
+                    .await
+                    .expect("answered");
+                black_box(read);
+            }
+            thread_cpu_time() - started
+        });
+    });
+    group.finish();
+}
+
 fn parse_100_items(c: &mut Criterion) {
     let body = batch_body(0);
     let mut group = c.benchmark_group("batch_read");
@@ -223,5 +247,11 @@ fn parse_100_items(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, store_get_many, sdk_batch_get_item, parse_100_items);
+criterion_group!(
+    benches,
+    store_get_many,
+    sdk_batch_get_item,
+    library_batch_get_item,
+    parse_100_items
+);
 criterion_main!(benches);

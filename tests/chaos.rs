@@ -10,6 +10,7 @@ mod support;
 on_every_server!(suite:
     ten_thousand_mixed_operations_under_ten_percent_faults,
     a_stalled_request_is_a_timeout,
+    a_batch_read_retried_after_an_error_answer_asks_for_every_key_again,
 );
 
 mod suite {
@@ -18,6 +19,7 @@ mod suite {
     use std::sync::{Arc, Mutex};
     use std::time::{Duration, Instant};
 
+    use aws_sdk_dynamodb::config::retry::RetryConfig;
     use dynamorator::{Cache, CacheConfig, Error, Store, Ttl};
     use dynamorator_testkit::proxy::{Fault, Faults, Proxy};
 
@@ -292,5 +294,56 @@ mod suite {
         assert!(matches!(delete, Err(Error::Timeout { .. })), "{delete:?}");
         // One stall per request: each of the three above was one request.
         assert_eq!(proxy.stats().injected[&Fault::Stall], 3);
+    }
+
+    /// BatchGetItem's body is the library's, set before the SDK saves the request its retries
+    /// start from: a retry after an error answer (which never reached the server) must ask for
+    /// every key again, and find them.
+    pub async fn a_batch_read_retried_after_an_error_answer_asks_for_every_key_again(
+        backend: TestBackend,
+    ) {
+        let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
+        let table = unique_table_name();
+        let writer = store_through(&proxy, &table, true).await;
+        let keys: Vec<String> = (0..250).map(|i| format!("retried \"{i}\" ☃")).collect();
+        writer
+            .put_many(keys.iter().zip(0_u64..), DAY)
+            .await
+            .unwrap();
+        // Retries soon after each error answer, up to 10 attempts; one request at a time, so
+        // the seeded draws fall on the same attempts every run.
+        let retries = RetryConfig::standard()
+            .with_max_attempts(10)
+            .with_initial_backoff(Duration::from_millis(5))
+            .with_max_backoff(Duration::from_millis(50));
+        let client = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk_config(&proxy.url()).await)
+                .retry_config(retries)
+                .build(),
+        );
+        let reader = Store::builder()
+            .table(&table)
+            .create_table(false)
+            .client(client)
+            .batch_concurrency(1)
+            .build()
+            .await
+            .unwrap();
+        let before = proxy.stats();
+        proxy.set_faults(Faults::only(
+            &[Fault::InternalError, Fault::Unavailable],
+            0.5,
+            7,
+        ));
+        let read = reader.get_many::<u64, _>(&keys).await.unwrap();
+        proxy.set_faults(Faults::none());
+        let after = proxy.stats();
+        assert!(read.is_complete(), "{:?}", read.failed);
+        assert_eq!(read.found.len(), keys.len());
+        for (key, value) in keys.iter().zip(0_u64..) {
+            assert_eq!(read.found.get(key), Some(&value), "{key}");
+        }
+        // Some of the three requests' attempts were answered with an error, so retried.
+        assert!(after.faults() > before.faults(), "{after:?}");
     }
 }

@@ -235,3 +235,17 @@ pub fn parse_response_body(body: &[u8], table: &str) -> Result<ParsedBody, Error
             .collect(),
     })
 }
+
+/// One BatchGetItem of `keys` on `table`, sent as the DynamoDB backend sends it (the library's
+/// request body, its parser); the number of items read: for the batch-read benchmark.
+#[cfg(feature = "dynamodb")]
+pub async fn batch_get_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: &[String],
+) -> Result<usize, Error> {
+    use crate::backend::Backend;
+    let backend =
+        crate::backend::dynamodb::DynamoDbBackend::new(client.clone(), table.to_owned(), false);
+    Ok(backend.batch_get(keys).await?.items.len())
+}

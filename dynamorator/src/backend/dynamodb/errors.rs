@@ -85,6 +85,18 @@ pub(crate) fn from_build(operation: &'static str, error: BuildError) -> Error {
     }
 }
 
+/// A request body the library writes itself (`batch_get_request`) that could not be written.
+pub(crate) fn from_serialize(operation: &'static str, error: serde_json::Error) -> Error {
+    Error::Service {
+        operation,
+        code: "RequestBuild".to_owned(),
+        message: "the request body could not be written".to_owned(),
+        status: None,
+        request_id: None,
+        source: Arc::new(error),
+    }
+}
+
 /// A successful read whose body could not be read: the request got no usable answer.
 pub(crate) fn unreadable_body(
     operation: &'static str,

@@ -1,6 +1,7 @@
 //! The DynamoDB backend: one table, through the AWS SDK's shared client.
 
 mod attributes;
+mod batch_get_request;
 mod body_tap;
 mod errors;
 mod item_fields;
@@ -25,8 +26,9 @@ use super::{
 use crate::Error;
 use crate::observe::store;
 use attributes::{Attributes, key_attributes, to_attributes};
+use batch_get_request::{BatchGetRequest, ReplaceRequestBody};
 use body_tap::BodyTap;
-use errors::{from_build, from_sdk, is_condition_failure, unreadable_body};
+use errors::{from_build, from_sdk, from_serialize, is_condition_failure, unreadable_body};
 use item_fields::ItemFields;
 use response_json::{ResponseBody, UnreadableBody};
 
@@ -152,17 +154,29 @@ impl DynamoDbBackend {
     }
 
     async fn batch_get_items(&self, keys: &[String]) -> Result<BatchGetPage, Error> {
-        let request = KeysAndAttributes::builder()
-            .set_keys(Some(keys.iter().map(|k| key_attributes(k)).collect()))
+        let capacity = self.capacity();
+        let body = BatchGetRequest {
+            table: &self.table,
+            keys,
+            consistent_read: self.consistent_reads,
+            return_consumed_capacity: capacity.as_ref().map(ReturnConsumedCapacity::as_str),
+        }
+        .body()
+        .map_err(|e| from_serialize("BatchGetItem", e))?;
+        // The SDK is given the table without its keys: the body is the library's (see
+        // `batch_get_request`); the rest of the input is what the body says too.
+        let no_keys = KeysAndAttributes::builder()
+            .set_keys(Some(Vec::new()))
             .consistent_read(self.consistent_reads)
             .build()
             .map_err(|e| from_build("BatchGetItem", e))?;
         let tap = BodyTap::default();
         self.client
             .batch_get_item()
-            .request_items(&self.table, request)
-            .set_return_consumed_capacity(self.capacity())
+            .request_items(&self.table, no_keys)
+            .set_return_consumed_capacity(capacity)
             .customize()
+            .interceptor(ReplaceRequestBody::new(body))
             .interceptor(tap.clone())
             .send()
             .await
