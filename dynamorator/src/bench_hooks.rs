@@ -71,7 +71,7 @@ pub fn decode_item_body<V: DeserializeOwned>(
     max_inflated: usize,
 ) -> Result<V, Error> {
     use crate::CorruptReason;
-    use crate::store::{Joining, join, part_keys};
+    use crate::store::{Joining, join, part_keys, take_parts};
 
     let missing_data = || Error::corrupt("", CorruptReason::MissingAttribute("data"));
     let item = read_item_body(body)?.ok_or_else(missing_data)?;
@@ -97,7 +97,7 @@ pub fn decode_item_body<V: DeserializeOwned>(
             }
         }
     }
-    match join(&item.key, head, &keys, &mut fetched)? {
+    match join(&item.key, head, take_parts(&keys, &mut fetched))? {
         Joining::Joined(joined) => codec.decode_joined(&item.key, &joined),
         Joining::Missing { .. } => Err(Error::corrupt(
             &item.key,

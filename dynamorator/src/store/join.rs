@@ -51,21 +51,29 @@ pub(crate) fn part_keys(key: &str, head: &SplitHead, max_len: usize) -> Result<V
     Ok(keys)
 }
 
-/// Joins the parts of `head` (under `key`) found in `fetched`, by their keys `keys` (from
-/// [`part_keys`]), taking them out of the map.
+/// The parts of a head, in order, by their keys `keys` (from [`part_keys`]), taken out of
+/// `fetched`: each found (or why it does not read), or `None` when it is not there.
+pub(crate) fn take_parts(
+    keys: &[String],
+    fetched: &mut HashMap<String, Result<StoredItem, Error>>,
+) -> Vec<Option<Result<StoredItem, Error>>> {
+    keys.iter().map(|key| fetched.remove(key)).collect()
+}
+
+/// Joins the parts of `head` (under `key`), given in order ([`take_parts`]). Hashing and
+/// copying hundreds of kilobytes takes milliseconds: the store runs it on a blocking thread.
 pub(crate) fn join(
     key: &str,
     head: &SplitHead,
-    keys: &[String],
-    fetched: &mut HashMap<String, Result<StoredItem, Error>>,
+    parts: Vec<Option<Result<StoredItem, Error>>>,
 ) -> Result<Joining, Error> {
     // The joined bytes are built as each part is checked, each part dropped once copied: the
     // peak is the value and one part, not the value twice. The head's length is under the
     // cap (`part_keys`), so this one allocation is bounded.
     let mut bytes = Vec::with_capacity(usize::try_from(head.len).unwrap_or(0));
     let mut total: u64 = 0;
-    for (index, part_key) in (0u32..).zip(keys) {
-        let item = match fetched.remove(part_key) {
+    for (index, part) in (0u32..).zip(parts) {
+        let item = match part {
             None => return Ok(Joining::Missing { index }),
             Some(Err(_)) => return Err(corrupt(key, "a part is unreadable")),
             Some(Ok(item)) => item,

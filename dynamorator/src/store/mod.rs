@@ -33,7 +33,7 @@ pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
-pub(crate) use join::{Joining, join, part_keys};
+pub(crate) use join::{Joining, join, part_keys, take_parts};
 pub(crate) use split::sha256_hex;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package

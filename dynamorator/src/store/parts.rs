@@ -9,7 +9,7 @@ use futures_util::stream::{self, StreamExt};
 
 use super::Store;
 use super::batch::{into_chunks, read_chunk};
-use super::join::{Joining, join, part_keys};
+use super::join::{Joining, join, part_keys, take_parts};
 use super::split::{SplitWrite, split};
 use crate::backend::WriteOp;
 use crate::backend::item::{Payload, StoredItem};
@@ -59,34 +59,22 @@ impl Store {
                     .map(|key| (key.as_str(), &failure.error))
             })
             .collect();
-        planned
-            .into_iter()
-            .map(|(item, keys)| {
-                let result = keys.and_then(|keys| {
-                    if let Some(error) = keys.iter().find_map(|key| failed.get(key.as_str())) {
-                        return Err((*error).clone());
-                    }
-                    let Payload::Head(head) = &item.payload else {
-                        return Ok(None);
-                    };
-                    match join(&item.key, head, &keys, &mut fetched)? {
-                        Joining::Joined(joined) => Ok(Some(joined)),
-                        Joining::Missing { index } => {
-                            tracing::warn!(
-                                target: "dynamorator::store",
-                                key = %item.key,
-                                part = index,
-                                parts = head.parts,
-                                "a part of a split value is missing (replaced, deleted or \
-                                 expired): read as a miss"
-                            );
-                            Ok(None)
-                        }
-                    }
-                });
-                (item, result)
-            })
-            .collect()
+        let mut joined_heads = Vec::with_capacity(planned.len());
+        for (item, keys) in planned {
+            let parts =
+                keys.and_then(
+                    |keys| match keys.iter().find_map(|key| failed.get(key.as_str())) {
+                        Some(error) => Err((*error).clone()),
+                        None => Ok(take_parts(&keys, &mut fetched)),
+                    },
+                );
+            let (item, result) = match parts {
+                Ok(parts) => join_off_the_runtime(item, parts).await,
+                Err(error) => (item, Err(error)),
+            };
+            joined_heads.push((item, result));
+        }
+        joined_heads
     }
 
     /// Reads part keys in requests of [`PARTS_PER_REQUEST`], concurrently: each part found
@@ -152,7 +140,10 @@ impl Store {
         F: FnOnce(StoredItem) -> Fut,
         Fut: Future<Output = Result<bool, Error>>,
     {
-        let SplitWrite { parts, head } = split(item);
+        // Hashing and cutting hundreds of kilobytes takes milliseconds: off the async workers.
+        let SplitWrite { parts, head } = tokio::task::spawn_blocking(move || split(item))
+            .await
+            .map_err(|_| runtime_gone())?;
         let part_keys: Vec<String> = parts.iter().map(|part| part.key.clone()).collect();
         let written = match self.write_parts(parts).await {
             Ok(()) => write_head(head).await,
@@ -200,6 +191,44 @@ impl Store {
                 "parts of a split value could not be deleted: they expire with it"
             );
         }
+    }
+}
+
+/// Checks and joins a head's parts on tokio's blocking threads (hashing and copying hundreds
+/// of kilobytes takes milliseconds); `Ok(None)` for a miss (a part is gone), with a warning.
+async fn join_off_the_runtime(
+    item: StoredItem,
+    parts: Vec<Option<Result<StoredItem, Error>>>,
+) -> JoinedHead {
+    let Payload::Head(head) = &item.payload else {
+        return (item, Ok(None));
+    };
+    let (key, split_head) = (item.key.clone(), head.clone());
+    let parts_named = head.parts;
+    let work = tokio::task::spawn_blocking(move || join(&key, &split_head, parts));
+    let result = match work.await {
+        Ok(Ok(Joining::Joined(joined))) => Ok(Some(joined)),
+        Ok(Ok(Joining::Missing { index })) => {
+            tracing::warn!(
+                target: "dynamorator::store",
+                key = %item.key,
+                part = index,
+                parts = parts_named,
+                "a part of a split value is missing (replaced, deleted or expired): read as a \
+                 miss"
+            );
+            Ok(None)
+        }
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(runtime_gone()),
+    };
+    (item, result)
+}
+
+/// A split value's hashing and copying that the runtime did not run: it is shutting down.
+pub(crate) fn runtime_gone() -> Error {
+    Error::InvalidArgument {
+        reason: "a split value could not be handled: the async runtime is shutting down",
     }
 }
 

@@ -10,6 +10,7 @@ use super::Store;
 use super::batch::{
     WRITES_PER_REQUEST, distinct_valid_keys, into_chunks, last_write_wins, write_chunk,
 };
+use super::parts::runtime_gone;
 use super::split::{SplitWrite, needs_split, split};
 use crate::backend::WriteOp;
 use crate::backend::item::StoredItem;
@@ -175,24 +176,34 @@ impl Store {
             return self.write_all(writes).await;
         }
         let attempted = writes.len();
+        let (to_split, mut rest): (Vec<WriteOp>, Vec<WriteOp>) = writes
+            .into_iter()
+            .partition(|write| matches!(write, WriteOp::Put(item) if needs_split(item)));
+        // Hashing and cutting hundreds of kilobytes a value takes milliseconds: off the async
+        // workers, all of this call's values in one blocking task.
+        let splits = tokio::task::spawn_blocking(move || {
+            to_split
+                .into_iter()
+                .filter_map(|write| match write {
+                    WriteOp::Put(item) => Some(split(item)),
+                    WriteOp::Delete(_) => None,
+                })
+                .collect::<Vec<SplitWrite>>()
+        })
+        .await
+        .map_err(|_| runtime_gone())?;
         let mut owners: HashMap<String, String> = HashMap::new();
         let mut parts = Vec::new();
-        let mut rest = Vec::with_capacity(writes.len());
-        for write in writes {
-            match write {
-                WriteOp::Put(item) if needs_split(&item) => {
-                    let SplitWrite {
-                        parts: its_parts,
-                        head,
-                    } = split(item);
-                    for part in &its_parts {
-                        owners.insert(part.key.clone(), head.key.clone());
-                    }
-                    parts.extend(its_parts);
-                    rest.push(WriteOp::Put(head));
-                }
-                other => rest.push(other),
+        for SplitWrite {
+            parts: its_parts,
+            head,
+        } in splits
+        {
+            for part in &its_parts {
+                owners.insert(part.key.clone(), head.key.clone());
             }
+            parts.extend(its_parts);
+            rest.push(WriteOp::Put(head));
         }
         // A value with a part not written gets no head; its other parts are removed.
         let mut failures = Vec::new();
