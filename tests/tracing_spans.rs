@@ -1,6 +1,7 @@
 //! Spans: one `dynamorator.store` per store request, with OpenTelemetry's database attribute
 //! names, and one `dynamorator.read_through` per read-through call; keys only at debug level,
-//! values never.
+//! values never. The spans also count requests: a `get_many` of split values takes one more
+//! round of batch reads at most.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
@@ -258,4 +259,53 @@ mod servers {
             assert!(units > 0.0, "{operation}: {units} units");
         }
     }
+}
+
+/// The BatchGetItem requests a `get_many` of `keys` sends, as `dynamorator.store` spans.
+async fn batch_gets_of(store: &Store, keys: &[&str]) -> Vec<Captured> {
+    let capture = Capture::default();
+    let _guard = tracing::subscriber::set_default(subscriber(&capture, LevelFilter::INFO));
+    let read = store
+        .get_many::<String, _>(keys.iter().copied())
+        .await
+        .unwrap();
+    assert_eq!(read.found.len(), keys.len(), "every key read");
+    capture
+        .spans("dynamorator.store")
+        .into_iter()
+        .filter(|span| {
+            span.fields.get("db.operation.name").map(String::as_str) == Some("BatchGetItem")
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_get_many_of_small_and_split_values_takes_one_more_round_at_most() {
+    let store = Store::builder()
+        .embedded()
+        .split(true)
+        .build()
+        .await
+        .unwrap();
+    let big = "z".repeat(700_000);
+    for key in ["big1", "big2"] {
+        store
+            .put(key, &big, dynamorator::Ttl::hours(1))
+            .await
+            .unwrap();
+    }
+    store
+        .put("small", &"s".to_owned(), dynamorator::Ttl::hours(1))
+        .await
+        .unwrap();
+
+    let plain = batch_gets_of(&store, &["small"]).await;
+    assert_eq!(plain.len(), 1, "no split value, one request");
+    // Round one reads the three keys; round two all six parts of both values, in one request.
+    let mixed = batch_gets_of(&store, &["small", "big1", "big2"]).await;
+    let sizes: Vec<&str> = mixed
+        .iter()
+        .map(|span| field(span, "db.operation.batch.size"))
+        .collect();
+    assert_eq!(sizes, ["3", "6"], "one more round, for every head at once");
 }
