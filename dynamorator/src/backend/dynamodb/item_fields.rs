@@ -27,19 +27,20 @@ pub(crate) enum Field<'a> {
 }
 
 /// The attribute names the format reads, each with its slot in [`ItemFields`]. A new attribute
-/// is one more name here, and its reading in [`ItemFields::into_item`].
+/// is one more name here, and its reading in [`ItemFields::into_item`]. Names are looked up in
+/// this order for every attribute of every item read: the Python package's come first.
 const NAMES: [&str; 17] = [
     attr::KEY,
     attr::DATA,
-    attr::ZSTD,
-    attr::PARTS,
-    attr::PART,
     attr::TTL,
     attr::CREATED_AT,
     attr::COMPRESSED,
+    attr::ZSTD,
     attr::FRESH_UNTIL,
     attr::GENERATION,
     attr::VERSION,
+    attr::PARTS,
+    attr::PART,
     attr::PARTS_ID,
     attr::PARTS_LEN,
     attr::PARTS_SHA256,
@@ -135,10 +136,12 @@ impl<'a> ItemFields<'a> {
                 return Err(Box::new((String::new(), Error::corrupt("", reason))));
             }
         };
-        if !VALUE_ATTRIBUTES.iter().any(|name| self.get(name).is_some()) {
-            return Ok(None);
-        }
-        match self.required() {
+        let form = match self.value_attribute() {
+            Ok(None) => return Ok(None),
+            Ok(Some(form)) => Ok(form),
+            Err(reason) => Err(reason),
+        };
+        match form.and_then(|form| self.required(form)) {
             Ok((payload, expires_at)) => Ok(Some(StoredItem {
                 key,
                 payload,
@@ -158,10 +161,22 @@ impl<'a> ItemFields<'a> {
         }
     }
 
-    /// The payload (from `data` and `compressed`, `zstd`, a split head or a part) and `ttl`,
-    /// checked.
-    fn required(&mut self) -> Result<(Payload, i64), CorruptReason> {
-        let payload = self.payload()?;
+    /// The one attribute of [`VALUE_ATTRIBUTES`] the item has (`None`: no value, a clean
+    /// miss), or the two that make it ambiguous. Looked up once per item read.
+    fn value_attribute(&self) -> Result<Option<&'static str>, CorruptReason> {
+        let mut present = VALUE_ATTRIBUTES
+            .into_iter()
+            .filter(|name| self.get(name).is_some());
+        match (present.next(), present.next()) {
+            (Some(first), Some(second)) => Err(CorruptReason::Ambiguous(first, second)),
+            (first, _) => Ok(first),
+        }
+    }
+
+    /// The payload (from `data` and `compressed`, `zstd`, a split head or a part, as `form`
+    /// says) and `ttl`, checked.
+    fn required(&mut self, form: &'static str) -> Result<(Payload, i64), CorruptReason> {
+        let payload = self.payload(form)?;
         let expires_at = match self.get(attr::TTL) {
             Some(value) => epoch_seconds(attr::TTL, value)?,
             None => return Err(CorruptReason::MissingAttribute(attr::TTL)),
@@ -169,25 +184,18 @@ impl<'a> ItemFields<'a> {
         Ok((payload, expires_at))
     }
 
-    /// The value in whichever form the item holds it: exactly one form, of the right types.
-    fn payload(&mut self) -> Result<Payload, CorruptReason> {
-        let mut present = VALUE_ATTRIBUTES
-            .into_iter()
-            .filter(|name| self.get(name).is_some());
-        if let (Some(first), Some(second)) = (present.next(), present.next()) {
-            return Err(CorruptReason::Ambiguous(first, second));
-        }
-        if self.get(attr::PARTS).is_some() {
-            return self.split_head().map(Payload::Head);
-        }
-        if self.get(attr::PART).is_some() {
-            return self.part().map(Payload::Part);
-        }
-        if let Some(zstd) = self.take(attr::ZSTD) {
-            return match zstd {
-                Field::B(frame) => Ok(Payload::Zstd(frame)),
-                _ => Err(wrong_type(attr::ZSTD, "B")),
-            };
+    /// The value in the form of its one value attribute, `form`, of the right types.
+    fn payload(&mut self, form: &'static str) -> Result<Payload, CorruptReason> {
+        match form {
+            attr::PARTS => return self.split_head().map(Payload::Head),
+            attr::PART => return self.part().map(Payload::Part),
+            attr::ZSTD => {
+                return match self.take(attr::ZSTD) {
+                    Some(Field::B(frame)) => Ok(Payload::Zstd(frame)),
+                    _ => Err(wrong_type(attr::ZSTD, "B")),
+                };
+            }
+            _ => {}
         }
         let data = match self.take(attr::DATA) {
             Some(Field::S(data)) => data.into_owned(),
