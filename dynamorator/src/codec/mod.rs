@@ -168,8 +168,7 @@ impl Codec {
     /// the text is strictly longer than the threshold (the Python package's rule).
     #[cfg(any(test, feature = "__bench-hooks"))]
     pub(crate) fn encode<V: Serialize + ?Sized>(&self, value: &V) -> Result<Payload, Error> {
-        let json = serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))?;
-        Ok(self.payload_of(json))
+        to_json(value).map(|json| self.payload_of(json))
     }
 
     /// The payload of a value's JSON text: compressed past the threshold when enabled.
@@ -260,7 +259,7 @@ impl Codec {
             version,
         } = meta;
         validate_key(key)?;
-        let json = serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))?;
+        let json = to_json(value)?;
         let json_len = json.len();
         let item = StoredItem {
             key: key.to_owned(),
@@ -362,6 +361,11 @@ impl Codec {
             generation: item.generation.unwrap_or(0),
         }))
     }
+}
+
+/// A value's compact JSON text.
+fn to_json<V: Serialize + ?Sized>(value: &V) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))
 }
 
 #[cfg(test)]

@@ -421,30 +421,16 @@ fn walk_segment(
                     async move { store.join_heads(round).await }
                 })
                 .flat_map(move |joined| {
-                    stream::iter(joined.into_iter().filter_map(
-                        move |(head, joined)| match joined {
-                            Ok(None) => None,
-                            joined => Some(scanned(
-                                Ok(head),
-                                Some(joined.and_then(ok_joined)),
-                                codec,
-                                now,
-                            )),
-                        },
-                    ))
+                    stream::iter(joined.into_iter().filter_map(move |(head, joined)| {
+                        let joined = joined.transpose()?;
+                        Some(scanned(Ok(head), Some(joined), codec, now))
+                    }))
                 });
             let page = stream::iter(items).chain(joined).map(Ok).boxed();
             Ok::<_, Error>(Some((page, next)))
         }
     })
     .try_flatten()
-}
-
-/// The value of a joining that found every part (`Ok(None)`, a part gone, is left out before).
-fn ok_joined(joined: Option<Joined>) -> Result<Joined, Error> {
-    joined.ok_or(Error::InvalidArgument {
-        reason: "a split value's part is missing",
-    })
 }
 
 /// `heads` in rounds of about [`JOIN_BYTES_PER_ROUND`] stored bytes (a larger value alone).
