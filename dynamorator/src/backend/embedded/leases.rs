@@ -1,5 +1,6 @@
-//! Leases of the embedded backends, kept in memory beside the items: one process uses an
-//! embedded store, and no lease outlives its process.
+//! Leases of the in-memory backend, kept beside its items: one process uses it, and no lease
+//! outlives its process. The rules a lease and a conditional write follow are here too, for
+//! the file, which keeps its leases in the file for every process that shares it.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -60,7 +61,7 @@ impl Leases {
 
 /// Whether a stored item is a fresh value for the lease's caller: not expired, not stale, and
 /// of its generation or newer.
-fn is_fresh(stored: Option<&StoredItem>, lease: &LeaseRequest<'_>) -> bool {
+pub(crate) fn is_fresh(stored: Option<&StoredItem>, lease: &LeaseRequest<'_>) -> bool {
     let second = lease.now_ms.div_euclid(1_000);
     stored.is_some_and(|item| {
         item.expires_at > second

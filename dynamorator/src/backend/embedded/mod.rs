@@ -14,7 +14,7 @@ use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
-pub(crate) use leases::{Leases, condition_holds};
+pub(crate) use leases::{Leases, condition_holds, is_fresh};
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]

@@ -1,25 +1,23 @@
-//! The database in the file and every operation on it, each one redb transaction. These calls
-//! block (they read the file and wait for `fsync`): they run on blocking threads, never on the
-//! async runtime's.
+//! The database in the file and every operation on it, each one SQLite transaction. These
+//! calls block (they read the file and may wait for another process's write lock): they run on
+//! blocking threads, never on the async runtime's.
 //!
-//! Two tables, kept in step by every write: `items` (key → [`record`](super::record)) and
-//! `expiry` ((expires_at, key) → ()), so the sweep finds what has expired without reading
-//! every item.
+//! Every write is an `IMMEDIATE` transaction: it takes the file's write lock before it reads,
+//! so a condition it checks (a lease, a version, a value) still holds when it writes, whichever
+//! process writes next. Reads see the last commit of any process and never wait for a writer.
 
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::open::{OpenInProcess, fail, open};
+use super::failure::fail;
+use super::open::{self, OpenInProcess};
 use super::record;
-use crate::backend::embedded::condition_holds;
-use crate::backend::item::{Payload, SplitHead, StoredItem};
-use crate::backend::{BatchGetPage, Condition, ItemPage, ScanPage, WriteOp};
-use crate::{Clock, Error};
-
-const ITEMS: TableDefinition<&str, &[u8]> = TableDefinition::new("items");
-const EXPIRY: TableDefinition<(i64, &str), ()> = TableDefinition::new("expiry");
+use crate::backend::embedded::{condition_holds, is_fresh};
+use crate::backend::item::{Payload, StoredItem};
+use crate::backend::{BatchGetPage, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::{Clock, CorruptReason, Error};
 
 const READ: &str = "cannot be read";
 const WRITE: &str = "cannot be written";
@@ -31,12 +29,19 @@ const SWEEP: &str = "cannot be swept of expired items";
 /// (`CacheConfig::fail_safe_max`) can answer with it when its loader fails.
 pub(super) const EXPIRED_GRACE_SECS: i64 = 86_400;
 
+/// Reading connections kept for the next read; more are opened while more reads run at once.
+const IDLE_READERS: usize = 8;
+
 /// The open database.
 pub(super) struct Db {
-    database: Database,
     path: PathBuf,
     clock: Clock,
-    /// Dropped after `database`, so the path is free again only once the file is closed.
+    /// The one connection this process writes with; SQLite's lock orders it with the other
+    /// processes' writers.
+    writer: Mutex<Connection>,
+    /// Connections for reads, each used by one thread at a time.
+    readers: Mutex<Vec<Connection>>,
+    /// Dropped after the connections, so the path is free again only once the file is closed.
     _open: OpenInProcess,
 }
 
@@ -46,14 +51,20 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// A record as read: its key's item, or why it does not decode.
+type Decoded = Result<StoredItem, CorruptReason>;
+
 impl Db {
     /// Opens (or creates) the file at `path`; expiry is judged by `clock`.
     pub(super) fn open(path: PathBuf, clock: Clock) -> Result<Db, Error> {
-        let (database, registered) = open(&path, &[ITEMS], EXPIRY)?;
+        let registered = open::prepare(&path)?;
+        let mut writer = open::connect(&path)?;
+        open::initialise(&mut writer, &path)?;
         Ok(Db {
-            database,
             path,
             clock,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
             _open: registered,
         })
     }
@@ -69,52 +80,75 @@ impl Db {
             .saturating_sub(EXPIRED_GRACE_SECS)
     }
 
-    /// An error about the file, caused by a redb error.
-    fn fails<E: Into<redb::Error>>(&self, reason: &'static str) -> impl FnOnce(E) -> Error + '_ {
-        fail(&self.path, reason)
+    /// Runs `op` on a reading connection.
+    fn read<T>(
+        &self,
+        op: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let idle = lock(&self.readers).pop();
+        let connection = match idle {
+            Some(connection) => connection,
+            None => open::connect(&self.path)?,
+        };
+        let outcome = op(&connection).map_err(fail(&self.path, READ));
+        let mut idle = lock(&self.readers);
+        if idle.len() < IDLE_READERS {
+            idle.push(connection);
+        }
+        outcome
     }
 
-    fn corrupt(key: &str) -> impl FnOnce(crate::CorruptReason) -> Error + '_ {
-        move |reason| Error::corrupt(key, reason)
+    /// Runs `op` in a write transaction, committed if it returns `Ok`, rolled back otherwise.
+    fn write_with<T>(
+        &self,
+        reason: &'static str,
+        op: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, Error> {
+        let mut connection = lock(&self.writer);
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(fail(&self.path, reason))?;
+        let outcome = op(&transaction).map_err(fail(&self.path, reason))?;
+        transaction.commit().map_err(fail(&self.path, reason))?;
+        Ok(outcome)
     }
 
     /// One item; an item long expired is removed instead of returned.
     pub(super) fn get(&self, key: &str) -> Result<Option<StoredItem>, Error> {
-        let item = {
-            let read = self.database.begin_read().map_err(self.fails(READ))?;
-            let items = read.open_table(ITEMS).map_err(self.fails(READ))?;
-            let Some(found) = items.get(key).map_err(self.fails(READ))? else {
-                return Ok(None);
-            };
-            record::decode(key, found.value()).map_err(Self::corrupt(key))?
-        };
-        if item.expires_at <= self.removable_until() {
-            self.remove_expired_keys(&[key])?;
-            return Ok(None);
+        let found = self.read(|connection| select(connection, key))?;
+        match found {
+            None => Ok(None),
+            Some((expires_at, _)) if expires_at <= self.removable_until() => {
+                self.remove_expired_keys(&[key])?;
+                Ok(None)
+            }
+            Some((_, item)) => item.map(Some).map_err(|reason| Error::corrupt(key, reason)),
         }
-        Ok(Some(item))
     }
 
-    /// Up to 100 items in one read; items long expired are removed instead of returned.
+    /// Up to 100 items, read at one moment; items long expired are removed instead of
+    /// returned.
     pub(super) fn batch_get(&self, keys: &[String]) -> Result<BatchGetPage, Error> {
         let removable_until = self.removable_until();
+        let found = self.read(|connection| {
+            let snapshot = connection.unchecked_transaction()?;
+            let found = keys
+                .iter()
+                .map(|key| Ok(select(&snapshot, key)?.map(|found| (key, found))))
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            snapshot.commit()?;
+            Ok(found)
+        })?;
         let mut page = BatchGetPage::default();
         let mut expired = Vec::new();
-        {
-            let read = self.database.begin_read().map_err(self.fails(READ))?;
-            let items = read.open_table(ITEMS).map_err(self.fails(READ))?;
-            for key in keys {
-                let Some(found) = items.get(key.as_str()).map_err(self.fails(READ))? else {
-                    continue;
-                };
-                match record::decode(key, found.value()) {
-                    Ok(item) if item.expires_at <= removable_until => expired.push(key.as_str()),
-                    Ok(item) => page.items.push(Ok(item)),
-                    Err(reason) => page
-                        .items
-                        .push(Err(Box::new((key.clone(), Error::corrupt(key, reason))))),
-                }
+        for (key, (expires_at, item)) in found.into_iter().flatten() {
+            if expires_at <= removable_until {
+                expired.push(key.as_str());
+                continue;
             }
+            page.items.push(
+                item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))),
+            );
         }
         if !expired.is_empty() {
             self.remove_expired_keys(&expired)?;
@@ -122,105 +156,108 @@ impl Db {
         Ok(page)
     }
 
-    /// Applies writes in one transaction, durable when this returns.
+    /// Applies writes in one transaction; each ends its key's lease (as a DynamoDB `PutItem`
+    /// replaces the lease attributes) and removes the parts of a split value it replaces.
     pub(super) fn write<'w>(
         &self,
         writes: impl IntoIterator<Item = &'w WriteOp>,
     ) -> Result<(), Error> {
-        let transaction = self.database.begin_write().map_err(self.fails(WRITE))?;
-        {
-            let mut items = transaction.open_table(ITEMS).map_err(self.fails(WRITE))?;
-            let mut expiry = transaction.open_table(EXPIRY).map_err(self.fails(WRITE))?;
+        self.write_with(WRITE, |transaction| {
             for write in writes {
                 let key = write.key();
-                let replaced = match write {
-                    WriteOp::Put(item) => items.insert(key, record::encode(item).as_slice()),
-                    WriteOp::Delete(_) => items.remove(key),
-                }
-                .map_err(self.fails(WRITE))?
-                .map(|old| {
-                    (
-                        record::expires_at(old.value()),
-                        record::split_head(old.value()),
-                    )
-                });
-                if let Some((old_expiry, old_head)) = replaced {
-                    // A replaced record that does not decode leaves its index entry behind;
-                    // the sweep drops such entries.
-                    if let Ok(old) = old_expiry {
-                        expiry.remove((old, key)).map_err(self.fails(WRITE))?;
-                    }
-                    if let Some(head) = old_head {
-                        remove_parts(&mut items, &mut expiry, key, &head)
-                            .map_err(self.fails(WRITE))?;
+                remove_parts_of(transaction, key)?;
+                match write {
+                    WriteOp::Put(item) => upsert(transaction, item)?,
+                    WriteOp::Delete(_) => {
+                        transaction
+                            .prepare_cached("DELETE FROM items WHERE key = ?1")?
+                            .execute([key])?;
                     }
                 }
-                if let WriteOp::Put(item) = write {
-                    expiry
-                        .insert((item.expires_at, key), ())
-                        .map_err(self.fails(WRITE))?;
-                }
+                end_lease(transaction, key)?;
             }
-        }
-        transaction.commit().map_err(self.fails(WRITE))
+            Ok(())
+        })
     }
 
-    /// Writes `item` if the stored one meets `condition`, checked and written in one write
-    /// transaction (redb runs one at a time, so no write comes between).
+    /// Writes `item` if the stored one meets `condition`, checked and written in one
+    /// transaction under the file's write lock, so no write of any process comes between.
     pub(super) fn put_if(&self, item: &StoredItem, condition: &Condition) -> Result<bool, Error> {
-        let transaction = self.database.begin_write().map_err(self.fails(WRITE))?;
-        {
-            let mut items = transaction.open_table(ITEMS).map_err(self.fails(WRITE))?;
-            let mut expiry = transaction.open_table(EXPIRY).map_err(self.fails(WRITE))?;
+        self.write_with(WRITE, |transaction| {
             let key = item.key.as_str();
             // An unreadable record counts as absent: only a write that needs no value (a
             // version over nothing) replaces it.
-            let (stored, old_expiry) = match items.get(key).map_err(self.fails(WRITE))? {
-                Some(found) => (
-                    record::decode(key, found.value()).ok(),
-                    record::expires_at(found.value()).ok(),
-                ),
-                None => (None, None),
-            };
+            let stored = select(transaction, key)?.and_then(|(_, item)| item.ok());
             if !condition_holds(condition, stored.as_ref(), item.version) {
                 return Ok(false);
             }
-            if let Some(StoredItem {
-                payload: Payload::Head(head),
-                ..
-            }) = &stored
-            {
-                remove_parts(&mut items, &mut expiry, key, head).map_err(self.fails(WRITE))?;
+            remove_parts_of(transaction, key)?;
+            upsert(transaction, item)?;
+            end_lease(transaction, key)?;
+            Ok(true)
+        })
+    }
+
+    /// Takes the lease unless another unexpired one is there or the stored value is fresh (a
+    /// value stored since the caller read its miss needs no load); looked at and taken under
+    /// the file's write lock, so two processes never both take it.
+    pub(super) fn acquire_lease(&self, lease: &LeaseRequest<'_>) -> Result<bool, Error> {
+        self.write_with(WRITE, |transaction| {
+            // An unreadable record is no fresh value: the lease may be taken to replace it.
+            let stored = select(transaction, lease.key)?.and_then(|(_, item)| item.ok());
+            if is_fresh(stored.as_ref(), lease) {
+                return Ok(false);
             }
-            items
-                .insert(key, record::encode(item).as_slice())
-                .map_err(self.fails(WRITE))?;
-            if let Some(old) = old_expiry {
-                expiry.remove((old, key)).map_err(self.fails(WRITE))?;
+            let held: Option<i64> = transaction
+                .prepare_cached("SELECT until_ms FROM leases WHERE key = ?1")?
+                .query_row([lease.key], |row| row.get(0))
+                .optional()?;
+            if held.is_some_and(|until| until > lease.now_ms) {
+                return Ok(false);
             }
-            expiry
-                .insert((item.expires_at, key), ())
-                .map_err(self.fails(WRITE))?;
-        }
-        transaction.commit().map_err(self.fails(WRITE))?;
-        Ok(true)
+            transaction
+                .prepare_cached(
+                    "INSERT INTO leases (key, owner, until_ms) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner,
+                         until_ms = excluded.until_ms",
+                )?
+                .execute(params![lease.key, lease.owner, lease.until_ms])?;
+            Ok(true)
+        })
+    }
+
+    /// Ends `owner`'s lease on `key`, if it holds it.
+    pub(super) fn release_lease(&self, key: &str, owner: &str) -> Result<(), Error> {
+        self.write_with(WRITE, |transaction| {
+            transaction
+                .prepare_cached("DELETE FROM leases WHERE key = ?1 AND owner = ?2")?
+                .execute([key, owner])?;
+            Ok(())
+        })
     }
 
     /// One page of at most `limit` whole items after `start`, in key order, expired ones
     /// included; records that do not decode are reported, not skipped.
     pub(super) fn scan_items(&self, limit: u32, start: Option<&str>) -> Result<ItemPage, Error> {
-        let (items, last_key) = self.page(limit, start, |key, record| {
-            record::decode(&key, record)
-                .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason))))
-        })?;
+        let (items, last_key) = self.page(
+            "key, expires_at, form, record",
+            limit,
+            start,
+            |key, row| {
+                let record = row.get_ref(3)?.as_blob()?;
+                Ok(decode(&key, row.get(1)?, record)
+                    .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason)))))
+            },
+        )?;
         Ok(ItemPage { items, last_key })
     }
 
     /// One page of at most `limit` keys after `start`, in key order, with their expiry; parts
     /// of split values count toward the limit but are left out, as DynamoDB's filter does.
     pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
-        let (keys, last_key) = self.page(limit, start, |key, record| {
-            (!record::is_part(record)).then(|| (key, record::expires_at(record).ok()))
+        let (keys, last_key) = self.page("key, expires_at, form", limit, start, |key, row| {
+            let form: i64 = row.get(2)?;
+            Ok((!record::is_part_form(form)).then_some((key, Some(row.get(1)?))))
         })?;
         Ok(ScanPage {
             keys: keys.into_iter().flatten().collect(),
@@ -228,114 +265,159 @@ impl Db {
         })
     }
 
-    /// At most `limit` entries after `start`, in key order, each made by `each` from its key
-    /// and record; and the key to resume after, when more follow. Unlike some servers, a page
-    /// that ends exactly at the last key says so.
+    /// At most `limit` rows of `columns` after `start`, in key order, each made by `each` from
+    /// its key and row; and the key to resume after, when more follow. Unlike some servers, a
+    /// page that ends exactly at the last key says so.
     fn page<R>(
         &self,
+        columns: &str,
         limit: u32,
         start: Option<&str>,
-        each: impl Fn(String, &[u8]) -> R,
+        each: impl Fn(String, &rusqlite::Row<'_>) -> rusqlite::Result<R>,
     ) -> Result<(Vec<R>, Option<String>), Error> {
-        let read = self.database.begin_read().map_err(self.fails(READ))?;
-        let items = read.open_table(ITEMS).map_err(self.fails(READ))?;
-        let lower = start.map_or(Bound::Unbounded, Bound::Excluded);
-        let mut range = items
-            .range::<&str>((lower, Bound::Unbounded))
-            .map_err(self.fails(READ))?;
-        let mut page = Vec::new();
-        let mut last = None;
-        for entry in range.by_ref().take(limit as usize) {
-            let (key, found) = entry.map_err(self.fails(READ))?;
-            let key = key.value().to_owned();
-            last = Some(key.clone());
-            page.push(each(key, found.value()));
-        }
-        let last_key = match range.next() {
-            Some(_) => last,
-            None => None,
-        };
-        Ok((page, last_key))
+        // One more row than the page tells whether more follow.
+        let fetch = i64::from(limit).saturating_add(1);
+        self.read(|connection| {
+            let mut statement = match start {
+                Some(_) => connection.prepare_cached(&format!(
+                    "SELECT {columns} FROM items WHERE key > ?1 ORDER BY key LIMIT ?2"
+                ))?,
+                None => connection.prepare_cached(&format!(
+                    "SELECT {columns} FROM items ORDER BY key LIMIT ?1"
+                ))?,
+            };
+            let mut rows = match start {
+                Some(start) => statement.query(params![start, fetch])?,
+                None => statement.query(params![fetch])?,
+            };
+            let mut page = Vec::new();
+            let mut last = None;
+            let mut more = false;
+            while let Some(row) = rows.next()? {
+                if page.len() == limit as usize {
+                    more = true;
+                    break;
+                }
+                let key: String = row.get(0)?;
+                last = Some(key.clone());
+                page.push(each(key, row)?);
+            }
+            Ok((page, if more { last } else { None }))
+        })
     }
 
-    /// Removes those of `keys` whose items are long expired (checked again: another write may
-    /// have replaced them since they were read).
+    /// Removes those of `keys` whose items are long expired (checked again under the write
+    /// lock: another write, of any process, may have replaced them since they were read).
     fn remove_expired_keys(&self, keys: &[&str]) -> Result<(), Error> {
         let removable_until = self.removable_until();
-        let transaction = self.database.begin_write().map_err(self.fails(WRITE))?;
-        {
-            let mut items = transaction.open_table(ITEMS).map_err(self.fails(WRITE))?;
-            let mut expiry = transaction.open_table(EXPIRY).map_err(self.fails(WRITE))?;
+        self.write_with(WRITE, |transaction| {
+            let mut remove = transaction
+                .prepare_cached("DELETE FROM items WHERE key = ?1 AND expires_at <= ?2")?;
             for key in keys {
-                let expires_at = items
-                    .get(*key)
-                    .map_err(self.fails(WRITE))?
-                    .and_then(|found| record::expires_at(found.value()).ok());
-                if let Some(at) = expires_at.filter(|at| *at <= removable_until) {
-                    items.remove(*key).map_err(self.fails(WRITE))?;
-                    expiry.remove((at, *key)).map_err(self.fails(WRITE))?;
-                }
+                remove.execute(params![key, removable_until])?;
             }
-        }
-        transaction.commit().map_err(self.fails(WRITE))
+            Ok(())
+        })
     }
 
-    /// Removes at most `limit` long-expired items, in order of expiry, in one transaction;
-    /// returns how many index entries it went through (a full `limit`: there may be more).
+    /// Removes at most `limit` long-expired items, oldest expiry first, in one transaction,
+    /// and the leases that have lapsed; returns how many items it removed (a full `limit`:
+    /// there may be more).
     pub(super) fn sweep(&self, limit: usize) -> Result<usize, Error> {
         let removable_until = self.removable_until();
-        let transaction = self.database.begin_write().map_err(self.fails(SWEEP))?;
-        let due = {
-            let mut items = transaction.open_table(ITEMS).map_err(self.fails(SWEEP))?;
-            let mut expiry = transaction.open_table(EXPIRY).map_err(self.fails(SWEEP))?;
-            let mut due: Vec<(i64, String)> = Vec::new();
-            let entries = match removable_until.checked_add(1) {
-                Some(end) => expiry.range(..(end, "")),
-                None => expiry.range::<(i64, &str)>(..),
-            }
-            .map_err(self.fails(SWEEP))?;
-            for entry in entries.take(limit) {
-                let (index, ()) = entry
-                    .map(|(k, v)| (k, v.value()))
-                    .map_err(self.fails(SWEEP))?;
-                let (at, key) = index.value();
-                due.push((at, key.to_owned()));
-            }
-            for (at, key) in &due {
-                expiry
-                    .remove((*at, key.as_str()))
-                    .map_err(self.fails(SWEEP))?;
-                let current = items
-                    .get(key.as_str())
-                    .map_err(self.fails(SWEEP))?
-                    .map(|found| record::expires_at(found.value()));
-                // An entry left behind by a replaced item points at nothing to remove.
-                if current == Some(Ok(*at)) {
-                    items.remove(key.as_str()).map_err(self.fails(SWEEP))?;
-                }
-            }
-            due.len()
-        };
-        transaction.commit().map_err(self.fails(SWEEP))?;
-        Ok(due)
+        let now_ms = self.clock.now_epoch_millis();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write_with(SWEEP, |transaction| {
+            let removed = transaction
+                .prepare_cached(
+                    "DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
+                     WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+                )?
+                .execute(params![removable_until, limit])?;
+            transaction
+                .prepare_cached("DELETE FROM leases WHERE until_ms <= ?1")?
+                .execute([now_ms])?;
+            Ok(removed)
+        })
     }
 }
 
-/// Removes the parts of the split value `head` under `key` (replaced or deleted), from both
-/// tables, in the caller's transaction.
-fn remove_parts(
-    items: &mut redb::Table<&str, &[u8]>,
-    expiry: &mut redb::Table<(i64, &str), ()>,
-    key: &str,
-    head: &SplitHead,
-) -> Result<(), redb::StorageError> {
+/// A mutex's guard; a panic elsewhere while it was held leaves nothing half-done here (every
+/// change is a transaction SQLite rolls back), so a poisoned lock is taken as it is.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The item under `key`: its expiry (from the index column) and the decoded record.
+fn select(connection: &Connection, key: &str) -> rusqlite::Result<Option<(i64, Decoded)>> {
+    connection
+        .prepare_cached("SELECT expires_at, record FROM items WHERE key = ?1")?
+        .query_row([key], |row| {
+            let expires_at: i64 = row.get(0)?;
+            let record = row.get_ref(1)?.as_blob()?;
+            Ok((expires_at, decode(key, expires_at, record)))
+        })
+        .optional()
+}
+
+/// A record read under `key`, whose expiry column says `expires_at`: both must agree.
+fn decode(key: &str, expires_at: i64, record: &[u8]) -> Decoded {
+    let item = record::decode(key, record)?;
+    if item.expires_at != expires_at {
+        return Err(CorruptReason::Record(
+            "its expiry does not match the file's index of it",
+        ));
+    }
+    Ok(item)
+}
+
+/// Writes `item` over whatever is under its key.
+fn upsert(transaction: &Transaction<'_>, item: &StoredItem) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO items (key, expires_at, form, record) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at,
+                 form = excluded.form, record = excluded.record",
+        )?
+        .execute(params![
+            item.key,
+            item.expires_at,
+            record::form(&item.payload),
+            record::encode(item)
+        ])?;
+    Ok(())
+}
+
+/// A write of `key` ends any lease on it.
+fn end_lease(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
+    transaction
+        .prepare_cached("DELETE FROM leases WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Removes the parts of the split value under `key`, if a split value's head is there (one
+/// about to be replaced or deleted), in the caller's transaction. A head that does not decode
+/// leaves its parts to expire with it.
+fn remove_parts_of(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
+    let head: Option<(i64, Vec<u8>)> = transaction
+        .prepare_cached("SELECT form, record FROM items WHERE key = ?1")?
+        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .filter(|(form, _)| record::is_head_form(*form));
+    let Some((_, bytes)) = head else {
+        return Ok(());
+    };
+    let Ok(StoredItem {
+        payload: Payload::Head(head),
+        ..
+    }) = record::decode(key, &bytes)
+    else {
+        return Ok(());
+    };
+    let mut remove = transaction.prepare_cached("DELETE FROM items WHERE key = ?1")?;
     for part in head.part_keys(key).unwrap_or_default() {
-        let removed = items
-            .remove(part.as_str())?
-            .map(|old| record::expires_at(old.value()));
-        if let Some(Ok(at)) = removed {
-            expiry.remove((at, part.as_str()))?;
-        }
+        remove.execute([part])?;
     }
     Ok(())
 }
@@ -346,7 +428,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::backend::item::Payload;
 
     /// A database on a fresh file, on a manual clock; removes the file when dropped.
     struct Fixture {
@@ -361,7 +442,7 @@ mod tests {
                 .map(PathBuf::from)
                 .unwrap_or_else(std::env::temp_dir);
             let path = folder.join(format!(
-                "dynamorator-unit-{}-{}.redb",
+                "dynamorator-unit-{}-{}.db",
                 std::process::id(),
                 NEXT.fetch_add(1, Ordering::Relaxed)
             ));
@@ -377,8 +458,8 @@ mod tests {
             self.db.as_ref().unwrap()
         }
 
-        fn put(&self, key: &str, ttl_secs: i64) {
-            let item = StoredItem {
+        fn item(&self, key: &str, ttl_secs: i64) -> StoredItem {
+            StoredItem {
                 key: key.to_owned(),
                 payload: Payload::Json("1".to_owned()),
                 expires_at: self.clock.now_epoch_secs() + ttl_secs,
@@ -386,7 +467,11 @@ mod tests {
                 fresh_until: None,
                 generation: None,
                 version: None,
-            };
+            }
+        }
+
+        fn put(&self, key: &str, ttl_secs: i64) {
+            let item = self.item(key, ttl_secs);
             self.db().write(&[WriteOp::Put(item)]).unwrap();
         }
 
@@ -396,11 +481,34 @@ mod tests {
             page.keys.into_iter().map(|(key, _)| key).collect()
         }
 
-        /// How many expiry index entries the sweep could still go through, at most 10,000.
-        fn index_entries(&self) -> usize {
-            let read = self.db().database.begin_read().unwrap();
-            let expiry = read.open_table(EXPIRY).unwrap();
-            expiry.iter().unwrap().take(10_000).count()
+        fn lease(&self, key: &'static str, owner: &'static str) -> LeaseRequest<'static> {
+            let now_ms = self.clock.now_epoch_millis();
+            LeaseRequest {
+                key,
+                owner,
+                now_ms,
+                until_ms: now_ms + 10_000,
+                generation: 0,
+                expires_at: 0,
+            }
+        }
+
+        fn leases(&self) -> i64 {
+            let writer = lock(&self.db().writer);
+            writer
+                .query_row("SELECT count(*) FROM leases", [], |row| row.get(0))
+                .unwrap()
+        }
+
+        fn raw_put(&self, key: &str, expires_at: i64, record: &[u8]) {
+            let writer = lock(&self.db().writer);
+            writer
+                .execute(
+                    "INSERT OR REPLACE INTO items (key, expires_at, form, record)
+                     VALUES (?1, ?2, 0, ?3)",
+                    params![key, expires_at, record],
+                )
+                .unwrap();
         }
     }
 
@@ -428,7 +536,6 @@ mod tests {
         f.clock.advance(Duration::from_secs(1));
         assert!(f.db().get("k").unwrap().is_none());
         assert!(f.keys().is_empty(), "removed from the file");
-        assert_eq!(f.index_entries(), 0, "and from the expiry index");
     }
 
     #[test]
@@ -443,7 +550,6 @@ mod tests {
         let found: Vec<String> = page.items.into_iter().map(|i| i.unwrap().key).collect();
         assert_eq!(found, ["new"]);
         assert_eq!(f.keys(), ["new"]);
-        assert_eq!(f.index_entries(), 1);
     }
 
     #[test]
@@ -451,15 +557,9 @@ mod tests {
         let f = Fixture::new();
         let batch: Vec<WriteOp> = (0..2_500)
             .map(|i| {
-                WriteOp::Put(StoredItem {
-                    key: format!("old{i:05}"),
-                    payload: Payload::Json("1".to_owned()),
-                    expires_at: f.clock.now_epoch_secs() + 1 + i64::from(i % 7),
-                    created_at: None,
-                    fresh_until: None,
-                    generation: None,
-                    version: None,
-                })
+                let mut item = f.item(&format!("old{i:05}"), 1 + i64::from(i % 7));
+                item.payload = Payload::Json(i.to_string());
+                WriteOp::Put(item)
             })
             .collect();
         f.db().write(&batch).unwrap();
@@ -479,20 +579,19 @@ mod tests {
             .advance(Duration::from_secs(EXPIRED_GRACE_SECS as u64));
         assert_eq!(f.db().sweep(1_000).unwrap(), 1);
         assert_eq!(f.keys(), ["kept"]);
-        assert_eq!(f.index_entries(), 1);
     }
 
     #[test]
-    fn replacing_or_deleting_an_item_moves_its_index_entry() {
+    fn a_replaced_item_is_swept_by_its_new_expiry() {
         let f = Fixture::new();
         f.put("replaced", 1);
-        f.put("replaced", 3_600);
+        f.put("replaced", 10 * EXPIRED_GRACE_SECS);
         f.put("deleted", 1);
         f.db()
             .write(&[WriteOp::Delete("deleted".to_owned())])
             .unwrap();
-        assert_eq!(f.index_entries(), 1);
-        f.clock.advance(Duration::from_secs(600));
+        f.clock
+            .advance(Duration::from_secs(2 * EXPIRED_GRACE_SECS as u64));
         assert_eq!(f.db().sweep(1_000).unwrap(), 0);
         assert_eq!(f.keys(), ["replaced"], "the newer write is not swept");
     }
@@ -500,13 +599,8 @@ mod tests {
     #[test]
     fn a_record_that_does_not_decode_is_corrupt_and_can_be_replaced() {
         let f = Fixture::new();
-        let transaction = f.db().database.begin_write().unwrap();
-        transaction
-            .open_table(ITEMS)
-            .unwrap()
-            .insert("bad", &[9u8, 0, 1][..])
-            .unwrap();
-        transaction.commit().unwrap();
+        let expires_at = f.clock.now_epoch_secs() + 100;
+        f.raw_put("bad", expires_at, &[9u8, 0, 1]);
         let error = f.db().get("bad").unwrap_err();
         assert!(
             matches!(&error, Error::Corrupt { key, .. } if key == "bad"),
@@ -516,9 +610,55 @@ mod tests {
         assert!(matches!(&page.items[..], [Err(unreadable)] if unreadable.0 == "bad"));
         assert_eq!(
             f.db().scan(10, None).unwrap().keys,
-            [("bad".to_owned(), None)]
+            [("bad".to_owned(), Some(expires_at))]
         );
         f.put("bad", 10);
         assert!(f.db().get("bad").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_record_whose_expiry_disagrees_with_its_index_is_corrupt() {
+        let f = Fixture::new();
+        let item = f.item("k", 100);
+        f.raw_put("k", item.expires_at + 1, &record::encode(&item));
+        assert!(matches!(f.db().get("k"), Err(Error::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_lease_is_taken_once_until_it_lapses_is_released_or_the_key_is_written() {
+        let f = Fixture::new();
+        assert!(f.db().acquire_lease(&f.lease("k", "a")).unwrap());
+        assert!(!f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "held");
+        f.db().release_lease("k", "b").unwrap();
+        assert!(!f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "not b's");
+        f.db().release_lease("k", "a").unwrap();
+        assert!(f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "released");
+        f.clock.advance(Duration::from_secs(10));
+        assert!(f.db().acquire_lease(&f.lease("k", "c")).unwrap(), "lapsed");
+        f.put("k", 100);
+        assert_eq!(f.leases(), 0, "the write ended it");
+        assert!(
+            !f.db().acquire_lease(&f.lease("k", "d")).unwrap(),
+            "a fresh value needs no load"
+        );
+        assert!(f.db().acquire_lease(&f.lease("other", "d")).unwrap());
+        f.clock.advance(Duration::from_secs(10));
+        f.db().sweep(10).unwrap();
+        assert_eq!(f.leases(), 0, "the sweep drops lapsed leases");
+    }
+
+    #[test]
+    fn conditional_writes_follow_their_condition() {
+        let f = Fixture::new();
+        let mut versioned = f.item("v", 100);
+        versioned.version = Some(2);
+        assert!(f.db().put_if(&versioned, &Condition::OlderVersion).unwrap());
+        versioned.version = Some(1);
+        assert!(!f.db().put_if(&versioned, &Condition::OlderVersion).unwrap());
+        let item = f.item("d", 100);
+        assert!(f.db().put_if(&item, &Condition::DataIs(None)).unwrap());
+        assert!(!f.db().put_if(&item, &Condition::DataIs(None)).unwrap());
+        let same = Condition::DataIs(Some("1".to_owned()));
+        assert!(f.db().put_if(&item, &same).unwrap());
     }
 }

@@ -1,23 +1,24 @@
-//! The embedded backend kept in a file: a redb database (ACID, crash-safe, read from disk as
-//! needed, never loaded whole). One store per file at a time.
+//! The embedded backend kept in a file: a SQLite database in WAL mode (crash-safe, read from
+//! disk as needed, never loaded whole), which any number of processes on the machine open at
+//! once. Conditions, leases and fleet-wide clears are evaluated inside the file's write
+//! transactions, so they hold between processes as they do on DynamoDB.
 //!
-//! Every database call blocks, so none runs on the runtime's workers: reads run on tokio's
-//! blocking threads (`spawn_blocking`), writes on the store's writer thread, which commits
-//! together the writes that arrive while it waits for the disk. A write is acknowledged once
-//! its transaction is durable.
+//! Every database call blocks, so none runs on the runtime's workers: each runs on tokio's
+//! blocking threads (`spawn_blocking`). A write is acknowledged once it is committed to the
+//! file's write-ahead log: it survives the process being killed (see `open.rs` on sync).
 //! Expired items are misses at once (the store decides that); a day after expiry they are
-//! removed by the read that meets them or by the background sweep.
+//! removed by the read that meets them or by the background sweep, which runs when the store
+//! opens and then every minute.
 
 mod db;
+mod failure;
 mod open;
 mod record;
 mod sweep;
-mod writer;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::Leases;
 use crate::backend::item::StoredItem;
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
@@ -25,15 +26,11 @@ use crate::backend::{
 use crate::{Clock, Error};
 use db::Db;
 use sweep::Sweeper;
-use writer::Writer;
 
 /// The store's file, open.
 #[derive(Debug)]
 pub(crate) struct FileBackend {
     db: Arc<Db>,
-    writer: Writer,
-    /// In memory: one process has the file, and no lease outlives it.
-    leases: Arc<Leases>,
     /// Holds a handle of `db` too; stopped when the backend is dropped.
     _sweeper: Sweeper,
 }
@@ -44,25 +41,10 @@ impl FileBackend {
     pub(crate) async fn open(path: PathBuf, clock: Clock) -> Result<FileBackend, Error> {
         let db = blocking(path.clone(), move || Db::open(path, clock)).await?;
         let db = Arc::new(db);
-        let writer = Writer::start(db.clone())?;
         let sweeper = Sweeper::start(db.clone())?;
         Ok(FileBackend {
             db,
-            writer,
-            leases: Arc::default(),
             _sweeper: sweeper,
-        })
-    }
-
-    /// Writes through the writer thread; a write ends its key's lease, as a DynamoDB
-    /// `PutItem` replaces the lease attributes. (A lease taken in the moment between the
-    /// commit and this can be ended too: at worst one more load, never a wrong value.)
-    fn write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<(), Error>> {
-        let keys: Vec<String> = writes.iter().map(|w| w.key().to_owned()).collect();
-        Box::pin(async move {
-            self.writer.write(writes).await?;
-            keys.iter().for_each(|key| self.leases.written(key));
-            Ok(())
         })
     }
 
@@ -74,10 +56,14 @@ impl FileBackend {
         let db = self.db.clone();
         Box::pin(blocking(db.path().to_owned(), move || op(&db)))
     }
+
+    fn write(&self, writes: Vec<WriteOp>) -> BoxFuture<'static, Result<(), Error>> {
+        self.run(move |db| db.write(&writes))
+    }
 }
 
-/// Runs `op` on tokio's blocking threads. A panic in it (redb's, on a damaged file) is an
-/// error about the file, never the caller's panic; so is a runtime that no longer runs it.
+/// Runs `op` on tokio's blocking threads. A panic in it is an error about the file, never the
+/// caller's panic; so is a runtime that no longer runs it.
 async fn blocking<T: Send + 'static>(
     path: PathBuf,
     op: impl FnOnce() -> Result<T, Error> + Send + 'static,
@@ -139,26 +125,21 @@ impl Backend for FileBackend {
     }
 
     fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
-        let leases = self.leases.clone();
-        self.run(move |db| {
-            let written = db.put_if(&item, &condition)?;
-            if written {
-                leases.written(&item.key);
-            }
-            Ok(written)
-        })
+        self.run(move |db| db.put_if(&item, &condition))
     }
 
     fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
-        let key = lease.key.to_owned();
-        let stored = self.run(move |db| db.get(&key));
-        Box::pin(async move {
-            // An unreadable record is no fresh value: the lease may be taken to replace it.
-            let stored = stored.await.or_else(|error| match error {
-                Error::Corrupt { .. } => Ok(None),
-                other => Err(other),
-            })?;
-            Ok(self.leases.acquire(&lease, stored.as_ref()))
+        let (key, owner) = (lease.key.to_owned(), lease.owner.to_owned());
+        let (now_ms, until_ms, generation) = (lease.now_ms, lease.until_ms, lease.generation);
+        self.run(move |db| {
+            db.acquire_lease(&LeaseRequest {
+                key: &key,
+                owner: &owner,
+                now_ms,
+                until_ms,
+                generation,
+                expires_at: lease.expires_at,
+            })
         })
     }
 
@@ -167,7 +148,7 @@ impl Backend for FileBackend {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        self.leases.release(key, owner);
-        Box::pin(async { Ok(()) })
+        let (key, owner) = (key.to_owned(), owner.to_owned());
+        self.run(move |db| db.release_lease(&key, &owner))
     }
 }

@@ -1,11 +1,11 @@
 //! How one item is laid out in the file: the one place that turns a [`StoredItem`] into bytes
 //! and back. The key is the table's key and is not repeated here.
 //!
-//! Layout, version 2 (integers little-endian):
+//! Layout, version 3 (integers little-endian):
 //!
 //! | bytes | what |
 //! |---|---|
-//! | 1 | version, `2` |
+//! | 1 | version, `3` |
 //! | 1 | flags: `2` `created_at` follows, `4` `fresh_until` follows, `8` `generation` follows, `16`
 //! `version` follows |
 //! | 8 | `expires_at`, i64 |
@@ -15,29 +15,27 @@
 //! | 8 | `version`, u64, when flagged |
 //! | 1 | the value's form: `0` JSON text, `1` base64 of its gzip, `2` its zstd frame, `3` a
 //! split value's head, `4` a part of one |
-//! | rest | the value, as stored (UTF-8 text for the first two forms, bytes for zstd), or the
+//! | n | the value, as stored (UTF-8 text for the first two forms, bytes for zstd), or the
 //! head or part below |
+//! | 4 | CRC-32 of every byte before it |
 //!
 //! A head: the joined form (1 byte: `0` JSON, `1` gzip, `2` zstd), the part count (u32), the
 //! joined length (u64), then the write id and the SHA-256 (hex), each as a length byte and
 //! its bytes. A part: its index (u32), the write id (a length byte and its bytes), its bytes.
 //!
-//! Version 1 (written before zstd) had no form byte: flag `1` marked gzip, and the rest was the
-//! text. Version 1 records are still read; every write is version 2.
+//! The checksum: a byte changed on disk (SQLite keeps no checksum of its pages) makes the
+//! record corrupt, never a different value. Versions 1 and 2 (no checksum) were written by the
+//! redb file of earlier versions, which this one does not open.
 //!
 //! Binary rather than JSON: the value is already JSON text (or compressed bytes), which a JSON
-//! record would escape on every write and unescape on every read; here it is copied as is.
-//! `expires_at` sits at a fixed offset, so listing keys reads it without decoding the rest. A
+//! record would escape on every write and unescape on every read; here it is copied as is. A
 //! reader refuses a version, flag or form it does not know (the item reads as corrupt), never
 //! guesses.
 
 use crate::CorruptReason;
 use crate::backend::item::{JoinedForm, Part, Payload, SplitHead, StoredItem};
 
-const VERSION: u8 = 2;
-/// Version 1's only difference: no form byte, and this flag for gzip.
-const VERSION_1: u8 = 1;
-const VERSION_1_COMPRESSED: u8 = 1;
+const VERSION: u8 = 3;
 const CREATED_AT: u8 = 2;
 const FRESH_UNTIL: u8 = 4;
 const GENERATION: u8 = 8;
@@ -45,6 +43,8 @@ const ITEM_VERSION: u8 = 16;
 const KNOWN_FLAGS: u8 = CREATED_AT | FRESH_UNTIL | GENERATION | ITEM_VERSION;
 /// Version, flags and `expires_at`: what every record has.
 const FIXED: usize = 10;
+/// The CRC-32 at the end.
+const CHECKSUM: usize = 4;
 
 /// The forms of the value.
 const FORM_JSON: u8 = 0;
@@ -83,7 +83,7 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
         Payload::Head(_) => 0,
         other => other.len(),
     };
-    let mut record = Vec::with_capacity(FIXED + 33 + 128 + value_len);
+    let mut record = Vec::with_capacity(FIXED + 33 + 128 + value_len + CHECKSUM);
     record.push(VERSION);
     record.push(flags);
     record.extend_from_slice(&expires_at.to_le_bytes());
@@ -93,21 +93,11 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
     for count in [generation, version].into_iter().flatten() {
         record.extend_from_slice(&count.to_le_bytes());
     }
+    record.push(form(payload));
     match payload {
-        Payload::Json(text) => {
-            record.push(FORM_JSON);
-            record.extend_from_slice(text.as_bytes());
-        }
-        Payload::Gzip(text) => {
-            record.push(FORM_GZIP);
-            record.extend_from_slice(text.as_bytes());
-        }
-        Payload::Zstd(frame) => {
-            record.push(FORM_ZSTD);
-            record.extend_from_slice(frame);
-        }
+        Payload::Json(text) | Payload::Gzip(text) => record.extend_from_slice(text.as_bytes()),
+        Payload::Zstd(frame) => record.extend_from_slice(frame),
         Payload::Head(head) => {
-            record.push(FORM_HEAD);
             record.push(joined_form_byte(head.form));
             record.extend_from_slice(&head.parts.to_le_bytes());
             record.extend_from_slice(&head.len.to_le_bytes());
@@ -115,13 +105,36 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
             push_short(&mut record, &head.sha256);
         }
         Payload::Part(part) => {
-            record.push(FORM_PART);
             record.extend_from_slice(&part.index.to_le_bytes());
             push_short(&mut record, &part.write_id);
             record.extend_from_slice(&part.bytes);
         }
     }
+    let checksum = crc32fast::hash(&record);
+    record.extend_from_slice(&checksum.to_le_bytes());
     record
+}
+
+/// The form byte `encode` writes for `payload`: the file keeps it beside the record, so a
+/// write finds the split value it replaces without reading other records.
+pub(super) fn form(payload: &Payload) -> u8 {
+    match payload {
+        Payload::Json(_) => FORM_JSON,
+        Payload::Gzip(_) => FORM_GZIP,
+        Payload::Zstd(_) => FORM_ZSTD,
+        Payload::Head(_) => FORM_HEAD,
+        Payload::Part(_) => FORM_PART,
+    }
+}
+
+/// Whether a record's form byte is a split value's head's.
+pub(super) fn is_head_form(form: i64) -> bool {
+    form == i64::from(FORM_HEAD)
+}
+
+/// Whether a record's form byte is a part's: parts are left out of key listings.
+pub(super) fn is_part_form(form: i64) -> bool {
+    form == i64::from(FORM_PART)
 }
 
 /// A short text (a write id, a checksum) as its length in one byte and its bytes; cut to 255
@@ -192,7 +205,13 @@ fn part(bytes: &[u8]) -> Result<Part, CorruptReason> {
 
 /// The item under `key` whose record is `bytes`.
 pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, CorruptReason> {
-    let header = header(bytes)?;
+    let (body, checksum) = bytes
+        .split_last_chunk::<CHECKSUM>()
+        .ok_or(CUT_SHORT)?;
+    if crc32fast::hash(body) != u32::from_le_bytes(*checksum) {
+        return Err(CorruptReason::Record("its checksum does not match its bytes"));
+    }
+    let header = header(body)?;
     let mut rest = header.rest;
     let mut optional = |flag: u8| -> Result<Option<i64>, CorruptReason> {
         if header.flags & flag == 0 {
@@ -207,25 +226,16 @@ pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, CorruptReaso
     // Written from u64s, so the casts give back the very bits.
     let generation = optional(GENERATION)?.map(|n| n as u64);
     let version = optional(ITEM_VERSION)?.map(|n| n as u64);
-    let payload = if header.version == VERSION_1 {
-        let text = utf8(rest)?;
-        if header.flags & VERSION_1_COMPRESSED != 0 {
-            Payload::Gzip(text)
-        } else {
-            Payload::Json(text)
-        }
-    } else {
-        let [form, value @ ..] = rest else {
-            return Err(CUT_SHORT);
-        };
-        match *form {
-            FORM_JSON => Payload::Json(utf8(value)?),
-            FORM_GZIP => Payload::Gzip(utf8(value)?),
-            FORM_ZSTD => Payload::Zstd(value.to_vec()),
-            FORM_HEAD => Payload::Head(head(value)?),
-            FORM_PART => Payload::Part(part(value)?),
-            _ => return Err(CorruptReason::Record("its form is unknown")),
-        }
+    let [form, value @ ..] = rest else {
+        return Err(CUT_SHORT);
+    };
+    let payload = match *form {
+        FORM_JSON => Payload::Json(utf8(value)?),
+        FORM_GZIP => Payload::Gzip(utf8(value)?),
+        FORM_ZSTD => Payload::Zstd(value.to_vec()),
+        FORM_HEAD => Payload::Head(head(value)?),
+        FORM_PART => Payload::Part(part(value)?),
+        _ => return Err(CorruptReason::Record("its form is unknown")),
     };
     Ok(StoredItem {
         key: key.to_owned(),
@@ -246,39 +256,8 @@ fn utf8(bytes: &[u8]) -> Result<String, CorruptReason> {
         .map_err(|_| CorruptReason::Record("its data is not UTF-8"))
 }
 
-/// The `expires_at` of a record, without decoding the rest.
-pub(super) fn expires_at(bytes: &[u8]) -> Result<i64, CorruptReason> {
-    header(bytes).map(|header| header.expires_at)
-}
-
-/// The split value's head a record holds, if it is one, without copying anything else: what
-/// a write that replaces or deletes it needs to remove its parts.
-pub(super) fn split_head(bytes: &[u8]) -> Option<SplitHead> {
-    match form_and_value(bytes)? {
-        (FORM_HEAD, value) => head(value).ok(),
-        _ => None,
-    }
-}
-
-/// Whether a record is a part of a split value, without decoding its value: parts are left
-/// out of key listings.
-pub(super) fn is_part(bytes: &[u8]) -> bool {
-    form_and_value(bytes).is_some_and(|(form, _)| form == FORM_PART)
-}
-
-/// A version 2 record's form byte and the bytes after it, past the optional numbers.
-fn form_and_value(bytes: &[u8]) -> Option<(u8, &[u8])> {
-    let header = header(bytes).ok()?;
-    let numbers = (header.flags & KNOWN_FLAGS).count_ones() as usize;
-    match header.rest.get(numbers * 8..)? {
-        [form, value @ ..] if header.version == VERSION => Some((*form, value)),
-        _ => None,
-    }
-}
-
 /// What every record starts with, and the bytes after it.
 struct Header<'a> {
-    version: u8,
     flags: u8,
     expires_at: i64,
     rest: &'a [u8],
@@ -288,17 +267,14 @@ fn header(bytes: &[u8]) -> Result<Header<'_>, CorruptReason> {
     let [version, flags, rest @ ..] = bytes else {
         return Err(CUT_SHORT);
     };
-    let known = match *version {
-        VERSION => KNOWN_FLAGS,
-        VERSION_1 => KNOWN_FLAGS | VERSION_1_COMPRESSED,
-        _ => return Err(CorruptReason::Record("its version is unknown")),
-    };
-    if flags & !known != 0 {
+    if *version != VERSION {
+        return Err(CorruptReason::Record("its version is unknown"));
+    }
+    if flags & !KNOWN_FLAGS != 0 {
         return Err(CorruptReason::Record("it has unknown flags"));
     }
     let (expires_at, rest) = take_i64(rest).ok_or(CUT_SHORT)?;
     Ok(Header {
-        version: *version,
         flags: *flags,
         expires_at,
         rest,
@@ -346,6 +322,14 @@ mod tests {
         ]
     }
 
+    /// `record` with its checksum made anew after a change to its body.
+    fn resealed(mut record: Vec<u8>) -> Vec<u8> {
+        record.truncate(record.len() - CHECKSUM);
+        let checksum = crc32fast::hash(&record);
+        record.extend_from_slice(&checksum.to_le_bytes());
+        record
+    }
+
     #[test]
     fn every_field_round_trips_in_every_combination() {
         for created_at in [None, Some(1_700_000_000), Some(i64::MIN)] {
@@ -359,8 +343,9 @@ mod tests {
                         };
                         let record = encode(&item);
                         assert_eq!(decode("k", &record), Ok(item.clone()));
-                        assert_eq!(expires_at(&record), Ok(-5));
-                        assert_eq!(is_part(&record), matches!(item.payload, Payload::Part(_)));
+                        let form = i64::from(form(&item.payload));
+                        assert_eq!(is_part_form(form), matches!(item.payload, Payload::Part(_)));
+                        assert_eq!(is_head_form(form), matches!(item.payload, Payload::Head(_)));
                     }
                 }
             }
@@ -368,28 +353,32 @@ mod tests {
     }
 
     #[test]
-    fn the_smallest_record_is_the_fixed_header_the_form_and_the_value() {
+    fn the_smallest_record_is_the_fixed_header_the_form_the_value_and_the_checksum() {
         let record = encode(&item(None, None, Payload::Json("{\"a\":\"é\"}".into())));
-        assert_eq!(record.len(), FIXED + 1 + "{\"a\":\"é\"}".len());
+        assert_eq!(
+            record.len(),
+            FIXED + 1 + "{\"a\":\"é\"}".len() + CHECKSUM
+        );
         assert_eq!(record[..2], [VERSION, 0]);
         assert_eq!(record[FIXED], FORM_JSON);
     }
 
     #[test]
-    fn version_1_records_still_read() {
-        let mut record = vec![VERSION_1, VERSION_1_COMPRESSED | CREATED_AT];
-        record.extend_from_slice(&7i64.to_le_bytes());
-        record.extend_from_slice(&3i64.to_le_bytes());
-        record.extend_from_slice(b"H4sI");
-        let item = decode("k", &record).unwrap();
-        assert_eq!(item.payload, Payload::Gzip("H4sI".into()));
-        assert_eq!((item.expires_at, item.created_at), (7, Some(3)));
-        record[1] = 0;
-        record.truncate(FIXED);
-        record.extend_from_slice(b"[1]");
+    fn any_byte_changed_makes_the_record_corrupt() {
+        let record = encode(&item(Some(1), None, Payload::Json("{\"name\":\"Ada\"}".into())));
+        for at in 0..record.len() {
+            for flip in [1u8, 0x20, 0x80] {
+                let mut damaged = record.clone();
+                damaged[at] ^= flip;
+                assert!(decode("k", &damaged).is_err(), "byte {at} ^ {flip:#x}");
+            }
+        }
+        let mut letter = record.clone();
+        let at = record.iter().position(|b| *b == b'A').unwrap();
+        letter[at] = b'E';
         assert_eq!(
-            decode("k", &record).unwrap().payload,
-            Payload::Json("[1]".into())
+            decode("k", &letter),
+            Err(CorruptReason::Record("its checksum does not match its bytes"))
         );
     }
 
@@ -400,51 +389,50 @@ mod tests {
             version: Some(2),
             ..item(Some(1), Some(2), Payload::Gzip("x".into()))
         });
-        for len in 0..FIXED + 33 {
+        for len in 0..full.len() {
             assert!(decode("k", &full[..len]).is_err(), "cut at {len}");
         }
         let mut other_version = full.clone();
-        other_version[0] = 3;
+        other_version[0] = 2;
         assert_eq!(
-            decode("k", &other_version),
+            decode("k", &resealed(other_version)),
             Err(CorruptReason::Record("its version is unknown"))
         );
         let mut unknown_flag = full.clone();
         unknown_flag[1] |= 32;
-        assert!(expires_at(&unknown_flag).is_err());
-        let mut version_1_flag = full.clone();
-        version_1_flag[1] |= VERSION_1_COMPRESSED;
-        assert!(
-            decode("k", &version_1_flag).is_err(),
-            "flag 1 is version 1's"
-        );
+        assert!(decode("k", &resealed(unknown_flag)).is_err());
+        let mut old_gzip_flag = full.clone();
+        old_gzip_flag[1] |= 1;
+        assert!(decode("k", &resealed(old_gzip_flag)).is_err());
         let mut unknown_form = encode(&item(None, None, Payload::Json("1".into())));
         unknown_form[FIXED] = 9;
         assert_eq!(
-            decode("k", &unknown_form),
+            decode("k", &resealed(unknown_form)),
             Err(CorruptReason::Record("its form is unknown"))
         );
         let mut not_utf8 = encode(&item(None, None, Payload::Json("1".into())));
-        not_utf8.push(0xff);
+        not_utf8.insert(not_utf8.len() - CHECKSUM, 0xff);
         assert_eq!(
-            decode("k", &not_utf8),
+            decode("k", &resealed(not_utf8)),
             Err(CorruptReason::Record("its data is not UTF-8"))
         );
         let head = encode(&item(None, None, payloads()[3].clone()));
-        for len in FIXED..head.len() {
-            assert!(decode("k", &head[..len]).is_err(), "head cut at {len}");
+        for len in FIXED..head.len() - CHECKSUM {
+            let mut cut = head[..len].to_vec();
+            cut.extend_from_slice(&[0; CHECKSUM]);
+            assert!(decode("k", &resealed(cut)).is_err(), "head cut at {len}");
         }
         let mut longer = head.clone();
-        longer.push(0);
+        longer.insert(longer.len() - CHECKSUM, 0);
         assert!(
-            decode("k", &longer).is_err(),
+            decode("k", &resealed(longer)).is_err(),
             "a head has nothing past its end"
         );
         // A zstd value is bytes: anything goes here, the codec judges the frame.
         let mut zstd = encode(&item(None, None, Payload::Zstd(vec![])));
-        zstd.push(0xff);
+        zstd.insert(zstd.len() - CHECKSUM, 0xff);
         assert_eq!(
-            decode("k", &zstd).unwrap().payload,
+            decode("k", &resealed(zstd)).unwrap().payload,
             Payload::Zstd(vec![0xff])
         );
     }
