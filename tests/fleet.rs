@@ -5,8 +5,8 @@
 //!   stampede protection, so they meet only through the store, as two processes do. Loaders
 //!   that must stay in flight wait at a gate the test opens once the other cache is seen
 //!   waiting (its `lease_waits`); time is the store's manual clock where it matters.
-//! - Across real OS processes, on moto and dynalite: the workers are this test binary run
-//!   again (`--exact fleet_worker`), told what to do by `DYNAMORATOR_FLEET_*` variables; they
+//! - Across real OS processes, on moto, dynalite and one embedded file shared by every
+//!   process: the workers are this test binary run again (`--exact fleet_worker`), told what to do by `DYNAMORATOR_FLEET_*` variables; they
 //!   print one `FLEET <event> <json>` line per step, which the parent reads. Every wait on a
 //!   child is bounded: past its deadline the child is killed and the test fails.
 //!
@@ -38,7 +38,33 @@ mod across_processes {
         four_processes_with_leases_and_batches_of_20_load_at_most_210_keys,
         a_killed_holder_blocks_nobody_past_its_lease,
         clear_in_one_process_reaches_another_once_its_poll_is_due,
+        ordered_writes_of_four_processes_keep_the_highest_version,
         python_reads_a_table_with_leases_in_it,
+    );
+}
+
+/// Real OS processes sharing one embedded file: the same tests, the same semantics, with the
+/// conditions evaluated in the file's transactions.
+mod across_processes_on_one_file {
+    use super::processes;
+    use crate::support::TestBackend;
+
+    macro_rules! on_the_file {
+        ($($test:ident),+ $(,)?) => {$(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                processes::$test(TestBackend::EmbeddedFile).await
+            }
+        )+};
+    }
+
+    on_the_file!(
+        four_processes_with_leases_load_200_cold_keys_at_most_210_times,
+        four_processes_without_leases_load_200_cold_keys_at_least_once_each,
+        four_processes_with_leases_and_batches_of_20_load_at_most_210_keys,
+        a_killed_holder_blocks_nobody_past_its_lease,
+        clear_in_one_process_reaches_another_once_its_poll_is_due,
+        ordered_writes_of_four_processes_keep_the_highest_version,
     );
 }
 
@@ -46,7 +72,6 @@ mod across_processes {
 /// `DYNAMORATOR_FLEET_ROLE` is set.
 #[test]
 fn fleet_worker() {
-    #[cfg(feature = "server-tests")]
     worker::main();
 }
 
@@ -634,129 +659,36 @@ mod suite {
 }
 
 /// The parent's side of the multi-process tests: starting workers, reading their lines.
-#[cfg(feature = "server-tests")]
 mod children {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Child, Command, Stdio};
-    use std::sync::mpsc;
-    use std::time::{Duration, Instant};
+    pub use dynamorator_testkit::workers::Worker;
+    use dynamorator_testkit::workers::Workers;
 
-    use serde_json::Value;
-
-    /// A worker process; killed when dropped (a failing test leaves no orphan).
-    pub struct Worker {
-        name: String,
-        child: Child,
-        lines: mpsc::Receiver<String>,
-    }
+    const FLEET: Workers = Workers {
+        entry: "fleet_worker",
+        prefix: "DYNAMORATOR_FLEET_",
+        tag: "FLEET",
+    };
 
     /// Starts this test binary as a worker with `vars` (`DYNAMORATOR_FLEET_*`).
     pub fn start(name: &str, vars: &[(&str, String)]) -> Worker {
-        let mut command = Command::new(std::env::current_exe().expect("the test binary's path"));
-        command
-            .args(["--exact", "fleet_worker", "--nocapture", "--test-threads=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .stdin(Stdio::null());
-        for (name, value) in vars {
-            command.env(format!("DYNAMORATOR_FLEET_{name}"), value);
-        }
-        let mut child = command.spawn().expect("the worker starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Worker {
-            name: name.to_owned(),
-            child,
-            lines,
-        }
-    }
-
-    impl Worker {
-        /// The JSON of the worker's next `FLEET <event>` line; fails the test (killing the
-        /// worker) if it does not come before `deadline` or the worker exits first.
-        pub fn expect(&mut self, event: &str, deadline: Instant) -> Value {
-            let prefix = format!("FLEET {event} ");
-            loop {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match self.lines.recv_timeout(left) {
-                    Ok(line) => {
-                        // libtest prints "test fleet_worker ... " before the test's first line.
-                        if let Some(at) = line.find(&prefix) {
-                            let json = &line[at + prefix.len()..];
-                            return serde_json::from_str(json)
-                                .unwrap_or_else(|e| panic!("{}: {line:?}: {e}", self.name));
-                        }
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let _ = self.child.kill();
-                        panic!(
-                            "{}: no `{event}` line before its deadline (killed)",
-                            self.name
-                        );
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        let status = self.child.wait();
-                        panic!(
-                            "{}: exited ({status:?}) before its `{event}` line",
-                            self.name
-                        );
-                    }
-                }
-            }
-        }
-
-        /// Waits for the worker to exit successfully before `deadline`, else kills it and fails.
-        pub fn finish(mut self, deadline: Instant) {
-            for _ in 0..100_000 {
-                match self.child.try_wait().expect("try_wait") {
-                    Some(status) => {
-                        assert!(status.success(), "{} exited with {status}", self.name);
-                        return;
-                    }
-                    None if Instant::now() >= deadline => {
-                        let _ = self.child.kill();
-                        panic!("{} did not exit before its deadline (killed)", self.name);
-                    }
-                    None => std::thread::sleep(Duration::from_millis(10)),
-                }
-            }
-            panic!("{} did not exit", self.name);
-        }
-
-        /// SIGKILL, now.
-        pub fn kill(mut self) {
-            self.child.kill().expect("kill the worker");
-            let _ = self.child.wait();
-        }
-    }
-
-    impl Drop for Worker {
-        fn drop(&mut self) {
-            if let Ok(None) = self.child.try_wait() {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        FLEET.start(name, vars)
     }
 }
 
-#[cfg(feature = "server-tests")]
 mod processes {
     use std::time::{Duration, Instant};
 
     use dynamorator::{Cache, CacheConfig, Clock, Ttl};
-    use serde_json::{Value, json};
+    use serde_json::Value;
+    #[cfg(feature = "server-tests")]
+    use serde_json::json;
 
     use super::children::{Worker, start};
+    #[cfg(feature = "server-tests")]
     use super::helpers::{Gate, bounded, until};
-    use crate::support::{TestBackend, python, raw, test_dir, unique_table_name};
+    use crate::support::{TestBackend, test_dir, unique_file, unique_table_name};
+    #[cfg(feature = "server-tests")]
+    use crate::support::{python, raw};
 
     const PROCESSES: usize = 4;
     const KEYS: usize = 200;
@@ -765,14 +697,33 @@ mod processes {
     /// server share a loaded machine (a lease that ran out would let a second process load).
     const LEASE_MS: u64 = 30_000;
 
-    /// A fresh table, created (and waited for) before any worker starts.
+    /// A fresh table (or, on the embedded file, a fresh file), created (and waited for)
+    /// before any worker starts, and its name (the file's path).
     async fn table(backend: TestBackend) -> (dynamorator::Store, String) {
+        table_with(backend, Clock::system()).await
+    }
+
+    async fn table_with(backend: TestBackend, clock: Clock) -> (dynamorator::Store, String) {
+        if backend == TestBackend::EmbeddedFile {
+            let path = unique_file();
+            let store = dynamorator::Store::builder()
+                .embedded_file(&path)
+                .clock(clock)
+                .build()
+                .await
+                .expect("a store on a fresh file");
+            return (store, path.display().to_string());
+        }
         let name = unique_table_name();
-        let store = backend.build(|b| b.table(name.clone())).await;
+        let store = backend.build(|b| b.table(name.clone()).clock(clock)).await;
         (store, name)
     }
 
+    /// What a worker needs to reach the table: a server's endpoint and the table, or the file.
     fn common(backend: TestBackend, table: &str) -> Vec<(&'static str, String)> {
+        if backend == TestBackend::EmbeddedFile {
+            return vec![("FILE", table.to_owned())];
+        }
         vec![
             ("ENDPOINT", backend.endpoint()),
             ("TABLE", table.to_owned()),
@@ -905,7 +856,7 @@ mod processes {
         let mut holder = start("holder", &vars);
         holder.expect("loading", Instant::now() + Duration::from_secs(60));
         std::fs::write(&go, b"go").expect("write the start file");
-        holder.kill();
+        holder.kill("loading");
         // A bound, not a measurement: the holder's lease, plus a generous 10 s.
         let deadline = Instant::now() + holder_lease + Duration::from_secs(10);
         let result = taker.expect("result", deadline);
@@ -927,11 +878,52 @@ mod processes {
         );
     }
 
+    /// Four processes write 400 versions of one key, each a quarter of them in its own order:
+    /// the highest version stays, whichever process wrote last.
+    pub async fn ordered_writes_of_four_processes_keep_the_highest_version(backend: TestBackend) {
+        const VERSIONS: u64 = 400;
+        let (store, table) = table(backend).await;
+        let go = test_dir().join(format!("{}.go", unique_table_name()));
+        let mut workers: Vec<Worker> = (0..PROCESSES)
+            .map(|i| {
+                let mut vars = common(backend, &table);
+                vars.extend([
+                    ("ROLE", "versions".to_owned()),
+                    ("INDEX", i.to_string()),
+                    ("VERSIONS", VERSIONS.to_string()),
+                    ("GO_FILE", go.display().to_string()),
+                ]);
+                start(&format!("writer {i}"), &vars)
+            })
+            .collect();
+        let ready_by = Instant::now() + Duration::from_secs(60);
+        for worker in &mut workers {
+            worker.expect("ready", ready_by);
+        }
+        std::fs::write(&go, b"go").expect("write the start file");
+        let done_by = Instant::now() + Duration::from_secs(120);
+        let results: Vec<Value> = workers
+            .iter_mut()
+            .map(|w| w.expect("result", done_by))
+            .collect();
+        for worker in workers {
+            worker.finish(done_by + Duration::from_secs(10));
+        }
+        let _ = std::fs::remove_file(&go);
+        let written = total(&results, "written");
+        println!("fleet {backend:?} ordered writes: {written} of {VERSIONS} written");
+        assert!((1..=VERSIONS).contains(&written), "{results:?}");
+        let stored: Value = store.get("v").await.unwrap().expect("a value");
+        assert_eq!(
+            stored["version"],
+            VERSIONS - 1,
+            "the highest version: {stored}"
+        );
+        assert_eq!(stored["writer"], (VERSIONS - 1) % 4);
+    }
+
     pub async fn clear_in_one_process_reaches_another_once_its_poll_is_due(backend: TestBackend) {
-        let name = unique_table_name();
-        let store = backend
-            .build(|b| b.table(name.clone()).clock(Clock::manual()))
-            .await;
+        let (store, name) = table_with(backend, Clock::manual()).await;
         let config = CacheConfig::new()
             .prefix("fc")
             .ttl(Ttl::hours(1))
@@ -968,6 +960,7 @@ mod processes {
         assert_eq!(here.get("k").await.unwrap().as_deref(), Some("after"));
     }
 
+    #[cfg(feature = "server-tests")]
     pub async fn python_reads_a_table_with_leases_in_it(backend: TestBackend) {
         let (store, table) = table(backend).await;
         store
@@ -1083,7 +1076,6 @@ mod processes {
 }
 
 /// The worker side: one process of a fleet, run by the multi-process tests.
-#[cfg(feature = "server-tests")]
 mod worker {
     use std::collections::HashMap;
     use std::sync::Arc;
@@ -1126,32 +1118,67 @@ mod worker {
             .build()
             .expect("a runtime");
         runtime.block_on(async {
-            let endpoint = var("ENDPOINT");
-            assert!(
-                endpoint.starts_with("http://127.0.0.1:"),
-                "loopback only: {endpoint}"
-            );
-            // Four processes at once can keep a local server busy for seconds: a generous
-            // attempt timeout keeps a slow lease request from counting as a failed one (which
-            // loads without a lease, by design), so the counts measure the leases.
-            let store = Store::builder()
-                .table(var("TABLE"))
-                .sdk_config(sdk_config(&endpoint).await)
-                .endpoint_url(endpoint)
-                .attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(60))
-                .batch_concurrency(4)
-                .build()
-                .await
-                .expect("the worker's store");
+            let store = match std::env::var("DYNAMORATOR_FLEET_FILE") {
+                Ok(file) => Store::builder()
+                    .embedded_file(file)
+                    .build()
+                    .await
+                    .expect("the worker's store on the shared file"),
+                Err(_) => server_store().await,
+            };
             match role.as_str() {
                 "load" => load(store).await,
                 "hold" => hold(store).await,
                 "take" => take(store).await,
                 "clear" => clear(store).await,
+                "versions" => versions(store).await,
                 other => panic!("unknown role {other}"),
             }
         });
+    }
+
+    /// The worker's store on the server and table the test named.
+    async fn server_store() -> Store {
+        let endpoint = var("ENDPOINT");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:"),
+            "loopback only: {endpoint}"
+        );
+        // Four processes at once can keep a local server busy for seconds: a generous
+        // attempt timeout keeps a slow lease request from counting as a failed one (which
+        // loads without a lease, by design), so the counts measure the leases.
+        Store::builder()
+            .table(var("TABLE"))
+            .sdk_config(sdk_config(&endpoint).await)
+            .endpoint_url(endpoint)
+            .attempt_timeout(Duration::from_secs(30))
+            .operation_timeout(Duration::from_secs(60))
+            .batch_concurrency(4)
+            .build()
+            .await
+            .expect("the worker's store")
+    }
+
+    /// Writes versions `INDEX`, `INDEX + 4`, ... below `VERSIONS` of "v", shuffled, with
+    /// `put_versioned`; reports how many were written.
+    async fn versions(store: Store) {
+        let (index, count) = (number("INDEX"), number("VERSIONS"));
+        let mut mine: Vec<u64> = (index..count).step_by(4).collect();
+        fastrand::shuffle(&mut mine);
+        say("ready", json!({}));
+        wait_for_start_file().await;
+        let mut written = 0;
+        for version in mine {
+            let value = json!({"version": version, "writer": index});
+            if store
+                .put_versioned("v", &value, dynamorator::Ttl::hours(1), version)
+                .await
+                .expect("an ordered write")
+            {
+                written += 1;
+            }
+        }
+        say("result", json!({"written": written}));
     }
 
     fn leases(config: CacheConfig) -> CacheConfig {

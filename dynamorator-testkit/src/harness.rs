@@ -119,5 +119,5 @@ pub fn test_dir() -> PathBuf {
 
 /// A path no other test uses, in [`test_dir`].
 pub fn unique_file() -> PathBuf {
-    test_dir().join(format!("{}.redb", unique_table_name()))
+    test_dir().join(format!("{}.db", unique_table_name()))
 }

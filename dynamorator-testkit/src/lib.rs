@@ -8,6 +8,8 @@
 //!   adds network latency and injects faults, for benchmarks at a given round-trip time and
 //!   for the chaos tests.
 //! - [`waits`]: gates, bounded waits and time limits for the concurrency tests.
+//! - [`workers`]: the test binary run again as worker processes, for tests that span
+//!   processes (leases, clears, a shared file, SIGKILL).
 //! - [`fuzz_input`]: the read path's fuzz inputs, shared by `fuzz/` and the regression tests.
 //! - [`resident_kb`]: the process's resident memory, for tests and benchmarks of memory bounds.
 //! - [`cpu`]: CPU time of a thread or a process, for benchmarks that measure client CPU.
@@ -23,6 +25,7 @@ pub mod proxy;
 pub mod python;
 pub mod raw;
 pub mod waits;
+pub mod workers;
 
 pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
 

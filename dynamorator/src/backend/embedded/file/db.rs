@@ -81,10 +81,7 @@ impl Db {
     }
 
     /// Runs `op` on a reading connection.
-    fn read<T>(
-        &self,
-        op: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
+    fn read<T>(&self, op: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
         let idle = lock(&self.readers).pop();
         let connection = match idle {
             Some(connection) => connection,
@@ -146,9 +143,8 @@ impl Db {
                 expired.push(key.as_str());
                 continue;
             }
-            page.items.push(
-                item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))),
-            );
+            page.items
+                .push(item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))));
         }
         if !expired.is_empty() {
             self.remove_expired_keys(&expired)?;
@@ -239,16 +235,12 @@ impl Db {
     /// One page of at most `limit` whole items after `start`, in key order, expired ones
     /// included; records that do not decode are reported, not skipped.
     pub(super) fn scan_items(&self, limit: u32, start: Option<&str>) -> Result<ItemPage, Error> {
-        let (items, last_key) = self.page(
-            "key, expires_at, form, record",
-            limit,
-            start,
-            |key, row| {
+        let (items, last_key) =
+            self.page("key, expires_at, form, record", limit, start, |key, row| {
                 let record = row.get_ref(3)?.as_blob()?;
                 Ok(decode(&key, row.get(1)?, record)
                     .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason)))))
-            },
-        )?;
+            })?;
         Ok(ItemPage { items, last_key })
     }
 
@@ -630,9 +622,15 @@ mod tests {
         assert!(f.db().acquire_lease(&f.lease("k", "a")).unwrap());
         assert!(!f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "held");
         f.db().release_lease("k", "b").unwrap();
-        assert!(!f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "not b's");
+        assert!(
+            !f.db().acquire_lease(&f.lease("k", "b")).unwrap(),
+            "not b's"
+        );
         f.db().release_lease("k", "a").unwrap();
-        assert!(f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "released");
+        assert!(
+            f.db().acquire_lease(&f.lease("k", "b")).unwrap(),
+            "released"
+        );
         f.clock.advance(Duration::from_secs(10));
         assert!(f.db().acquire_lease(&f.lease("k", "c")).unwrap(), "lapsed");
         f.put("k", 100);

@@ -38,9 +38,9 @@ pub(super) fn refused(path: &Path, reason: &'static str) -> Error {
 /// What an error's SQLite code says that the operation's own reason would not.
 fn refined(error: &rusqlite::Error) -> Option<&'static str> {
     match error.sqlite_error_code()? {
-        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => Some(
-            "is busy: another process held its write lock longer than the wait for it (10 s)",
-        ),
+        ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+            Some("is busy: another process held its write lock longer than the wait for it (10 s)")
+        }
         ErrorCode::DatabaseCorrupt => Some("is damaged (SQLite finds it malformed)"),
         ErrorCode::NotADatabase => Some(
             "is not a dynamorator embedded store file, or is damaged; choose another path or \

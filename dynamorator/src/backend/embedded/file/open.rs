@@ -68,12 +68,13 @@ pub(super) fn prepare(path: &Path) -> Result<OpenInProcess, Error> {
 /// A file that cannot be created because its folder does not exist: the error names the folder.
 fn missing_folder(path: &Path, error: std::io::Error) -> Error {
     let folder = path.parent().unwrap_or(Path::new("."));
-    fail_io(path, "cannot be created: the folder it would be in does not exist")(
-        std::io::Error::new(
-            error.kind(),
-            format!("no folder {}", folder.display()),
-        ),
-    )
+    fail_io(
+        path,
+        "cannot be created: the folder it would be in does not exist",
+    )(std::io::Error::new(
+        error.kind(),
+        format!("no folder {}", folder.display()),
+    ))
 }
 
 /// What the file's first bytes say it is; anything but an empty file or a SQLite database is
@@ -195,7 +196,9 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
             .and_then(|()| transaction.pragma_update(None, "user_version", SCHEMA_VERSION))
             .map_err(fail(path, "cannot be written"))?;
     }
-    transaction.commit().map_err(fail(path, "cannot be written"))
+    transaction
+        .commit()
+        .map_err(fail(path, "cannot be written"))
 }
 
 fn ids(connection: &Connection) -> rusqlite::Result<(i32, i32)> {
@@ -241,8 +244,7 @@ pub(super) struct OpenInProcess(PathBuf);
 impl OpenInProcess {
     fn register(path: &Path) -> Result<Self, Error> {
         // The file exists by now: a symlink or `dir/../file` resolves to the one path.
-        let canonical =
-            std::fs::canonicalize(path).map_err(fail_io(path, "cannot be resolved"))?;
+        let canonical = std::fs::canonicalize(path).map_err(fail_io(path, "cannot be resolved"))?;
         let mut open = OPEN_PATHS.lock().unwrap_or_else(PoisonError::into_inner);
         if !open.insert(canonical.clone()) {
             return Err(refused(

@@ -205,11 +205,11 @@ fn part(bytes: &[u8]) -> Result<Part, CorruptReason> {
 
 /// The item under `key` whose record is `bytes`.
 pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, CorruptReason> {
-    let (body, checksum) = bytes
-        .split_last_chunk::<CHECKSUM>()
-        .ok_or(CUT_SHORT)?;
+    let (body, checksum) = bytes.split_last_chunk::<CHECKSUM>().ok_or(CUT_SHORT)?;
     if crc32fast::hash(body) != u32::from_le_bytes(*checksum) {
-        return Err(CorruptReason::Record("its checksum does not match its bytes"));
+        return Err(CorruptReason::Record(
+            "its checksum does not match its bytes",
+        ));
     }
     let header = header(body)?;
     let mut rest = header.rest;
@@ -355,17 +355,18 @@ mod tests {
     #[test]
     fn the_smallest_record_is_the_fixed_header_the_form_the_value_and_the_checksum() {
         let record = encode(&item(None, None, Payload::Json("{\"a\":\"é\"}".into())));
-        assert_eq!(
-            record.len(),
-            FIXED + 1 + "{\"a\":\"é\"}".len() + CHECKSUM
-        );
+        assert_eq!(record.len(), FIXED + 1 + "{\"a\":\"é\"}".len() + CHECKSUM);
         assert_eq!(record[..2], [VERSION, 0]);
         assert_eq!(record[FIXED], FORM_JSON);
     }
 
     #[test]
     fn any_byte_changed_makes_the_record_corrupt() {
-        let record = encode(&item(Some(1), None, Payload::Json("{\"name\":\"Ada\"}".into())));
+        let record = encode(&item(
+            Some(1),
+            None,
+            Payload::Json("{\"name\":\"Ada\"}".into()),
+        ));
         for at in 0..record.len() {
             for flip in [1u8, 0x20, 0x80] {
                 let mut damaged = record.clone();
@@ -378,7 +379,9 @@ mod tests {
         letter[at] = b'E';
         assert_eq!(
             decode("k", &letter),
-            Err(CorruptReason::Record("its checksum does not match its bytes"))
+            Err(CorruptReason::Record(
+                "its checksum does not match its bytes"
+            ))
         );
     }
 
