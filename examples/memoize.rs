@@ -7,7 +7,7 @@
 //!
 //! With `DYNAMORATOR_TABLE` set it memoises in DynamoDB instead (endpoint from
 //! `AWS_ENDPOINT_URL`). The embedded store's file is per user,
-//! `$XDG_CACHE_HOME/dynamorator-examples/memoize.redb` (`$HOME/.cache/...` by default), never
+//! `$XDG_CACHE_HOME/dynamorator-examples/memoize.db` (`$HOME/.cache/...` by default), never
 //! in a shared temporary folder; `MEMOIZE_FILE` moves it.
 
 use std::path::PathBuf;
@@ -144,7 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// `memoize.redb` in this user's cache folder (created if missing): `$XDG_CACHE_HOME` when
+/// `memoize.db` in this user's cache folder (created if missing): `$XDG_CACHE_HOME` when
 /// set to an absolute path, else `$HOME/.cache`.
 fn default_file() -> std::io::Result<PathBuf> {
     let absolute = |name: &str| {
@@ -161,5 +161,5 @@ fn default_file() -> std::io::Result<PathBuf> {
         })?;
     let folder = cache_home.join("dynamorator-examples");
     std::fs::create_dir_all(&folder)?;
-    Ok(folder.join("memoize.redb"))
+    Ok(folder.join("memoize.db"))
 }

@@ -45,7 +45,8 @@ pub struct Connection {
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
 
-    /// The embedded backend's file instead of a DynamoDB table.
+    /// The embedded backend's file instead of a DynamoDB table (an app may have it open at
+    /// the same time: the file is shared by every process on the machine).
     #[arg(
         long,
         global = true,

@@ -85,7 +85,8 @@
 //! - **Large values**: zstd in a binary attribute ([`StoreBuilder::zstd`]), and values past
 //!   DynamoDB's 400 KB item limit stored as checked parts ([`StoreBuilder::split`]).
 //! - **Embedded backend**: [`Store::embedded`] in memory, or
-//!   [`StoreBuilder::embedded_file`], a crash-safe redb file for one machine.
+//!   [`StoreBuilder::embedded_file`], a crash-safe SQLite file that every process on one machine
+//!   shares.
 //!
 //! # Guides
 //!

@@ -63,8 +63,7 @@ impl Table {
         }
     }
 
-    /// A builder for a store on this table; an embedded file's store must be dropped before
-    /// the tool runs (one store per file).
+    /// A builder for a store on this table (the tool opens an embedded file beside it).
     pub async fn builder(&self) -> StoreBuilder {
         match self {
             Table::File(path) => Store::builder().embedded_file(path),

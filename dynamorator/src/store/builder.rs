@@ -114,25 +114,31 @@ impl StoreBuilder {
     }
 
     /// Keeps items in the file at `path` across runs, with the semantics of
-    /// [`embedded`](StoreBuilder::embedded), in an embedded database
-    /// ([redb](https://docs.rs/redb): ACID, crash-safe). Items are read from the file as they are
-    /// needed, never loaded whole, so a cache may be larger than memory and opens at once; a
-    /// write is acknowledged once it is durable, so a crash loses none that was. File work never
-    /// runs on the runtime's threads: reads run on tokio's blocking threads, writes on the
-    /// store's writer thread, which commits concurrent writes together.
+    /// [`embedded`](StoreBuilder::embedded), in a SQLite database in WAL mode that every
+    /// process on the machine can open at once. Leases, fleet-wide clears and ordered writes
+    /// are evaluated in the file's write transactions, so they hold between those processes as
+    /// on DynamoDB. Items are read as they are needed, never loaded whole, so a cache may be
+    /// larger than memory and opens at once. A write is acknowledged once it is committed to
+    /// the write-ahead log: it survives the process being killed (a power loss may take back
+    /// the last commits, never corrupt the file). Every record carries a checksum: a value
+    /// damaged on disk is [`Error::Corrupt`], never a wrong value. File work never runs on the
+    /// runtime's threads: it runs on tokio's blocking threads.
     ///
-    /// One store uses a file at a time: a second store on it, in this process or another, is
-    /// refused at build with an [`Error::Embedded`] that says so. The file is created readable
-    /// by its owner only. Expired items are misses at once; a day after expiry (so a cache's
+    /// In one process, one store per file: a second, by any path to the same file, is refused
+    /// at build with an [`Error::Embedded`] that says so (share the first; clones are cheap).
+    /// The file, and the `-wal` and `-shm` files beside it, are created readable by their
+    /// owner only. Expired items are misses at once; a day after expiry (so a cache's
     /// fail-safe can still answer with them) they are removed by the read that meets them, or
-    /// by a background sweep (a bounded batch at a time). A file that is not such a database (an earlier version's JSON-lines journal, say)
-    /// is refused with an error naming it, and left as it is.
+    /// by a sweep that runs when the store opens and then every minute. A file that is not
+    /// such a database (an earlier version's redb file or JSON-lines journal, an export of the
+    /// command-line tool, another program's database) is refused with an error naming it, and
+    /// left as it is; so is a path whose folder does not exist.
     ///
     /// ```no_run
     /// # async fn demo() -> Result<(), dynamorator::Error> {
     /// // A per-user folder, never a shared temporary one.
     /// let home = std::env::var_os("HOME").unwrap_or_default();
-    /// let path = std::path::Path::new(&home).join(".cache/my-app/cache.redb");
+    /// let path = std::path::Path::new(&home).join(".cache/my-app/cache.db");
     /// let store = dynamorator::Store::builder().embedded_file(path).build().await?;
     /// # Ok(()) }
     /// ```

@@ -1,17 +1,25 @@
-//! The database in the file and every operation on it, each one SQLite transaction. These
-//! calls block (they read the file and may wait for another process's write lock): they run on
-//! blocking threads, never on the async runtime's.
+//! The database in the file and every operation on it, each one SQLite transaction.
 //!
 //! Every write is an `IMMEDIATE` transaction: it takes the file's write lock before it reads,
 //! so a condition it checks (a lease, a version, a value) still holds when it writes, whichever
 //! process writes next. Reads see the last commit of any process and never wait for a writer.
+//!
+//! Each operation runs with or without waiting for locks (`Wait`): the connections that may
+//! not wait fail at once as busy, so the backend can run them on the caller's thread and send
+//! only the rare operation that met a lock to a blocking thread, on the connections that wait.
+//!
+//! Checkpoints (folding the write-ahead log into the file, which syncs it) never run inside a
+//! write: the writers' WAL hook counts the log's frames, and the backend runs a checkpoint on a
+//! blocking thread once there are enough.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 
+use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::failure::fail;
+use super::failure::{Failure, Outcome, Wait, fail};
 use super::open::{self, OpenInProcess};
 use super::record;
 use crate::backend::embedded::{condition_holds, is_fresh};
@@ -29,18 +37,31 @@ const SWEEP: &str = "cannot be swept of expired items";
 /// (`CacheConfig::fail_safe_max`) can answer with it when its loader fails.
 pub(super) const EXPIRED_GRACE_SECS: i64 = 86_400;
 
-/// Reading connections kept for the next read; more are opened while more reads run at once.
+/// Reading connections of each kind kept for the next read; more are opened while more reads
+/// run at once.
 const IDLE_READERS: usize = 8;
+
+/// Frames in the write-ahead log past which a checkpoint is due (SQLite's own default).
+const CHECKPOINT_FRAMES: i32 = 1_000;
+
+/// A writing connection, and the connections for reads, each used by one thread at a time.
+struct Connections {
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
 
 /// The open database.
 pub(super) struct Db {
     path: PathBuf,
     clock: Clock,
-    /// The one connection this process writes with; SQLite's lock orders it with the other
-    /// processes' writers.
-    writer: Mutex<Connection>,
-    /// Connections for reads, each used by one thread at a time.
-    readers: Mutex<Vec<Connection>>,
+    /// Connections that fail at once on a lock another connection holds.
+    now: Connections,
+    /// Connections that wait for such a lock (about 10 s at most).
+    waiting: Connections,
+    /// Frames in the write-ahead log after this process's last commit.
+    wal_frames: Arc<AtomicI32>,
+    /// A checkpoint is under way.
+    checkpointing: AtomicBool,
     /// Dropped after the connections, so the path is free again only once the file is closed.
     _open: OpenInProcess,
 }
@@ -58,19 +79,46 @@ impl Db {
     /// Opens (or creates) the file at `path`; expiry is judged by `clock`.
     pub(super) fn open(path: PathBuf, clock: Clock) -> Result<Db, Error> {
         let registered = open::prepare(&path)?;
-        let mut writer = open::connect(&path)?;
-        open::initialise(&mut writer, &path)?;
+        let mut waiting = open::connect(&path, Wait::Yes)?;
+        open::initialise(&mut waiting, &path)?;
+        let mut now = open::connect(&path, Wait::No)?;
+        let wal_frames = Arc::new(AtomicI32::new(0));
+        for writer in [&mut waiting, &mut now] {
+            let frames = wal_frames.clone();
+            // Replaces SQLite's automatic checkpoint, which would sync inside a write.
+            writer
+                .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages| {
+                    frames.store(pages, Ordering::Relaxed);
+                    Ok(())
+                }))
+                .map_err(|error| fail(&path, "cannot be opened", Wait::Yes)(error).into_error(&path))?;
+        }
         Ok(Db {
             path,
             clock,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            now: Connections {
+                writer: Mutex::new(now),
+                readers: Mutex::new(Vec::new()),
+            },
+            waiting: Connections {
+                writer: Mutex::new(waiting),
+                readers: Mutex::new(Vec::new()),
+            },
+            wal_frames,
+            checkpointing: AtomicBool::new(false),
             _open: registered,
         })
     }
 
     pub(super) fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn connections(&self, wait: Wait) -> &Connections {
+        match wait {
+            Wait::No => &self.now,
+            Wait::Yes => &self.waiting,
+        }
     }
 
     /// Items that expired at or before this are removed.
@@ -81,14 +129,19 @@ impl Db {
     }
 
     /// Runs `op` on a reading connection.
-    fn read<T>(&self, op: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, Error> {
-        let idle = lock(&self.readers).pop();
+    fn read<T>(
+        &self,
+        wait: Wait,
+        op: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Outcome<T> {
+        let pool = &self.connections(wait).readers;
+        let idle = lock(pool).pop();
         let connection = match idle {
             Some(connection) => connection,
-            None => open::connect(&self.path)?,
+            None => open::connect(&self.path, wait)?,
         };
-        let outcome = op(&connection).map_err(fail(&self.path, READ));
-        let mut idle = lock(&self.readers);
+        let outcome = op(&connection).map_err(fail(&self.path, READ, wait));
+        let mut idle = lock(pool);
         if idle.len() < IDLE_READERS {
             idle.push(connection);
         }
@@ -96,38 +149,81 @@ impl Db {
     }
 
     /// Runs `op` in a write transaction, committed if it returns `Ok`, rolled back otherwise.
+    /// Without waiting, a writer of this process at work is a lock taken too.
     fn write_with<T>(
         &self,
+        wait: Wait,
         reason: &'static str,
         op: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, Error> {
-        let mut connection = lock(&self.writer);
-        let transaction = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(fail(&self.path, reason))?;
-        let outcome = op(&transaction).map_err(fail(&self.path, reason))?;
-        transaction.commit().map_err(fail(&self.path, reason))?;
+    ) -> Outcome<T> {
+        let writer = &self.connections(wait).writer;
+        let mut connection = match wait {
+            Wait::Yes => lock(writer),
+            Wait::No => match writer.try_lock() {
+                Ok(connection) => connection,
+                Err(TryLockError::WouldBlock) => return Err(Failure::Busy),
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            },
+        };
+        let failed = fail(&self.path, reason, wait);
+        let transaction = match connection.transaction_with_behavior(TransactionBehavior::Immediate)
+        {
+            Ok(transaction) => transaction,
+            Err(error) => return Err(failed(error)),
+        };
+        let outcome = match op(&transaction) {
+            Ok(outcome) => outcome,
+            Err(error) => return Err(failed(error)),
+        };
+        transaction.commit().map_err(failed)?;
         Ok(outcome)
     }
 
+    /// Whether the write-ahead log has grown enough for a checkpoint and none is under way; if
+    /// so, the caller must run [`checkpoint`](Db::checkpoint).
+    pub(super) fn checkpoint_due(&self) -> bool {
+        self.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
+            && !self.checkpointing.swap(true, Ordering::AcqRel)
+    }
+
+    /// Folds the write-ahead log into the file as far as readers allow (`PASSIVE`: it waits
+    /// for nobody). Blocks: it syncs the file.
+    pub(super) fn checkpoint(&self) {
+        let done = self.read(Wait::Yes, |connection| {
+            connection.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE)
+        });
+        self.wal_frames.store(0, Ordering::Relaxed);
+        self.checkpointing.store(false, Ordering::Release);
+        if let Err(failure) = done {
+            let error = failure.into_error(&self.path);
+            tracing::warn!(
+                path = %self.path.display(),
+                %error,
+                "dynamorator: a checkpoint of the embedded store's write-ahead log failed"
+            );
+        }
+    }
+
     /// One item; an item long expired is removed instead of returned.
-    pub(super) fn get(&self, key: &str) -> Result<Option<StoredItem>, Error> {
-        let found = self.read(|connection| select(connection, key))?;
+    pub(super) fn get(&self, key: &str, wait: Wait) -> Outcome<Option<StoredItem>> {
+        let found = self.read(wait, |connection| select(connection, key))?;
         match found {
             None => Ok(None),
             Some((expires_at, _)) if expires_at <= self.removable_until() => {
-                self.remove_expired_keys(&[key])?;
+                self.remove_expired_keys(&[key], wait)?;
                 Ok(None)
             }
-            Some((_, item)) => item.map(Some).map_err(|reason| Error::corrupt(key, reason)),
+            Some((_, item)) => item
+                .map(Some)
+                .map_err(|reason| Error::corrupt(key, reason).into()),
         }
     }
 
     /// Up to 100 items, read at one moment; items long expired are removed instead of
     /// returned.
-    pub(super) fn batch_get(&self, keys: &[String]) -> Result<BatchGetPage, Error> {
+    pub(super) fn batch_get(&self, keys: &[String], wait: Wait) -> Outcome<BatchGetPage> {
         let removable_until = self.removable_until();
-        let found = self.read(|connection| {
+        let found = self.read(wait, |connection| {
             let snapshot = connection.unchecked_transaction()?;
             let found = keys
                 .iter()
@@ -143,22 +239,20 @@ impl Db {
                 expired.push(key.as_str());
                 continue;
             }
-            page.items
-                .push(item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))));
+            page.items.push(
+                item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))),
+            );
         }
         if !expired.is_empty() {
-            self.remove_expired_keys(&expired)?;
+            self.remove_expired_keys(&expired, wait)?;
         }
         Ok(page)
     }
 
     /// Applies writes in one transaction; each ends its key's lease (as a DynamoDB `PutItem`
     /// replaces the lease attributes) and removes the parts of a split value it replaces.
-    pub(super) fn write<'w>(
-        &self,
-        writes: impl IntoIterator<Item = &'w WriteOp>,
-    ) -> Result<(), Error> {
-        self.write_with(WRITE, |transaction| {
+    pub(super) fn write(&self, writes: &[WriteOp], wait: Wait) -> Outcome<()> {
+        self.write_with(wait, WRITE, |transaction| {
             for write in writes {
                 let key = write.key();
                 remove_parts_of(transaction, key)?;
@@ -178,8 +272,13 @@ impl Db {
 
     /// Writes `item` if the stored one meets `condition`, checked and written in one
     /// transaction under the file's write lock, so no write of any process comes between.
-    pub(super) fn put_if(&self, item: &StoredItem, condition: &Condition) -> Result<bool, Error> {
-        self.write_with(WRITE, |transaction| {
+    pub(super) fn put_if(
+        &self,
+        item: &StoredItem,
+        condition: &Condition,
+        wait: Wait,
+    ) -> Outcome<bool> {
+        self.write_with(wait, WRITE, |transaction| {
             let key = item.key.as_str();
             // An unreadable record counts as absent: only a write that needs no value (a
             // version over nothing) replaces it.
@@ -197,8 +296,8 @@ impl Db {
     /// Takes the lease unless another unexpired one is there or the stored value is fresh (a
     /// value stored since the caller read its miss needs no load); looked at and taken under
     /// the file's write lock, so two processes never both take it.
-    pub(super) fn acquire_lease(&self, lease: &LeaseRequest<'_>) -> Result<bool, Error> {
-        self.write_with(WRITE, |transaction| {
+    pub(super) fn acquire_lease(&self, lease: &LeaseRequest<'_>, wait: Wait) -> Outcome<bool> {
+        self.write_with(wait, WRITE, |transaction| {
             // An unreadable record is no fresh value: the lease may be taken to replace it.
             let stored = select(transaction, lease.key)?.and_then(|(_, item)| item.ok());
             if is_fresh(stored.as_ref(), lease) {
@@ -223,8 +322,8 @@ impl Db {
     }
 
     /// Ends `owner`'s lease on `key`, if it holds it.
-    pub(super) fn release_lease(&self, key: &str, owner: &str) -> Result<(), Error> {
-        self.write_with(WRITE, |transaction| {
+    pub(super) fn release_lease(&self, key: &str, owner: &str, wait: Wait) -> Outcome<()> {
+        self.write_with(wait, WRITE, |transaction| {
             transaction
                 .prepare_cached("DELETE FROM leases WHERE key = ?1 AND owner = ?2")?
                 .execute([key, owner])?;
@@ -234,19 +333,23 @@ impl Db {
 
     /// One page of at most `limit` whole items after `start`, in key order, expired ones
     /// included; records that do not decode are reported, not skipped.
-    pub(super) fn scan_items(&self, limit: u32, start: Option<&str>) -> Result<ItemPage, Error> {
-        let (items, last_key) =
-            self.page("key, expires_at, form, record", limit, start, |key, row| {
+    pub(super) fn scan_items(&self, limit: u32, start: Option<&str>) -> Outcome<ItemPage> {
+        let (items, last_key) = self.page(
+            "key, expires_at, form, record",
+            limit,
+            start,
+            |key, row| {
                 let record = row.get_ref(3)?.as_blob()?;
                 Ok(decode(&key, row.get(1)?, record)
                     .map_err(|reason| Box::new((key.clone(), Error::corrupt(&key, reason)))))
-            })?;
+            },
+        )?;
         Ok(ItemPage { items, last_key })
     }
 
     /// One page of at most `limit` keys after `start`, in key order, with their expiry; parts
     /// of split values count toward the limit but are left out, as DynamoDB's filter does.
-    pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
+    pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Outcome<ScanPage> {
         let (keys, last_key) = self.page("key, expires_at, form", limit, start, |key, row| {
             let form: i64 = row.get(2)?;
             Ok((!record::is_part_form(form)).then_some((key, Some(row.get(1)?))))
@@ -259,17 +362,18 @@ impl Db {
 
     /// At most `limit` rows of `columns` after `start`, in key order, each made by `each` from
     /// its key and row; and the key to resume after, when more follow. Unlike some servers, a
-    /// page that ends exactly at the last key says so.
+    /// page that ends exactly at the last key says so. Pages are bulk work: they run where
+    /// they may wait.
     fn page<R>(
         &self,
         columns: &str,
         limit: u32,
         start: Option<&str>,
         each: impl Fn(String, &rusqlite::Row<'_>) -> rusqlite::Result<R>,
-    ) -> Result<(Vec<R>, Option<String>), Error> {
+    ) -> Outcome<(Vec<R>, Option<String>)> {
         // One more row than the page tells whether more follow.
         let fetch = i64::from(limit).saturating_add(1);
-        self.read(|connection| {
+        self.read(Wait::Yes, |connection| {
             let mut statement = match start {
                 Some(_) => connection.prepare_cached(&format!(
                     "SELECT {columns} FROM items WHERE key > ?1 ORDER BY key LIMIT ?2"
@@ -300,9 +404,9 @@ impl Db {
 
     /// Removes those of `keys` whose items are long expired (checked again under the write
     /// lock: another write, of any process, may have replaced them since they were read).
-    fn remove_expired_keys(&self, keys: &[&str]) -> Result<(), Error> {
+    fn remove_expired_keys(&self, keys: &[&str], wait: Wait) -> Outcome<()> {
         let removable_until = self.removable_until();
-        self.write_with(WRITE, |transaction| {
+        self.write_with(wait, WRITE, |transaction| {
             let mut remove = transaction
                 .prepare_cached("DELETE FROM items WHERE key = ?1 AND expires_at <= ?2")?;
             for key in keys {
@@ -315,11 +419,11 @@ impl Db {
     /// Removes at most `limit` long-expired items, oldest expiry first, in one transaction,
     /// and the leases that have lapsed; returns how many items it removed (a full `limit`:
     /// there may be more).
-    pub(super) fn sweep(&self, limit: usize) -> Result<usize, Error> {
+    pub(super) fn sweep(&self, limit: usize) -> Outcome<usize> {
         let removable_until = self.removable_until();
         let now_ms = self.clock.now_epoch_millis();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.write_with(SWEEP, |transaction| {
+        self.write_with(Wait::Yes, SWEEP, |transaction| {
             let removed = transaction
                 .prepare_cached(
                     "DELETE FROM items WHERE rowid IN (SELECT rowid FROM items
@@ -464,7 +568,7 @@ mod tests {
 
         fn put(&self, key: &str, ttl_secs: i64) {
             let item = self.item(key, ttl_secs);
-            self.db().write(&[WriteOp::Put(item)]).unwrap();
+            self.db().write(&[WriteOp::Put(item)], Wait::Yes).unwrap();
         }
 
         /// Every key in the file, expired or not.
@@ -486,14 +590,14 @@ mod tests {
         }
 
         fn leases(&self) -> i64 {
-            let writer = lock(&self.db().writer);
+            let writer = lock(&self.db().waiting.writer);
             writer
                 .query_row("SELECT count(*) FROM leases", [], |row| row.get(0))
                 .unwrap()
         }
 
         fn raw_put(&self, key: &str, expires_at: i64, record: &[u8]) {
-            let writer = lock(&self.db().writer);
+            let writer = lock(&self.db().waiting.writer);
             writer
                 .execute(
                     "INSERT OR REPLACE INTO items (key, expires_at, form, record)
@@ -520,13 +624,13 @@ mod tests {
         f.put("k", 10);
         f.clock.advance(Duration::from_secs(10));
         // Expired (the store's reads call that a miss) but kept, as DynamoDB would for a while.
-        assert!(f.db().get("k").unwrap().is_some());
+        assert!(f.db().get("k", Wait::Yes).unwrap().is_some());
         f.clock
             .advance(Duration::from_secs(EXPIRED_GRACE_SECS as u64 - 1));
-        assert!(f.db().get("k").unwrap().is_some());
+        assert!(f.db().get("k", Wait::Yes).unwrap().is_some());
         assert_eq!(f.keys(), ["k"]);
         f.clock.advance(Duration::from_secs(1));
-        assert!(f.db().get("k").unwrap().is_none());
+        assert!(f.db().get("k", Wait::Yes).unwrap().is_none());
         assert!(f.keys().is_empty(), "removed from the file");
     }
 
@@ -538,7 +642,7 @@ mod tests {
         f.clock
             .advance(Duration::from_secs(EXPIRED_GRACE_SECS as u64 + 1));
         let keys = ["old".to_owned(), "new".to_owned(), "absent".to_owned()];
-        let page = f.db().batch_get(&keys).unwrap();
+        let page = f.db().batch_get(&keys, Wait::Yes).unwrap();
         let found: Vec<String> = page.items.into_iter().map(|i| i.unwrap().key).collect();
         assert_eq!(found, ["new"]);
         assert_eq!(f.keys(), ["new"]);
@@ -554,7 +658,7 @@ mod tests {
                 WriteOp::Put(item)
             })
             .collect();
-        f.db().write(&batch).unwrap();
+        f.db().write(&batch, Wait::Yes).unwrap();
         f.put("kept", 10 * EXPIRED_GRACE_SECS);
         f.put("just-expired", EXPIRED_GRACE_SECS + 100);
         // The old items are past their grace now; `just-expired` has just expired.
@@ -580,7 +684,7 @@ mod tests {
         f.put("replaced", 10 * EXPIRED_GRACE_SECS);
         f.put("deleted", 1);
         f.db()
-            .write(&[WriteOp::Delete("deleted".to_owned())])
+            .write(&[WriteOp::Delete("deleted".to_owned())], Wait::Yes)
             .unwrap();
         f.clock
             .advance(Duration::from_secs(2 * EXPIRED_GRACE_SECS as u64));
@@ -593,19 +697,19 @@ mod tests {
         let f = Fixture::new();
         let expires_at = f.clock.now_epoch_secs() + 100;
         f.raw_put("bad", expires_at, &[9u8, 0, 1]);
-        let error = f.db().get("bad").unwrap_err();
+        let error = f.db().get("bad", Wait::Yes).unwrap_err();
         assert!(
-            matches!(&error, Error::Corrupt { key, .. } if key == "bad"),
+            matches!(&error, Failure::Error(Error::Corrupt { key, .. }) if key == "bad"),
             "{error:?}"
         );
-        let page = f.db().batch_get(&["bad".to_owned()]).unwrap();
+        let page = f.db().batch_get(&["bad".to_owned()], Wait::Yes).unwrap();
         assert!(matches!(&page.items[..], [Err(unreadable)] if unreadable.0 == "bad"));
         assert_eq!(
             f.db().scan(10, None).unwrap().keys,
             [("bad".to_owned(), Some(expires_at))]
         );
         f.put("bad", 10);
-        assert!(f.db().get("bad").unwrap().is_some());
+        assert!(f.db().get("bad", Wait::Yes).unwrap().is_some());
     }
 
     #[test]
@@ -613,33 +717,36 @@ mod tests {
         let f = Fixture::new();
         let item = f.item("k", 100);
         f.raw_put("k", item.expires_at + 1, &record::encode(&item));
-        assert!(matches!(f.db().get("k"), Err(Error::Corrupt { .. })));
+        assert!(matches!(
+            f.db().get("k", Wait::Yes),
+            Err(Failure::Error(Error::Corrupt { .. }))
+        ));
     }
 
     #[test]
     fn a_lease_is_taken_once_until_it_lapses_is_released_or_the_key_is_written() {
         let f = Fixture::new();
-        assert!(f.db().acquire_lease(&f.lease("k", "a")).unwrap());
-        assert!(!f.db().acquire_lease(&f.lease("k", "b")).unwrap(), "held");
-        f.db().release_lease("k", "b").unwrap();
+        assert!(f.db().acquire_lease(&f.lease("k", "a"), Wait::Yes).unwrap());
+        assert!(!f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(), "held");
+        f.db().release_lease("k", "b", Wait::Yes).unwrap();
         assert!(
-            !f.db().acquire_lease(&f.lease("k", "b")).unwrap(),
+            !f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(),
             "not b's"
         );
-        f.db().release_lease("k", "a").unwrap();
+        f.db().release_lease("k", "a", Wait::Yes).unwrap();
         assert!(
-            f.db().acquire_lease(&f.lease("k", "b")).unwrap(),
+            f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(),
             "released"
         );
         f.clock.advance(Duration::from_secs(10));
-        assert!(f.db().acquire_lease(&f.lease("k", "c")).unwrap(), "lapsed");
+        assert!(f.db().acquire_lease(&f.lease("k", "c"), Wait::Yes).unwrap(), "lapsed");
         f.put("k", 100);
         assert_eq!(f.leases(), 0, "the write ended it");
         assert!(
-            !f.db().acquire_lease(&f.lease("k", "d")).unwrap(),
+            !f.db().acquire_lease(&f.lease("k", "d"), Wait::Yes).unwrap(),
             "a fresh value needs no load"
         );
-        assert!(f.db().acquire_lease(&f.lease("other", "d")).unwrap());
+        assert!(f.db().acquire_lease(&f.lease("other", "d"), Wait::Yes).unwrap());
         f.clock.advance(Duration::from_secs(10));
         f.db().sweep(10).unwrap();
         assert_eq!(f.leases(), 0, "the sweep drops lapsed leases");
@@ -650,13 +757,48 @@ mod tests {
         let f = Fixture::new();
         let mut versioned = f.item("v", 100);
         versioned.version = Some(2);
-        assert!(f.db().put_if(&versioned, &Condition::OlderVersion).unwrap());
+        assert!(f.db().put_if(&versioned, &Condition::OlderVersion, Wait::Yes).unwrap());
         versioned.version = Some(1);
-        assert!(!f.db().put_if(&versioned, &Condition::OlderVersion).unwrap());
+        assert!(!f.db().put_if(&versioned, &Condition::OlderVersion, Wait::Yes).unwrap());
         let item = f.item("d", 100);
-        assert!(f.db().put_if(&item, &Condition::DataIs(None)).unwrap());
-        assert!(!f.db().put_if(&item, &Condition::DataIs(None)).unwrap());
+        assert!(f.db().put_if(&item, &Condition::DataIs(None), Wait::Yes).unwrap());
+        assert!(!f.db().put_if(&item, &Condition::DataIs(None), Wait::Yes).unwrap());
         let same = Condition::DataIs(Some("1".to_owned()));
-        assert!(f.db().put_if(&item, &same).unwrap());
+        assert!(f.db().put_if(&item, &same, Wait::Yes).unwrap());
+    }
+
+    #[test]
+    fn without_waiting_a_lock_held_elsewhere_is_busy_and_changes_nothing() {
+        let f = Fixture::new();
+        f.put("k", 100);
+        let other = Connection::open(&f.db().path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let write = [WriteOp::Delete("k".to_owned())];
+        assert!(matches!(f.db().write(&write, Wait::No), Err(Failure::Busy)));
+        // A reader in WAL mode never waits for a writer.
+        assert!(f.db().get("k", Wait::No).unwrap().is_some());
+        other.execute_batch("COMMIT").unwrap();
+        f.db().write(&write, Wait::No).unwrap();
+        assert!(f.db().get("k", Wait::No).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_checkpoint_is_due_once_the_log_has_grown_and_runs_once_at_a_time() {
+        let f = Fixture::new();
+        assert!(!f.db().checkpoint_due());
+        // About 5 MB: more pages than a checkpoint waits for.
+        let batch: Vec<WriteOp> = (0..1_000)
+            .map(|i| {
+                let mut item = f.item(&format!("k{i:05}"), 100);
+                item.payload = Payload::Json(format!("\"{}\"", "x".repeat(5_000)));
+                WriteOp::Put(item)
+            })
+            .collect();
+        f.db().write(&batch, Wait::Yes).unwrap();
+        assert!(f.db().checkpoint_due());
+        assert!(!f.db().checkpoint_due(), "one at a time");
+        f.db().checkpoint();
+        assert!(!f.db().checkpoint_due());
+        assert_eq!(f.keys().len(), 1_000);
     }
 }

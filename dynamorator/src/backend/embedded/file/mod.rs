@@ -25,6 +25,7 @@ use crate::backend::{
 };
 use crate::{Clock, Error};
 use db::Db;
+use failure::{Failure, Outcome, Wait};
 use sweep::Sweeper;
 
 /// The store's file, open.
@@ -48,17 +49,50 @@ impl FileBackend {
         })
     }
 
-    /// Runs `op` on the database on a blocking thread.
-    fn run<T: Send + 'static>(
+    /// What an operation tried on the caller's thread came to: its answer, or, when it met a
+    /// lock, `later` (the same operation, allowed to wait) on a blocking thread.
+    fn settle<T: Send + 'static>(
         &self,
-        op: impl FnOnce(&Db) -> Result<T, Error> + Send + 'static,
+        now: Outcome<T>,
+        later: impl FnOnce() -> Box<dyn FnOnce(&Db) -> Outcome<T> + Send>,
     ) -> BoxFuture<'static, Result<T, Error>> {
-        let db = self.db.clone();
-        Box::pin(blocking(db.path().to_owned(), move || op(&db)))
+        match now {
+            Ok(answer) => Box::pin(std::future::ready(Ok(answer))),
+            Err(Failure::Error(error)) => Box::pin(std::future::ready(Err(error))),
+            Err(Failure::Busy) => self.run(later()),
+        }
     }
 
+    /// Runs `op` on the database on a blocking thread, where it may wait for locks.
+    fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Db) -> Outcome<T> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, Error>> {
+        let db = self.db.clone();
+        Box::pin(blocking(db.path().to_owned(), move || {
+            op(&db).map_err(|failure| failure.into_error(db.path()))
+        }))
+    }
+
+    /// Writes, tried on the caller's thread first; then, if the write-ahead log has grown
+    /// enough, a checkpoint on a blocking thread (it syncs the file: no caller waits for it).
     fn write(&self, writes: Vec<WriteOp>) -> BoxFuture<'static, Result<(), Error>> {
-        self.run(move |db| db.write(&writes))
+        let now = self.db.write(&writes, Wait::No);
+        let written = self.settle(now, || Box::new(move |db| db.write(&writes, Wait::Yes)));
+        self.checkpoint_if_due();
+        written
+    }
+
+    fn checkpoint_if_due(&self) {
+        if self.db.checkpoint_due() {
+            let db = self.db.clone();
+            // Outside a runtime (never, for a store's calls) the next write starts it.
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn_blocking(move || db.checkpoint());
+            } else {
+                db.checkpoint();
+            }
+        }
     }
 }
 
@@ -84,8 +118,11 @@ async fn blocking<T: Send + 'static>(
 
 impl Backend for FileBackend {
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
-        let key = key.to_owned();
-        self.run(move |db| db.get(&key))
+        let now = self.db.get(key, Wait::No);
+        self.settle(now, || {
+            let key = key.to_owned();
+            Box::new(move |db| db.get(&key, Wait::Yes))
+        })
     }
 
     fn put(&self, item: StoredItem) -> BoxFuture<'_, Result<(), Error>> {
@@ -97,8 +134,11 @@ impl Backend for FileBackend {
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
-        let keys = keys.to_vec();
-        self.run(move |db| db.batch_get(&keys))
+        let now = self.db.batch_get(keys, Wait::No);
+        self.settle(now, || {
+            let keys = keys.to_vec();
+            Box::new(move |db| db.batch_get(&keys, Wait::Yes))
+        })
     }
 
     fn batch_write(&self, writes: Vec<WriteOp>) -> BoxFuture<'_, Result<Vec<WriteOp>, Error>> {
@@ -125,20 +165,27 @@ impl Backend for FileBackend {
     }
 
     fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
-        self.run(move |db| db.put_if(&item, &condition))
+        let now = self.db.put_if(&item, &condition, Wait::No);
+        let written = self.settle(now, || {
+            Box::new(move |db| db.put_if(&item, &condition, Wait::Yes))
+        });
+        self.checkpoint_if_due();
+        written
     }
 
     fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
-        let (key, owner) = (lease.key.to_owned(), lease.owner.to_owned());
-        let (now_ms, until_ms, generation) = (lease.now_ms, lease.until_ms, lease.generation);
-        self.run(move |db| {
-            db.acquire_lease(&LeaseRequest {
-                key: &key,
-                owner: &owner,
-                now_ms,
-                until_ms,
-                generation,
-                expires_at: lease.expires_at,
+        let now = self.db.acquire_lease(&lease, Wait::No);
+        self.settle(now, || {
+            let (key, owner) = (lease.key.to_owned(), lease.owner.to_owned());
+            Box::new(move |db| {
+                db.acquire_lease(
+                    &LeaseRequest {
+                        key: &key,
+                        owner: &owner,
+                        ..lease
+                    },
+                    Wait::Yes,
+                )
             })
         })
     }
@@ -148,7 +195,10 @@ impl Backend for FileBackend {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let (key, owner) = (key.to_owned(), owner.to_owned());
-        self.run(move |db| db.release_lease(&key, &owner))
+        let now = self.db.release_lease(key, owner, Wait::No);
+        self.settle(now, || {
+            let (key, owner) = (key.to_owned(), owner.to_owned());
+            Box::new(move |db| db.release_lease(&key, &owner, Wait::Yes))
+        })
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-use super::failure::{fail, fail_io, refused};
+use super::failure::{Wait, fail_io, fail_open as fail, refused};
 use crate::Error;
 
 /// `PRAGMA application_id` of a store file: "dyna". `file(1)` and the `sqlite3` tool show it.
@@ -126,15 +126,20 @@ fn recognise(path: &Path, mut file: &File) -> Result<(), Error> {
     ))
 }
 
-/// A new connection to the prepared file at `path`, set up as every connection of a store is.
-pub(super) fn connect(path: &Path) -> Result<Connection, Error> {
+/// A new connection to the prepared file at `path`, set up as every connection of a store is;
+/// one that may `wait` waits for other connections' locks (about 10 s at most), one that may
+/// not fails at once as busy.
+pub(super) fn connect(path: &Path, wait: Wait) -> Result<Connection, Error> {
     // No mutex in SQLite: each connection is used by one thread at a time (db.rs).
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut connection =
         Connection::open_with_flags(path, flags).map_err(fail(path, "cannot be opened"))?;
-    connection
-        .busy_handler(Some(wait_for_lock))
-        .map_err(fail(path, "cannot be opened"))?;
+    // rusqlite's own default is to wait 5 s: set either way.
+    match wait {
+        Wait::Yes => connection.busy_handler(Some(wait_for_lock)),
+        Wait::No => connection.busy_timeout(Duration::ZERO),
+    }
+    .map_err(fail(path, "cannot be opened"))?;
     // NORMAL in WAL mode: a commit is in the operating system's hands when it returns, so it
     // survives the process being killed at any moment; only a power loss can take the last
     // commits back (never leaving the file inconsistent). Enough for a cache, and no fsync

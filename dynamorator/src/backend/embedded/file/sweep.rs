@@ -52,7 +52,8 @@ fn sweep_until_stopped(db: &Db, stopped: &mpsc::Receiver<()>) {
         pause = match db.sweep(SWEEP_BATCH) {
             Ok(seen) if seen == SWEEP_BATCH => BACKLOG_PAUSE,
             Ok(_) => SWEEP_EVERY,
-            Err(error) => {
+            Err(failure) => {
+                let error = failure.into_error(db.path());
                 tracing::warn!(
                     path = %db.path().display(),
                     %error,
