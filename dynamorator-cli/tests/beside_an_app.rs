@@ -110,13 +110,19 @@ fn app() {
             .await
             .unwrap();
         let ttl = dynamorator::Ttl::hours(1);
-        store.put("app-key", &json!({"from": "app"}), ttl).await.unwrap();
+        store
+            .put("app-key", &json!({"from": "app"}), ttl)
+            .await
+            .unwrap();
         store.put("app-doomed", &1, ttl).await.unwrap();
         println!("APP ready {{}}");
         let started = Instant::now();
         let mut writes = 0u64;
         while !stop.exists() && started.elapsed() < Duration::from_secs(300) {
-            store.put(&format!("app-{}", writes % 50), &writes, ttl).await.unwrap();
+            store
+                .put(&format!("app-{}", writes % 50), &writes, ttl)
+                .await
+                .unwrap();
             writes += 1;
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

@@ -69,7 +69,10 @@ pub(super) fn fail(
 }
 
 /// A SQLite error on `path` while opening it, as the crate's error.
-pub(super) fn fail_open(path: &Path, reason: &'static str) -> impl FnOnce(rusqlite::Error) -> Error {
+pub(super) fn fail_open(
+    path: &Path,
+    reason: &'static str,
+) -> impl FnOnce(rusqlite::Error) -> Error {
     move |error| fail(path, reason, Wait::Yes)(error).into_error(path)
 }
 

@@ -21,8 +21,10 @@ const APPLICATION_ID: i32 = 0x6479_6e61;
 const SCHEMA_VERSION: i32 = 1;
 
 /// The tables. `items` keeps each record (`record.rs`) with its expiry and form beside it, so
-/// listings, the sweep and writes over split values read no records; `leases` are the fleet's
-/// leases on keys, shared by every process on the file.
+/// listings, the sweep and writes over split values read no records. A rowid table, not one
+/// clustered by key (`WITHOUT ROWID`): with records of a kilobyte and more, that one measured
+/// 3.3 times the size on disk and slower reads and writes. `leases` are the fleet's leases on
+/// keys, shared by every process on the file.
 const SCHEMA: &str = "
     CREATE TABLE items (
         key TEXT PRIMARY KEY NOT NULL,
