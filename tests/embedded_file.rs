@@ -217,12 +217,15 @@ async fn the_file_and_the_files_beside_it_are_created_owner_only() {
 }
 
 /// A second store on the file in this process is refused however the path is written: a
-/// symlink to it, or a path through `..`.
+/// symlink to it, a hard link, or a path through `..`; and the refusal leaves the first store
+/// as it was (it opens no descriptor of the file, whose closing would drop the first store's
+/// locks).
 #[cfg(unix)]
 #[tokio::test]
 async fn another_path_to_a_file_in_use_is_the_same_file() {
     let path = unique_file();
     let first = open(&path).await.unwrap();
+    first.put("k", &1, Ttl::days(1)).await.unwrap();
     let link = path.with_extension("link");
     std::os::unix::fs::symlink(&path, &link).unwrap();
     let folder = path.parent().unwrap();
@@ -231,16 +234,24 @@ async fn another_path_to_a_file_in_use_is_the_same_file() {
         .join("..")
         .join(folder.file_name().unwrap())
         .join(name);
-    for other in [&link, &dotted] {
+    let hard = path.with_extension("hard");
+    std::fs::hard_link(&path, &hard).unwrap();
+    for other in [&link, &dotted, &hard] {
         let error = open(other).await.expect_err("the same file");
         assert!(
             matches!(&error, Error::Embedded { reason, .. } if reason.contains("already open")),
             "{other:?}: {error}"
         );
     }
+    // The refusals closed nothing of the first store's: it reads and writes on.
+    assert_eq!(first.get::<i32>("k").await.unwrap(), Some(1));
+    first.put("k", &2, Ttl::days(1)).await.unwrap();
     drop(first);
-    assert!(open(&link).await.is_ok(), "closed, it opens by any path");
+    let again = open(&link).await.expect("closed, it opens by any path");
+    assert_eq!(again.get::<i32>("k").await.unwrap(), Some(2));
+    drop(again);
     std::fs::remove_file(&link).unwrap();
+    std::fs::remove_file(&hard).unwrap();
     std::fs::remove_file(&path).unwrap();
 }
 

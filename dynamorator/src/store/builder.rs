@@ -121,10 +121,14 @@ impl StoreBuilder {
     /// larger than memory and opens at once. A write is acknowledged once it is committed to
     /// the write-ahead log: it survives the process being killed (a power loss may take back
     /// the last commits, never corrupt the file). Every record carries a checksum: a value
-    /// damaged on disk is [`Error::Corrupt`], never a wrong value. File work never runs on the
-    /// runtime's threads: it runs on tokio's blocking threads.
+    /// damaged on disk is [`Error::Corrupt`], never a wrong value. Reads and writes run on the
+    /// calling task's thread without waiting for any lock (they take microseconds); one that
+    /// finds the file locked by another writer waits for it on tokio's blocking threads, as do
+    /// scans, and checkpoints and sweeps run on a thread of the store. Open a store in each
+    /// process after a `fork`, not before: one opened before is refused in the child.
     ///
-    /// In one process, one store per file: a second, by any path to the same file, is refused
+    /// In one process, one store per file: a second, by any path to the same file (symlinks and
+    /// hard links included), is refused
     /// at build with an [`Error::Embedded`] that says so (share the first; clones are cheap).
     /// The file, and the `-wal` and `-shm` files beside it, are created readable by their
     /// owner only. Expired items are misses at once; a day after expiry (so a cache's

@@ -9,8 +9,8 @@
 //! only the rare operation that met a lock to a blocking thread, on the connections that wait.
 //!
 //! Checkpoints (folding the write-ahead log into the file, which syncs it) never run inside a
-//! write: the writers' WAL hook counts the log's frames, and the backend runs a checkpoint on a
-//! blocking thread once there are enough.
+//! write: the writers' WAL hook counts the log's frames, and once there are enough a write
+//! asks the store's housekeeping thread (`sweep.rs`) for one.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -19,9 +19,10 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use rusqlite::wal::CheckpointMode;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::failure::{Failure, Outcome, Wait, fail};
+use super::failure::{Failure, Outcome, Wait, fail, refused};
 use super::open::{self, OpenInProcess};
 use super::record;
+use super::sweep::Tasks;
 use crate::backend::embedded::{condition_holds, is_fresh};
 use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{BatchGetPage, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp};
@@ -45,6 +46,9 @@ const IDLE_READERS: usize = 8;
 /// pages. Four times SQLite's default, so a page written again and again (an index's root,
 /// say) is copied into the file, and the file synced, a quarter as often.
 const CHECKPOINT_FRAMES: i32 = 4_000;
+/// Past this many frames, readers and writers of every process keep the log from being
+/// emptied by passive checkpoints: the next one waits for them and cuts the log back.
+const TRUNCATE_FRAMES: i32 = 4 * CHECKPOINT_FRAMES;
 
 /// A writing connection, and the connections for reads, each used by one thread at a time.
 struct Connections {
@@ -54,7 +58,12 @@ struct Connections {
 
 /// The open database.
 pub(super) struct Db {
+    /// The path the store was given, for messages.
     path: PathBuf,
+    /// Its canonical path, which every connection opens (a relative path stays this file).
+    file: PathBuf,
+    /// The process that opened it: SQLite connections must not be used across a `fork`.
+    process: u32,
     clock: Clock,
     /// Connections that fail at once on a lock another connection holds.
     now: Connections,
@@ -62,8 +71,10 @@ pub(super) struct Db {
     waiting: Connections,
     /// Frames in the write-ahead log after this process's last commit.
     wal_frames: Arc<AtomicI32>,
-    /// A checkpoint is under way.
+    /// A checkpoint is asked for or under way.
     checkpointing: AtomicBool,
+    /// Where checkpoints are asked for.
+    tasks: Tasks,
     /// Dropped after the connections, so the path is free again only once the file is closed.
     _open: OpenInProcess,
 }
@@ -80,10 +91,10 @@ type Decoded = Result<StoredItem, CorruptReason>;
 impl Db {
     /// Opens (or creates) the file at `path`; expiry is judged by `clock`.
     pub(super) fn open(path: PathBuf, clock: Clock) -> Result<Db, Error> {
-        let registered = open::prepare(&path)?;
-        let mut waiting = open::connect(&path, Wait::Yes)?;
+        let (registered, file) = open::prepare(&path)?;
+        let mut waiting = open::connect(&file, &path, Wait::Yes)?;
         open::initialise(&mut waiting, &path)?;
-        let mut now = open::connect(&path, Wait::No)?;
+        let mut now = open::connect(&file, &path, Wait::No)?;
         let wal_frames = Arc::new(AtomicI32::new(0));
         for writer in [&mut waiting, &mut now] {
             let frames = wal_frames.clone();
@@ -99,6 +110,8 @@ impl Db {
         }
         Ok(Db {
             path,
+            file,
+            process: std::process::id(),
             clock,
             now: Connections {
                 writer: Mutex::new(now),
@@ -110,12 +123,31 @@ impl Db {
             },
             wal_frames,
             checkpointing: AtomicBool::new(false),
+            tasks: Tasks::default(),
             _open: registered,
         })
     }
 
     pub(super) fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(super) fn tasks(&self) -> &Tasks {
+        &self.tasks
+    }
+
+    /// An error, in a process forked after the store was opened: its connections are the
+    /// parent's, and SQLite's locks would not hold.
+    fn same_process(&self) -> Outcome<()> {
+        if std::process::id() == self.process {
+            return Ok(());
+        }
+        Err(refused(
+            &self.path,
+            "was opened before this process was forked; open the store in each process after \
+             the fork",
+        )
+        .into())
     }
 
     fn connections(&self, wait: Wait) -> &Connections {
@@ -138,11 +170,12 @@ impl Db {
         wait: Wait,
         op: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Outcome<T> {
+        self.same_process()?;
         let pool = &self.connections(wait).readers;
         let idle = lock(pool).pop();
         let connection = match idle {
             Some(connection) => connection,
-            None => open::connect(&self.path, wait)?,
+            None => open::connect(&self.file, &self.path, wait)?,
         };
         let outcome = op(&connection).map_err(fail(&self.path, READ, wait));
         let mut idle = lock(pool);
@@ -160,6 +193,7 @@ impl Db {
         reason: &'static str,
         op: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Outcome<T> {
+        self.same_process()?;
         let writer = &self.connections(wait).writer;
         let mut connection = match wait {
             Wait::Yes => lock(writer),
@@ -180,32 +214,52 @@ impl Db {
             Err(error) => return Err(failed(error)),
         };
         transaction.commit().map_err(failed)?;
+        drop(connection);
+        self.checkpoint_if_due();
         Ok(outcome)
     }
 
-    /// Whether the write-ahead log has grown enough for a checkpoint and none is under way; if
-    /// so, the caller must run [`checkpoint`](Db::checkpoint).
-    pub(super) fn checkpoint_due(&self) -> bool {
-        self.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
+    /// Asks the housekeeping thread for a checkpoint if the write-ahead log has grown enough
+    /// and none is asked for already.
+    pub(super) fn checkpoint_if_due(&self) {
+        if self.wal_frames.load(Ordering::Relaxed) >= CHECKPOINT_FRAMES
             && !self.checkpointing.swap(true, Ordering::AcqRel)
+            && !self.tasks.checkpoint()
+        {
+            // No thread to run it (being dropped): the next write asks again.
+            self.checkpointing.store(false, Ordering::Release);
+        }
     }
 
     /// Folds the write-ahead log into the file as far as readers allow (`PASSIVE`: it waits
-    /// for nobody). Blocks: it syncs the file.
+    /// for nobody); past [`TRUNCATE_FRAMES`], waits for them and cuts the log back
+    /// (`TRUNCATE`). Blocks: it syncs the file.
     pub(super) fn checkpoint(&self) {
+        let mode = if self.wal_frames.load(Ordering::Relaxed) >= TRUNCATE_FRAMES {
+            CheckpointMode::TRUNCATE
+        } else {
+            CheckpointMode::PASSIVE
+        };
         let done = self.read(Wait::Yes, |connection| {
-            connection.wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE)
+            connection.wal_checkpoint_v2(None::<&str>, mode)
         });
         self.wal_frames.store(0, Ordering::Relaxed);
         self.checkpointing.store(false, Ordering::Release);
-        if let Err(failure) = done {
-            let error = failure.into_error(&self.path);
-            tracing::warn!(
+        match done {
+            // Frames left (readers on older pages) or another process's checkpoint under way:
+            // a later one finishes the work.
+            Ok(_) | Err(Failure::Busy) => {}
+            Err(Failure::Error(error)) => tracing::debug!(
                 path = %self.path.display(),
                 %error,
-                "dynamorator: a checkpoint of the embedded store's write-ahead log failed"
-            );
+                "dynamorator: a checkpoint of the embedded store's write-ahead log did not run"
+            ),
         }
+    }
+
+    #[cfg(test)]
+    fn wal_frames(&self) -> i32 {
+        self.wal_frames.load(Ordering::Relaxed)
     }
 
     /// One item; an item long expired is removed instead of returned.
@@ -214,7 +268,7 @@ impl Db {
         match found {
             None => Ok(None),
             Some((expires_at, _)) if expires_at <= self.removable_until() => {
-                self.remove_expired_keys(&[key], wait)?;
+                self.remove_expired_keys(&[key], wait);
                 Ok(None)
             }
             Some((_, item)) => item
@@ -247,7 +301,7 @@ impl Db {
                 .push(item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))));
         }
         if !expired.is_empty() {
-            self.remove_expired_keys(&expired, wait)?;
+            self.remove_expired_keys(&expired, wait);
         }
         Ok(page)
     }
@@ -350,8 +404,8 @@ impl Db {
     /// of split values count toward the limit but are left out, as DynamoDB's filter does.
     pub(super) fn scan(&self, limit: u32, start: Option<&str>) -> Outcome<ScanPage> {
         let (keys, last_key) = self.page("key, expires_at, form", limit, start, |key, row| {
-            let form: i64 = row.get(2)?;
-            Ok((!record::is_part_form(form)).then_some((key, Some(row.get(1)?))))
+            let part = row.get::<_, i64>(2).is_ok_and(record::is_part_form);
+            Ok((!part).then_some((key, row.get(1).ok())))
         })?;
         Ok(ScanPage {
             keys: keys.into_iter().flatten().collect(),
@@ -403,16 +457,25 @@ impl Db {
 
     /// Removes those of `keys` whose items are long expired (checked again under the write
     /// lock: another write, of any process, may have replaced them since they were read).
-    fn remove_expired_keys(&self, keys: &[&str], wait: Wait) -> Outcome<()> {
+    /// Housekeeping a read does on the way: if it cannot be done now (a lock taken, a failure),
+    /// the read is a miss all the same and the sweep removes them later.
+    fn remove_expired_keys(&self, keys: &[&str], wait: Wait) {
         let removable_until = self.removable_until();
-        self.write_with(wait, WRITE, |transaction| {
+        let removed = self.write_with(wait, WRITE, |transaction| {
             let mut remove = transaction
                 .prepare_cached("DELETE FROM items WHERE key = ?1 AND expires_at <= ?2")?;
             for key in keys {
                 remove.execute(params![key, removable_until])?;
             }
             Ok(())
-        })
+        });
+        if let Err(Failure::Error(error)) = removed {
+            tracing::debug!(
+                path = %self.path.display(),
+                %error,
+                "dynamorator: expired items the read met were left to the sweep"
+            );
+        }
     }
 
     /// Removes at most `limit` long-expired items, oldest expiry first, in one transaction,
@@ -808,11 +871,11 @@ mod tests {
     }
 
     #[test]
-    fn a_checkpoint_is_due_once_the_log_has_grown_and_runs_once_at_a_time() {
+    fn a_checkpoint_empties_the_log_the_writes_filled() {
         let f = Fixture::new();
-        assert!(!f.db().checkpoint_due());
-        // About 5 MB: more pages than a checkpoint waits for.
-        let batch: Vec<WriteOp> = (0..1_000)
+        assert_eq!(f.db().wal_frames(), 0);
+        // About 20 MB: more pages than a checkpoint waits for.
+        let batch: Vec<WriteOp> = (0..4_000)
             .map(|i| {
                 let mut item = f.item(&format!("k{i:05}"), 100);
                 item.payload = Payload::Json(format!("\"{}\"", "x".repeat(5_000)));
@@ -820,10 +883,20 @@ mod tests {
             })
             .collect();
         f.db().write(&batch, Wait::Yes).unwrap();
-        assert!(f.db().checkpoint_due());
-        assert!(!f.db().checkpoint_due(), "one at a time");
+        assert!(
+            f.db().wal_frames() >= CHECKPOINT_FRAMES,
+            "{}",
+            f.db().wal_frames()
+        );
+        // No housekeeping thread here: asking finds none, and nothing is left asked for.
+        f.db().checkpoint_if_due();
+        assert!(!f.db().checkpointing.load(Ordering::Acquire));
         f.db().checkpoint();
-        assert!(!f.db().checkpoint_due());
-        assert_eq!(f.keys().len(), 1_000);
+        assert_eq!(f.db().wal_frames(), 0);
+        let (log, folded) = lock(&f.db().waiting.writer)
+            .wal_checkpoint_v2(None::<&str>, CheckpointMode::PASSIVE)
+            .unwrap();
+        assert_eq!(log, folded, "every frame is in the file");
+        assert_eq!(f.keys().len(), 4_000);
     }
 }

@@ -3,12 +3,16 @@
 //! once. Conditions, leases and fleet-wide clears are evaluated inside the file's write
 //! transactions, so they hold between processes as they do on DynamoDB.
 //!
-//! Every database call blocks, so none runs on the runtime's workers: each runs on tokio's
-//! blocking threads (`spawn_blocking`). A write is acknowledged once it is committed to the
-//! file's write-ahead log: it survives the process being killed (see `open.rs` on sync).
-//! Expired items are misses at once (the store decides that); a day after expiry they are
-//! removed by the read that meets them or by the background sweep, which runs when the store
-//! opens and then every minute.
+//! Reads, writes, leases and conditional writes run on the caller's thread first, with
+//! connections that never wait for a lock: they take microseconds (a SQLite reader in WAL mode
+//! never waits for a writer, and a commit does not sync), and a hand-off to a blocking thread
+//! and back would cost several times that. One that meets a lock (another process writing)
+//! runs again on tokio's blocking threads, where it may wait; so do scans, and the checkpoints
+//! and sweeps of the store's housekeeping thread, which sync the file. A write is acknowledged
+//! once it is committed to the file's write-ahead log: it survives the process being killed
+//! (see `open.rs` on sync). Expired items are misses at once (the store decides that); a day
+//! after expiry they are removed by the read that meets them or by the sweep, which runs when
+//! the store opens and then every minute.
 
 mod db;
 mod failure;
@@ -74,35 +78,24 @@ impl FileBackend {
         }))
     }
 
-    /// Writes, tried on the caller's thread first; then, if the write-ahead log has grown
-    /// enough, a checkpoint on a blocking thread (it syncs the file: no caller waits for it).
+    /// Writes, tried on the caller's thread first.
     fn write(&self, writes: Vec<WriteOp>) -> BoxFuture<'static, Result<(), Error>> {
         let now = self.db.write(&writes, Wait::No);
-        let written = self.settle(now, || Box::new(move |db| db.write(&writes, Wait::Yes)));
-        self.checkpoint_if_due();
-        written
-    }
-
-    fn checkpoint_if_due(&self) {
-        if self.db.checkpoint_due() {
-            let db = self.db.clone();
-            // Outside a runtime (never, for a store's calls) the next write starts it.
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn_blocking(move || db.checkpoint());
-            } else {
-                db.checkpoint();
-            }
-        }
+        self.settle(now, || Box::new(move |db| db.write(&writes, Wait::Yes)))
     }
 }
 
-/// Runs `op` on tokio's blocking threads. A panic in it is an error about the file, never the
-/// caller's panic; so is a runtime that no longer runs it.
+/// Runs `op` on tokio's blocking threads (outside a runtime, where no async worker can be held
+/// up, on the caller's thread). A panic in it is an error about the file, never the caller's
+/// panic; so is a runtime that no longer runs it.
 async fn blocking<T: Send + 'static>(
     path: PathBuf,
     op: impl FnOnce() -> Result<T, Error> + Send + 'static,
 ) -> Result<T, Error> {
-    match tokio::task::spawn_blocking(op).await {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return op();
+    };
+    match runtime.spawn_blocking(op).await {
         Ok(result) => result,
         Err(error) => Err(Error::Embedded {
             path,
@@ -166,11 +159,9 @@ impl Backend for FileBackend {
 
     fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
         let now = self.db.put_if(&item, &condition, Wait::No);
-        let written = self.settle(now, || {
+        self.settle(now, || {
             Box::new(move |db| db.put_if(&item, &condition, Wait::Yes))
-        });
-        self.checkpoint_if_due();
-        written
+        })
     }
 
     fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {

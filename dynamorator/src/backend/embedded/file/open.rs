@@ -3,7 +3,7 @@
 //! database: each refused by name and left as it is), its tables made once, and one store per
 //! file in this process (other processes share it freely).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
@@ -31,18 +31,22 @@ const SCHEMA: &str = "
         expires_at INTEGER NOT NULL,
         form INTEGER NOT NULL,
         record BLOB NOT NULL
-    );
+    ) STRICT;
     CREATE INDEX items_by_expiry ON items (expires_at);
     CREATE TABLE leases (
         key TEXT PRIMARY KEY NOT NULL,
         owner TEXT NOT NULL,
         until_ms INTEGER NOT NULL
-    ) WITHOUT ROWID;
+    ) STRICT, WITHOUT ROWID;
 ";
 
 /// SQLite's page cache per connection, in KiB (a negative `cache_size`): hot pages stay in
-/// memory; opening reads none.
-const CACHE_KIB: i64 = 16 * 1024;
+/// memory, opening reads none. Small: a process holds several connections, and a reader's
+/// pages are dropped whenever another connection writes; the system's page cache keeps the
+/// file's hot pages for all of them.
+const CACHE_KIB: i64 = 4 * 1024;
+/// The write-ahead log's file is cut back to this once a checkpoint has emptied it.
+const WAL_KEEP_BYTES: i64 = 64 << 20;
 
 /// Waits for another connection's write lock: short pauses first (most transactions here
 /// take microseconds), then 2 ms ones, for about 10 s in all; then the operation fails as busy.
@@ -50,33 +54,38 @@ const LOCK_FIRST_PAUSE_US: u64 = 20;
 const LOCK_MAX_PAUSE_US: u64 = 2_000;
 const LOCK_MAX_ATTEMPTS: i32 = 5_000;
 
-/// The file is ready for [`connect`]: created if missing (owner-only), recognised as a store
-/// file or an empty one, and registered as open in this process until the guard is dropped.
-pub(super) fn prepare(path: &Path) -> Result<OpenInProcess, Error> {
-    let file = owner_only()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|error| match error.kind() {
-            ErrorKind::NotFound => missing_folder(path, error),
-            _ => fail_io(path, "cannot be opened")(error),
-        })?;
+/// The file is ready for [`connect`]: created if missing (owner-only), registered as open in
+/// this process until the guard is dropped, and recognised as a store file or an empty one.
+/// Returns the guard and the file's canonical path, which every connection opens.
+///
+/// The registry is checked before this process opens the file at all: closing any descriptor
+/// of a file drops every POSIX lock the process holds on it, SQLite's included, so a file
+/// already open in a store of this process must not be opened and closed again here.
+pub(super) fn prepare(path: &Path) -> Result<(OpenInProcess, PathBuf), Error> {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) => {}
+        Err(error) if error.kind() == ErrorKind::NotFound => create(path)?,
+        Err(error) => return Err(fail_io(path, "cannot be opened")(error)),
+    }
+    let canonical = std::fs::canonicalize(path).map_err(fail_io(path, "cannot be resolved"))?;
+    let registered = OpenInProcess::register(path, &canonical)?;
+    let file = File::open(&canonical).map_err(fail_io(path, "cannot be opened"))?;
     recognise(path, &file)?;
-    OpenInProcess::register(path)
+    Ok((registered, canonical))
 }
 
-/// A file that cannot be created because its folder does not exist: the error names the folder.
-fn missing_folder(path: &Path, error: std::io::Error) -> Error {
-    let folder = path.parent().unwrap_or(Path::new("."));
-    fail_io(
-        path,
-        "cannot be created: the folder it would be in does not exist",
-    )(std::io::Error::new(
-        error.kind(),
-        format!("no folder {}", folder.display()),
-    ))
+/// Creates an empty file at `path`, readable and writable by its owner only.
+fn create(path: &Path) -> Result<(), Error> {
+    match owner_only().write(true).create_new(true).open(path) {
+        Ok(_) => Ok(()),
+        // Another process made it a moment ago: it is there to open.
+        Err(error) if error.kind() == ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() == ErrorKind::NotFound => Err(fail_io(
+            path,
+            "cannot be created: its folder does not exist (create the folder first)",
+        )(error)),
+        Err(error) => Err(fail_io(path, "cannot be created")(error)),
+    }
 }
 
 /// What the file's first bytes say it is; anything but an empty file or a SQLite database is
@@ -128,14 +137,15 @@ fn recognise(path: &Path, mut file: &File) -> Result<(), Error> {
     ))
 }
 
-/// A new connection to the prepared file at `path`, set up as every connection of a store is;
-/// one that may `wait` waits for other connections' locks (about 10 s at most), one that may
-/// not fails at once as busy.
-pub(super) fn connect(path: &Path, wait: Wait) -> Result<Connection, Error> {
+/// A new connection to the prepared file (its canonical path `file`; `path` as the store was
+/// given it, for messages), set up as every connection of a store is; one that may `wait`
+/// waits for other connections' locks (about 10 s at most), one that may not fails at once as
+/// busy.
+pub(super) fn connect(file: &Path, path: &Path, wait: Wait) -> Result<Connection, Error> {
     // No mutex in SQLite: each connection is used by one thread at a time (db.rs).
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut connection =
-        Connection::open_with_flags(path, flags).map_err(fail(path, "cannot be opened"))?;
+        Connection::open_with_flags(file, flags).map_err(fail(path, "cannot be opened"))?;
     // rusqlite's own default is to wait 5 s: set either way.
     match wait {
         Wait::Yes => connection.busy_handler(Some(wait_for_lock)),
@@ -149,6 +159,7 @@ pub(super) fn connect(path: &Path, wait: Wait) -> Result<Connection, Error> {
     connection
         .pragma_update(None, "synchronous", "NORMAL")
         .and_then(|()| connection.pragma_update(None, "cache_size", -CACHE_KIB))
+        .and_then(|()| connection.pragma_update(None, "journal_size_limit", WAL_KEEP_BYTES))
         .map_err(fail(path, "cannot be opened"))?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
@@ -157,16 +168,19 @@ pub(super) fn connect(path: &Path, wait: Wait) -> Result<Connection, Error> {
 /// Makes the file a store on its first open (WAL mode, the tables, the ids), or checks that it
 /// is one; another program's database is refused and left as it is.
 pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(), Error> {
-    let not_ours = || {
-        refused(
-            path,
-            "is a SQLite database of another program, not a dynamorator store; choose another \
-             path",
-        )
+    // The ids and the tables read in one snapshot: another process may be making the store
+    // at this moment, and does it in one transaction.
+    let (application, version, tables) = {
+        let snapshot = connection
+            .unchecked_transaction()
+            .map_err(fail(path, "cannot be read"))?;
+        let (application, version) = ids(&snapshot).map_err(fail(path, "cannot be read"))?;
+        let tables = has_tables(&snapshot).map_err(fail(path, "cannot be read"))?;
+        snapshot.commit().map_err(fail(path, "cannot be read"))?;
+        (application, version, tables)
     };
-    let (application, version) = ids(connection).map_err(fail(path, "cannot be read"))?;
     match (application, version) {
-        (APPLICATION_ID, SCHEMA_VERSION) => return Ok(()),
+        (APPLICATION_ID, SCHEMA_VERSION) | (0, _) => {}
         (APPLICATION_ID, _) => {
             return Err(refused(
                 path,
@@ -174,14 +188,13 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
                  not know; upgrade, or choose another path",
             ));
         }
-        (0, _) if has_tables(connection).map_err(fail(path, "cannot be read"))? => {
-            return Err(not_ours());
-        }
-        (0, _) => {}
-        _ => return Err(not_ours()),
+        _ => return Err(not_ours(path)),
+    }
+    if application == 0 && tables {
+        return Err(not_ours(path));
     }
     // WAL: readers never wait for the writer, and processes share the file. Persistent in the
-    // file; set outside any transaction.
+    // file, set again in case something else changed it; set outside any transaction.
     let mode: String = connection
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(fail(path, "cannot be written"))?;
@@ -190,6 +203,9 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
             path,
             "cannot be shared: its file system does not allow SQLite's WAL mode",
         ));
+    }
+    if application == APPLICATION_ID {
+        return Ok(());
     }
     // Another process may be making the tables at this moment: look again under the lock.
     let transaction = connection
@@ -206,6 +222,13 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
     transaction
         .commit()
         .map_err(fail(path, "cannot be written"))
+}
+
+fn not_ours(path: &Path) -> Error {
+    refused(
+        path,
+        "is a SQLite database of another program, not a dynamorator store; choose another path",
+    )
 }
 
 fn ids(connection: &Connection) -> rusqlite::Result<(i32, i32)> {
@@ -240,35 +263,55 @@ fn owner_only() -> OpenOptions {
     options
 }
 
-/// The store files open in this process, by canonical path, so a second store on one file is
-/// refused with a message that says so (share the first: clones are cheap).
-static OPEN_PATHS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+/// What tells one file from another: its device and inode where there are such (so hard links,
+/// symlinks and `dir/../file` are one file), else its canonical path.
+#[cfg(unix)]
+type FileId = (u64, u64);
+#[cfg(not(unix))]
+type FileId = PathBuf;
 
-/// A path registered in [`OPEN_PATHS`] until dropped.
+#[cfg(unix)]
+fn file_id(canonical: &Path) -> std::io::Result<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(canonical)?;
+    Ok((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_id(canonical: &Path) -> std::io::Result<FileId> {
+    Ok(canonical.to_owned())
+}
+
+/// The store files open in this process, with the process that opened them: an entry of
+/// another process id was inherited across a `fork` and holds nothing here.
+static OPEN_FILES: Mutex<BTreeMap<FileId, u32>> = Mutex::new(BTreeMap::new());
+
+/// A file registered in [`OPEN_FILES`] until dropped.
 #[derive(Debug)]
-pub(super) struct OpenInProcess(PathBuf);
+pub(super) struct OpenInProcess(FileId);
 
 impl OpenInProcess {
-    fn register(path: &Path) -> Result<Self, Error> {
-        // The file exists by now: a symlink or `dir/../file` resolves to the one path.
-        let canonical = std::fs::canonicalize(path).map_err(fail_io(path, "cannot be resolved"))?;
-        let mut open = OPEN_PATHS.lock().unwrap_or_else(PoisonError::into_inner);
-        if !open.insert(canonical.clone()) {
+    fn register(path: &Path, canonical: &Path) -> Result<Self, Error> {
+        let id = file_id(canonical).map_err(fail_io(path, "cannot be opened"))?;
+        let mut open = OPEN_FILES.lock().unwrap_or_else(PoisonError::into_inner);
+        let process = std::process::id();
+        if open.get(&id) == Some(&process) {
             return Err(refused(
                 path,
                 "is already open in another store of this process; share that store (clones \
                  are cheap)",
             ));
         }
-        Ok(OpenInProcess(canonical))
+        open.insert(id.clone(), process);
+        Ok(OpenInProcess(id))
     }
 }
 
 impl Drop for OpenInProcess {
     fn drop(&mut self) {
-        OPEN_PATHS
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&self.0);
+        let mut open = OPEN_FILES.lock().unwrap_or_else(PoisonError::into_inner);
+        if open.get(&self.0) == Some(&std::process::id()) {
+            open.remove(&self.0);
+        }
     }
 }

@@ -17,14 +17,15 @@
 //! split value's head, `4` a part of one |
 //! | n | the value, as stored (UTF-8 text for the first two forms, bytes for zstd), or the
 //! head or part below |
-//! | 4 | CRC-32 of every byte before it |
+//! | 4 | CRC-32 of the key's bytes, then of every byte before it |
 //!
 //! A head: the joined form (1 byte: `0` JSON, `1` gzip, `2` zstd), the part count (u32), the
 //! joined length (u64), then the write id and the SHA-256 (hex), each as a length byte and
 //! its bytes. A part: its index (u32), the write id (a length byte and its bytes), its bytes.
 //!
 //! The checksum: a byte changed on disk (SQLite keeps no checksum of its pages) makes the
-//! record corrupt, never a different value. Versions 1 and 2 (no checksum) were written by the
+//! record corrupt, never a different value; it covers the key too, so a record found under
+//! another key (a damaged index) is corrupt as well. Versions 1 and 2 (no checksum) were written by the
 //! redb file of earlier versions, which this one does not open.
 //!
 //! Binary rather than JSON: the value is already JSON text (or compressed bytes), which a JSON
@@ -57,7 +58,7 @@ const FORM_PART: u8 = 4;
 pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
     // Destructured so that a new field of `StoredItem` does not compile until it is stored here.
     let StoredItem {
-        key: _,
+        key,
         payload,
         expires_at,
         created_at,
@@ -110,9 +111,17 @@ pub(super) fn encode(item: &StoredItem) -> Vec<u8> {
             record.extend_from_slice(&part.bytes);
         }
     }
-    let checksum = crc32fast::hash(&record);
+    let checksum = checksum(key, &record);
     record.extend_from_slice(&checksum.to_le_bytes());
     record
+}
+
+/// The CRC-32 of `key`'s bytes followed by `body`.
+fn checksum(key: &str, body: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(key.as_bytes());
+    hasher.update(body);
+    hasher.finalize()
 }
 
 /// The form byte `encode` writes for `payload`: the file keeps it beside the record, so a
@@ -206,7 +215,7 @@ fn part(bytes: &[u8]) -> Result<Part, CorruptReason> {
 /// The item under `key` whose record is `bytes`.
 pub(super) fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, CorruptReason> {
     let (body, checksum) = bytes.split_last_chunk::<CHECKSUM>().ok_or(CUT_SHORT)?;
-    if crc32fast::hash(body) != u32::from_le_bytes(*checksum) {
+    if self::checksum(key, body) != u32::from_le_bytes(*checksum) {
         return Err(CorruptReason::Record(
             "its checksum does not match its bytes",
         ));
@@ -322,10 +331,10 @@ mod tests {
         ]
     }
 
-    /// `record` with its checksum made anew after a change to its body.
+    /// `record` (of key "k") with its checksum made anew after a change to its body.
     fn resealed(mut record: Vec<u8>) -> Vec<u8> {
         record.truncate(record.len() - CHECKSUM);
-        let checksum = crc32fast::hash(&record);
+        let checksum = checksum("k", &record);
         record.extend_from_slice(&checksum.to_le_bytes());
         record
     }

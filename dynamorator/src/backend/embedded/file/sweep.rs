@@ -1,9 +1,11 @@
-//! The background sweep: a thread of the store that removes long-expired items a bounded batch
-//! at a time, so a file does not keep what nobody reads again. Reads remove what they meet; the
-//! sweep finds the rest through the expiry index, never by reading every item.
+//! The store's housekeeping thread: it removes long-expired items a bounded batch at a time, so
+//! a file does not keep what nobody reads again, and runs the checkpoints the writes ask for
+//! (folding the write-ahead log into the file syncs it: no caller waits for that). Reads remove
+//! the expired items they meet; the sweep finds the rest through the expiry index, never by
+//! reading every item.
 
-use std::sync::Arc;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -17,38 +19,70 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// Between rounds while a backlog drains, leaving the writer to others in between.
 const BACKLOG_PAUSE: Duration = Duration::from_millis(50);
 
-/// The sweep thread; stopped and joined when dropped, so the file is closed once the store is.
+/// What the thread is asked to do.
+pub(super) enum Task {
+    Checkpoint,
+    Stop,
+}
+
+/// Where a database asks its housekeeping thread for a checkpoint; set once the thread runs.
+#[derive(Debug, Default)]
+pub(super) struct Tasks(OnceLock<SyncSender<Task>>);
+
+impl Tasks {
+    /// Asks for a checkpoint; one already asked for and not yet run covers this one.
+    pub(super) fn checkpoint(&self) -> bool {
+        match self.0.get() {
+            Some(tasks) => match tasks.try_send(Task::Checkpoint) {
+                Ok(()) | Err(TrySendError::Full(_)) => true,
+                Err(TrySendError::Disconnected(_)) => false,
+            },
+            None => false,
+        }
+    }
+}
+
+/// The housekeeping thread; stopped and joined when dropped.
 #[derive(Debug)]
 pub(super) struct Sweeper {
-    stop: Option<mpsc::Sender<()>>,
+    tasks: SyncSender<Task>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Sweeper {
-    /// Starts sweeping `db`: a first round at once (what expired while the store was closed),
-    /// then one a minute.
+    /// Starts the thread on `db`: a first sweep at once (what expired while the store was
+    /// closed), then one a minute, and checkpoints when `db` asks for them.
     pub(super) fn start(db: Arc<Db>) -> Result<Sweeper, Error> {
-        let (stop, stopped) = mpsc::channel();
+        // One task waiting at most: a second checkpoint asked for meanwhile is the same one.
+        let (tasks, received) = mpsc::sync_channel(1);
+        db.tasks().0.get_or_init(|| tasks.clone());
         let path = db.path().to_owned();
         let thread = std::thread::Builder::new()
             .name("dynamorator-sweep".to_owned())
-            .spawn(move || sweep_until_stopped(&db, &stopped))
+            .spawn(move || run_until_stopped(&db, &received))
             .map_err(|error| Error::Embedded {
                 path,
-                reason: "cannot start its sweep thread",
+                reason: "cannot start its housekeeping thread",
                 source: Some(Arc::new(error)),
             })?;
         Ok(Sweeper {
-            stop: Some(stop),
+            tasks,
             thread: Some(thread),
         })
     }
 }
 
-fn sweep_until_stopped(db: &Db, stopped: &mpsc::Receiver<()>) {
+fn run_until_stopped(db: &Db, tasks: &mpsc::Receiver<Task>) {
     let mut pause = Duration::ZERO;
-    // Dropping the sender disconnects the channel: the only message this loop gets.
-    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(pause) {
+    loop {
+        match tasks.recv_timeout(pause) {
+            Ok(Task::Checkpoint) => {
+                db.checkpoint();
+                continue;
+            }
+            Ok(Task::Stop) | Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
         pause = match db.sweep(SWEEP_BATCH) {
             Ok(seen) if seen == SWEEP_BATCH => BACKLOG_PAUSE,
             Ok(_) => SWEEP_EVERY,
@@ -62,12 +96,15 @@ fn sweep_until_stopped(db: &Db, stopped: &mpsc::Receiver<()>) {
                 SWEEP_EVERY
             }
         };
+        // What the sweep wrote is checkpointed like any other write.
+        db.checkpoint_if_due();
     }
 }
 
 impl Drop for Sweeper {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        // Blocks only while a checkpoint asked for is waiting, until the thread takes it.
+        let _ = self.tasks.send(Task::Stop);
         if let Some(thread) = self.thread.take() {
             // Waits out at most one bounded round. A sweep that panicked has nothing to report.
             let _ = thread.join();
