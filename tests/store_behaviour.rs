@@ -23,6 +23,7 @@ on_every_backend!(suite:
     batch_put_keeps_the_last_value_of_a_repeated_key,
     batch_delete_removes_every_key,
     batch_deletes_remove_the_parts_of_split_values,
+    expire_changes_the_ttl_of_a_value_and_its_parts_without_rewriting_it,
     list_keys_pages_through_every_key_once,
     list_keys_refuses_a_zero_limit,
     keys_are_validated_before_any_call,
@@ -652,6 +653,73 @@ mod suite {
         assert!(table_items(&store).await > 2);
         cache.delete_many(["a", "b"]).await.unwrap();
         assert_eq!(table_items(&store).await, 0);
+    }
+
+    pub async fn expire_changes_the_ttl_of_a_value_and_its_parts_without_rewriting_it(
+        backend: TestBackend,
+    ) {
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.split(true).clock(clock.clone())).await;
+        let big = big_value(7, 700_000);
+        store.put("big", &big, Ttl::minutes(5)).await.unwrap();
+        store
+            .put("small", &json!({"a": 1}), Ttl::minutes(5))
+            .await
+            .unwrap();
+        let before = store.item_info("big").await.unwrap().unwrap();
+        let now = clock.now_epoch_secs();
+
+        assert!(store.expire("big", Ttl::days(2)).await.unwrap());
+        assert!(store.expire("small", Ttl::hours(1)).await.unwrap());
+        let after = store.item_info("big").await.unwrap().unwrap();
+        assert_eq!(after.expires_at, now + 2 * 86_400);
+        // Not rewritten: the same form, size and creation time.
+        assert_eq!(
+            (after.encoding, after.size, after.created_at, after.parts),
+            (
+                before.encoding,
+                before.size,
+                before.created_at,
+                before.parts
+            )
+        );
+        // Every part has the head's new expiry, so none expires before it.
+        let items: Vec<ScannedItem> = store
+            .scan(
+                ScanOptions::new()
+                    .include_parts(true)
+                    .join_split_values(false),
+            )
+            .try_collect()
+            .await
+            .unwrap();
+        let parts: Vec<&ScannedItem> = items.iter().filter(|item| item.is_part()).collect();
+        assert_eq!(parts.len(), before.parts.unwrap() as usize);
+        for part in parts {
+            assert_eq!(
+                part.info().unwrap().expires_at,
+                now + 2 * 86_400,
+                "{}",
+                part.key()
+            );
+        }
+        // Past the old TTL, both still read.
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(store.get::<Value>("big").await.unwrap(), Some(big));
+        assert_eq!(
+            store.get::<Value>("small").await.unwrap(),
+            Some(json!({"a": 1}))
+        );
+        // Absent or expired: false, and nothing is made.
+        assert!(!store.expire("absent", Ttl::hours(1)).await.unwrap());
+        assert_eq!(store.item_info("absent").await.unwrap(), None);
+        clock.advance(Duration::from_secs(3_600));
+        assert!(!store.expire("small", Ttl::hours(1)).await.unwrap());
+        assert_eq!(store.get::<Value>("small").await.unwrap(), None);
+        assert!(matches!(
+            store.expire("", Ttl::hours(1)).await,
+            Err(Error::EmptyKey)
+        ));
     }
 
     pub async fn list_keys_pages_through_every_key_once(backend: TestBackend) {

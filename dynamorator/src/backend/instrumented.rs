@@ -295,4 +295,18 @@ impl Backend for Instrumented {
             none,
         ))
     }
+
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.observe(
+            "UpdateItem",
+            Subject::Key(key),
+            self.inner.set_expiry(key, expires_at, now),
+            none,
+        ))
+    }
 }

@@ -14,7 +14,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
-use item::StoredItem;
+use item::{Payload, StoredItem};
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -131,6 +131,53 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
         Box::pin(async move { self.delete(key).await.map(|()| None) })
+    }
+
+    /// Sets the `ttl` of the item under `key` to `expires_at`, and of a split value's parts
+    /// with it, leaving its value and other attributes as they are; `Ok(false)` when there is
+    /// no item holding a value there, or it has expired by `now` (epoch seconds), and then
+    /// nothing is changed.
+    ///
+    /// By default: a read, then one batch write of the item and its parts as read with the new
+    /// expiry, in order (the head first: on a backend that removes a replaced head's parts,
+    /// they are written back after it). That is one transaction on a backend that applies a
+    /// batch in one, as the embedded file does; DynamoDB and the in-memory backend change the
+    /// expiry in place instead.
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(async move {
+            let Some(mut item) = self.get(key).await? else {
+                return Ok(false);
+            };
+            if item.expires_at <= now || !item.payload.is_value() {
+                return Ok(false);
+            }
+            let part_keys = match &item.payload {
+                Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            item.expires_at = expires_at;
+            let mut writes = vec![WriteOp::Put(item)];
+            for part_key in part_keys {
+                if let Some(mut part) = self.get(&part_key).await? {
+                    part.expires_at = expires_at;
+                    writes.push(WriteOp::Put(part));
+                }
+            }
+            let unprocessed = self.batch_write(writes).await?;
+            if unprocessed.is_empty() {
+                Ok(true)
+            } else {
+                Err(Error::Unprocessed {
+                    operation: "BatchWriteItem",
+                    attempts: 1,
+                })
+            }
+        })
     }
 
     /// Reads up to 100 distinct keys in one request.

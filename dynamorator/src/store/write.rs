@@ -192,6 +192,39 @@ impl Store {
         self.delete_keys(keys, true).await
     }
 
+    /// Gives the live value under `key` a new TTL from now, without rewriting it: on DynamoDB
+    /// one `UpdateItem` (and one per part of a split value, whose parts expire with it); the
+    /// value, its compression and its other times stay as they are (a cache's fresh-until
+    /// too: a stale window ends at the new expiry). Returns `false`, changing nothing, when
+    /// there is no live value under `key` (absent or expired): what `redis-cli EXPIRE` does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put("session", &"token", Ttl::minutes(5)).await?;
+    /// assert!(store.expire("session", Ttl::hours(2)).await?);
+    /// let info = store.item_info("session").await?.expect("stored");
+    /// assert_eq!(info.expires_at, store.clock().now_epoch_secs() + 7_200);
+    /// assert!(!store.expire("never-written", Ttl::hours(2)).await?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key or a DynamoDB failure (on a split value, the head may then have its new
+    /// expiry and some parts not yet).
+    #[must_use = "whether the key was there, or why its expiry could not be changed"]
+    pub async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
+        let Some(backend) = self.backend() else {
+            return Ok(false);
+        };
+        validate_key(key)?;
+        let now = self.now();
+        backend.set_expiry(key, ttl.expires_at(now), now).await
+    }
+
     /// Writes one encoded item, split into parts when too large for one (a no-op on a
     /// disabled store).
     pub(crate) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
