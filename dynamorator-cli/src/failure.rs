@@ -138,6 +138,10 @@ fn explain(error: &Error, place: &Place<'_>) -> String {
              profile that has one"
                 .to_owned()
         }
+        Error::InvalidConfig { reason } if reason.starts_with("no AWS credentials") => format!(
+            "no AWS credentials for {here}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or \
+             give --profile NAME (SSO and instance roles work too)"
+        ),
         Error::Service { code, .. } if code == "ResourceNotFoundException" => {
             format!(
                 "{here} does not exist: check --table and --region, or give --create to make it"
@@ -149,10 +153,6 @@ fn explain(error: &Error, place: &Place<'_>) -> String {
             message,
             ..
         } => format!("{operation} on {here} failed: {code}: {message}"),
-        Error::Unreachable { operation, .. } if mentions_credentials(error) => format!(
-            "no AWS credentials for {here} ({operation}): set AWS_ACCESS_KEY_ID and \
-             AWS_SECRET_ACCESS_KEY, or give --profile NAME (SSO and instance roles work too)"
-        ),
         Error::Unreachable { operation, .. } => {
             format!("{operation} could not reach {here}: {}", root_cause(error))
         }
@@ -206,18 +206,6 @@ fn explain(error: &Error, place: &Place<'_>) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// Whether a request failed for want of credentials (the SDK's error says so in its chain).
-fn mentions_credentials(error: &Error) -> bool {
-    let mut cause: Option<&dyn std::error::Error> = Some(error);
-    while let Some(error) = cause {
-        if error.to_string().to_lowercase().contains("credentials") {
-            return true;
-        }
-        cause = error.source();
-    }
-    false
 }
 
 /// The innermost cause's message (a transport's "connection refused", say).

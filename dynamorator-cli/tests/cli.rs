@@ -69,9 +69,9 @@ fn a_missing_region_or_credentials_is_one_line_naming_what_to_set() {
         .assert()
         .code(ERROR)
         .stderr(
-            "dynamorator: error: no AWS credentials for table cache1 at http://127.0.0.1:9 \
-             (GetItem): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --profile NAME \
-             (SSO and instance roles work too)\n",
+            "dynamorator: error: no AWS credentials for table cache1 at http://127.0.0.1:9: set \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --profile NAME (SSO and \
+             instance roles work too)\n",
         );
 }
 
