@@ -301,11 +301,12 @@ impl Backend for Instrumented {
         key: &'a str,
         expires_at: i64,
         now: i64,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
+        learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
         Box::pin(self.observe(
             "UpdateItem",
             Subject::Key(key),
-            self.inner.set_expiry(key, expires_at, now),
+            self.inner.set_expiry(key, expires_at, now, learn_parts),
             none,
         ))
     }

@@ -133,28 +133,32 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         Box::pin(async move { self.delete(key).await.map(|()| None) })
     }
 
-    /// Sets the `ttl` of the item under `key` to `expires_at`, and of a split value's parts
-    /// with it, leaving its value and other attributes as they are; `Ok(false)` when there is
-    /// no item holding a value there, or it has expired by `now` (epoch seconds), and then
-    /// nothing is changed.
+    /// Sets the `ttl` of the item under `key` to `expires_at`, leaving its value and other
+    /// attributes as they are; `Ok(None)` when there is no item holding a value (or a part of
+    /// one) there, or it has expired by `now` (epoch seconds), and then nothing is changed.
+    /// `Ok(Some(parts))`: the keys of a split value's parts that the caller must still give the
+    /// same expiry, one call each with `learn_parts` false (DynamoDB learns them from its
+    /// update's answer, asked for only with `learn_parts`); a backend that changes the parts
+    /// in the same step returns none.
     ///
     /// By default: a read, then one batch write of the item and its parts as read with the new
     /// expiry, in order (the head first: on a backend that removes a replaced head's parts,
     /// they are written back after it). That is one transaction on a backend that applies a
-    /// batch in one, as the embedded file does; DynamoDB and the in-memory backend change the
-    /// expiry in place instead.
+    /// batch in one, as the embedded file does; the in-memory backend changes them in place.
     fn set_expiry<'a>(
         &'a self,
         key: &'a str,
         expires_at: i64,
         now: i64,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
+        learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        let _ = learn_parts;
         Box::pin(async move {
             let Some(mut item) = self.get(key).await? else {
-                return Ok(false);
+                return Ok(None);
             };
-            if item.expires_at <= now || !item.payload.is_value() {
-                return Ok(false);
+            if item.expires_at <= now {
+                return Ok(None);
             }
             let part_keys = match &item.payload {
                 Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
@@ -170,7 +174,7 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
             }
             let unprocessed = self.batch_write(writes).await?;
             if unprocessed.is_empty() {
-                Ok(true)
+                Ok(Some(Vec::new()))
             } else {
                 Err(Error::Unprocessed {
                     operation: "BatchWriteItem",

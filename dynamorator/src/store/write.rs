@@ -222,7 +222,27 @@ impl Store {
         };
         validate_key(key)?;
         let now = self.now();
-        backend.set_expiry(key, ttl.expires_at(now), now).await
+        let expires_at = ttl.expires_at(now);
+        let Some(parts) = backend.set_expiry(key, expires_at, now, true).await? else {
+            return Ok(false);
+        };
+        // A split value's parts on DynamoDB: one request each, concurrently; a part gone
+        // meanwhile (a newer write replaced the value) is left out.
+        let failures: Vec<Error> = stream::iter(parts)
+            .map(|part| async move {
+                backend
+                    .set_expiry(&part, expires_at, now, false)
+                    .await
+                    .err()
+            })
+            .buffer_unordered(self.settings().batch_concurrency)
+            .filter_map(|failure| async move { failure })
+            .collect()
+            .await;
+        match failures.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(true),
+        }
     }
 
     /// Writes one encoded item, split into parts when too large for one (a no-op on a

@@ -23,8 +23,6 @@ use super::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
     WriteOp,
 };
-use futures_util::StreamExt;
-
 use crate::Error;
 use crate::observe::store;
 use attributes::{Attributes, key_attributes, to_attributes};
@@ -449,21 +447,19 @@ impl DynamoDbBackend {
     }
 }
 
-/// Part expiry updates in flight at once.
-const PARTS_IN_FLIGHT: usize = 16;
-
-/// Changing an item's expiry in place: one UpdateItem, and one per part of a split value.
+/// Changing an item's expiry in place: one UpdateItem.
 impl DynamoDbBackend {
     /// Sets `ttl` on the item under `key` if it holds a value (or is a part) and has not
-    /// expired by `now`; returns the item as it now is (`ALL_NEW`: no extra capacity, its bytes
-    /// in the answer), or `None` when the condition failed.
+    /// expired by `now`. With `learn_parts`, the answer carries the item as it now is
+    /// (`ALL_NEW`: no extra capacity, its bytes in the answer), so a split value's head names
+    /// its parts; `None` when the condition failed.
     async fn update_expiry(
         &self,
         key: &str,
         expires_at: i64,
         now: i64,
-        want_item: bool,
-    ) -> Result<Option<Option<StoredItem>>, Error> {
+        learn_parts: bool,
+    ) -> Result<Option<Vec<String>>, Error> {
         let result = self
             .client
             .update_item()
@@ -481,37 +477,24 @@ impl DynamoDbBackend {
             .expression_attribute_names("#part", attr::PART)
             .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
             .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .set_return_values(want_item.then_some(ReturnValue::AllNew))
+            .set_return_values(learn_parts.then_some(ReturnValue::AllNew))
             .set_return_consumed_capacity(self.capacity())
             .send()
             .await;
         match result {
             Ok(output) => {
                 self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
-                Ok(Some(replaced(output.attributes)))
+                let parts = match replaced(output.attributes).map(|item| item.payload) {
+                    Some(super::item::Payload::Head(head)) => {
+                        head.part_keys(key).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                Ok(Some(parts))
             }
             Err(error) if is_condition_failure(&error) => Ok(None),
             Err(error) => Err(from_sdk("UpdateItem", error)),
         }
-    }
-
-    /// The item's expiry, then its parts' if it is a split value's head (concurrently; a
-    /// part gone meanwhile is left out).
-    async fn set_item_expiry(&self, key: &str, expires_at: i64, now: i64) -> Result<bool, Error> {
-        let Some(item) = self.update_expiry(key, expires_at, now, true).await? else {
-            return Ok(false);
-        };
-        let part_keys = match item.map(|item| item.payload) {
-            Some(super::item::Payload::Head(head)) => head.part_keys(key).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let mut updates = futures_util::stream::iter(part_keys)
-            .map(|part| async move { self.update_expiry(&part, expires_at, now, false).await })
-            .buffer_unordered(PARTS_IN_FLIGHT);
-        while let Some(result) = updates.next().await {
-            result?;
-        }
-        Ok(true)
     }
 }
 
@@ -605,8 +588,9 @@ impl Backend for DynamoDbBackend {
         key: &'a str,
         expires_at: i64,
         now: i64,
-    ) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(self.set_item_expiry(key, expires_at, now))
+        learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        Box::pin(self.update_expiry(key, expires_at, now, learn_parts))
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
