@@ -88,6 +88,13 @@ impl Primes {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // RUST_LOG decides what the library logs (default: warnings).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     let store = match std::env::var("DYNAMORATOR_TABLE") {
         Ok(table) => {
             println!("Memoising in DynamoDB table {table:?}");

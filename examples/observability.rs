@@ -1,11 +1,15 @@
-//! Metrics for Prometheus: a typed cache does a few operations and its series are served by
-//! `metrics-exporter-prometheus` on 127.0.0.1.
+//! Metrics for Prometheus, and the spans: a typed cache does a few operations; its series are
+//! served by `metrics-exporter-prometheus` on 127.0.0.1, and its spans (`dynamorator.store`,
+//! one per request, and `dynamorator.read_through`) are printed on stderr as each closes, with
+//! their fields and timings.
 //!
 //! ```text
 //! cargo run --example observability --features metrics
 //! curl http://127.0.0.1:PORT/metrics
 //! ```
 //!
+//! `RUST_LOG` picks the spans and events (default `dynamorator=info`: every span; e.g.
+//! `RUST_LOG=dynamorator::store=debug` adds each request's key, `RUST_LOG=warn` none).
 //! `DYNAMORATOR_METRICS_PORT` picks the port (default: a free one, printed);
 //! `DYNAMORATOR_TABLE` runs on that DynamoDB table (asking for consumed capacity) instead of
 //! the embedded backend; `DYNAMORATOR_SERVE_SECS` is how long to keep serving (default 300).
@@ -117,8 +121,23 @@ async fn exercise(products: &Cache<Product>) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// Prints spans as they close (with their fields and how long they took) and events, as
+/// `RUST_LOG` says.
+fn print_spans() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dynamorator=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    print_spans();
     let port = match std::env::var("DYNAMORATOR_METRICS_PORT") {
         Ok(port) => port.parse()?,
         Err(_) => 0,

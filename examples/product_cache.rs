@@ -69,6 +69,13 @@ impl SlowProductApi {
 
 #[tokio::main]
 async fn main() -> Result<(), dynamorator::Error> {
+    // RUST_LOG decides what the library logs (default: warnings).
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .init();
     // A manual clock, so the example can show what happens a quarter of an hour later.
     let clock = Clock::manual();
     let store = match std::env::var("DYNAMORATOR_TABLE") {

@@ -22,6 +22,8 @@ on_every_backend!(suite:
     batch_get_reads_ten_thousand_keys,
     batch_put_keeps_the_last_value_of_a_repeated_key,
     batch_delete_removes_every_key,
+    batch_deletes_remove_the_parts_of_split_values,
+    expire_changes_the_ttl_of_a_value_and_its_parts_without_rewriting_it,
     list_keys_pages_through_every_key_once,
     list_keys_refuses_a_zero_limit,
     keys_are_validated_before_any_call,
@@ -525,8 +527,9 @@ mod suite {
         store.put_many([("b", two.clone())], DAY).await.unwrap();
         assert_eq!(stored(&store, &fourth).await, left(&fourth));
         let fifth = parts_of(&store, "b").await;
+        // A batch delete of a store with `split` reads the heads first: parts go everywhere.
         store.delete_many(["b"]).await.unwrap();
-        assert_eq!(stored(&store, &fifth).await, left(&fifth));
+        assert_eq!(stored(&store, &fifth).await, 0);
         assert_eq!(store.get::<Value>("b").await.unwrap(), None);
         // Left or not, listing shows none of them.
         let keys: Vec<String> = store.keys().try_collect().await.unwrap();
@@ -591,6 +594,132 @@ mod suite {
         let read = store.get_many::<bool, _>(&keys).await.unwrap();
         assert!(read.is_complete(), "{:?}", read.failed);
         assert!(read.found.is_empty());
+    }
+
+    /// Every item in the table, parts of split values and expired items included.
+    async fn table_items(store: &dynamorator::Store) -> usize {
+        store
+            .scan(
+                ScanOptions::new()
+                    .include_parts(true)
+                    .join_split_values(false),
+            )
+            .try_collect::<Vec<ScannedItem>>()
+            .await
+            .unwrap()
+            .len()
+    }
+
+    pub async fn batch_deletes_remove_the_parts_of_split_values(backend: TestBackend) {
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.split(true).clock(clock.clone())).await;
+        let big = big_value(6, 700_000);
+        store
+            .put_many(
+                [
+                    ("s1", big.clone()),
+                    ("s2", big.clone()),
+                    ("small", json!(1)),
+                    ("kept", json!(2)),
+                ],
+                DAY,
+            )
+            .await
+            .unwrap();
+        let parts = parts_of(&store, "s1").await.len();
+        assert!(parts >= 2, "{parts} parts");
+        assert_eq!(table_items(&store).await, 4 + 2 * parts);
+        store
+            .delete_many(["s1", "s2", "small", "absent"])
+            .await
+            .unwrap();
+        assert_eq!(table_items(&store).await, 1, "only `kept` is left");
+
+        // `delete_present` reads the keys whatever the setting, and says which held a value.
+        store.put("s3", &big, DAY).await.unwrap();
+        store.put("gone", &0, Ttl::secs(10)).await.unwrap();
+        clock.advance(Duration::from_secs(10));
+        let present = store
+            .delete_present(["s3", "kept", "gone", "absent"])
+            .await
+            .unwrap();
+        assert_eq!(present, ["s3", "kept"], "an expired item is no live value");
+        assert_eq!(table_items(&store).await, 0);
+
+        // A typed cache (here with the store's `split`) does the same.
+        let cache: Cache<Value> = Cache::new(&store, CacheConfig::new().prefix("c"));
+        cache.put("a", &big).await.unwrap();
+        cache.put("b", &json!(3)).await.unwrap();
+        assert!(table_items(&store).await > 2);
+        cache.delete_many(["a", "b"]).await.unwrap();
+        assert_eq!(table_items(&store).await, 0);
+    }
+
+    pub async fn expire_changes_the_ttl_of_a_value_and_its_parts_without_rewriting_it(
+        backend: TestBackend,
+    ) {
+        let clock = Clock::manual();
+        let store = backend.build(|b| b.split(true).clock(clock.clone())).await;
+        let big = big_value(7, 700_000);
+        store.put("big", &big, Ttl::minutes(5)).await.unwrap();
+        store
+            .put("small", &json!({"a": 1}), Ttl::minutes(5))
+            .await
+            .unwrap();
+        let before = store.item_info("big").await.unwrap().unwrap();
+        let now = clock.now_epoch_secs();
+
+        assert!(store.expire("big", Ttl::days(2)).await.unwrap());
+        assert!(store.expire("small", Ttl::hours(1)).await.unwrap());
+        let after = store.item_info("big").await.unwrap().unwrap();
+        assert_eq!(after.expires_at, now + 2 * 86_400);
+        // Not rewritten: the same form, size and creation time.
+        assert_eq!(
+            (after.encoding, after.size, after.created_at, after.parts),
+            (
+                before.encoding,
+                before.size,
+                before.created_at,
+                before.parts
+            )
+        );
+        // Every part has the head's new expiry, so none expires before it.
+        let items: Vec<ScannedItem> = store
+            .scan(
+                ScanOptions::new()
+                    .include_parts(true)
+                    .join_split_values(false),
+            )
+            .try_collect()
+            .await
+            .unwrap();
+        let parts: Vec<&ScannedItem> = items.iter().filter(|item| item.is_part()).collect();
+        assert_eq!(parts.len(), before.parts.unwrap() as usize);
+        for part in parts {
+            assert_eq!(
+                part.info().unwrap().expires_at,
+                now + 2 * 86_400,
+                "{}",
+                part.key()
+            );
+        }
+        // Past the old TTL, both still read.
+        clock.advance(Duration::from_secs(600));
+        assert_eq!(store.get::<Value>("big").await.unwrap(), Some(big));
+        assert_eq!(
+            store.get::<Value>("small").await.unwrap(),
+            Some(json!({"a": 1}))
+        );
+        // Absent or expired: false, and nothing is made.
+        assert!(!store.expire("absent", Ttl::hours(1)).await.unwrap());
+        assert_eq!(store.item_info("absent").await.unwrap(), None);
+        clock.advance(Duration::from_secs(3_600));
+        assert!(!store.expire("small", Ttl::hours(1)).await.unwrap());
+        assert_eq!(store.get::<Value>("small").await.unwrap(), None);
+        assert!(matches!(
+            store.expire("", Ttl::hours(1)).await,
+            Err(Error::EmptyKey)
+        ));
     }
 
     pub async fn list_keys_pages_through_every_key_once(backend: TestBackend) {

@@ -229,7 +229,10 @@ async fn dynamodb_requests_name_the_system_and_table_and_their_errors() {
     assert!(["unreachable", "timeout"].contains(&kind), "{kind}");
 }
 
-::dynamorator_testkit::on_every_server!(servers: consumed_capacity_is_recorded_on_the_request_span);
+::dynamorator_testkit::on_every_server!(servers:
+    consumed_capacity_is_recorded_on_the_request_span,
+    expire_is_one_update_item_and_a_split_delete_one_read_round,
+);
 
 /// On moto and dynalite (`scripts/test`): `consumed_capacity(true)` asks for the capacity and
 /// records it on the request's span.
@@ -239,6 +242,55 @@ mod servers {
     use dynamorator_testkit::TestBackend;
 
     use super::{Capture, LevelFilter, field, subscriber};
+
+    /// How many requests of `operation` the spans recorded.
+    fn requests(capture: &Capture, operation: &str) -> usize {
+        capture
+            .spans("dynamorator.store")
+            .iter()
+            .filter(|span| {
+                span.fields.get("db.operation.name").map(String::as_str) == Some(operation)
+            })
+            .count()
+    }
+
+    pub(super) async fn expire_is_one_update_item_and_a_split_delete_one_read_round(
+        backend: TestBackend,
+    ) {
+        let capture = Capture::default();
+        let _guard = tracing::subscriber::set_default(subscriber(&capture, LevelFilter::INFO));
+        let store = backend.build(|builder| builder.split(true)).await;
+        store.put("small", &1, Ttl::hours(1)).await.unwrap();
+        let big: Vec<String> = (0..60_000).map(|i| format!("line {i:08x}")).collect();
+        store.put("big", &big, Ttl::hours(1)).await.unwrap();
+        let parts = store
+            .item_info("big")
+            .await
+            .unwrap()
+            .unwrap()
+            .parts
+            .unwrap() as usize;
+        let before = requests(&capture, "UpdateItem");
+        assert!(store.expire("small", Ttl::days(1)).await.unwrap());
+        assert_eq!(
+            requests(&capture, "UpdateItem") - before,
+            1,
+            "one UpdateItem"
+        );
+        assert!(store.expire("big", Ttl::days(1)).await.unwrap());
+        assert_eq!(
+            requests(&capture, "UpdateItem") - before,
+            2 + parts,
+            "the head's, then one per part"
+        );
+        let reads = requests(&capture, "BatchGetItem");
+        store.delete_many(["small", "big"]).await.unwrap();
+        assert_eq!(
+            requests(&capture, "BatchGetItem") - reads,
+            1,
+            "one round of reads: the two keys in one request"
+        );
+    }
 
     pub(super) async fn consumed_capacity_is_recorded_on_the_request_span(backend: TestBackend) {
         let capture = Capture::default();

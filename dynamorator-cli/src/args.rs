@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use dynamorator::Ttl;
 
+use crate::numbers::{at_least_one, compress_threshold, zstd_level};
 use crate::ttl_text::parse_ttl;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  done
-  1  get, info: the key is absent (get: or expired)
+  1  get, info, ttl, exists, expire: the key is absent (get, ttl, exists, expire: or expired)
   2  error: bad arguments, an unreachable table, a failed request, an unreadable file
   3  done, but some items could not be read or written (each reported on stderr)";
 
@@ -41,6 +42,11 @@ pub struct Connection {
     #[arg(long, global = true, env = "AWS_REGION", value_name = "REGION")]
     pub region: Option<String>,
 
+    /// The AWS profile for credentials and region, from ~/.aws/config and ~/.aws/credentials
+    /// (default: the standard chain).
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+
     /// A DynamoDB-compatible endpoint, e.g. http://127.0.0.1:8000.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -65,7 +71,8 @@ pub struct Connection {
     pub compress: bool,
 
     /// Compress only JSON text longer than this many bytes.
-    #[arg(long, global = true, default_value_t = 1024, value_name = "BYTES")]
+    #[arg(long, global = true, default_value_t = 1024, value_name = "BYTES",
+          allow_negative_numbers = true, value_parser = compress_threshold)]
     pub compress_threshold: usize,
 
     /// Compress values written by put and import with zstd instead of gzip (implies
@@ -78,7 +85,8 @@ pub struct Connection {
         long,
         global = true,
         value_name = "LEVEL",
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = zstd_level
     )]
     pub zstd_level: Option<i32>,
 
@@ -86,6 +94,20 @@ pub struct Connection {
     /// and a head; the Python package 0.1.7 reads such values as misses.
     #[arg(long, global = true)]
     pub split: bool,
+}
+
+impl Connection {
+    /// The table, unless none is given (an empty `DYNAMORATOR_TABLE=` unsets an inherited one).
+    pub fn table(&self) -> Option<&str> {
+        self.table.as_deref().filter(|name| !name.is_empty())
+    }
+
+    /// The embedded file, unless none is given (an empty value counts as none).
+    pub fn embedded_file(&self) -> Option<&std::path::Path> {
+        self.embedded_file
+            .as_deref()
+            .filter(|path| !path.as_os_str().is_empty())
+    }
 }
 
 /// How results are printed.
@@ -108,8 +130,8 @@ pub struct ScanArgs {
     pub prefix: Option<String>,
 
     /// Parallel scan segments (DynamoDB; the embedded file reads in one).
-    #[arg(long, default_value_t = 4, value_name = "N",
-          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 4, value_name = "N", allow_negative_numbers = true,
+          value_parser = at_least_one::<u32>)]
     pub segments: u32,
 }
 
@@ -123,31 +145,62 @@ pub enum Command {
     /// absent.
     Info { key: String },
 
-    /// Stores the JSON in FILE (or stdin: `-` or nothing) under KEY for --ttl.
+    /// Stores JSON under KEY for --ttl: VALUE as given, or read from --file, or from stdin
+    /// (VALUE `-` or none).
+    #[command(after_help = "Examples:
+  dynamorator put user:1 --ttl 7d '{\"name\": \"Alice\"}'
+  dynamorator put report --ttl 30d --file report.json
+  echo '[1, 2]' | dynamorator put list --ttl 1h")]
     Put {
         key: String,
+        /// The JSON value (a string is quoted: '"text"'); `-` or none reads stdin.
+        #[arg(allow_hyphen_values = true)]
+        value: Option<String>,
         /// How long to keep it: a number and a unit, s, m, h, d or w (90s, 30m, 12h, 7d, 1.5d).
-        #[arg(long, value_parser = parse_ttl)]
+        #[arg(long, value_parser = parse_ttl, allow_hyphen_values = true)]
         ttl: Ttl,
-        /// A file of JSON; `-` or nothing reads stdin.
+        /// Read the JSON from this file instead (`-`: stdin).
+        #[arg(long, short, value_name = "FILE", conflicts_with = "value")]
         file: Option<PathBuf>,
     },
 
-    /// Deletes the keys (absent keys are not an error).
+    /// Deletes the keys (absent keys are not an error) and says how many held a live value;
+    /// the parts of split values go with them.
     Delete {
         #[arg(required = true)]
         keys: Vec<String>,
     },
 
-    /// Lists the keys of live items.
+    /// Lists the keys of live items, in the table's order; --after resumes a listing.
     Keys {
         /// Only keys starting with this.
         #[arg(long, value_name = "P")]
         prefix: Option<String>,
-        /// At most this many keys.
-        #[arg(long, value_name = "N")]
+        /// At most this many keys; the last one listed is the cursor for --after (with
+        /// --json: `last_key`, null at the end).
+        #[arg(long, value_name = "N", allow_negative_numbers = true,
+              value_parser = at_least_one::<u64>)]
         limit: Option<u64>,
+        /// Start after this key (the `last_key` of an earlier listing).
+        #[arg(long, value_name = "KEY")]
+        after: Option<String>,
     },
+
+    /// Shows how long the value under KEY has left; exit 1 when absent or expired.
+    Ttl { key: String },
+
+    /// Gives the value under KEY a new TTL from now without rewriting it; exit 1 when absent
+    /// or expired.
+    Expire {
+        key: String,
+        /// The new TTL: a number and a unit, s, m, h, d or w (90s, 30m, 12h, 7d, 1.5d).
+        #[arg(long, value_parser = parse_ttl, allow_hyphen_values = true)]
+        ttl: Ttl,
+    },
+
+    /// Exit 0 when KEY holds a live value, 1 when it is absent or expired (prints true or
+    /// false).
+    Exists { key: String },
 
     /// Writes every live item as a JSON line (key, decoded value, ttl, created_at) to stdout.
     Export {
@@ -158,12 +211,17 @@ pub enum Command {
         include_expired: bool,
     },
 
-    /// Writes the items of an export (FILE, or stdin: `-` or nothing), keeping their expiry.
+    /// Writes the items of an export (FILE, or stdin: `-` or nothing), keeping their expiry
+    /// and each one's encoding (json, gzip or zstd) as exported.
     Import {
         file: Option<PathBuf>,
-        /// Also write items that have already expired.
+        /// Also write items that have already expired (the embedded file drops items a day
+        /// after their expiry).
         #[arg(long)]
         include_expired: bool,
+        /// Encode every item as --compress, --zstd and --zstd-level say, not as exported.
+        #[arg(long)]
+        reencode: bool,
     },
 
     /// Deletes items whose ttl has passed, for servers and tables without TTL deletion.
@@ -183,7 +241,8 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         svg: Option<PathBuf>,
         /// How many of the largest items to list.
-        #[arg(long, default_value_t = 10, value_name = "N")]
+        #[arg(long, default_value_t = 10, value_name = "N", allow_negative_numbers = true,
+              value_parser = crate::numbers::whole::<usize>)]
         top: usize,
     },
 }

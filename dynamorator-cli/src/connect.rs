@@ -1,6 +1,9 @@
 //! The store a command works on: a DynamoDB table or the embedded file, from the connection
 //! options, through the library's builder.
 
+use std::io::Read;
+use std::path::Path;
+
 use dynamorator::Store;
 
 use crate::args::Connection;
@@ -9,13 +12,7 @@ use crate::failure::Failure;
 /// Builds the store. Nothing is created unless `--create` says so: a mistyped table or file
 /// name is an error, not a new empty table.
 pub async fn open(connection: &Connection) -> Result<Store, Failure> {
-    // An empty value (`DYNAMORATOR_TABLE=`) is no value: it unsets an inherited variable.
-    let table = connection.table.as_deref().filter(|name| !name.is_empty());
-    let file = connection
-        .embedded_file
-        .as_deref()
-        .filter(|path| !path.as_os_str().is_empty());
-    let builder = match (table, file) {
+    let builder = match (connection.table(), connection.embedded_file()) {
         (Some(_), Some(_)) => {
             return Err(Failure::Invalid(
                 "both a table (--table or DYNAMORATOR_TABLE) and --embedded-file are given: \
@@ -32,10 +29,11 @@ pub async fn open(connection: &Connection) -> Result<Store, Failure> {
         (None, Some(path)) => {
             if !connection.create && !path.exists() {
                 return Err(Failure::Invalid(format!(
-                    "embedded file {} does not exist (--create makes it)",
+                    "--embedded-file {}: no such file (--create makes it)",
                     path.display()
                 )));
             }
+            refuse_an_export(path)?;
             Store::builder().embedded_file(path)
         }
         (Some(table), None) => {
@@ -44,6 +42,9 @@ pub async fn open(connection: &Connection) -> Result<Store, Failure> {
                 .create_table(connection.create);
             if let Some(region) = &connection.region {
                 builder = builder.region(region);
+            }
+            if let Some(profile) = &connection.profile {
+                builder = builder.profile(profile);
             }
             if let Some(url) = &connection.endpoint_url {
                 builder = builder.endpoint_url(url);
@@ -61,4 +62,25 @@ pub async fn open(connection: &Connection) -> Result<Store, Failure> {
     }
     let store = builder.build().await?;
     Ok(store)
+}
+
+/// An export (JSON lines, what `export` writes) given as the embedded file is named as such:
+/// it is a backup to import, never a database to open or replace.
+fn refuse_an_export(path: &Path) -> Result<(), Failure> {
+    let mut start = [0u8; 64];
+    let read = match std::fs::File::open(path).and_then(|mut file| file.read(&mut start)) {
+        Ok(read) => read,
+        // Not there yet (--create), or unreadable: the library says which.
+        Err(_) => return Ok(()),
+    };
+    let text = start.get(..read).unwrap_or_default();
+    let first = text.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        return Err(Failure::Invalid(format!(
+            "--embedded-file {0} is an export (JSON lines), not an embedded file: load it with \
+             `import {0}` into a table, or into a new file (--embedded-file NEW.db --create)",
+            path.display()
+        )));
+    }
+    Ok(())
 }

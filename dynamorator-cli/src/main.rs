@@ -1,20 +1,22 @@
 //! `dynamorator`: the command-line tool of a dynamorator table, on DynamoDB or the embedded
 //! file. Read, write, list, export, import, purge expired items and measure a table.
 //!
-//! Exit codes (also in `--help`): 0 done; 1 the key is absent (or expired, for `get`); 2 an
-//! error (bad arguments included); 3 done, but some items could not be read or written (each
-//! reported on stderr).
+//! Exit codes (also in `--help`): 0 done; 1 the key is absent (or expired); 2 an error (bad
+//! arguments included); 3 done, but some items could not be read or written (each reported on
+//! stderr).
 
 mod args;
 mod commands;
 mod connect;
 mod failure;
 mod jsonl;
+mod numbers;
 mod output;
 mod progress;
 mod stats;
 mod ttl_text;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -44,14 +46,17 @@ fn report(failure: &Failure) -> ExitCode {
     Outcome::error_exit_code()
 }
 
-/// The library's warnings (a table without the TTL API, say) go to stderr; `RUST_LOG` changes
-/// what is shown.
+/// The library's warnings (a table without the TTL API, say) go to stderr, in colour only on a
+/// terminal. The AWS SDK's own are left out (its look-ups of a region or credentials that are
+/// not there end in the tool's one-line error instead); `RUST_LOG` changes what is shown
+/// (`RUST_LOG=warn` brings them back).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("dynamorator=warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .without_time()
         .init();

@@ -6,6 +6,11 @@ use dynamorator::Ttl;
 /// A bare number is refused: seconds and days (the Python package's unit) are both likely.
 pub fn parse_ttl(text: &str) -> Result<Ttl, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!(
+            "{text} is negative: a TTL is a positive number and a unit, e.g. 90s, 12h or 7d"
+        ));
+    }
     let Some(unit) = text.chars().last().filter(char::is_ascii_alphabetic) else {
         return Err(format!(
             "{text:?} has no unit: write e.g. 90s, 30m, 12h, 7d or 2w"
@@ -61,7 +66,7 @@ mod tests {
         assert!(parse_ttl("7y").unwrap_err().contains("unknown unit"));
         assert!(parse_ttl("xd").unwrap_err().contains("not a number"));
         assert!(parse_ttl("0s").is_err());
-        assert!(parse_ttl("-1d").is_err());
+        assert!(parse_ttl("-1d").unwrap_err().contains("negative"));
     }
 
     #[test]

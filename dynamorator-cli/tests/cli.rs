@@ -15,6 +15,13 @@ on_every_table!(suite:
     purge_expired_deletes_expired_split_values_with_their_parts,
     stats_count_and_measure_the_items,
     bad_input_is_an_error,
+    put_takes_the_value_inline_from_a_file_or_stdin,
+    delete_counts_what_existed_and_removes_the_parts_of_split_values,
+    keys_resume_after_a_cursor,
+    ttl_expire_and_exists_answer_like_redis,
+    numbers_are_checked_in_the_tools_words,
+    import_include_expired_says_what_it_kept,
+    errors_name_the_tools_flags_once_without_colour,
 );
 
 // Only on servers: raw writes of corrupt items, the Python package, table creation.
@@ -26,7 +33,46 @@ mod servers {
         corrupt_items_are_reported_per_key_and_never_stop_a_scan,
         items_the_python_package_wrote_read_the_same,
         a_missing_table_is_an_error_unless_created,
+        a_profile_gives_the_credentials_and_region,
     );
+}
+
+/// No region and no credentials, with nothing to find them in (no profile files, no instance
+/// metadata): one line each, naming what to set. No server is reached.
+#[test]
+fn a_missing_region_or_credentials_is_one_line_naming_what_to_set() {
+    let nowhere = dynamorator_testkit::unique_file();
+    let bare = || {
+        let mut command = support::tool();
+        command
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_REGION")
+            .env_remove("RUST_LOG")
+            .env("AWS_CONFIG_FILE", &nowhere)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+            .args(["get", "k", "--table", "cache1"]);
+        command
+    };
+    bare().assert().code(ERROR).stderr(
+        "dynamorator: error: no AWS region: give --region REGION (or set AWS_REGION), or \
+         --profile NAME of a profile that has one\n",
+    );
+    // A closed loopback port: the credentials are looked for before anything is sent.
+    bare()
+        .args([
+            "--region",
+            "us-east-1",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ])
+        .assert()
+        .code(ERROR)
+        .stderr(
+            "dynamorator: error: no AWS credentials for table cache1 at http://127.0.0.1:9: set \
+             AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give --profile NAME (SSO and \
+             instance roles work too)\n",
+        );
 }
 
 /// Exit codes, as documented.
@@ -96,9 +142,9 @@ mod suite {
         let path = dynamorator_testkit::unique_file();
         let big = json!({"rows": (0..200).map(|i| json!({"i": i})).collect::<Vec<_>>()});
         std::fs::write(&path, big.to_string()).unwrap();
+        let file = format!("--file={}", path.display());
         table
-            .cli(&["put", "big", "--ttl", "1.5d", "--compress", "--json"])
-            .arg(&path)
+            .cli(&["put", "big", "--ttl", "1.5d", "--compress", "--json", &file])
             .assert()
             .success()
             .stdout(predicate::str::contains(r#""compressed":true"#));
@@ -119,13 +165,18 @@ mod suite {
             .cli(&["delete", "user:1", "big", "never-there"])
             .assert()
             .success()
-            .stdout("deleted 3 keys\n");
+            .stdout("deleted 2 of 3 keys (1 absent or expired)\n");
         table.cli(&["get", "user:1"]).assert().code(NOT_FOUND);
         table
             .cli(&["delete", "big", "--json"])
             .assert()
             .success()
-            .stdout("{\"deleted\":1}\n");
+            .stdout("{\"deleted\":0,\"absent\":1}\n");
+        table
+            .cli(&["delete", "big"])
+            .assert()
+            .success()
+            .stdout("big was not there (absent or expired)\n");
         // The connection options also go before the command.
         let mut before = tool();
         match &table {
@@ -221,6 +272,14 @@ mod suite {
         assert_eq!(exported[0]["created_at"], 1_700_000_000);
         assert!(exported[0]["fresh_until"].is_i64());
         assert_eq!(exported[1]["value"]["t"], "x".repeat(500));
+        assert_eq!(
+            exported[1]["encoding"], "gzip",
+            "kept, so an import keeps it"
+        );
+        assert!(
+            exported[2].get("encoding").is_none(),
+            "plain JSON: no field"
+        );
 
         let backup = dynamorator_testkit::unique_file();
         let backup_text: String = exported.iter().map(|l| format!("{l}\n")).collect();
@@ -245,6 +304,7 @@ mod suite {
                 .cli(&[
                     "import",
                     "-",
+                    "--reencode",
                     "--compress",
                     "--compress-threshold",
                     "0",
@@ -254,7 +314,19 @@ mod suite {
                 .assert()
                 .success()
                 .stderr("");
-            assert_eq!(export_lines(&again, &[]), exported);
+            let without_encoding = |lines: Vec<Value>| -> Vec<Value> {
+                lines
+                    .into_iter()
+                    .map(|mut line| {
+                        line.as_object_mut().unwrap().remove("encoding");
+                        line
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                without_encoding(export_lines(&again, &[])),
+                without_encoding(exported.clone())
+            );
             let info = json_of(&stdout_of(&mut again.cli(&["info", "plain", "--json"])));
             assert_eq!(info["compressed"], true);
         }
@@ -300,11 +372,29 @@ mod suite {
         assert_eq!(report["compressed"]["zstd_items"], 1);
         assert_eq!(report["largest"][0]["encoding"], "zstd");
 
-        // An export holds the values themselves; an import writes them in the form asked for.
+        // An export holds the values themselves and their encoding; an import keeps it, or
+        // with --reencode writes them in the form asked for.
         let exported = export_lines(&table, &[]);
         assert_eq!(exported.len(), 2);
         assert_eq!(exported[0]["value"], big);
+        assert_eq!(exported[0]["encoding"], "zstd");
         let lines: String = exported.iter().map(|l| format!("{l}\n")).collect();
+        let kept = Table::new(TestBackend::EmbeddedFile).await;
+        kept.cli(&["import", "-", "--quiet"])
+            .write_stdin(lines.clone())
+            .assert()
+            .success();
+        assert_eq!(export_lines(&kept, &[]), exported);
+        let info = json_of(&stdout_of(&mut kept.cli(&["info", "big", "--json"])));
+        assert_eq!(info["encoding"], "zstd", "kept without --zstd");
+        let plain: Vec<Value> = exported
+            .iter()
+            .map(|line| {
+                let mut line = line.clone();
+                line.as_object_mut().unwrap().remove("encoding");
+                line
+            })
+            .collect();
         for (flags, encoding) in [
             (
                 &["--zstd-level", "19", "--compress-threshold", "0"][..],
@@ -314,10 +404,14 @@ mod suite {
             (&[][..], "json"),
         ] {
             let destination = Table::new(TestBackend::EmbeddedFile).await;
-            let mut import = destination.cli(&["import", "-", "--quiet"]);
+            let mut import = destination.cli(&["import", "-", "--quiet", "--reencode"]);
             import.args(flags);
             import.write_stdin(lines.clone()).assert().success();
-            assert_eq!(export_lines(&destination, &[]), exported, "{flags:?}");
+            let mut again = export_lines(&destination, &[]);
+            for line in &mut again {
+                line.as_object_mut().unwrap().remove("encoding");
+            }
+            assert_eq!(again, plain, "{flags:?}");
             let info = json_of(&stdout_of(&mut destination.cli(&["info", "big", "--json"])));
             assert_eq!(info["encoding"], encoding, "{flags:?}");
         }
@@ -499,6 +593,341 @@ mod suite {
         assert!(drawn.contains("Item sizes (20 items)"));
     }
 
+    pub async fn put_takes_the_value_inline_from_a_file_or_stdin(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        table
+            .cli(&["put", "inline", r#"{"a": 1}"#, "--ttl", "1h"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("stored inline: "));
+        let path = dynamorator_testkit::unique_file();
+        std::fs::write(&path, "[1, 2]").unwrap();
+        let file = format!("--file={}", path.display());
+        table
+            .cli(&["put", "from-file", "--ttl", "1h", &file])
+            .assert()
+            .success();
+        table
+            .cli(&["put", "from-stdin", "-", "--ttl", "1h"])
+            .write_stdin("\"text\"")
+            .assert()
+            .success()
+            // stdin is no terminal here: no hint.
+            .stderr("");
+        for (key, value) in [
+            ("inline", json!({"a": 1})),
+            ("from-file", json!([1, 2])),
+            ("from-stdin", json!("text")),
+        ] {
+            let got = json_of(&stdout_of(&mut table.cli(&["get", key, "--json"])));
+            assert_eq!(got, value, "{key}");
+        }
+        // A bare word is no JSON: the tool says how to write a string, or to name a file.
+        table
+            .cli(&["put", "k", "hello", "--ttl", "1h"])
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains(
+                r#"a string is quoted as JSON: '"hello"'"#,
+            ));
+        table
+            .cli(&["put", "k", path.to_str().unwrap(), "--ttl", "1h"])
+            .assert()
+            .code(ERROR)
+            .stderr(predicate::str::contains("is a file: read it with --file"));
+        table
+            .cli(&["put", "k", "1", "--ttl", "1h", &file])
+            .assert()
+            .code(ERROR);
+    }
+
+    /// Every item of the table, parts of split values included.
+    async fn table_items(table: &Table) -> usize {
+        use futures_util::TryStreamExt;
+        let store = table.store().await;
+        let items: Vec<dynamorator::ScannedItem> = store
+            .scan(
+                dynamorator::ScanOptions::new()
+                    .include_parts(true)
+                    .join_split_values(false),
+            )
+            .try_collect()
+            .await
+            .unwrap();
+        items.len()
+    }
+
+    pub async fn delete_counts_what_existed_and_removes_the_parts_of_split_values(
+        backend: TestBackend,
+    ) {
+        let table = Table::new(backend).await;
+        let big = json!({"text": "é".repeat(400_000)});
+        table
+            .cli(&["put", "huge", "--ttl", "1d", "--split"])
+            .write_stdin(big.to_string())
+            .assert()
+            .success();
+        table
+            .cli(&["put", "small", "1", "--ttl", "1d"])
+            .assert()
+            .success();
+        assert_eq!(
+            table_items(&table).await,
+            5,
+            "a head, 3 parts and a small value"
+        );
+        // Without --split: the keys are read first, so the parts go too.
+        table
+            .cli(&["delete", "huge", "small", "nope"])
+            .assert()
+            .success()
+            .stdout("deleted 2 of 3 keys (1 absent or expired)\n");
+        assert_eq!(table_items(&table).await, 0);
+        table
+            .cli(&["delete", "nope", "nope", "--json"])
+            .assert()
+            .success()
+            .stdout("{\"deleted\":0,\"absent\":1}\n");
+    }
+
+    pub async fn keys_resume_after_a_cursor(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        {
+            let store = table.store().await;
+            store
+                .put_many((0..7).map(|i| (format!("k{i}"), i)), Ttl::days(1))
+                .await
+                .unwrap();
+        }
+        let mut listed: Vec<String> = Vec::new();
+        let mut after: Option<String> = None;
+        let mut pages = 0;
+        for _ in 0..10 {
+            let mut args = vec!["keys", "--limit", "3", "--json"];
+            if let Some(key) = &after {
+                args.extend(["--after", key.as_str()]);
+            }
+            let page = json_of(&stdout_of(&mut table.cli(&args)));
+            pages += 1;
+            listed.extend(
+                page["keys"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|key| key.as_str().unwrap().to_owned()),
+            );
+            match page["last_key"].as_str() {
+                Some(key) => after = Some(key.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3, "3 + 3 + 1 keys");
+        listed.sort();
+        assert_eq!(listed, (0..7).map(|i| format!("k{i}")).collect::<Vec<_>>());
+        // In text, the cursor goes to stderr for people.
+        table
+            .cli(&["keys", "--limit", "2"])
+            .assert()
+            .success()
+            .stderr(predicate::str::contains("more keys: --after "));
+        let all = json_of(&stdout_of(&mut table.cli(&["keys", "--json"])));
+        assert_eq!(all["last_key"], Value::Null);
+    }
+
+    pub async fn ttl_expire_and_exists_answer_like_redis(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let big = json!({"rows": (0..300).map(|i| json!({"i": i})).collect::<Vec<_>>()});
+        table
+            .cli(&["put", "k", "--ttl", "10m", "--zstd"])
+            .write_stdin(big.to_string())
+            .assert()
+            .success();
+        let before = json_of(&stdout_of(&mut table.cli(&["info", "k", "--json"])));
+        let left = json_of(&stdout_of(&mut table.cli(&["ttl", "k", "--json"])));
+        assert_eq!(left["expires_at"], before["expires_at"]);
+        assert!(left["ttl"].as_i64().unwrap() <= 600);
+        table
+            .cli(&["ttl", "k"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with("k: expires "));
+
+        let changed = json_of(&stdout_of(
+            &mut table.cli(&["expire", "k", "--ttl", "2d", "--json"]),
+        ));
+        let after = json_of(&stdout_of(&mut table.cli(&["info", "k", "--json"])));
+        assert_eq!(after["expires_at"], changed["expires_at"]);
+        let moved = after["expires_at"].as_i64().unwrap() - before["expires_at"].as_i64().unwrap();
+        assert!(moved > 86_400, "moved by {moved} s");
+        // The value, its encoding and its creation time are as they were: not rewritten.
+        assert_eq!(after["encoding"], "zstd");
+        assert_eq!(after["created_at"], before["created_at"]);
+        assert_eq!(after["size"], before["size"]);
+        assert_eq!(
+            json_of(&stdout_of(&mut table.cli(&["get", "k", "--json"]))),
+            big
+        );
+
+        table
+            .cli(&["exists", "k"])
+            .assert()
+            .success()
+            .stdout("true\n");
+        table
+            .cli(&["exists", "nope"])
+            .assert()
+            .code(NOT_FOUND)
+            .stdout("false\n");
+        table
+            .cli(&["exists", "nope", "--json"])
+            .assert()
+            .code(NOT_FOUND)
+            .stdout("{\"key\":\"nope\",\"exists\":false}\n");
+        table.cli(&["ttl", "nope"]).assert().code(NOT_FOUND);
+        table
+            .cli(&["expire", "nope", "--ttl", "1h"])
+            .assert()
+            .code(NOT_FOUND)
+            .stderr(predicate::str::contains("nothing changed"));
+        assert_eq!(
+            table
+                .cli(&["get", "nope"])
+                .assert()
+                .get_output()
+                .status
+                .code(),
+            Some(NOT_FOUND),
+            "expire made nothing"
+        );
+        // Expired: absent to all three.
+        {
+            let store = table.store().await;
+            let past = store.clock().now_epoch_secs() - 30;
+            store
+                .put_records([Record::new("old", json!(1), past)])
+                .await
+                .unwrap();
+        }
+        table.cli(&["exists", "old"]).assert().code(NOT_FOUND);
+        table.cli(&["ttl", "old"]).assert().code(NOT_FOUND);
+        table
+            .cli(&["expire", "old", "--ttl", "1h"])
+            .assert()
+            .code(NOT_FOUND);
+    }
+
+    pub async fn numbers_are_checked_in_the_tools_words(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        for (args, says) in [
+            (
+                &["put", "k", "1", "--ttl", "-1d"][..],
+                "-1d is negative: a TTL is a positive number",
+            ),
+            (&["keys", "--limit", "-1"][..], "-1 is too small"),
+            (&["keys", "--limit", "0"][..], "0 is too small"),
+            (&["stats", "--top", "-1"][..], "-1 is negative"),
+            (&["export", "--segments", "-2"][..], "-2 is too small"),
+            (
+                &["put", "k", "1", "--ttl", "1d", "--zstd-level", "50"][..],
+                "zstd's levels are 1 (fastest) to 22",
+            ),
+            (
+                &["put", "k", "1", "--ttl", "1d", "--zstd-level", "0"][..],
+                "zstd's levels are 1",
+            ),
+            (
+                &["put", "k", "1", "--ttl", "1d", "--compress-threshold", "-5"][..],
+                "-5 is negative",
+            ),
+        ] {
+            let assert = table.cli(args).assert().code(ERROR);
+            let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            assert!(stderr.contains(says), "{args:?}: {stderr}");
+            assert!(!stderr.contains("-- -"), "{args:?}: clap's tip: {stderr}");
+        }
+        table
+            .cli(&["put", "k", "1", "--ttl", "1d", "--zstd-level", "22"])
+            .assert()
+            .success();
+        table.cli(&["get", "k"]).assert().success().stdout("1\n");
+    }
+
+    pub async fn import_include_expired_says_what_it_kept(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let now = Clock::system().now_epoch_secs();
+        let lines = format!(
+            "{}\n{}\n{}\n",
+            json!({"key": "live", "value": 1, "ttl": now + 3_600}),
+            json!({"key": "just-expired", "value": 2, "ttl": now - 30}),
+            json!({"key": "long-expired", "value": 3, "ttl": 1_700_000_000}),
+        );
+        table
+            .cli(&["import", "-"])
+            .write_stdin(lines.clone())
+            .assert()
+            .success()
+            .stderr("imported 1 items (2 expired left out, 0 refused)\n");
+        let expected = if backend.is_dynamodb() {
+            // A server keeps what it is given until its TTL deletion (none on moto, dynalite).
+            "imported 3 items (2 expired: 2 kept as expired; 0 refused)\n"
+        } else {
+            "imported 2 items (2 expired: 1 kept as expired, 1 dropped by the embedded file, \
+             which removes items a day after they expire; 0 refused)\n"
+        };
+        table
+            .cli(&["import", "-", "--include-expired"])
+            .write_stdin(lines)
+            .assert()
+            .success()
+            .stderr(expected);
+        // What it says it kept is there.
+        let mut kept: Vec<String> = export_lines(&table, &["--include-expired"])
+            .iter()
+            .map(|line| line["key"].as_str().unwrap().to_owned())
+            .collect();
+        kept.sort();
+        if backend.is_dynamodb() {
+            assert_eq!(kept, ["just-expired", "live", "long-expired"]);
+        } else {
+            assert_eq!(kept, ["just-expired", "live"]);
+        }
+    }
+
+    pub async fn errors_name_the_tools_flags_once_without_colour(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        // The default log filter (no RUST_LOG), stderr not a terminal: no ANSI codes.
+        let big: Vec<String> = (0..40_000).map(|i| format!("{i:016x}")).collect();
+        let assert = table
+            .cli(&["put", "big", "--ttl", "1d"])
+            .env_remove("RUST_LOG")
+            .write_stdin(serde_json::to_string(&big).unwrap())
+            .assert()
+            .code(ERROR);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(stderr.contains("--split stores it as parts"), "{stderr}");
+        assert!(stderr.contains("--compress"), "{stderr}");
+        assert!(!stderr.contains("StoreBuilder"), "{stderr}");
+        assert!(!stderr.contains('\u{1b}'), "ANSI codes: {stderr:?}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        // An export given as the embedded file: named as such, and nothing suggests deleting it.
+        let backup = dynamorator_testkit::unique_file();
+        std::fs::write(
+            &backup,
+            format!("{}\n", json!({"key": "a", "value": 1, "ttl": 1})),
+        )
+        .unwrap();
+        let assert = tool()
+            .args(["keys", "--embedded-file"])
+            .arg(&backup)
+            .assert()
+            .code(ERROR);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(stderr.contains("is an export (JSON lines)"), "{stderr}");
+        assert!(stderr.contains("import"), "{stderr}");
+        assert!(!stderr.to_lowercase().contains("delete"), "{stderr}");
+        assert!(backup.exists());
+    }
+
     pub async fn bad_input_is_an_error(backend: TestBackend) {
         let table = Table::new(backend).await;
         table
@@ -532,9 +961,7 @@ mod suite {
             .arg(&missing)
             .assert()
             .code(ERROR)
-            .stderr(predicate::str::contains(
-                "does not exist (--create makes it)",
-            ));
+            .stderr(predicate::str::contains("no such file (--create makes it)"));
         assert!(!missing.exists());
         tool()
             .args(["keys", "--table", "t1", "--embedded-file"])
@@ -670,6 +1097,51 @@ mod server_suite {
         assert_eq!(lines[1]["value"], small);
     }
 
+    pub async fn a_profile_gives_the_credentials_and_region(backend: TestBackend) {
+        let table = Table::new(backend).await;
+        let dir = dynamorator_testkit::unique_file();
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("config");
+        let credentials = dir.join("credentials");
+        std::fs::write(&config, "[profile cache-admin]\nregion = us-east-1\n").unwrap();
+        std::fs::write(
+            &credentials,
+            "[cache-admin]\naws_access_key_id = test\naws_secret_access_key = test\n",
+        )
+        .unwrap();
+        let with_profile = || {
+            let mut command = tool();
+            command
+                .env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY")
+                .env_remove("AWS_REGION")
+                .env("AWS_CONFIG_FILE", &config)
+                .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+                .args(["--table", table.name(), "--endpoint-url"])
+                .arg(backend.endpoint());
+            command
+        };
+        with_profile()
+            .args(["put", "k", "1", "--ttl", "1h", "--profile", "cache-admin"])
+            .assert()
+            .success();
+        with_profile()
+            .env("AWS_PROFILE", "cache-admin")
+            .args(["get", "k"])
+            .assert()
+            .success()
+            .stdout("1\n");
+        // Without it: no region, said in one line with the flags that give one.
+        with_profile()
+            .args(["get", "k"])
+            .assert()
+            .code(ERROR)
+            .stderr(
+                "dynamorator: error: no AWS region: give --region REGION (or set AWS_REGION), \
+                 or --profile NAME of a profile that has one\n",
+            );
+    }
+
     pub async fn a_missing_table_is_an_error_unless_created(backend: TestBackend) {
         let name = dynamorator_testkit::unique_table_name();
         let endpoint = backend.endpoint();
@@ -684,7 +1156,10 @@ mod server_suite {
             .args(connection)
             .assert()
             .code(ERROR)
-            .stderr(predicate::str::contains("ResourceNotFoundException"));
+            .stderr(format!(
+                "dynamorator: error: table {name} at {endpoint} does not exist: check --table \
+                 and --region, or give --create to make it\n"
+            ));
         tool()
             .args(["put", "k", "--ttl", "1h", "--create"])
             .args(connection)

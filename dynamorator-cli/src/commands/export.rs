@@ -52,6 +52,7 @@ pub async fn run(
             ttl: info.expires_at,
             created_at: info.created_at,
             fresh_until: info.fresh_until,
+            encoding: info.compressed.then_some(info.encoding),
         };
         serde_json::to_writer(&mut stdout, &line)
             .map_err(std::io::Error::from)

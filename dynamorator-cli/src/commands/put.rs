@@ -1,7 +1,8 @@
-//! `put KEY --ttl 7d [FILE|-]`: stores the JSON read from a file or stdin.
+//! `put KEY [VALUE] --ttl 7d [--file FILE]`: stores JSON given inline, read from a file, or
+//! from stdin.
 
-use std::io::Read;
-use std::path::Path;
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 
 use dynamorator::{Store, Ttl};
 use serde::Serialize;
@@ -26,11 +27,10 @@ pub async fn run(
     output: Output,
     key: &str,
     ttl: Ttl,
-    file: Option<&Path>,
+    input: Input,
 ) -> Result<Outcome, Failure> {
-    let (text, source) = read_input(file)?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|e| Failure::Invalid(format!("{source} is not JSON: {e}")))?;
+    let (text, source) = read_input(input)?;
+    let value: Value = serde_json::from_str(&text).map_err(|e| not_json(&source, &text, &e))?;
     let now = store.clock().now_epoch_secs();
     store.put(key, &value, ttl).await?;
     // Read back to show the item as stored. DynamoDB's reads are eventually consistent: a
@@ -66,21 +66,71 @@ pub async fn run(
     Ok(Outcome::Done)
 }
 
-/// The text of FILE, or of stdin for `-` or no file, and how to name it in errors.
-fn read_input(file: Option<&Path>) -> Result<(String, String), Failure> {
-    match file {
-        Some(path) if path != Path::new("-") => {
+/// Where the value comes from.
+#[derive(Debug)]
+pub enum Input {
+    /// Given on the command line.
+    Inline(String),
+    /// A file's text.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// The input the arguments name: VALUE, `--file FILE`, or stdin (`-` for either, or none).
+pub fn input(value: Option<String>, file: Option<PathBuf>) -> Input {
+    match (value, file) {
+        (Some(value), _) if value != "-" => Input::Inline(value),
+        (_, Some(path)) if path != Path::new("-") => Input::File(path),
+        _ => Input::Stdin,
+    }
+}
+
+/// The value's text, and how to name where it came from in errors.
+fn read_input(input: Input) -> Result<(String, String), Failure> {
+    match input {
+        Input::Inline(text) => Ok((text, "VALUE".to_owned())),
+        Input::File(path) => {
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(path)
+            let text = std::fs::read_to_string(&path)
                 .map_err(|e| Failure::io(format!("cannot read {name}"), e))?;
             Ok((text, name))
         }
-        _ => {
+        Input::Stdin => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                // Nothing piped in: say what the tool waits for, or it looks hung.
+                eprintln!(
+                    "dynamorator: reading the value from stdin: type JSON, then Ctrl-D (or give \
+                     it inline: put KEY '{{\"a\": 1}}', or --file FILE)"
+                );
+            }
             let mut text = String::new();
-            std::io::stdin()
+            stdin
+                .lock()
                 .read_to_string(&mut text)
                 .map_err(|e| Failure::io("cannot read stdin", e))?;
             Ok((text, "stdin".to_owned()))
         }
     }
+}
+
+/// Why the input is not JSON; for a bare word given inline, how to write it as a string or
+/// name a file.
+fn not_json(source: &str, text: &str, error: &serde_json::Error) -> Failure {
+    let hint = if source == "VALUE" {
+        let looks_like_json = text
+            .trim_start()
+            .starts_with(|c: char| matches!(c, '{' | '[' | '"' | '-') || c.is_ascii_digit());
+        if Path::new(text).is_file() {
+            format!(" ({text} is a file: read it with --file {text})")
+        } else if looks_like_json {
+            String::new()
+        } else {
+            format!(" (a string is quoted as JSON: '\"{text}\"')")
+        }
+    } else {
+        String::new()
+    };
+    Failure::Invalid(format!("{source} is not JSON: {error}{hint}"))
 }

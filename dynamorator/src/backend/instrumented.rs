@@ -295,4 +295,19 @@ impl Backend for Instrumented {
             none,
         ))
     }
+
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+        learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        Box::pin(self.observe(
+            "UpdateItem",
+            Subject::Key(key),
+            self.inner.set_expiry(key, expires_at, now, learn_parts),
+            none,
+        ))
+    }
 }

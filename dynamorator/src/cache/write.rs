@@ -157,7 +157,9 @@ where
         result
     }
 
-    /// Deletes many keys, from the store and the L1.
+    /// Deletes many keys, from the store and the L1. The parts of split values go with them,
+    /// as [`Store::delete_many`](crate::Store::delete_many) says: with the cache's `split` on,
+    /// after one round of batch reads of the keys.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -180,7 +182,11 @@ where
         let keys = distinct_keys(keys, |key| self.keys.validate(key))?;
         keys.iter().for_each(|key| self.shared.l1.invalidate(key));
         let stored = keys.iter().map(|key| self.keys.stored(key)).collect();
-        let result = self.store.delete_keys(stored).await;
+        let result = self
+            .store
+            .delete_keys(stored, self.codec.split)
+            .await
+            .map(drop);
         let result = result.map_err(|error| self.keys.unprefix_error(error));
         self.counters().store_errors.add(failed_keys(&result).len());
         result

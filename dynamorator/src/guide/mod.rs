@@ -1,5 +1,6 @@
-//! Guides to the decisions a user makes, one page each. They hold no code; their examples
-//! compile and run as doctests.
+//! Guides to the decisions a user makes, one page each: documentation only (modules with no
+//! items). Their Rust examples are doctests: each compiles, and runs unless it is marked
+//! `no_run` because it needs a DynamoDB table.
 //!
 //! | guide | read it when |
 //! |---|---|

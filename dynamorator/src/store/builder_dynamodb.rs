@@ -17,6 +17,7 @@ use crate::backend::dynamodb::{DynamoDbBackend, ensure_table};
 #[derive(Debug, Clone)]
 pub(crate) struct DynamoDbOptions {
     region: Option<String>,
+    profile: Option<String>,
     endpoint_url: Option<String>,
     sdk_config: Option<SdkConfig>,
     client: Option<Client>,
@@ -35,6 +36,7 @@ impl Default for DynamoDbOptions {
     fn default() -> Self {
         DynamoDbOptions {
             region: None,
+            profile: None,
             endpoint_url: None,
             sdk_config: None,
             client: None,
@@ -92,6 +94,19 @@ impl StoreBuilder {
     /// ```
     pub fn region(mut self, region: impl Into<String>) -> Self {
         self.dynamodb.region = Some(region.into());
+        self
+    }
+
+    /// The named profile of `~/.aws/config` and `~/.aws/credentials` to take credentials and
+    /// region from. Default: the standard chain (`AWS_PROFILE`, else `default`). Not used with
+    /// [`sdk_config`](StoreBuilder::sdk_config) or [`client`](StoreBuilder::client), which
+    /// bring their own.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().table("t1").profile("staging");
+    /// ```
+    pub fn profile(mut self, name: impl Into<String>) -> Self {
+        self.dynamodb.profile = Some(name.into());
         self
     }
 
@@ -282,6 +297,9 @@ impl DynamoDbOptions {
                 if let Some(region) = &self.region {
                     loader = loader.region(Region::new(region.clone()));
                 }
+                if let Some(profile) = &self.profile {
+                    loader = loader.profile_name(profile);
+                }
                 loader.load().await
             }
         };
@@ -307,7 +325,9 @@ impl DynamoDbOptions {
         let config = config.build();
         if config.region().is_none() {
             return Err(Error::InvalidConfig {
-                reason: "no AWS region: call .region(..) or set AWS_REGION".to_owned(),
+                reason:
+                    "no AWS region: set AWS_REGION (or a profile's region), or call .region(..)"
+                        .to_owned(),
             });
         }
         Ok(Client::from_conf(config))

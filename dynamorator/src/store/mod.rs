@@ -50,7 +50,8 @@ pub(crate) use split::sha256_hex;
 /// | make one | [`builder`](Store::builder), [`embedded`](Store::embedded), [`disabled`](Store::disabled) |
 /// | read one / many | [`get`](Store::get), [`get_many`](Store::get_many) |
 /// | write one / many | [`put`](Store::put), [`put_many`](Store::put_many) |
-/// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many) |
+/// | delete one / many | [`delete`](Store::delete), [`delete_many`](Store::delete_many), [`delete_present`](Store::delete_present) (says which were there) |
+/// | change a TTL without rewriting the value | [`expire`](Store::expire) |
 /// | list keys | [`list_keys`](Store::list_keys) (pages), [`keys`](Store::keys) (a stream) |
 /// | inspect an item | [`item_info`](Store::item_info) |
 /// | read every item, stored form and all | [`scan`](Store::scan) |

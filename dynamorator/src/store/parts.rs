@@ -8,7 +8,7 @@ use std::future::Future;
 use futures_util::stream::{self, StreamExt};
 
 use super::Store;
-use super::batch::{into_chunks, read_chunk};
+use super::batch::{KEYS_PER_REQUEST, into_chunks, read_chunk};
 use super::join::{Joining, join, part_keys, take_parts};
 use super::split::{SplitWrite, split};
 use crate::backend::WriteOp;
@@ -20,6 +20,15 @@ use crate::{BatchFailure, Error};
 /// BatchGetItem's 16 MB, so DynamoDB answers them whole (a server that answers less leaves the
 /// rest unprocessed, and it is retried).
 const PARTS_PER_REQUEST: usize = 16;
+
+/// What a read of keys about to be deleted found: the keys holding a live value, the split
+/// values' heads with their parts' keys, and the keys that could not be read.
+#[derive(Debug, Default)]
+pub(crate) struct HeadsRead {
+    pub(crate) present: Vec<String>,
+    pub(crate) parts: Vec<(String, Vec<String>)>,
+    pub(crate) failed: Vec<BatchFailure>,
+}
 
 /// A split value's head and what joining its parts gave: the joined bytes, `None` for a miss
 /// (a part is gone), or why it could not be read.
@@ -75,6 +84,40 @@ impl Store {
             joined_heads.push((item, result));
         }
         joined_heads
+    }
+
+    /// Reads `keys` (distinct) in batch reads of 100, concurrently, for what a delete of them
+    /// must know: which hold a live value, and which are split values' heads and their parts.
+    /// An item that does not decode is there (and no head this crate can name parts of).
+    pub(crate) async fn read_heads(&self, keys: Vec<String>) -> HeadsRead {
+        let mut read = HeadsRead::default();
+        let Some(backend) = self.backend() else {
+            return read;
+        };
+        let settings = self.settings();
+        let backoff = settings.batch_backoff;
+        let now = self.now();
+        let mut reads = stream::iter(into_chunks(keys, KEYS_PER_REQUEST))
+            .map(|chunk| read_chunk(backend.as_ref(), chunk, backoff))
+            .buffer_unordered(settings.batch_concurrency);
+        while let Some((items, failure)) = reads.next().await {
+            for item in items {
+                match item {
+                    Ok(item) => {
+                        if let Payload::Head(head) = &item.payload {
+                            let parts = head.part_keys(&item.key).unwrap_or_default();
+                            read.parts.push((item.key.clone(), parts));
+                        }
+                        if item.payload.is_value() && item.expires_at > now {
+                            read.present.push(item.key);
+                        }
+                    }
+                    Err(unreadable) => read.present.push(unreadable.0),
+                }
+            }
+            read.failed.extend(failure);
+        }
+        read
     }
 
     /// Reads part keys in requests of [`PARTS_PER_REQUEST`], concurrently: each part found

@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
-use super::Store;
+use super::{Encoding, Store};
 use crate::Error;
-use crate::codec::ItemTimes;
+use crate::codec::{Codec, ItemTimes};
 
 /// A value under a key with its absolute times, as [`Store::put_records`] writes it.
 ///
@@ -27,6 +27,10 @@ pub struct Record<V> {
     pub created_at: Option<i64>,
     /// The `fresh_until` attribute; `None` writes none.
     pub fresh_until: Option<i64>,
+    /// How the value is stored: `None` as the store's compression settings say; `Some` in
+    /// that form whatever its size (`Gzip` and `Zstd` compress even a short value), so a
+    /// restore keeps each item's form as it was exported.
+    pub encoding: Option<Encoding>,
 }
 
 impl<V> Record<V> {
@@ -42,6 +46,7 @@ impl<V> Record<V> {
             expires_at,
             created_at: None,
             fresh_until: None,
+            encoding: None,
         }
     }
 
@@ -66,13 +71,43 @@ impl<V> Record<V> {
         self.fresh_until = epoch_secs;
         self
     }
+
+    /// Sets the form the value is stored in (`None`: the store's settings decide).
+    ///
+    /// ```
+    /// use dynamorator::{Encoding, Record};
+    /// let record = Record::new("k", 1, 1_900_000_000).encoding(Some(Encoding::Zstd));
+    /// ```
+    #[must_use]
+    pub fn encoding(mut self, encoding: Option<Encoding>) -> Record<V> {
+        self.encoding = encoding;
+        self
+    }
+}
+
+/// The codec that writes a value in `encoding`, whatever its size; the store's other settings
+/// (a zstd level, splitting, the inflation cap) stay.
+fn codec_for(mut codec: Codec, encoding: Encoding) -> Codec {
+    match encoding {
+        Encoding::Json => codec.compress = false,
+        Encoding::Gzip => {
+            codec.set_zstd(false);
+            codec.compress = true;
+            codec.threshold = 0;
+        }
+        Encoding::Zstd => {
+            codec.set_zstd(true);
+            codec.threshold = 0;
+        }
+    }
+    codec
 }
 
 /// Writing items with their own expiry (restores, moves between tables).
 impl Store {
     /// Writes records with their own times, as they are, in batches like
-    /// [`put_many`](Store::put_many) (compressed by the store's settings; the last record of a
-    /// repeated key wins). A record that has already expired is written, and reads as a miss.
+    /// [`put_many`](Store::put_many) (compressed by the store's settings, or in a record's own
+    /// [`encoding`](Record::encoding); the last record of a repeated key wins). A record that has already expired is written, and reads as a miss.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -109,6 +144,9 @@ impl Store {
                     created_at: record.created_at,
                     fresh_until: record.fresh_until,
                 };
+                let codec = record
+                    .encoding
+                    .map_or(codec, |encoding| codec_for(codec, encoding));
                 codec.encode_item_with_times(&record.key, &record.value, times)
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -152,6 +190,37 @@ mod tests {
         );
         assert_eq!(store.get::<String>("gone").await.unwrap(), None);
         assert!(store.item_info("gone").await.unwrap().unwrap().expired);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn records_keep_their_own_encoding() {
+        let store = Store::builder()
+            .embedded()
+            .compress(true)
+            .build()
+            .await
+            .unwrap();
+        let at = store.clock().now_epoch_secs() + 60;
+        let long = "x".repeat(5_000);
+        store
+            .put_records([
+                Record::new("zstd", "short", at).encoding(Some(Encoding::Zstd)),
+                Record::new("gzip", "short", at).encoding(Some(Encoding::Gzip)),
+                Record::new("plain", long.as_str(), at).encoding(Some(Encoding::Json)),
+                Record::new("store's", long.as_str(), at),
+            ])
+            .await
+            .unwrap();
+        for (key, encoding) in [
+            ("zstd", Encoding::Zstd),
+            ("gzip", Encoding::Gzip),
+            ("plain", Encoding::Json),
+            ("store's", Encoding::Gzip),
+        ] {
+            let info = store.item_info(key).await.unwrap().unwrap();
+            assert_eq!(info.encoding, encoding, "{key}");
+        }
+        assert_eq!(store.get::<String>("zstd").await.unwrap().unwrap(), "short");
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -123,8 +123,17 @@ impl Store {
     }
 
     /// Deletes many keys, in requests of 25 sent concurrently. Absent keys are not an error.
-    /// The parts of a split value deleted this way go with it on the embedded backends; on
-    /// DynamoDB they are left to their TTL (a batch delete cannot learn the item it removed).
+    ///
+    /// The parts of split values go with their heads on every backend. When the store has
+    /// [`split`](crate::StoreBuilder::split) on, this costs one more round of requests first: a
+    /// batch read of every key (the read units of a [`get_many`](Store::get_many) of the heads
+    /// and whole values, not of the parts), which finds the heads whose parts are then deleted.
+    /// A key whose read fails is not deleted (its parts would be left behind) and is named in
+    /// the error. Without `split` there is no read: the embedded backends still remove parts in
+    /// the delete, while on DynamoDB the parts of a split value another writer stored are left
+    /// to their TTL (never read again, hidden from listings). [`delete_present`] always reads.
+    ///
+    /// [`delete_present`]: Store::delete_present
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -150,8 +159,90 @@ impl Store {
             return Ok(());
         }
         let keys = distinct_valid_keys(keys)?;
-        self.write_all(keys.into_iter().map(WriteOp::Delete).collect())
-            .await
+        self.delete_keys(keys, self.codec().split).await.map(drop)
+    }
+
+    /// Deletes many keys like [`delete_many`](Store::delete_many), and returns the ones that
+    /// held a live value (not expired), in the order given: what `redis-cli DEL` counts. It
+    /// always reads the keys first, one round of batch reads, whatever the store's `split`
+    /// setting, so the parts of every split value among them are deleted too.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put_many([("a", 1), ("b", 2)], Ttl::hours(1)).await?;
+    /// assert_eq!(store.delete_present(["a", "b", "never-written"]).await?, ["a", "b"]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`delete_many`](Store::delete_many).
+    #[must_use = "a failed delete is only seen in this Result"]
+    pub async fn delete_present<K: AsRef<str>>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Result<Vec<String>, Error> {
+        if !self.is_enabled() {
+            return Ok(Vec::new());
+        }
+        let keys = distinct_valid_keys(keys)?;
+        self.delete_keys(keys, true).await
+    }
+
+    /// Gives the live value under `key` a new TTL from now, without rewriting it: on DynamoDB
+    /// one `UpdateItem` (and one per part of a split value, whose parts expire with it); the
+    /// value, its compression and its other times stay as they are (a cache's fresh-until
+    /// too: a stale window ends at the new expiry). Returns `false`, changing nothing, when
+    /// there is no live value under `key` (absent or expired): what `redis-cli EXPIRE` does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Store, Ttl};
+    /// let store = Store::embedded();
+    /// store.put("session", &"token", Ttl::minutes(5)).await?;
+    /// assert!(store.expire("session", Ttl::hours(2)).await?);
+    /// let info = store.item_info("session").await?.expect("stored");
+    /// assert_eq!(info.expires_at, store.clock().now_epoch_secs() + 7_200);
+    /// assert!(!store.expire("never-written", Ttl::hours(2)).await?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An invalid key or a DynamoDB failure (on a split value, the head may then have its new
+    /// expiry and some parts not yet).
+    #[must_use = "whether the key was there, or why its expiry could not be changed"]
+    pub async fn expire(&self, key: &str, ttl: Ttl) -> Result<bool, Error> {
+        let Some(backend) = self.backend() else {
+            return Ok(false);
+        };
+        validate_key(key)?;
+        let now = self.now();
+        let expires_at = ttl.expires_at(now);
+        let Some(parts) = backend.set_expiry(key, expires_at, now, true).await? else {
+            return Ok(false);
+        };
+        // A split value's parts on DynamoDB: one request each, concurrently; a part gone
+        // meanwhile (a newer write replaced the value) is left out.
+        let failures: Vec<Error> = stream::iter(parts)
+            .map(|part| async move {
+                backend
+                    .set_expiry(&part, expires_at, now, false)
+                    .await
+                    .err()
+            })
+            .buffer_unordered(self.settings().batch_concurrency)
+            .filter_map(|failure| async move { failure })
+            .collect()
+            .await;
+        match failures.into_iter().next() {
+            Some(error) => Err(error),
+            None => Ok(true),
+        }
     }
 
     /// Writes one encoded item, split into parts when too large for one (a no-op on a
@@ -248,9 +339,61 @@ impl Store {
     }
 
     /// Deletes distinct, valid keys in batches; `Err(Incomplete)` names the keys not deleted.
-    pub(crate) async fn delete_keys(&self, keys: Vec<String>) -> Result<(), Error> {
-        self.write_all(keys.into_iter().map(WriteOp::Delete).collect())
-            .await
+    /// With `read_heads`, reads them first (one round of batch reads) and deletes the parts of
+    /// the split values among them after their heads; returns the keys that held a live value
+    /// (empty without `read_heads`: nothing was read).
+    pub(crate) async fn delete_keys(
+        &self,
+        keys: Vec<String>,
+        read_heads: bool,
+    ) -> Result<Vec<String>, Error> {
+        if !read_heads {
+            return self
+                .write_all(keys.into_iter().map(WriteOp::Delete).collect())
+                .await
+                .map(|()| Vec::new());
+        }
+        let attempted = keys.len();
+        let heads = self.read_heads(keys.clone()).await;
+        // A key not read is not deleted: the parts of a split value under it would be left.
+        let unread: HashSet<&str> = heads
+            .failed
+            .iter()
+            .flat_map(|failure| failure.keys.iter().map(String::as_str))
+            .collect();
+        let deletes = keys
+            .iter()
+            .filter(|key| !unread.contains(key.as_str()))
+            .map(|key| WriteOp::Delete(key.clone()))
+            .collect();
+        let mut failures = heads.failed;
+        let not_deleted: HashSet<String> = match self.write_all(deletes).await {
+            Ok(()) => HashSet::new(),
+            Err(Error::Incomplete { failures: more, .. }) => {
+                let keys = more
+                    .iter()
+                    .flat_map(|failure| failure.keys.iter().cloned())
+                    .collect();
+                failures.extend(more);
+                keys
+            }
+            Err(other) => return Err(other),
+        };
+        // The parts of the heads deleted, after them: a head never names a part already gone
+        // while it is readable, and a part left by a failure here expires with its head.
+        let parts = heads
+            .parts
+            .into_iter()
+            .filter(|(head, _)| !not_deleted.contains(head))
+            .flat_map(|(_, parts)| parts)
+            .collect();
+        self.remove_parts(parts).await;
+        let present: HashSet<String> = heads.present.into_iter().collect();
+        let deleted = keys
+            .into_iter()
+            .filter(|key| present.contains(key) && !not_deleted.contains(key))
+            .collect();
+        incomplete(attempted, failures).map(|()| deleted)
     }
 
     /// Sends writes with distinct keys; `Err(Incomplete)` names the keys not written.

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::RequestId;
@@ -40,6 +41,11 @@ where
             operation,
             source: Arc::new(error),
         },
+        // The credential chain found nothing (or a profile that cannot work): a setting to
+        // make, said in one sentence, not a transport failure worth retrying.
+        SdkError::DispatchFailure(_) if lacks_credentials(&error) => Error::InvalidConfig {
+            reason: NO_CREDENTIALS.to_owned(),
+        },
         SdkError::ServiceError(service) => {
             let status = service.raw().status().as_u16();
             let code = service.err().code().unwrap_or_default().to_owned();
@@ -71,6 +77,28 @@ where
             source: Arc::new(error),
         },
     }
+}
+
+/// What to set when the credential chain finds nothing.
+pub(crate) const NO_CREDENTIALS: &str = "no AWS credentials: set AWS_ACCESS_KEY_ID and \
+     AWS_SECRET_ACCESS_KEY, or AWS_PROFILE (SSO and instance roles work too), or give the \
+     builder an sdk_config(..)";
+
+/// Whether the request was never sent because no credentials were found or configured (a
+/// provider that timed out or failed is another matter: that may pass).
+fn lacks_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(credentials) = error.downcast_ref::<CredentialsError>() {
+            return matches!(
+                credentials,
+                CredentialsError::CredentialsNotLoaded(_)
+                    | CredentialsError::InvalidConfiguration(_)
+            );
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// A request the SDK refused to build: a required field was missing, which is a bug here.

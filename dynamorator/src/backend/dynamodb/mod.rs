@@ -447,6 +447,57 @@ impl DynamoDbBackend {
     }
 }
 
+/// Changing an item's expiry in place: one UpdateItem.
+impl DynamoDbBackend {
+    /// Sets `ttl` on the item under `key` if it holds a value (or is a part) and has not
+    /// expired by `now`. With `learn_parts`, the answer carries the item as it now is
+    /// (`ALL_NEW`: no extra capacity, its bytes in the answer), so a split value's head names
+    /// its parts; `None` when the condition failed.
+    async fn update_expiry(
+        &self,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+        learn_parts: bool,
+    ) -> Result<Option<Vec<String>>, Error> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(key)))
+            .update_expression("SET #ttl = :ttl")
+            .condition_expression(
+                "#ttl > :now AND (attribute_exists(#data) OR attribute_exists(#zstd) \
+                 OR attribute_exists(#parts) OR attribute_exists(#part))",
+            )
+            .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_names("#data", attr::DATA)
+            .expression_attribute_names("#zstd", attr::ZSTD)
+            .expression_attribute_names("#parts", attr::PARTS)
+            .expression_attribute_names("#part", attr::PART)
+            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .set_return_values(learn_parts.then_some(ReturnValue::AllNew))
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await;
+        match result {
+            Ok(output) => {
+                self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
+                let parts = match replaced(output.attributes).map(|item| item.payload) {
+                    Some(super::item::Payload::Head(head)) => {
+                        head.part_keys(key).unwrap_or_default()
+                    }
+                    _ => Vec::new(),
+                };
+                Ok(Some(parts))
+            }
+            Err(error) if is_condition_failure(&error) => Ok(None),
+            Err(error) => Err(from_sdk("UpdateItem", error)),
+        }
+    }
+}
+
 /// The item a write replaced, from its `ALL_OLD` answer; one that does not read is none (its
 /// parts, if it had any, are left to their TTL).
 fn replaced(attributes: Option<Attributes>) -> Option<StoredItem> {
@@ -530,6 +581,16 @@ impl Backend for DynamoDbBackend {
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
         Box::pin(self.delete_item(key, true))
+    }
+
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+        learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        Box::pin(self.update_expiry(key, expires_at, now, learn_parts))
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {

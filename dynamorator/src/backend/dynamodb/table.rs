@@ -45,6 +45,8 @@ pub(crate) async fn ensure_table(
                 .map_err(|e| setup_error("CreateTable failed".to_owned(), Some(e)))?;
             (created, false)
         }
+        // No credentials: a setting to make, said as it is.
+        Err(error @ Error::InvalidConfig { .. }) => return Err(error),
         Err(error) => {
             return Err(setup_error("DescribeTable failed".to_owned(), Some(error)));
         }

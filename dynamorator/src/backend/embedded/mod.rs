@@ -106,6 +106,33 @@ fn remove_parts_of(items: &mut BTreeMap<String, StoredItem>, replaced: Option<St
 }
 
 impl Backend for EmbeddedBackend {
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+        _learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+        let part_keys = match items.get_mut(key) {
+            Some(item) if item.expires_at > now => {
+                item.expires_at = expires_at;
+                match &item.payload {
+                    Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
+                    _ => Vec::new(),
+                }
+            }
+            _ => return Box::pin(async { Ok(None) }),
+        };
+        // The parts in the same step, under the same lock.
+        for part_key in part_keys {
+            if let Some(part) = items.get_mut(&part_key) {
+                part.expires_at = expires_at;
+            }
+        }
+        Box::pin(async { Ok(Some(Vec::new())) })
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
         let item = self.read().get(key).cloned();
         Box::pin(async move { Ok(item) })

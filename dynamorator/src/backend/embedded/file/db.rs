@@ -350,6 +350,40 @@ impl Db {
         })
     }
 
+    /// Gives the item under `key`, and a split value's parts, the expiry `expires_at` in one
+    /// transaction, values and leases as they were; `None` when there is no item there or it
+    /// has expired by `now`. The parts change in the same step: none are left to the caller.
+    pub(super) fn set_expiry(
+        &self,
+        key: &str,
+        expires_at: i64,
+        now: i64,
+        wait: Wait,
+    ) -> Outcome<Option<Vec<String>>> {
+        self.write_with(wait, WRITE, |transaction| {
+            // An unreadable record has no value whose expiry could change.
+            let Some((_, Ok(mut item))) = select(transaction, key)? else {
+                return Ok(None);
+            };
+            if item.expires_at <= now {
+                return Ok(None);
+            }
+            let part_keys = match &item.payload {
+                Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            item.expires_at = expires_at;
+            upsert(transaction, &item)?;
+            for part_key in part_keys {
+                if let Some((_, Ok(mut part))) = select(transaction, &part_key)? {
+                    part.expires_at = expires_at;
+                    upsert(transaction, &part)?;
+                }
+            }
+            Ok(Some(Vec::new()))
+        })
+    }
+
     /// Takes the lease unless another unexpired one is there or the stored value is fresh (a
     /// value stored since the caller read its miss needs no load); looked at and taken under
     /// the file's write lock, so two processes never both take it.
@@ -898,5 +932,20 @@ mod tests {
             .unwrap();
         assert_eq!(log, folded, "every frame is in the file");
         assert_eq!(f.keys().len(), 4_000);
+    }
+
+    #[test]
+    fn a_new_expiry_keeps_the_value() {
+        let f = Fixture::new();
+        f.put("k", 100);
+        let now = f.clock.now_epoch_secs();
+        let changed = f.db().set_expiry("k", now + 5_000, now, Wait::No).unwrap();
+        assert_eq!(changed, Some(Vec::new()));
+        let item = f.db().get("k", Wait::No).unwrap().unwrap();
+        assert_eq!((item.expires_at, item.payload), (now + 5_000, Payload::Json("1".into())));
+        assert_eq!(f.db().set_expiry("absent", now + 5, now, Wait::No).unwrap(), None);
+        f.clock.advance(std::time::Duration::from_secs(5_000));
+        let later = f.clock.now_epoch_secs();
+        assert_eq!(f.db().set_expiry("k", later + 5, later, Wait::No).unwrap(), None, "expired");
     }
 }

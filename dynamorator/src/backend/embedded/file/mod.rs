@@ -110,6 +110,20 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Backend for FileBackend {
+    fn set_expiry<'a>(
+        &'a self,
+        key: &'a str,
+        expires_at: i64,
+        now: i64,
+        _learn_parts: bool,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
+        let now_outcome = self.db.set_expiry(key, expires_at, now, Wait::No);
+        self.settle(now_outcome, || {
+            let key = key.to_owned();
+            Box::new(move |db| db.set_expiry(&key, expires_at, now, Wait::Yes))
+        })
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<StoredItem>, Error>> {
         let now = self.db.get(key, Wait::No);
         self.settle(now, || {
