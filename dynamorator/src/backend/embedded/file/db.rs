@@ -942,10 +942,20 @@ mod tests {
         let changed = f.db().set_expiry("k", now + 5_000, now, Wait::No).unwrap();
         assert_eq!(changed, Some(Vec::new()));
         let item = f.db().get("k", Wait::No).unwrap().unwrap();
-        assert_eq!((item.expires_at, item.payload), (now + 5_000, Payload::Json("1".into())));
-        assert_eq!(f.db().set_expiry("absent", now + 5, now, Wait::No).unwrap(), None);
+        assert_eq!(
+            (item.expires_at, item.payload),
+            (now + 5_000, Payload::Json("1".into()))
+        );
+        assert_eq!(
+            f.db().set_expiry("absent", now + 5, now, Wait::No).unwrap(),
+            None
+        );
         f.clock.advance(std::time::Duration::from_secs(5_000));
         let later = f.clock.now_epoch_secs();
-        assert_eq!(f.db().set_expiry("k", later + 5, later, Wait::No).unwrap(), None, "expired");
+        assert_eq!(
+            f.db().set_expiry("k", later + 5, later, Wait::No).unwrap(),
+            None,
+            "expired"
+        );
     }
 }
