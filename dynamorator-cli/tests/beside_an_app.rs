@@ -54,9 +54,7 @@ fn the_tool_reads_and_writes_a_file_an_app_holds_open() {
         serde_json::from_slice::<Value>(&got.stdout).unwrap(),
         json!({"from": "app"})
     );
-    let value = test_dir().join(format!("{}.json", unique_table_name()));
-    std::fs::write(&value, r#"{"from":"tool"}"#).unwrap();
-    run(&file, X);
+    run(&file, &["put", "tool-key", r#"{"from":"tool"}"#, "--ttl", "1h"]);
     run(&file, &["delete", "app-doomed"]);
     // Two commands at once, beside the app.
     std::thread::scope(|scope| {
