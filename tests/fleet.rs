@@ -730,25 +730,26 @@ mod processes {
         ]
     }
 
-    /// Starts 4 load workers, lets them go together, and returns their results.
-    async fn run_fleet(backend: TestBackend, lease_ms: u64, mode: &str) -> Vec<Value> {
-        let (_store, table) = table(backend).await;
-        let go = test_dir().join(format!("{table}.go"));
+    /// Starts 4 workers in `role` on `table` (worker `i` with `vars(i)` too), lets them go
+    /// together once every one has its store, and returns their results.
+    fn together(
+        backend: TestBackend,
+        table: &str,
+        role: &str,
+        vars: impl Fn(usize) -> Vec<(&'static str, String)>,
+    ) -> Vec<Value> {
+        let go = test_dir().join(format!("{}.go", unique_table_name()));
         let mut workers: Vec<Worker> = (0..PROCESSES)
             .map(|i| {
-                let mut vars = common(backend, &table);
-                vars.extend([
-                    ("ROLE", "load".to_owned()),
-                    ("MODE", mode.to_owned()),
-                    ("LEASE_MS", lease_ms.to_string()),
-                    ("KEYS", KEYS.to_string()),
-                    ("LOADER_MS", LOADER_MS.to_string()),
+                let mut all = common(backend, table);
+                all.extend(vars(i));
+                all.extend([
+                    ("ROLE", role.to_owned()),
                     ("GO_FILE", go.display().to_string()),
                 ]);
-                start(&format!("worker {i}"), &vars)
+                start(&format!("{role} worker {i}"), &all)
             })
             .collect();
-        // Every worker has its store before any starts loading.
         let ready_by = Instant::now() + Duration::from_secs(60);
         for worker in &mut workers {
             worker.expect("ready", ready_by);
@@ -763,6 +764,20 @@ mod processes {
             worker.finish(done_by + Duration::from_secs(10));
         }
         let _ = std::fs::remove_file(&go);
+        results
+    }
+
+    /// Starts 4 load workers, lets them go together, and returns their results.
+    async fn run_fleet(backend: TestBackend, lease_ms: u64, mode: &str) -> Vec<Value> {
+        let (_store, table) = table(backend).await;
+        let results = together(backend, &table, "load", |_| {
+            vec![
+                ("MODE", mode.to_owned()),
+                ("LEASE_MS", lease_ms.to_string()),
+                ("KEYS", KEYS.to_string()),
+                ("LOADER_MS", LOADER_MS.to_string()),
+            ]
+        });
         for result in &results {
             assert_eq!(
                 result["wrong"], 0,
@@ -883,33 +898,9 @@ mod processes {
     pub async fn ordered_writes_of_four_processes_keep_the_highest_version(backend: TestBackend) {
         const VERSIONS: u64 = 400;
         let (store, table) = table(backend).await;
-        let go = test_dir().join(format!("{}.go", unique_table_name()));
-        let mut workers: Vec<Worker> = (0..PROCESSES)
-            .map(|i| {
-                let mut vars = common(backend, &table);
-                vars.extend([
-                    ("ROLE", "versions".to_owned()),
-                    ("INDEX", i.to_string()),
-                    ("VERSIONS", VERSIONS.to_string()),
-                    ("GO_FILE", go.display().to_string()),
-                ]);
-                start(&format!("writer {i}"), &vars)
-            })
-            .collect();
-        let ready_by = Instant::now() + Duration::from_secs(60);
-        for worker in &mut workers {
-            worker.expect("ready", ready_by);
-        }
-        std::fs::write(&go, b"go").expect("write the start file");
-        let done_by = Instant::now() + Duration::from_secs(120);
-        let results: Vec<Value> = workers
-            .iter_mut()
-            .map(|w| w.expect("result", done_by))
-            .collect();
-        for worker in workers {
-            worker.finish(done_by + Duration::from_secs(10));
-        }
-        let _ = std::fs::remove_file(&go);
+        let results = together(backend, &table, "versions", |i| {
+            vec![("INDEX", i.to_string()), ("VERSIONS", VERSIONS.to_string())]
+        });
         let written = total(&results, "written");
         println!("fleet {backend:?} ordered writes: {written} of {VERSIONS} written");
         assert!((1..=VERSIONS).contains(&written), "{results:?}");

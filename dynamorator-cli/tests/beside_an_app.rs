@@ -54,7 +54,10 @@ fn the_tool_reads_and_writes_a_file_an_app_holds_open() {
         serde_json::from_slice::<Value>(&got.stdout).unwrap(),
         json!({"from": "app"})
     );
-    run(&file, &["put", "tool-key", r#"{"from":"tool"}"#, "--ttl", "1h"]);
+    run(
+        &file,
+        &["put", "tool-key", r#"{"from":"tool"}"#, "--ttl", "1h"],
+    );
     run(&file, &["delete", "app-doomed"]);
     // Two commands at once, beside the app.
     std::thread::scope(|scope| {
