@@ -108,26 +108,6 @@ impl Worker {
         }
     }
 
-    /// Every `<TAG> <event>` line the worker has printed so far, without waiting.
-    ///
-    /// # Panics
-    ///
-    /// When such a line is not JSON: the test fails.
-    pub fn drain(&mut self, event: &str) -> Vec<Value> {
-        let prefix = format!("{} {event} ", self.tag);
-        let mut found = Vec::new();
-        while let Ok(line) = self.lines.try_recv() {
-            if let Some(at) = line.find(&prefix) {
-                let json = &line[at + prefix.len()..];
-                found.push(
-                    serde_json::from_str(json)
-                        .unwrap_or_else(|e| panic!("{}: {line:?}: {e}", self.name)),
-                );
-            }
-        }
-        found
-    }
-
     /// Waits for the worker to exit successfully before `deadline`, else kills it and fails.
     ///
     /// # Panics
@@ -165,10 +145,10 @@ impl Worker {
         let prefix = format!("{} {event} ", self.tag);
         let mut found = Vec::new();
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(10)) {
-            if let Some(at) = line.find(&prefix) {
-                if let Ok(json) = serde_json::from_str(&line[at + prefix.len()..]) {
-                    found.push(json);
-                }
+            if let Some(at) = line.find(&prefix)
+                && let Ok(json) = serde_json::from_str(&line[at + prefix.len()..])
+            {
+                found.push(json);
             }
         }
         found

@@ -265,21 +265,19 @@ fn owner_only() -> OpenOptions {
 
 /// What tells one file from another: its device and inode where there are such (so hard links,
 /// symlinks and `dir/../file` are one file), else its canonical path.
-#[cfg(unix)]
-type FileId = (u64, u64);
-#[cfg(not(unix))]
-type FileId = PathBuf;
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct FileId(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
 
 #[cfg(unix)]
 fn file_id(canonical: &Path) -> std::io::Result<FileId> {
     use std::os::unix::fs::MetadataExt;
     let metadata = std::fs::metadata(canonical)?;
-    Ok((metadata.dev(), metadata.ino()))
+    Ok(FileId((metadata.dev(), metadata.ino())))
 }
 
 #[cfg(not(unix))]
 fn file_id(canonical: &Path) -> std::io::Result<FileId> {
-    Ok(canonical.to_owned())
+    Ok(FileId(canonical.to_owned()))
 }
 
 /// The store files open in this process, with the process that opened them: an entry of
