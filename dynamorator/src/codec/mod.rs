@@ -3,6 +3,7 @@
 //! they are fetched; the store calls it on the way down and on the way up.
 
 mod compression;
+mod depth;
 mod horizons;
 mod json;
 mod key;
@@ -21,6 +22,8 @@ use crate::backend::item::{
 use crate::error::CorruptReason;
 use compression::{gunzip, gzip_base64, inflate, unbase64};
 use json::json_error;
+pub(crate) use depth::check_nesting;
+use depth::to_json;
 
 pub(crate) use crate::backend::item::StoredItem as Item;
 pub(crate) use horizons::{Freshness, Horizons};
@@ -363,10 +366,6 @@ impl Codec {
     }
 }
 
-/// A value's compact JSON text.
-fn to_json<V: Serialize + ?Sized>(value: &V) -> Result<String, Error> {
-    serde_json::to_string(value).map_err(|e| Error::Serialize(Arc::new(e)))
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::{KeyArg, KeyReceiver};
 use crate::Error;
+use crate::codec::check_nesting;
 use crate::store::sha256_hex;
 
 /// The arguments of one call, gathered in declaration order, then hashed.
@@ -36,6 +37,11 @@ impl KeyArgs {
     }
 
     fn push<A: Serialize + ?Sized>(&mut self, value: &A) {
+        // Checked first: `to_value` and the canonical JSON recurse once per level.
+        if let Err(error) = check_nesting(value) {
+            self.error.get_or_insert(error);
+            return;
+        }
         match serde_json::to_value(value) {
             Ok(value) => self.values.push(value),
             Err(error) => {
@@ -55,6 +61,7 @@ impl KeyArgs {
 
 /// The key of `#[memoize(key = expr)]`: the hex SHA-256 of the value's canonical JSON.
 pub fn key_of<K: KeyArg + ?Sized>(key: &K) -> Result<String, Error> {
+    check_nesting(key)?;
     serde_json::to_value(key)
         .map(|value| digest(&value))
         .map_err(|error| Error::Serialize(Arc::new(error)))
