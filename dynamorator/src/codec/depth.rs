@@ -1,5 +1,6 @@
-//! JSON written with a nesting limit. serde_json's reader stops at 128 levels of arrays and
-//! objects, so a value nested deeper could never be read back; and its writer recurses once
+//! JSON written with a nesting limit. serde_json's reader reads at most 127 levels of arrays
+//! and objects (its recursion limit of 128 is met at the 128th), so a value nested deeper could
+//! never be read back; and its writer recurses once
 //! per level, so a value nested thousands deep would overflow the caller's stack before it
 //! was written. Counting the levels in the writer's formatter refuses such a value once the
 //! limit is passed: the recursion never goes deeper than that.
@@ -13,7 +14,7 @@ use serde_json::ser::Formatter;
 use crate::Error;
 
 /// The deepest nesting of arrays and objects that is written: what serde_json's reader reads.
-pub(crate) const MAX_DEPTH: usize = 128;
+pub(crate) const MAX_DEPTH: usize = 127;
 
 /// The compact formatter (serde_json's default), counting levels.
 struct Limited {
@@ -110,15 +111,20 @@ mod tests {
         let deepest = nested(MAX_DEPTH);
         assert_eq!(to_json(&deepest).unwrap(), deepest.to_string());
         let text = to_json(&deepest).unwrap();
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), deepest, "reads back");
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap(),
+            deepest,
+            "reads back"
+        );
+        // Objects beside arrays: the innermost array is the last level.
         let mut object = json!(1);
-        for _ in 0..MAX_DEPTH {
+        for _ in 0..MAX_DEPTH - 1 {
             object = json!({ "a": object, "b": [1, "x"] });
         }
         assert_eq!(to_json(&object).unwrap(), object.to_string());
         let deeper = nested(MAX_DEPTH + 1);
         let error = to_json(&deeper).unwrap_err();
-        assert!(format!("{:?}", error).contains("128 levels"), "{error:?}");
+        assert!(format!("{:?}", error).contains("127 levels"), "{error:?}");
         assert!(check_nesting(&deeper).is_err());
         assert!(check_nesting(&deepest).is_ok());
         dismantle(deeper);

@@ -10,7 +10,6 @@ mod key;
 mod zstd_frame;
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -21,9 +20,9 @@ use crate::backend::item::{
 };
 use crate::error::CorruptReason;
 use compression::{gunzip, gzip_base64, inflate, unbase64};
-use json::json_error;
 pub(crate) use depth::check_nesting;
 use depth::to_json;
+use json::json_error;
 
 pub(crate) use crate::backend::item::StoredItem as Item;
 pub(crate) use horizons::{Freshness, Horizons};
@@ -365,7 +364,6 @@ impl Codec {
         }))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
