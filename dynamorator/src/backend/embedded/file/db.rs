@@ -268,7 +268,7 @@ impl Db {
         match found {
             None => Ok(None),
             Some((expires_at, _)) if expires_at <= self.removable_until() => {
-                self.remove_expired_keys(&[key], wait);
+                self.remove_expired_keys(&[key], wait)?;
                 Ok(None)
             }
             Some((_, item)) => item
@@ -301,7 +301,7 @@ impl Db {
                 .push(item.map_err(|reason| Box::new((key.clone(), Error::corrupt(key, reason)))));
         }
         if !expired.is_empty() {
-            self.remove_expired_keys(&expired, wait);
+            self.remove_expired_keys(&expired, wait)?;
         }
         Ok(page)
     }
@@ -491,9 +491,10 @@ impl Db {
 
     /// Removes those of `keys` whose items are long expired (checked again under the write
     /// lock: another write, of any process, may have replaced them since they were read).
-    /// Housekeeping a read does on the way: if it cannot be done now (a lock taken, a failure),
-    /// the read is a miss all the same and the sweep removes them later.
-    fn remove_expired_keys(&self, keys: &[&str], wait: Wait) {
+    /// Housekeeping a read does on the way: a lock met without waiting makes the whole read
+    /// run again where it may wait (so the item is removed, as the read promised); any other
+    /// failure leaves them to the sweep, and the read is a miss all the same.
+    fn remove_expired_keys(&self, keys: &[&str], wait: Wait) -> Outcome<()> {
         let removable_until = self.removable_until();
         let removed = self.write_with(wait, WRITE, |transaction| {
             let mut remove = transaction
@@ -503,12 +504,17 @@ impl Db {
             }
             Ok(())
         });
-        if let Err(Failure::Error(error)) = removed {
-            tracing::debug!(
-                path = %self.path.display(),
-                %error,
-                "dynamorator: expired items the read met were left to the sweep"
-            );
+        match removed {
+            Err(Failure::Busy) => Err(Failure::Busy),
+            Err(Failure::Error(error)) => {
+                tracing::debug!(
+                    path = %self.path.display(),
+                    %error,
+                    "dynamorator: expired items the read met were left to the sweep"
+                );
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 
@@ -957,5 +963,20 @@ mod tests {
             None,
             "expired"
         );
+    }
+
+    #[test]
+    fn a_read_that_cannot_remove_a_long_expired_item_now_runs_again_where_it_waits() {
+        let f = Fixture::new();
+        f.put("old", 1);
+        f.clock.advance(std::time::Duration::from_secs(
+            EXPIRED_GRACE_SECS as u64 + 1,
+        ));
+        let other = Connection::open(&f.db().path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(matches!(f.db().get("old", Wait::No), Err(Failure::Busy)));
+        other.execute_batch("COMMIT").unwrap();
+        assert!(f.db().get("old", Wait::Yes).unwrap().is_none());
+        assert!(f.keys().is_empty(), "removed");
     }
 }
