@@ -1071,9 +1071,10 @@ mod worker {
     use std::collections::HashMap;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     use dynamorator::{Cache, CacheConfig, Store};
+    use dynamorator_testkit::workers::wait_for_file;
     use futures_util::stream::{self, StreamExt};
     use serde_json::json;
 
@@ -1262,16 +1263,7 @@ mod worker {
     /// Waits (a minute at most) for the test to write the start file, so workers start
     /// together, or a taker reads right after the holder took its lease.
     async fn wait_for_start_file() {
-        let go = std::path::PathBuf::from(var("GO_FILE"));
-        let started = Instant::now();
-        for _ in 0..12_000 {
-            if go.exists() {
-                return;
-            }
-            assert!(started.elapsed() < Duration::from_secs(60), "no start file");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!("no start file");
+        wait_for_file(std::path::Path::new(&var("GO_FILE"))).await;
     }
 
     /// Takes the lease on "victim" and never finishes loading it.

@@ -24,7 +24,7 @@ use super::open::{self, OpenInProcess};
 use super::record;
 use super::sweep::Tasks;
 use crate::backend::embedded::{condition_holds, is_fresh};
-use crate::backend::item::{Payload, StoredItem};
+use crate::backend::item::{Payload, SplitHead, StoredItem};
 use crate::backend::{BatchGetPage, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp};
 use crate::{Clock, CorruptReason, Error};
 
@@ -343,7 +343,14 @@ impl Db {
             if !condition_holds(condition, stored.as_ref(), item.version) {
                 return Ok(false);
             }
-            remove_parts_of(transaction, key)?;
+            // The stored item is read already: its parts go without a second look.
+            if let Some(StoredItem {
+                payload: Payload::Head(head),
+                ..
+            }) = &stored
+            {
+                remove_parts(transaction, key, head)?;
+            }
             upsert(transaction, item)?;
             end_lease(transaction, key)?;
             Ok(true)
@@ -595,24 +602,29 @@ fn end_lease(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
 }
 
 /// Removes the parts of the split value under `key`, if a split value's head is there (one
-/// about to be replaced or deleted), in the caller's transaction. A head that does not decode
-/// leaves its parts to expire with it.
+/// about to be replaced or deleted), in the caller's transaction. Only a head's record is read
+/// (the form column decides), never a replaced value's; a head that does not decode leaves its
+/// parts to expire with it.
 fn remove_parts_of(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
-    let head: Option<(i64, Vec<u8>)> = transaction
-        .prepare_cached("SELECT form, record FROM items WHERE key = ?1")?
-        .query_row([key], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?
-        .filter(|(form, _)| record::is_head_form(*form));
-    let Some((_, bytes)) = head else {
-        return Ok(());
-    };
-    let Ok(StoredItem {
-        payload: Payload::Head(head),
-        ..
-    }) = record::decode(key, &bytes)
-    else {
-        return Ok(());
-    };
+    let head: Option<Vec<u8>> = transaction
+        .prepare_cached("SELECT record FROM items WHERE key = ?1 AND form = ?2")?
+        .query_row(params![key, record::HEAD_FORM], |row| row.get(0))
+        .optional()?;
+    match head.map(|bytes| record::decode(key, &bytes)) {
+        Some(Ok(StoredItem {
+            payload: Payload::Head(head),
+            ..
+        })) => remove_parts(transaction, key, &head),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the parts of `head`, the split value under `key`, in the caller's transaction.
+fn remove_parts(
+    transaction: &Transaction<'_>,
+    key: &str,
+    head: &SplitHead,
+) -> rusqlite::Result<()> {
     let mut remove = transaction.prepare_cached("DELETE FROM items WHERE key = ?1")?;
     for part in head.part_keys(key).unwrap_or_default() {
         remove.execute([part])?;

@@ -136,10 +136,8 @@ pub(super) fn form(payload: &Payload) -> u8 {
     }
 }
 
-/// Whether a record's form byte is a split value's head's.
-pub(super) fn is_head_form(form: i64) -> bool {
-    form == i64::from(FORM_HEAD)
-}
+/// The form byte of a split value's head, as the file's form column holds it.
+pub(super) const HEAD_FORM: i64 = FORM_HEAD as i64;
 
 /// Whether a record's form byte is a part's: parts are left out of key listings.
 pub(super) fn is_part_form(form: i64) -> bool {
@@ -354,7 +352,7 @@ mod tests {
                         assert_eq!(decode("k", &record), Ok(item.clone()));
                         let form = i64::from(form(&item.payload));
                         assert_eq!(is_part_form(form), matches!(item.payload, Payload::Part(_)));
-                        assert_eq!(is_head_form(form), matches!(item.payload, Payload::Head(_)));
+                        assert_eq!(form == HEAD_FORM, matches!(item.payload, Payload::Head(_)));
                     }
                 }
             }
