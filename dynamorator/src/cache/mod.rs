@@ -2,18 +2,15 @@
 //! in-process L1, stampede protection and statistics. Everything here goes down through the
 //! store; nothing below knows of it.
 
-mod background;
 mod cached;
 mod config;
-mod fail_open;
+mod engine;
 mod freshness;
 mod keys;
 mod l1;
 mod loaded;
 pub(crate) mod memoize;
-mod refresh;
 mod registry;
-mod stampede;
 mod stats;
 
 use std::marker::PhantomData;
@@ -24,13 +21,11 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::{Store, Ttl};
-use background::Background;
+use engine::Engine;
 use fleet::Generation;
 use freshness::FreshnessSettings;
 use keys::KeySpace;
 use l1::L1;
-use refresh::Refreshes;
-use stampede::{Coalescer, KeyClaims};
 use stats::Counters;
 
 pub use cached::Cached;
@@ -38,32 +33,23 @@ pub use config::{CacheConfig, L1Config};
 pub use loaded::Loaded;
 pub use stats::CacheStats;
 
-/// What every handle of one cache shares: statistics, loads in flight, the L1, background
-/// refreshes.
+/// What every handle of one cache shares: statistics, the L1, the generation and the
+/// read-through engine (loads in flight, refreshes, background work).
 struct Shared<T> {
     counters: Counters,
-    /// Single-key read-through loads in flight.
-    loads: Coalescer<Arc<T>>,
-    /// Batch read-through claims.
-    claims: Arc<KeyClaims>,
     l1: L1<T>,
-    /// Keys refreshing or paused, and the batch refresh window.
-    refreshes: Arc<Refreshes<T>>,
-    background: Arc<Background>,
     /// The cache's generation, for fleet-wide clear.
     generation: Generation,
+    engine: Engine<T>,
 }
 
 impl<T: Serialize + Send + Sync + 'static> Shared<T> {
     fn new(config: &CacheConfig, store: &Store) -> Self {
         Shared {
             counters: Counters::new(&config.metrics_name(), config.l1_weighs_bytes()),
-            loads: Coalescer::default(),
-            claims: Arc::default(),
             l1: L1::new(config.l1.as_ref(), store.clock()),
-            refreshes: Arc::default(),
-            background: Arc::default(),
             generation: Generation::default(),
+            engine: Engine::new(store),
         }
     }
 }
@@ -292,11 +278,15 @@ where
     /// # }
     /// ```
     pub async fn wait_for_refreshes(&self) {
-        self.shared.background.idle().await;
+        self.shared.engine.idle().await;
     }
 
     fn counters(&self) -> &Counters {
         &self.shared.counters
+    }
+
+    fn engine(&self) -> &Engine<T> {
+        &self.shared.engine
     }
 }
 

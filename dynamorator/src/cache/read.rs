@@ -279,7 +279,7 @@ where
         let now = self.store.now();
         match self.store.fetch::<T>(&self.keys.stored(key), grace).await {
             // Written before the cache was last cleared.
-            Ok(Some(decoded)) if decoded.generation < self.shared.generation.current() => {
+            Ok(Some(decoded)) if !self.shared.generation.admits(decoded.generation) => {
                 counters.store_misses.add(1);
                 Ok(None)
             }
@@ -323,10 +323,8 @@ where
             })
             .await;
         // Values written before the cache was last cleared are misses.
-        let generation = self.shared.generation.current();
-        if generation > 0 {
-            found.retain(|_, decoded| decoded.generation >= generation);
-        }
+        let generation = &self.shared.generation;
+        found.retain(|_, decoded| generation.admits(decoded.generation));
         let expired = found
             .values()
             .filter(|decoded| decoded.horizons.freshness(now) == Freshness::Expired)

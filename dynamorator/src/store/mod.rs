@@ -30,7 +30,6 @@ pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
 pub(crate) use batch::{distinct, distinct_keys};
-pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
 pub(crate) use join::{Joining, join, part_keys, take_parts};
@@ -85,7 +84,6 @@ struct Inner {
     settings: Settings,
     /// State that layers above keep per store, by type; opaque here.
     extensions: Extensions,
-    circuit: Circuit,
 }
 
 /// The settings a built store runs with.
@@ -173,7 +171,6 @@ impl Store {
             inner: Arc::new(Inner {
                 backend,
                 table,
-                circuit: Circuit::new(settings.circuit_breaker),
                 settings,
                 extensions: Extensions::default(),
             }),
@@ -226,12 +223,8 @@ impl Store {
         self.inner.settings.clock.now_epoch_secs()
     }
 
-    /// The circuit breaker read-through consults before using the store.
-    pub(crate) fn circuit(&self) -> &Circuit {
-        &self.inner.circuit
-    }
-
-    /// Per-store state of the layers above (the typed caches' registry).
+    /// Per-store state of the layers above (the typed caches' registry, read-through's circuit
+    /// breaker).
     pub(crate) fn extensions(&self) -> &Extensions {
         &self.inner.extensions
     }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::Held;
 use super::footprint::{allocation, heap_bytes};
 use crate::cache::config::L1Bound;
-use crate::cache::stampede::Coalescer;
+use crate::cache::engine::Coalescer;
 use crate::codec::{Freshness, Horizons};
 use crate::{Clock, L1Config, Ttl};
 

@@ -12,7 +12,7 @@ use futures_util::FutureExt as _;
 use super::MemoError;
 use super::handle::{Load, MemoCache};
 use crate::Error;
-use crate::cache::fail_open::warn_fail_open;
+use crate::cache::engine::warn_fail_open;
 
 /// A body's error, kept for the caller whose body it was: taken out by value once.
 struct Owned<E> {

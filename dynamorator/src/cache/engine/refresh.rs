@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 
-use super::Loaded;
 use crate::Error;
+use crate::cache::Loaded;
 
 /// A batch loader, its output made uniform: `Loaded<T>` by key, or the loader's error.
 pub(crate) type BatchLoad<T> = Box<

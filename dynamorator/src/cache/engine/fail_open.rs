@@ -1,5 +1,5 @@
 //! The store as read-through uses it: fail-open (a failure is logged, counted and answered
-//! past), behind the store's circuit breaker, with loaded values kept in the L1 even when
+//! past), behind the circuit breaker, with loaded values kept in the L1 even when
 //! the store cannot take them.
 
 use std::collections::{HashMap, HashSet};
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::Cache;
-use super::l1::{Held, Lookup};
-use super::loaded::{Keep, Loaded};
+use crate::cache::Cache;
+use crate::cache::l1::{Held, Lookup};
+use crate::cache::loaded::{Keep, Loaded};
 use crate::codec::{Freshness, Horizons, ItemMeta};
 use crate::{BatchFailure, Error};
 
@@ -20,7 +20,7 @@ where
 {
     /// Whether read-through may use the store now; a refusal is counted.
     fn store_admits(&self) -> bool {
-        let admits = self.store.circuit().admits(self.store.now());
+        let admits = self.engine().circuit.admits(self.store.now());
         if !admits {
             self.counters().store_skipped.add(1);
         }
@@ -29,7 +29,7 @@ where
 
     /// Tells the circuit breaker how a store request went.
     fn record_store(&self, outcome: Result<(), &Error>) {
-        if self.store.circuit().record(outcome, self.store.now()) {
+        if self.engine().circuit.record(outcome, self.store.now()) {
             self.counters().circuit_trips.add(1);
             tracing::warn!(
                 "dynamorator: store failing; read-through skips it for the circuit breaker's \
@@ -88,6 +88,16 @@ where
             warn_batch_fail_open(failure);
         }
         found
+    }
+
+    /// Fresh or stale values of these keys (no fallbacks), fail-open.
+    pub(super) async fn read_usable(&self, keys: Vec<String>) -> HashMap<String, Arc<T>> {
+        self.read_many_fail_open(keys)
+            .await
+            .into_iter()
+            .filter(|(_, held)| held.freshness != Freshness::Expired)
+            .map(|(key, held)| (key, held.value))
+            .collect()
     }
 
     /// The horizons of a loaded value written now: the loader's choice, else the cache's.
@@ -218,7 +228,7 @@ where
 }
 
 /// Logs a store failure that read-through answered past.
-pub(super) fn warn_fail_open(operation: &'static str, key: &str, error: &Error) {
+pub(crate) fn warn_fail_open(operation: &'static str, key: &str, error: &Error) {
     tracing::warn!(operation, key, %error, "dynamorator: store failed; answering without it");
 }
 
