@@ -1,6 +1,7 @@
-//! Batch read-through (`get_many_or_insert_with`): one loader call for a call's missing keys,
-//! shared key by key with concurrent calls (the `stampede` module's claims) and, with leases,
-//! with other processes; stale keys met by separate calls refreshed together in a window.
+//! Batch read-through (`get_many_or_insert_with`, `get_many_or_insert_values`): one loader
+//! call for a call's missing keys, shared key by key with concurrent calls and, with leases,
+//! with other processes; stale keys met by separate calls refreshed together in a window. The
+//! flow is the read-through engine's (`engine::batch`).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,7 +32,7 @@ where
     /// while its load is in flight, however calls overlap. A call whose missing keys another
     /// call is loading waits for that load and reads what it stored; if that load fails (or
     /// the store could not take its values), the key is handed to the oldest waiting call,
-    /// which loads it in its one loader call. The `stampede` module docs give the protocol.
+    /// which loads it in its one loader call.
     ///
     /// With a [stale window](crate::CacheConfig::stale_for), stale values are returned; a call
     /// with missing keys loads its stale keys with them, in its one loader call; a call with
@@ -91,7 +92,52 @@ where
             .await?;
         Ok(into_values(values))
     }
+    /// [`get_many_or_insert_with`](Cache::get_many_or_insert_with) for a loader that returns
+    /// the values themselves, `HashMap<String, T>`: the compiler then knows the values' type
+    /// inside the loader, which a loader free to return `T` or [`Loaded<T>`] does not tell it
+    /// (`k.parse().unwrap()` as a value needs no annotation here).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use std::collections::HashMap;
+    /// use dynamorator::{Cache, CacheConfig, Store};
+    ///
+    /// let numbers: Cache<u64> = Cache::new(&Store::embedded(), CacheConfig::new());
+    /// let read = numbers
+    ///     .get_many_or_insert_values(["1", "22"], |missing| async move {
+    ///         let mut loaded = HashMap::new();
+    ///         for key in missing {
+    ///             let parsed = key.parse().map_err(std::io::Error::other)?;
+    ///             loaded.insert(key, parsed);
+    ///         }
+    ///         Ok::<_, std::io::Error>(loaded)
+    ///     })
+    ///     .await?;
+    /// assert_eq!(read["22"], 22);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`get_many_or_insert_with`](Cache::get_many_or_insert_with).
+    #[must_use = "the values, or the loader's error"]
+    pub async fn get_many_or_insert_values<K, F, Fut, E>(
+        &self,
+        keys: impl IntoIterator<Item = K>,
+        loader: F,
+    ) -> Result<HashMap<String, T>, Error>
+    where
+        T: Clone,
+        K: AsRef<str>,
+        F: FnOnce(Vec<String>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<HashMap<String, T>, E>> + Send + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        self.get_many_or_insert_with(keys, loader).await
+    }
 }
+
 
 /// A batch loader boxed, so a refresh window can keep it whatever its type.
 fn user_batch_load<T, F, Fut, V, E>(loader: F) -> BatchLoad<T>

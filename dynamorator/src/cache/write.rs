@@ -1,6 +1,7 @@
 //! Writes through a [`Cache<T>`]: puts and deletes, single and batched, keeping the L1 in step
 //! with the store.
 
+use std::borrow::Borrow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -9,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::Cache;
 use crate::Error;
-use crate::codec::{Horizons, Item as StoredItem, ItemMeta};
-use crate::store::distinct_keys;
+use crate::codec::{Horizons, ItemMeta};
+use crate::store::{Encoded, distinct_keys};
 
 /// A value just encoded for the store, for the L1's write-through.
 pub(super) struct Written<'a, T> {
@@ -44,8 +45,8 @@ where
         T: Clone,
     {
         self.generation().await;
-        let (item, written) = self.encode(key, value, self.store.now())?;
-        let result = self.store.put_item(item).await;
+        let (item, written) = self.encode(key, value, None)?;
+        let result = self.store.put_encoded(item).await;
         if result.is_err() {
             self.counters().store_errors.add(1);
         }
@@ -55,7 +56,8 @@ where
     }
 
     /// Stores many values with the cache's TTL in batch writes; a repeated key keeps its last
-    /// value.
+    /// value. Values are given as [`Store::put_many`](crate::Store::put_many) takes them: by
+    /// reference or by value.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -63,6 +65,8 @@ where
     /// use dynamorator::{Cache, CacheConfig, Store};
     /// let cache: Cache<u32> = Cache::new(&Store::embedded(), CacheConfig::new());
     /// cache.put_many([("a", &1), ("b", &2)]).await?;
+    /// // Owned values, e.g. straight from a loader's map:
+    /// cache.put_many(vec![("c".to_owned(), 3)]).await?;
     /// # Ok(()) }
     /// ```
     ///
@@ -71,19 +75,18 @@ where
     /// Any invalid key or value before anything is written; then [`Error::Incomplete`] naming
     /// the keys (as given) that were not written.
     #[must_use = "a failed write is only seen in this Result"]
-    pub async fn put_many<'a, K: AsRef<str>>(
-        &self,
-        items: impl IntoIterator<Item = (K, &'a T)>,
-    ) -> Result<(), Error>
+    pub async fn put_many<K, V>(&self, items: impl IntoIterator<Item = (K, V)>) -> Result<(), Error>
     where
-        T: Clone + 'a,
+        T: Clone,
+        K: AsRef<str>,
+        V: Borrow<T>,
     {
         self.generation().await;
-        let now = self.store.now();
-        let mut items_out = Vec::new();
-        let mut written = Vec::new();
-        for (key, value) in items {
-            let (item, write) = self.encode(key.as_ref(), value, now)?;
+        let items: Vec<(K, V)> = items.into_iter().collect();
+        let mut items_out = Vec::with_capacity(items.len());
+        let mut written = Vec::with_capacity(items.len());
+        for (key, value) in &items {
+            let (item, write) = self.encode(key.as_ref(), value.borrow(), None)?;
             items_out.push(item);
             written.push(write);
         }
@@ -116,9 +119,8 @@ where
         T: Clone,
     {
         self.generation().await;
-        let (mut item, written) = self.encode(key, value, self.store.now())?;
-        item.version = Some(version);
-        let result = self.store.put_item_if_older(item).await;
+        let (item, written) = self.encode(key, value, Some(version))?;
+        let result = self.store.put_encoded_if_older(item).await;
         match result {
             Ok(true) => self.write_through(vec![written], &HashSet::new()),
             Ok(false) => self.shared.l1.invalidate(key),
@@ -196,13 +198,13 @@ where
     /// Errors name the caller's keys.
     pub(super) async fn store_written(
         &self,
-        items: Vec<StoredItem>,
+        items: Vec<Encoded>,
         written: Vec<Written<'_, T>>,
     ) -> Result<(), Error>
     where
         T: Clone,
     {
-        let result = self.store.put_items(items).await;
+        let result = self.store.put_many_encoded(items).await;
         let result = result.map_err(|error| self.keys.unprefix_error(error));
         // A call that failed as a whole wrote nothing.
         let failed: HashSet<String> = match &result {
@@ -236,26 +238,26 @@ where
         }
     }
 
-    /// The item for `value` under `key` (as given), written at `now` with the cache's
-    /// horizons.
+    /// `value` under `key` (as given) encoded by the store with the cache's options, written
+    /// now with the cache's horizons (and `version`, for an ordered write).
     pub(super) fn encode<'v>(
         &self,
         key: &str,
         value: &'v T,
-        now: i64,
-    ) -> Result<(StoredItem, Written<'v, T>), Error> {
+        version: Option<u64>,
+    ) -> Result<(Encoded, Written<'v, T>), Error> {
         self.keys.validate(key)?;
-        let horizons = self
-            .freshness
-            .horizons(now, self.ttl, self.freshness.stale_for);
+        let horizons =
+            self.freshness
+                .horizons(self.store.now(), self.ttl, self.freshness.stale_for);
         let meta = ItemMeta {
             horizons,
             generation: self.write_generation(),
-            version: None,
+            version,
         };
         let item = self
-            .codec
-            .encode_item(&self.keys.stored(key), value, meta, now)?;
+            .store
+            .encode(&self.codec, &self.keys.stored(key), value, meta)?;
         let written = Written {
             key: key.to_owned(),
             value,

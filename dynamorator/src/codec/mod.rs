@@ -24,7 +24,6 @@ pub(crate) use depth::check_nesting;
 use depth::to_json;
 use json::json_error;
 
-pub(crate) use crate::backend::item::StoredItem as Item;
 pub(crate) use horizons::{Freshness, Horizons};
 pub(crate) use key::{MAX_KEY_BYTES, validate_key};
 pub(crate) use zstd_frame::{DEFAULT_ZSTD_LEVEL, clamp_level as clamp_zstd_level};
@@ -230,7 +229,19 @@ impl Codec {
         meta: impl Into<ItemMeta>,
         now: i64,
     ) -> Result<StoredItem, Error> {
+        validate_key(key)?;
         self.encode_stamped(key, value, meta.into(), Some(now))
+    }
+
+    /// [`encode_item`](Codec::encode_item) of a key the caller has checked already.
+    pub(crate) fn encode_item_of_checked_key<V: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &V,
+        meta: ItemMeta,
+        now: i64,
+    ) -> Result<StoredItem, Error> {
+        self.encode_stamped(key, value, meta, Some(now))
     }
 
     /// The item for `value` under `key` with the given times, as they are (an import keeps an
@@ -245,6 +256,7 @@ impl Codec {
             fresh_until: times.fresh_until,
             expires_at: times.expires_at,
         });
+        validate_key(key)?;
         self.encode_stamped(key, value, meta, times.created_at)
     }
 
@@ -260,7 +272,6 @@ impl Codec {
             generation,
             version,
         } = meta;
-        validate_key(key)?;
         let json = to_json(value)?;
         let json_len = json.len();
         let item = StoredItem {

@@ -60,7 +60,7 @@ impl Store {
     /// Writes an encoded item (with its version) if the stored one is older. An item too
     /// large for one is split: its parts first, then its head if the condition holds (else
     /// the parts are removed).
-    pub(crate) async fn put_item_if_older(&self, item: StoredItem) -> Result<bool, Error> {
+    pub(super) async fn put_item_if_older(&self, item: StoredItem) -> Result<bool, Error> {
         if needs_split(&item) {
             return self
                 .write_split(item, |head| self.put_item_if(head, Condition::OlderVersion))

@@ -7,6 +7,7 @@ mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
 mod circuit;
+mod encoded;
 mod extensions;
 mod join;
 mod lease;
@@ -30,6 +31,7 @@ pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
 pub(crate) use batch::{distinct, distinct_keys};
+pub(crate) use encoded::Encoded;
 pub(crate) use extensions::Extensions;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
 pub(crate) use join::{Joining, join, part_keys, take_parts};

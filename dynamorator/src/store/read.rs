@@ -103,6 +103,10 @@ impl Store {
     /// another shape than `V` ([`Error::TypeMismatch`]).
     #[must_use = "the value read, or why it could not be"]
     pub async fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, Error> {
+        if !self.is_enabled() {
+            return Ok(None);
+        }
+        validate_key(key)?;
         Ok(self.fetch(key, 0).await?.map(|decoded| decoded.value))
     }
 
@@ -149,7 +153,7 @@ impl Store {
     }
 
     /// Reads one item and decodes it, with its horizons and size; an item expired for more
-    /// than `grace` seconds is a miss (0: any expired item).
+    /// than `grace` seconds is a miss (0: any expired item). The key was checked by the caller.
     pub(crate) async fn fetch<V: DeserializeOwned>(
         &self,
         key: &str,
@@ -158,7 +162,6 @@ impl Store {
         let Some(backend) = self.backend() else {
             return Ok(None);
         };
-        validate_key(key)?;
         let Some(item) = backend.get(key).await? else {
             return Ok(None);
         };

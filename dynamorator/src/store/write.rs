@@ -247,7 +247,7 @@ impl Store {
 
     /// Writes one encoded item, split into parts when too large for one (a no-op on a
     /// disabled store).
-    pub(crate) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
+    pub(super) async fn put_item(&self, item: StoredItem) -> Result<(), Error> {
         match self.backend() {
             Some(_) if needs_split(&item) => self.put_split(item).await,
             Some(backend) => backend.put(item).await,
@@ -258,7 +258,7 @@ impl Store {
     /// Writes encoded items in batches, the last of a repeated key winning; `Err(Incomplete)`
     /// names the keys not written. Items too large for one are split: every part is written
     /// first, then the heads with the other items, so a value whose parts failed gets no head.
-    pub(crate) async fn put_items(&self, items: Vec<StoredItem>) -> Result<(), Error> {
+    pub(super) async fn put_items(&self, items: Vec<StoredItem>) -> Result<(), Error> {
         let writes = last_write_wins(items.into_iter().map(WriteOp::Put).collect());
         if !writes
             .iter()

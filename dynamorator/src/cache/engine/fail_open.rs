@@ -121,15 +121,14 @@ where
             return (value, false);
         };
         let horizons = self.horizons_of(ttl, stale_for);
-        let now = self.store.now();
         let meta = ItemMeta {
             horizons,
             generation: self.write_generation(),
             version: None,
         };
         let item = match self
-            .codec
-            .encode_item(&self.keys.stored(key), &*value, meta, now)
+            .store
+            .encode(&self.codec, &self.keys.stored(key), &*value, meta)
         {
             Ok(item) => item,
             Err(error) => {
@@ -140,7 +139,7 @@ where
         };
         let mut stored = false;
         if self.store_admits() {
-            let result = self.store.put_item(item).await;
+            let result = self.store.put_encoded(item).await;
             self.record_store(result.as_ref().map(|_| ()));
             match result {
                 Ok(()) => stored = true,
@@ -162,7 +161,6 @@ where
         &self,
         loaded: HashMap<String, Loaded<T>>,
     ) -> (HashMap<String, Arc<T>>, HashSet<String>) {
-        let now = self.store.now();
         let mut values = HashMap::with_capacity(loaded.len());
         let mut items = Vec::with_capacity(loaded.len());
         let mut held = Vec::with_capacity(loaded.len());
@@ -176,8 +174,8 @@ where
                     version: None,
                 };
                 match self
-                    .codec
-                    .encode_item(&self.keys.stored(&key), &*value, meta, now)
+                    .store
+                    .encode(&self.codec, &self.keys.stored(&key), &*value, meta)
                 {
                     Ok(item) => {
                         held.push((key.clone(), value.clone(), horizons));
@@ -194,7 +192,7 @@ where
         let mut stored: HashSet<String> = HashSet::new();
         if !items.is_empty() && self.store_admits() {
             stored = held.iter().map(|(key, ..)| key.clone()).collect();
-            let result = self.store.put_items(items).await;
+            let result = self.store.put_many_encoded(items).await;
             let result = result.map_err(|error| self.keys.unprefix_error(error));
             match &result {
                 Ok(()) => self.record_store(Ok(())),
