@@ -10,12 +10,12 @@ use std::sync::Arc;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
-use super::item::StoredItem;
 use super::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
     WriteOp,
 };
 use crate::Error;
+use crate::format::StoredItem;
 use crate::observe::{Stopwatch, error_kind, store};
 
 /// The `db.system.name` of a DynamoDB table.

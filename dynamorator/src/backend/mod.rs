@@ -8,13 +8,12 @@
 pub(crate) mod dynamodb;
 pub(crate) mod embedded;
 pub(crate) mod instrumented;
-pub(crate) mod item;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
-use item::{Payload, StoredItem};
+use crate::format::{Payload, StoredItem};
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

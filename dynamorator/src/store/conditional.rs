@@ -4,10 +4,10 @@
 use serde::Serialize;
 
 use super::Store;
-use super::split::needs_split;
 use crate::backend::Condition;
-use crate::backend::item::StoredItem;
 use crate::codec::{Codec, Horizons, ItemMeta};
+use crate::format::StoredItem;
+use crate::format::split::needs_split;
 use crate::{Error, Ttl};
 
 /// Ordered writes.

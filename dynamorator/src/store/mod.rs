@@ -8,9 +8,7 @@ mod builder;
 mod builder_dynamodb;
 mod circuit;
 mod extensions;
-mod join;
 mod lease;
-mod split;
 
 use std::sync::Arc;
 
@@ -29,12 +27,10 @@ pub use read::GetMany;
 pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
+pub(crate) use crate::format::split::sha256_hex;
 pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
-#[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
-pub(crate) use join::{Joining, join, part_keys, take_parts};
-pub(crate) use split::sha256_hex;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package
 /// `dynamorator`.

@@ -11,10 +11,10 @@ use super::batch::{
     WRITES_PER_REQUEST, distinct_valid_keys, into_chunks, last_write_wins, write_chunk,
 };
 use super::parts::runtime_gone;
-use super::split::{SplitWrite, needs_split, split};
 use crate::backend::WriteOp;
-use crate::backend::item::StoredItem;
 use crate::codec::{Horizons, validate_key};
+use crate::format::StoredItem;
+use crate::format::split::{SplitWrite, needs_split, split};
 use crate::{BatchFailure, Error, Ttl};
 
 /// Writing and deleting.

@@ -18,12 +18,12 @@ use aws_sdk_dynamodb::types::{
     ReturnConsumedCapacity, ReturnValue, WriteRequest,
 };
 
-use super::item::{StoredItem, attr};
 use super::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
     WriteOp,
 };
 use crate::Error;
+use crate::format::{StoredItem, attr};
 use crate::observe::store;
 use attributes::{Attributes, key_attributes, to_attributes};
 use batch_get_request::{BatchGetRequest, ReplaceRequestBody};
@@ -485,7 +485,7 @@ impl DynamoDbBackend {
             Ok(output) => {
                 self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
                 let parts = match replaced(output.attributes).map(|item| item.payload) {
-                    Some(super::item::Payload::Head(head)) => {
+                    Some(crate::format::Payload::Head(head)) => {
                         head.part_keys(key).unwrap_or_default()
                     }
                     _ => Vec::new(),

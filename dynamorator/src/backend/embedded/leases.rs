@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{Condition, LeaseRequest};
+use crate::format::{Payload, StoredItem};
 
 /// Past this many leases, lapsed ones of keys never written are dropped.
 const PRUNE_AT: usize = 10_000;

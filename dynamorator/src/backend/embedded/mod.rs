@@ -10,10 +10,10 @@ pub(crate) mod file;
 mod leases;
 
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
+use crate::format::{Payload, StoredItem};
 pub(crate) use leases::{Leases, condition_holds, is_fresh};
 
 /// Items by key, in key order so pages resume where they stopped.

@@ -24,8 +24,8 @@ use super::open::{self, OpenInProcess};
 use super::record;
 use super::sweep::Tasks;
 use crate::backend::embedded::{condition_holds, is_fresh};
-use crate::backend::item::{Payload, SplitHead, StoredItem};
 use crate::backend::{BatchGetPage, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::format::{Payload, SplitHead, StoredItem};
 use crate::{Clock, CorruptReason, Error};
 
 const READ: &str = "cannot be read";

@@ -23,10 +23,10 @@ mod sweep;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::backend::item::StoredItem;
 use crate::backend::{
     Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
 };
+use crate::format::StoredItem;
 use crate::{Clock, Error};
 use db::Db;
 use failure::{Failure, Outcome, Wait};
