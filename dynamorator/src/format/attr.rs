@@ -34,3 +34,7 @@ pub(crate) const LEASE_UNTIL: &str = "lease_until";
 #[cfg(feature = "dynamodb")]
 pub(crate) const LEASE_OWNER: &str = "lease_owner";
 
+/// The attributes one of which an item holding a value (whole or split) has; an item with
+/// none of them is a bare lease or a part.
+#[cfg(feature = "dynamodb")]
+pub(crate) const VALUE_FORMS: [&str; 3] = [DATA, ZSTD, PARTS];

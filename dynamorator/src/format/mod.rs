@@ -4,6 +4,7 @@
 //! (codec, store, backends) speaks it; it depends on nothing of theirs.
 
 pub(crate) mod attr;
+pub(crate) mod condition;
 mod item;
 pub(crate) mod split;
 

@@ -247,6 +247,8 @@ mod scan;
 
 mod record;
 
+#[cfg(test)]
+mod condition_cases;
 mod conditional;
 
 mod parts;

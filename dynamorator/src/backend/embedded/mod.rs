@@ -6,15 +6,16 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{PoisonError, RwLock};
 
+mod condition;
 pub(crate) mod file;
 mod leases;
 
 use crate::Error;
-use crate::backend::{
-    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
-};
+use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::format::condition::Require;
 use crate::format::{Payload, StoredItem};
-pub(crate) use leases::{Leases, condition_holds, is_fresh};
+pub(crate) use condition::holds;
+use leases::Leases;
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]
@@ -177,9 +178,10 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move { Ok(page) })
     }
 
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>> {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-        let applies = condition_holds(&condition, items.get(&item.key), item.version);
+        let lease_until = self.leases.until(&item.key);
+        let applies = holds(&require, items.get(&item.key), lease_until);
         if applies {
             self.leases.written(&item.key);
             let replaced = items.insert(item.key.clone(), item);
@@ -188,9 +190,13 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move { Ok(applies) })
     }
 
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
         let items = self.read();
-        let taken = self.leases.acquire(&lease, items.get(lease.key));
+        let taken = self.leases.acquire(&lease, &require, items.get(lease.key));
         Box::pin(async move { Ok(taken) })
     }
 
