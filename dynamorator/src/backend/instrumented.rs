@@ -304,13 +304,13 @@ impl Backend for Instrumented {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
         Box::pin(self.observe(
             "UpdateItem",
             Subject::Key(key),
-            self.inner.set_expiry(key, expires_at, now, learn_parts),
+            self.inner.set_expiry(key, expires_at, require, learn_parts),
             none,
         ))
     }

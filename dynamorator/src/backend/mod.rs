@@ -14,8 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
+use crate::format::StoredItem;
 use crate::format::condition::Require;
-use crate::format::{Payload, StoredItem};
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -124,55 +124,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// Sets the `ttl` of the item under `key` to `expires_at`, leaving its value and other
-    /// attributes as they are; `Ok(None)` when there is no item holding a value (or a part of
-    /// one) there, or it has expired by `now` (epoch seconds), and then nothing is changed.
-    /// `Ok(Some(parts))`: the keys of a split value's parts that the caller must still give the
-    /// same expiry, one call each with `learn_parts` false (DynamoDB learns them from its
-    /// update's answer, asked for only with `learn_parts`); a backend that changes the parts
-    /// in the same step returns none.
-    ///
-    /// By default: a read, then one batch write of the item and its parts as read with the new
-    /// expiry, in order (the head first: on a backend that removes a replaced head's parts,
-    /// they are written back after it). Not atomic: the embedded backends change the item and
-    /// its parts in one step instead (the file in one transaction, the memory under its lock).
+    /// attributes as they are, if the item (with its lease) meets `require`; `Ok(None)` when it
+    /// does not, and then nothing is changed. `Ok(Some(parts))`: the keys of a split value's
+    /// parts that the caller must still give the same expiry, one call each with `learn_parts`
+    /// false (DynamoDB learns them from its update's answer, asked for only with
+    /// `learn_parts`); the embedded backends change the parts in the same step (the file in
+    /// one transaction, the memory under its lock) and return none.
     fn set_expiry<'a>(
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
-    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        let _ = learn_parts;
-        Box::pin(async move {
-            let Some(mut item) = self.get(key).await? else {
-                return Ok(None);
-            };
-            if item.expires_at <= now {
-                return Ok(None);
-            }
-            let part_keys = match &item.payload {
-                Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            item.expires_at = expires_at;
-            let mut writes = vec![WriteOp::Put(item)];
-            for part_key in part_keys {
-                if let Some(mut part) = self.get(&part_key).await? {
-                    part.expires_at = expires_at;
-                    writes.push(WriteOp::Put(part));
-                }
-            }
-            let unprocessed = self.batch_write(writes).await?;
-            if unprocessed.is_empty() {
-                Ok(Some(Vec::new()))
-            } else {
-                Err(Error::Unprocessed {
-                    operation: "BatchWriteItem",
-                    attempts: 1,
-                })
-            }
-        })
-    }
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>>;
 
     /// Reads up to 100 distinct keys in one request.
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>>;

@@ -54,6 +54,8 @@ impl Op {
 pub(crate) enum Require {
     /// There is an item and it holds a value, whole or split (not a bare lease, not a part).
     HoldsValue,
+    /// There is an item and it is a part of a split value.
+    IsPart,
     /// There is an item and it has this attribute.
     Exists(Attr),
     /// There is an item, it has `attr`, and `attr op value`.

@@ -1,13 +1,14 @@
-//! One table of cases, a stored item and its lease against a rule the store builds (a lease,
-//! an ordered write, a counter's compare-and-set) with whether a write may go ahead, run
-//! through both renderings of the rule: the embedded backends' evaluation, and DynamoDB's
-//! condition expression on moto and dynalite (with the `__server-tests` feature, which
-//! scripts/test turns on after starting them: a missing server fails, never skips).
+//! One table of cases: a stored item and its lease, a rule the store builds (a lease, an
+//! ordered write, a counter's compare-and-set, a new expiry), and whether a write may go
+//! ahead. It runs through both renderings of the rules: the embedded backends' evaluation, and
+//! DynamoDB's condition expressions on moto and dynalite (with the `__server-tests` feature,
+//! which scripts/test turns on after starting them: a missing server fails, never skips).
 
 use std::sync::Arc;
 
 use super::conditional::{counted, older_version};
 use super::lease::lease_rule;
+use super::write::unexpired;
 use crate::backend::{Backend, LeaseRequest, embedded};
 use crate::codec::Codec;
 use crate::format::condition::{Attr, Op, Require};
@@ -143,7 +144,7 @@ fn cases() -> Vec<Case> {
         case("lease: the same generation", generation(3), lease(3), false),
         case("lease: a newer generation", generation(4), lease(3), false),
         case("lease: no generation, one asked", fresh(), lease(1), true),
-        case("lease: a part is no value", part, lease(0), true),
+        case("lease: a part is no value", part.clone(), lease(0), true),
         case("older: nothing there", NOTHING, older_version(1), true),
         case("older: no version", fresh(), older_version(1), true),
         case("older: the same", versioned(5), older_version(5), false),
@@ -191,6 +192,21 @@ fn cases() -> Vec<Case> {
             "counter: an earlier release's, counted since by this one",
             with(value("5"), |item| item.version = Some(5)),
             count(&old_counter),
+            false,
+        ),
+        case("expiry: a value", fresh(), unexpired(NOW), true),
+        case(
+            "expiry: an expired value",
+            with(value("1"), |item| item.expires_at = NOW),
+            unexpired(NOW),
+            false,
+        ),
+        case("expiry: a part", part, unexpired(NOW), true),
+        case("expiry: nothing there", NOTHING, unexpired(NOW), false),
+        case(
+            "expiry: a bare lease",
+            bare_lease(NOW_MS + 5_000),
+            unexpired(NOW),
             false,
         ),
         case("all of none", NOTHING, Require::All(Vec::new()), true),

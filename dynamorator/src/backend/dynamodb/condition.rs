@@ -37,6 +37,7 @@ impl Expression {
                     .collect();
                 format!("({})", exists.join(" OR "))
             }
+            Require::IsPart => format!("attribute_exists({})", self.name(attr::PART)),
             Require::Exists(attribute) => {
                 format!("attribute_exists({})", self.name(name_of(*attribute)))
             }

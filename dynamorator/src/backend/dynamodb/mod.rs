@@ -240,21 +240,20 @@ impl DynamoDbBackend {
 
     async fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        // Items without a value (leases on keys not loaded yet, parts of split values) are not
+        // keys of the cache.
+        let mut filter = render(&Require::HoldsValue);
+        // `ttl` is a DynamoDB reserved word, hence the placeholder.
+        filter
+            .names
+            .insert(format!("#{}", attr::TTL), attr::TTL.to_owned());
         let tap = BodyTap::default();
         self.client
             .scan()
             .table_name(&self.table)
-            // `ttl` and `data` are DynamoDB reserved words, hence the placeholders.
-            .projection_expression(format!("{}, #ttl", attr::KEY))
-            .expression_attribute_names("#ttl", attr::TTL)
-            // Items without a value (leases on keys not loaded yet, parts of split values) are
-            // not keys of the cache.
-            .filter_expression(
-                "attribute_exists(#data) OR attribute_exists(#zstd) OR attribute_exists(#parts)",
-            )
-            .expression_attribute_names("#data", attr::DATA)
-            .expression_attribute_names("#zstd", attr::ZSTD)
-            .expression_attribute_names("#parts", attr::PARTS)
+            .projection_expression(format!("{}, #{}", attr::KEY, attr::TTL))
+            .filter_expression(filter.text)
+            .set_expression_attribute_names(some(filter.names))
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .set_return_consumed_capacity(self.capacity())
@@ -413,34 +412,32 @@ impl DynamoDbBackend {
 
 /// Changing an item's expiry in place: one UpdateItem.
 impl DynamoDbBackend {
-    /// Sets `ttl` on the item under `key` if it holds a value (or is a part) and has not
-    /// expired by `now`. With `learn_parts`, the answer carries the item as it now is
-    /// (`ALL_NEW`: no extra capacity, its bytes in the answer), so a split value's head names
-    /// its parts; `None` when the condition failed.
+    /// Sets `ttl` on the item under `key` if it meets `require`. With `learn_parts`, the answer
+    /// carries the item as it now is (`ALL_NEW`: no extra capacity, its bytes in the answer),
+    /// so a split value's head names its parts; `None` when the condition failed.
     async fn update_expiry(
         &self,
         key: &str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> Result<Option<Vec<String>>, Error> {
+        let mut condition = render(&require);
+        condition
+            .names
+            .insert(format!("#{}", attr::TTL), attr::TTL.to_owned());
+        condition
+            .values
+            .insert(":ttl".to_owned(), AttributeValue::N(expires_at.to_string()));
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
-            .update_expression("SET #ttl = :ttl")
-            .condition_expression(
-                "#ttl > :now AND (attribute_exists(#data) OR attribute_exists(#zstd) \
-                 OR attribute_exists(#parts) OR attribute_exists(#part))",
-            )
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_names("#data", attr::DATA)
-            .expression_attribute_names("#zstd", attr::ZSTD)
-            .expression_attribute_names("#parts", attr::PARTS)
-            .expression_attribute_names("#part", attr::PART)
-            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .update_expression(format!("SET #{} = :ttl", attr::TTL))
+            .condition_expression(condition.text)
+            .set_expression_attribute_names(some(condition.names))
+            .set_expression_attribute_values(some(condition.values))
             .set_return_values(learn_parts.then_some(ReturnValue::AllNew))
             .set_return_consumed_capacity(self.capacity())
             .send()
@@ -556,10 +553,10 @@ impl Backend for DynamoDbBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        Box::pin(self.update_expiry(key, expires_at, now, learn_parts))
+        Box::pin(self.update_expiry(key, expires_at, require, learn_parts))
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {

@@ -14,6 +14,7 @@ pub(crate) fn holds(
 ) -> bool {
     match require {
         Require::HoldsValue => item.is_some_and(|item| item.payload.is_value()),
+        Require::IsPart => item.is_some_and(|item| !item.payload.is_value()),
         Require::Exists(attr) => value(*attr, item, lease_until).is_some(),
         Require::Compare {
             attr,

@@ -111,12 +111,16 @@ impl Backend for EmbeddedBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         _learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+        let lease_until = self.leases.until(key);
+        if !holds(&require, items.get(key), lease_until) {
+            return Box::pin(async { Ok(None) });
+        }
         let part_keys = match items.get_mut(key) {
-            Some(item) if item.expires_at > now => {
+            Some(item) => {
                 item.expires_at = expires_at;
                 match &item.payload {
                     Payload::Head(head) => head.part_keys(key).unwrap_or_default(),

@@ -354,13 +354,13 @@ impl Db {
     }
 
     /// Gives the item under `key`, and a split value's parts, the expiry `expires_at` in one
-    /// transaction, values and leases as they were; `None` when there is no item there or it
-    /// has expired by `now`. The parts change in the same step: none are left to the caller.
+    /// transaction, values and leases as they were, if the item and its lease meet `require`;
+    /// `None` when they do not. The parts change in the same step: none are left to the caller.
     pub(super) fn set_expiry(
         &self,
         key: &str,
         expires_at: i64,
-        now: i64,
+        require: &Require,
         wait: Wait,
     ) -> Outcome<Option<Vec<String>>> {
         self.write_with(wait, WRITE, |transaction| {
@@ -368,7 +368,7 @@ impl Db {
             let Some((_, Ok(mut item))) = select(transaction, key)? else {
                 return Ok(None);
             };
-            if item.expires_at <= now {
+            if !holds(require, Some(&item), lease_until(transaction, key)?) {
                 return Ok(None);
             }
             let part_keys = match &item.payload {
@@ -975,7 +975,11 @@ mod tests {
         let f = Fixture::new();
         f.put("k", 100);
         let now = f.clock.now_epoch_secs();
-        let changed = f.db().set_expiry("k", now + 5_000, now, Wait::No).unwrap();
+        let unexpired = |now: i64| Require::compare(Attr::Ttl, Op::Gt, now);
+        let changed = f
+            .db()
+            .set_expiry("k", now + 5_000, &unexpired(now), Wait::No)
+            .unwrap();
         assert_eq!(changed, Some(Vec::new()));
         let item = f.db().get("k", Wait::No).unwrap().unwrap();
         assert_eq!(
@@ -983,13 +987,17 @@ mod tests {
             (now + 5_000, Payload::Json("1".into()))
         );
         assert_eq!(
-            f.db().set_expiry("absent", now + 5, now, Wait::No).unwrap(),
+            f.db()
+                .set_expiry("absent", now + 5, &unexpired(now), Wait::No)
+                .unwrap(),
             None
         );
         f.clock.advance(std::time::Duration::from_secs(5_000));
         let later = f.clock.now_epoch_secs();
         assert_eq!(
-            f.db().set_expiry("k", later + 5, later, Wait::No).unwrap(),
+            f.db()
+                .set_expiry("k", later + 5, &unexpired(later), Wait::No)
+                .unwrap(),
             None,
             "expired"
         );

@@ -113,13 +113,13 @@ impl Backend for FileBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         _learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        let now_outcome = self.db.set_expiry(key, expires_at, now, Wait::No);
-        self.settle(now_outcome, || {
+        let now = self.db.set_expiry(key, expires_at, &require, Wait::No);
+        self.settle(now, || {
             let key = key.to_owned();
-            Box::new(move |db| db.set_expiry(&key, expires_at, now, Wait::Yes))
+            Box::new(move |db| db.set_expiry(&key, expires_at, &require, Wait::Yes))
         })
     }
 
