@@ -5,8 +5,10 @@
 //! it against the stored item and its lease. Neither decides anything of its own.
 //!
 //! The meaning both renderings keep:
-//! - a comparison with an absent attribute (or no item) is false, as on DynamoDB (moto takes
-//!   it as true, so the DynamoDB rendering guards every comparison with `attribute_exists`);
+//! - a comparison with an absent attribute (or no item) is false, as on DynamoDB; the DynamoDB
+//!   rendering guards every comparison with `attribute_exists`, so the meaning does not rest
+//!   on how a server compares a missing attribute (an earlier note found moto taking it as
+//!   true; moto 5.2.5 passes the cases either way);
 //! - the value attributes are the stored item's; on DynamoDB a bare lease item (no value) has
 //!   a `ttl` of its own, which the embedded backends, keeping leases beside their items, do not
 //!   have: a rule asks [`Require::HoldsValue`] before it compares a value's `ttl`.
