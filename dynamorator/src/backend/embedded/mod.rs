@@ -1,6 +1,6 @@
 //! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
-//! Kept in a file across runs, it is the [`file`] backend instead, with the same semantics.
+//! Kept in a file across runs, it is the [`file`](mod@file) backend instead, with the same semantics.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;

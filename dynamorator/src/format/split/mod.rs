@@ -1,8 +1,8 @@
 //! Values past DynamoDB's 400 KB item limit (README, "Values past 400 KB"), as the table
 //! stores them: the value's stored bytes cut into parts of [`PART_BYTES`], each its own item
 //! under [`part_key`], and a head under the value's key naming them with their count, write,
-//! length, SHA-256 and form. How a value is cut ([`cut`]) and how parts are checked and joined
-//! ([`join`]) are here too; the store only reads and writes the items.
+//! length, SHA-256 and form. How a value is cut ([`cut`](mod@cut)) and how parts are checked
+//! and joined ([`join`](mod@join)) are here too; the store only reads and writes the items.
 
 mod cut;
 mod join;
