@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::backend::item::{Payload, StoredItem};
 use crate::codec::Codec;
+use crate::format::{Payload, StoredItem};
 use crate::{Error, Store};
 
 /// A form to encode values in, for the codec benchmarks.
@@ -71,7 +71,7 @@ pub fn decode_item_body<V: DeserializeOwned>(
     max_inflated: usize,
 ) -> Result<V, Error> {
     use crate::CorruptReason;
-    use crate::store::{Joining, join, part_keys, take_parts};
+    use crate::format::split::{Joining, join, part_keys, take_parts};
 
     let missing_data = || Error::corrupt("", CorruptReason::MissingAttribute("data"));
     let item = read_item_body(body)?.ok_or_else(missing_data)?;

@@ -162,6 +162,7 @@ mod cache;
 mod clock;
 mod codec;
 mod error;
+mod format;
 mod observe;
 mod store;
 mod ttl;

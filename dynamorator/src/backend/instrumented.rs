@@ -10,12 +10,12 @@ use std::sync::Arc;
 use tracing::field::Empty;
 use tracing::{Instrument, Span};
 
-use super::item::StoredItem;
 use super::{
-    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
-    WriteOp,
+    Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, ScanSegment, WriteOp,
 };
 use crate::Error;
+use crate::format::StoredItem;
+use crate::format::condition::Require;
 use crate::observe::{Stopwatch, error_kind, store};
 
 /// The `db.system.name` of a DynamoDB table.
@@ -264,21 +264,25 @@ impl Backend for Instrumented {
         ))
     }
 
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>> {
         Box::pin(async move {
             let key = tracing::enabled!(target: "dynamorator::store", tracing::Level::DEBUG)
                 .then(|| item.key.clone());
             let subject = key.as_deref().map_or(Subject::Other, Subject::Key);
-            self.observe("PutItem", subject, self.inner.put_if(item, condition), none)
+            self.observe("PutItem", subject, self.inner.put_if(item, require), none)
                 .await
         })
     }
 
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
         Box::pin(self.observe(
             "UpdateItem",
             Subject::Key(lease.key),
-            self.inner.acquire_lease(lease),
+            self.inner.acquire_lease(lease, require),
             none,
         ))
     }
@@ -300,13 +304,13 @@ impl Backend for Instrumented {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
         Box::pin(self.observe(
             "UpdateItem",
             Subject::Key(key),
-            self.inner.set_expiry(key, expires_at, now, learn_parts),
+            self.inner.set_expiry(key, expires_at, require, learn_parts),
             none,
         ))
     }

@@ -1,20 +1,21 @@
 //! The one small interface between the store and where items live.
 //!
 //! A backend moves [`StoredItem`]s; it knows nothing of values, compression, expiry, retries or
-//! concurrency, which the store does once for every backend. A new backend is one file that
+//! concurrency, which the store does once for every backend. A conditional write or a lease
+//! comes with its rule as plain data ([`Require`]), which a backend renders, never decides. A new backend is one file that
 //! implements [`Backend`].
 
 #[cfg(feature = "dynamodb")]
 pub(crate) mod dynamodb;
 pub(crate) mod embedded;
 pub(crate) mod instrumented;
-pub(crate) mod item;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use crate::Error;
-use item::{Payload, StoredItem};
+use crate::format::StoredItem;
+use crate::format::condition::Require;
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -59,32 +60,21 @@ pub(crate) struct ScanPage {
     pub(crate) last_key: Option<String>,
 }
 
-/// What a conditional write requires of the item it would replace.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Condition {
-    /// The stored item's `data` is this plain JSON text; with `None`, there is no item holding
-    /// a value (in `data` or any other form).
-    DataIs(Option<String>),
-    /// There is no item, or its `version` is absent or lower than the new item's.
-    OlderVersion,
-}
-
-/// A lease to take on a key: until `until_ms` (epoch milliseconds) for `owner`, if no other
-/// unexpired lease is there at `now_ms`, and the stored value is not fresh (absent, expired,
-/// stale, or of a generation older than `generation`): a value stored since the caller read
-/// its miss needs no load. A key without an item gets an item without a value (a miss to every
-/// reader) that expires at `expires_at` (epoch seconds), so DynamoDB removes leftovers.
+/// A lease to take on `key`: until `until_ms` (epoch milliseconds) for `owner`, if the stored
+/// item and its lease meet the caller's rule. A key without an item gets an item without a
+/// value (a miss to every reader) that expires at `expires_at` (epoch seconds), so DynamoDB
+/// removes leftovers.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LeaseRequest<'a> {
     pub(crate) key: &'a str,
     pub(crate) owner: &'a str,
-    pub(crate) now_ms: i64,
     pub(crate) until_ms: i64,
-    /// The generation a value must have to count as fresh (0: any).
-    pub(crate) generation: u64,
     // The embedded backend keeps leases beside its items, with no expiry to set.
     #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
     pub(crate) expires_at: i64,
+    /// Now, by the store's clock (epoch milliseconds): only for dropping lapsed leases the
+    /// in-memory backend keeps; the rule says which leases count.
+    pub(crate) now_ms: i64,
 }
 
 /// One page of whole items from a scan.
@@ -134,55 +124,19 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     }
 
     /// Sets the `ttl` of the item under `key` to `expires_at`, leaving its value and other
-    /// attributes as they are; `Ok(None)` when there is no item holding a value (or a part of
-    /// one) there, or it has expired by `now` (epoch seconds), and then nothing is changed.
-    /// `Ok(Some(parts))`: the keys of a split value's parts that the caller must still give the
-    /// same expiry, one call each with `learn_parts` false (DynamoDB learns them from its
-    /// update's answer, asked for only with `learn_parts`); a backend that changes the parts
-    /// in the same step returns none.
-    ///
-    /// By default: a read, then one batch write of the item and its parts as read with the new
-    /// expiry, in order (the head first: on a backend that removes a replaced head's parts,
-    /// they are written back after it). Not atomic: the embedded backends change the item and
-    /// its parts in one step instead (the file in one transaction, the memory under its lock).
+    /// attributes as they are, if the item (with its lease) meets `require`; `Ok(None)` when it
+    /// does not, and then nothing is changed. `Ok(Some(parts))`: the keys of a split value's
+    /// parts that the caller must still give the same expiry, one call each with `learn_parts`
+    /// false (DynamoDB learns them from its update's answer, asked for only with
+    /// `learn_parts`); the embedded backends change the parts in the same step (the file in
+    /// one transaction, the memory under its lock) and return none.
     fn set_expiry<'a>(
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
-    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        let _ = learn_parts;
-        Box::pin(async move {
-            let Some(mut item) = self.get(key).await? else {
-                return Ok(None);
-            };
-            if item.expires_at <= now {
-                return Ok(None);
-            }
-            let part_keys = match &item.payload {
-                Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            item.expires_at = expires_at;
-            let mut writes = vec![WriteOp::Put(item)];
-            for part_key in part_keys {
-                if let Some(mut part) = self.get(&part_key).await? {
-                    part.expires_at = expires_at;
-                    writes.push(WriteOp::Put(part));
-                }
-            }
-            let unprocessed = self.batch_write(writes).await?;
-            if unprocessed.is_empty() {
-                Ok(Some(Vec::new()))
-            } else {
-                Err(Error::Unprocessed {
-                    operation: "BatchWriteItem",
-                    attempts: 1,
-                })
-            }
-        })
-    }
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>>;
 
     /// Reads up to 100 distinct keys in one request.
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>>;
@@ -198,12 +152,18 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ScanPage, Error>>;
 
-    /// Writes one item if the stored one meets `condition`; `Ok(false)` when it did not.
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>>;
+    /// Writes one item if the stored one (with its lease) meets `require`; `Ok(false)` when it
+    /// did not.
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>>;
 
-    /// Takes a lease; `Ok(false)` when another unexpired one is there. The item's value, if
-    /// any, stays readable; writing a value (`put`) ends the lease.
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>>;
+    /// Takes a lease if the stored item (with its lease) meets `require`; `Ok(false)` when it
+    /// did not. The item's value, if any, stays readable; writing a value (`put`) ends the
+    /// lease.
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>>;
 
     /// Ends `owner`'s lease on `key`, if it still holds it (a load that failed), so others
     /// need not wait for it to expire.

@@ -25,7 +25,7 @@ pub(crate) fn gzip_base64(bytes: &[u8]) -> String {
 }
 
 /// The gzip inside compressed `data`: its base64 decoded.
-pub(crate) fn unbase64(key: &str, data: &str) -> Result<Vec<u8>, Error> {
+fn unbase64(key: &str, data: &str) -> Result<Vec<u8>, Error> {
     BASE64
         .decode(data)
         .map_err(|_| Error::corrupt(key, CorruptReason::Base64))

@@ -15,11 +15,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::backend::item::{
-    JoinedForm, MAX_ITEM_BYTES, MAX_PARTS, PART_BYTES, Payload, StoredItem,
-};
 use crate::error::CorruptReason;
-use compression::{gunzip, gzip_base64, inflate, unbase64};
+use crate::format::split::joined_len;
+use crate::format::{
+    Joined, JoinedForm, MAX_ITEM_BYTES, MAX_PARTS, PART_BYTES, Payload, StoredItem,
+};
+use compression::{gunzip, gzip_base64, inflate};
 pub(crate) use depth::check_nesting;
 use depth::to_json;
 use json::json_error;
@@ -64,50 +65,6 @@ impl Default for Codec {
             split: false,
             split_max: DEFAULT_SPLIT_MAX_BYTES,
         }
-    }
-}
-
-/// A split value's bytes once its parts are joined, in the form its head names.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Joined {
-    pub(crate) form: JoinedForm,
-    pub(crate) bytes: Vec<u8>,
-}
-
-// The value's bytes never reach logs.
-impl std::fmt::Debug for Joined {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Joined({:?}, {} bytes)", self.form, self.bytes.len())
-    }
-}
-
-/// The bytes a split value stores of `payload` (a whole value's, as the codec made it): the
-/// JSON text, the gzip without its base64 (parts are binary), or the zstd frame. A head or a
-/// part, which are not whole values, comes back as it is.
-pub(crate) fn into_joined(payload: Payload) -> Result<Joined, Payload> {
-    let (form, bytes) = match payload {
-        Payload::Json(text) => (JoinedForm::Json, text.into_bytes()),
-        // This crate's own base64, just written: it decodes. Were it not to, the text is
-        // kept as it is and read back as corrupt, never as a wrong value.
-        Payload::Gzip(text) => match unbase64("", &text) {
-            Ok(gzip) => (JoinedForm::Gzip, gzip),
-            Err(_) => (JoinedForm::Json, text.into_bytes()),
-        },
-        Payload::Zstd(frame) => (JoinedForm::Zstd, frame),
-        other @ (Payload::Head(_) | Payload::Part(_)) => return Err(other),
-    };
-    Ok(Joined { form, bytes })
-}
-
-/// The bytes a split value of `payload` would store, without converting it.
-fn joined_len(payload: &Payload) -> usize {
-    match payload {
-        // Standard padded base64: 3 bytes per 4 characters, less the padding.
-        Payload::Gzip(text) => {
-            let padding = text.bytes().rev().take_while(|&b| b == b'=').count();
-            (text.len() / 4 * 3).saturating_sub(padding)
-        }
-        other => other.len(),
     }
 }
 

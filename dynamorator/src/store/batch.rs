@@ -4,9 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use super::backoff::Backoff;
-use crate::backend::item::StoredItem;
 use crate::backend::{Backend, Unreadable, WriteOp};
 use crate::codec::validate_key;
+use crate::format::StoredItem;
 use crate::{BatchFailure, Error};
 
 /// DynamoDB's limit of keys per BatchGetItem request.
@@ -158,7 +158,7 @@ pub(crate) fn last_write_wins(writes: Vec<WriteOp>) -> Vec<WriteOp> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::item::Payload;
+    use crate::format::Payload;
 
     #[test]
     fn chunks_move_every_item_in_order() {

@@ -1,13 +1,14 @@
 //! Conditional writes: ordered writes (a value replaces only an older version) and the
-//! compare-and-set a typed cache's generation counter is bumped with.
+//! compare-and-set a typed cache's generation counter is bumped with. Each rule is written
+//! here once, as data ([`Require`]); each backend renders it.
 
 use serde::Serialize;
 
 use super::Store;
-use super::split::needs_split;
-use crate::backend::Condition;
-use crate::backend::item::StoredItem;
-use crate::codec::{Codec, Horizons, ItemMeta};
+use crate::codec::{Codec, Horizons, ItemMeta, validate_key};
+use crate::format::StoredItem;
+use crate::format::condition::{Attr, Op, Require};
+use crate::format::split::needs_split;
 use crate::{Error, Ttl};
 
 /// Ordered writes.
@@ -61,45 +62,51 @@ impl Store {
     /// large for one is split: its parts first, then its head if the condition holds (else
     /// the parts are removed).
     pub(super) async fn put_item_if_older(&self, item: StoredItem) -> Result<bool, Error> {
+        let require = older_version(item.version.unwrap_or(0));
         if needs_split(&item) {
             return self
-                .write_split(item, |head| self.put_item_if(head, Condition::OlderVersion))
+                .write_split(item, |head| self.put_item_if(head, require))
                 .await;
         }
-        self.put_item_if(item, Condition::OlderVersion).await
+        self.put_item_if(item, require).await
     }
 
-    /// Writes an encoded item if the stored one meets `condition`.
-    async fn put_item_if(&self, item: StoredItem, condition: Condition) -> Result<bool, Error> {
+    /// Writes an encoded item if the stored one meets `require`.
+    async fn put_item_if(&self, item: StoredItem, require: Require) -> Result<bool, Error> {
         let Some(backend) = self.backend() else {
             return Ok(true);
         };
-        backend.put_if(item, condition).await
+        backend.put_if(item, require).await
     }
 
     /// Adds one to the counter stored as a JSON number under `key` (0 when absent), with a
     /// compare-and-set that retries when another writer got there first. Returns the new
-    /// value. The counter is an ordinary item (its `data` is the number), so every reader,
-    /// the Python package included, can read it.
+    /// value. The counter is an ordinary item (its `data` is the number, never compressed), so
+    /// every reader, the Python package included, can read it; its `version` carries the same
+    /// number, which the compare-and-set compares ([`counted`]).
     pub(crate) async fn increment(&self, key: &str) -> Result<u64, Error> {
-        if !self.is_enabled() {
+        let Some(backend) = self.backend() else {
             return Ok(0);
-        }
+        };
+        validate_key(key)?;
+        // Plain JSON text, which writers of earlier releases compare as they increment.
+        let codec = Codec {
+            compress: false,
+            ..self.codec()
+        };
         // Each failed round means another writer incremented it: bounded by the writers.
         for _ in 0..64 {
-            let current = self.get::<u64>(key).await?;
-            let next = current.unwrap_or(0).saturating_add(1);
+            let stored = backend.get(key).await?;
             let now = self.now();
-            // Never compressed, so the stored text is the number's compact JSON, which the
-            // condition compares.
-            let codec = Codec {
-                compress: false,
-                ..self.codec()
+            let (current, require) = counted(stored.as_ref(), &codec, now)?;
+            let next = current.saturating_add(1);
+            let meta = ItemMeta {
+                horizons: Horizons::after(now, Ttl::MAX, None, 0),
+                generation: None,
+                version: Some(next),
             };
-            let item =
-                codec.encode_item(key, &next, Horizons::after(now, Ttl::MAX, None, 0), now)?;
-            let expected = current.map(|n| n.to_string());
-            if self.put_item_if(item, Condition::DataIs(expected)).await? {
+            let item = codec.encode_item(key, &next, meta, now)?;
+            if self.put_item_if(item, require).await? {
                 return Ok(next);
             }
         }
@@ -108,6 +115,52 @@ impl Store {
             attempts: 64,
         })
     }
+}
+
+/// When a write may replace the stored item with one of `version`: there is no item, or its
+/// version is absent or lower.
+pub(crate) fn older_version(version: u64) -> Require {
+    Require::not(Require::compare(Attr::Version, Op::Ge, version))
+}
+
+/// The count a counter's stored item holds, and what a write of the next count requires of it:
+/// that it is still that item.
+///
+/// - No value there: 0, and still no value.
+/// - A count in `version` (this release's counters): that count, and the same `version`.
+/// - No `version` (a counter written by an earlier release, whose compare-and-set compared
+///   `data` text): the count in `data`, and an item with a value, still no `version`, and the
+///   same `ttl` and `created_at`. Those are whole seconds, so an earlier release's increment in
+///   the same second as this one's can be lost while both run side by side; the generation
+///   still moves past every value written before either increment. Once this release has
+///   written the counter, it carries `version`, and an earlier release's writes (which drop
+///   it) fall back to this case.
+pub(crate) fn counted(
+    stored: Option<&StoredItem>,
+    codec: &Codec,
+    now: i64,
+) -> Result<(u64, Require), Error> {
+    let Some(item) = stored.filter(|item| item.payload.is_value()) else {
+        return Ok((0, Require::not(Require::HoldsValue)));
+    };
+    if let Some(count) = item.version {
+        return Ok((count, Require::compare(Attr::Version, Op::Eq, count)));
+    }
+    // An expired counter counts from 0 again, replacing the item it was.
+    let count = codec
+        .decode_item::<u64>(item, now, 0)?
+        .map_or(0, |decoded| decoded.value);
+    let created = match item.created_at {
+        Some(created) => Require::compare(Attr::CreatedAt, Op::Eq, created),
+        None => Require::not(Require::Exists(Attr::CreatedAt)),
+    };
+    let same_item = Require::All(vec![
+        Require::HoldsValue,
+        Require::not(Require::Exists(Attr::Version)),
+        Require::compare(Attr::Ttl, Op::Eq, item.expires_at),
+        created,
+    ]);
+    Ok((count, same_item))
 }
 
 #[cfg(test)]
@@ -126,6 +179,21 @@ mod tests {
         assert_eq!(store.increment("n").await.unwrap(), 1);
         assert_eq!(store.increment("n").await.unwrap(), 2);
         assert_eq!(store.get::<u64>("n").await.unwrap(), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_counter_of_an_earlier_release_counts_on_and_gains_its_version() {
+        let store = Store::embedded();
+        // As earlier releases wrote it: the count in `data` only.
+        store.put("n", &41u64, Ttl::MAX).await.unwrap();
+        assert_eq!(store.increment("n").await.unwrap(), 42);
+        let backend = store.backend().unwrap();
+        let item = backend.get("n").await.unwrap().unwrap();
+        assert_eq!(item.version, Some(42));
+        assert_eq!(store.get::<u64>("n").await.unwrap(), Some(42));
+        // An earlier release's next increment drops `version` again; this one's still counts.
+        store.put("n", &43u64, Ttl::MAX).await.unwrap();
+        assert_eq!(store.increment("n").await.unwrap(), 44);
     }
 
     #[tokio::test]

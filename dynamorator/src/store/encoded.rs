@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Store;
 use crate::Error;
-use crate::backend::item::StoredItem;
+use crate::format::StoredItem;
 use crate::codec::{Codec, ItemMeta};
 
 /// A value encoded for the table, ready to write; opaque above the store.

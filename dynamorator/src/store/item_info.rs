@@ -2,8 +2,8 @@
 
 use super::Store;
 use crate::Error;
-use crate::backend::item::{JoinedForm, Payload, StoredItem};
 use crate::codec::validate_key;
+use crate::format::{JoinedForm, Payload, StoredItem};
 use crate::ttl::is_expired;
 
 /// The stored form of an item: sizes, compression and times, not its value.

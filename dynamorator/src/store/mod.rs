@@ -9,9 +9,7 @@ mod builder_dynamodb;
 mod circuit;
 mod encoded;
 mod extensions;
-mod join;
 mod lease;
-mod split;
 
 use std::sync::Arc;
 
@@ -30,12 +28,10 @@ pub use read::GetMany;
 pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
+pub(crate) use crate::format::split::sha256_hex;
 pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use encoded::Encoded;
 pub(crate) use extensions::Extensions;
-#[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
-pub(crate) use join::{Joining, join, part_keys, take_parts};
-pub(crate) use split::sha256_hex;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package
 /// `dynamorator`.
@@ -246,6 +242,8 @@ mod scan;
 
 mod record;
 
+#[cfg(test)]
+mod condition_cases;
 mod conditional;
 
 mod parts;

@@ -9,11 +9,10 @@ use futures_util::stream::{self, StreamExt};
 
 use super::Store;
 use super::batch::{KEYS_PER_REQUEST, into_chunks, read_chunk};
-use super::join::{Joining, join, part_keys, take_parts};
-use super::split::{SplitWrite, split};
 use crate::backend::WriteOp;
-use crate::backend::item::{Payload, StoredItem};
-use crate::codec::Joined;
+use crate::format::Joined;
+use crate::format::split::{Joining, SplitWrite, join, part_keys, split, take_parts};
+use crate::format::{Payload, StoredItem};
 use crate::{BatchFailure, Error};
 
 /// Part keys per read request: 16 parts of 300 KB answer in under 5 MB, a third of

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use super::Store;
 use super::batch::{KEYS_PER_REQUEST, distinct_valid_keys, into_chunks, read_chunk};
 use super::parts::JoinedHead;
-use crate::backend::item::Payload;
 use crate::codec::{Codec, Decoded, validate_key};
+use crate::format::Payload;
 use crate::{BatchFailure, Error};
 
 /// What a batch read found, and which keys it could not read and why.

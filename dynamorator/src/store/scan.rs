@@ -8,9 +8,10 @@ use serde::de::DeserializeOwned;
 
 use super::{ItemInfo, Store};
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem};
 use crate::backend::{Backend, ItemPage, ScanSegment, Unreadable};
-use crate::codec::{Codec, Joined};
+use crate::codec::Codec;
+use crate::format::Joined;
+use crate::format::{Payload, StoredItem};
 
 /// What a [`Store::scan`] reads, and how.
 ///
@@ -490,7 +491,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::backend::item::{JoinedForm, SplitHead};
+    use crate::format::{JoinedForm, SplitHead};
     use crate::{Clock, Ttl};
 
     fn head_of(len: u64) -> StoredItem {

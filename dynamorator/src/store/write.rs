@@ -11,10 +11,11 @@ use super::batch::{
     WRITES_PER_REQUEST, distinct_valid_keys, into_chunks, last_write_wins, write_chunk,
 };
 use super::parts::runtime_gone;
-use super::split::{SplitWrite, needs_split, split};
 use crate::backend::WriteOp;
-use crate::backend::item::StoredItem;
 use crate::codec::{Horizons, validate_key};
+use crate::format::StoredItem;
+use crate::format::condition::{Attr, Op, Require};
+use crate::format::split::{SplitWrite, needs_split, split};
 use crate::{BatchFailure, Error, Ttl};
 
 /// Writing and deleting.
@@ -223,7 +224,10 @@ impl Store {
         validate_key(key)?;
         let now = self.now();
         let expires_at = ttl.expires_at(now);
-        let Some(parts) = backend.set_expiry(key, expires_at, now, true).await? else {
+        let Some(parts) = backend
+            .set_expiry(key, expires_at, unexpired(now), true)
+            .await?
+        else {
             return Ok(false);
         };
         // A split value's parts on DynamoDB: one request each, concurrently; a part gone
@@ -231,7 +235,7 @@ impl Store {
         let failures: Vec<Error> = stream::iter(parts)
             .map(|part| async move {
                 backend
-                    .set_expiry(&part, expires_at, now, false)
+                    .set_expiry(&part, expires_at, unexpired(now), false)
                     .await
                     .err()
             })
@@ -451,4 +455,12 @@ fn owned_failures(error: Error, owners: &HashMap<String, String>) -> Vec<BatchFa
         })
         .filter(|failure| !failure.keys.is_empty())
         .collect()
+}
+/// When an item's expiry may change at `now` (epoch seconds): it holds a value or a part of
+/// one, and has not expired.
+pub(crate) fn unexpired(now: i64) -> Require {
+    Require::All(vec![
+        Require::Any(vec![Require::HoldsValue, Require::IsPart]),
+        Require::compare(Attr::Ttl, Op::Gt, now),
+    ])
 }

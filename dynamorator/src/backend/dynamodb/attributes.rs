@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::backend::item::{Payload, StoredItem, attr};
+use crate::format::{Payload, StoredItem, attr};
 
 pub(crate) type Attributes = HashMap<String, AttributeValue>;
 
@@ -93,8 +93,8 @@ pub(crate) fn key_attributes(key: &str) -> Attributes {
 mod tests {
     use super::*;
     use crate::backend::dynamodb::response_json;
-    use crate::backend::item::{JoinedForm, Part, SplitHead};
     use crate::error::CorruptReason;
+    use crate::format::{JoinedForm, Part, SplitHead};
 
     fn python_item() -> Attributes {
         HashMap::from([

@@ -17,7 +17,7 @@ use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeStruct, Serializer};
 
-use crate::backend::item::attr;
+use crate::format::attr;
 
 /// What one BatchGetItem asks of one table.
 #[derive(Debug, Clone, Copy)]

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::Error;
 use crate::backend::Unreadable;
-use crate::backend::item::{JoinedForm, Part, Payload, SplitHead, StoredItem, attr};
 use crate::error::CorruptReason;
+use crate::format::{JoinedForm, Part, Payload, SplitHead, StoredItem, attr};
 
 /// An attribute's value in the types the table format uses, borrowed from the response body
 /// where it can be (numbers and keys usually are; `data`, whose JSON text arrives escaped, is

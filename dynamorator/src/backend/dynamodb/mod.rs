@@ -3,6 +3,7 @@
 mod attributes;
 mod batch_get_request;
 mod body_tap;
+mod condition;
 mod errors;
 mod item_fields;
 mod response_json;
@@ -18,16 +19,17 @@ use aws_sdk_dynamodb::types::{
     ReturnConsumedCapacity, ReturnValue, WriteRequest,
 };
 
-use super::item::{StoredItem, attr};
 use super::{
-    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, ScanSegment,
-    WriteOp,
+    Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, ScanSegment, WriteOp,
 };
 use crate::Error;
+use crate::format::condition::Require;
+use crate::format::{StoredItem, attr};
 use crate::observe::store;
 use attributes::{Attributes, key_attributes, to_attributes};
 use batch_get_request::{BatchGetRequest, ReplaceRequestBody};
 use body_tap::BodyTap;
+use condition::render;
 use errors::{from_build, from_sdk, from_serialize, is_condition_failure, unreadable_body};
 use item_fields::ItemFields;
 use response_json::{ResponseBody, UnreadableBody};
@@ -238,21 +240,20 @@ impl DynamoDbBackend {
 
     async fn scan(&self, limit: u32, start: Option<&str>) -> Result<ScanPage, Error> {
         let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        // Items without a value (leases on keys not loaded yet, parts of split values) are not
+        // keys of the cache.
+        let mut filter = render(&Require::HoldsValue);
+        // `ttl` is a DynamoDB reserved word, hence the placeholder.
+        filter
+            .names
+            .insert(format!("#{}", attr::TTL), attr::TTL.to_owned());
         let tap = BodyTap::default();
         self.client
             .scan()
             .table_name(&self.table)
-            // `ttl` and `data` are DynamoDB reserved words, hence the placeholders.
-            .projection_expression(format!("{}, #ttl", attr::KEY))
-            .expression_attribute_names("#ttl", attr::TTL)
-            // Items without a value (leases on keys not loaded yet, parts of split values) are
-            // not keys of the cache.
-            .filter_expression(
-                "attribute_exists(#data) OR attribute_exists(#zstd) OR attribute_exists(#parts)",
-            )
-            .expression_attribute_names("#data", attr::DATA)
-            .expression_attribute_names("#zstd", attr::ZSTD)
-            .expression_attribute_names("#parts", attr::PARTS)
+            .projection_expression(format!("{}, #{}", attr::KEY, attr::TTL))
+            .filter_expression(filter.text)
+            .set_expression_attribute_names(some(filter.names))
             .limit(limit)
             .set_exclusive_start_key(start.map(key_attributes))
             .set_return_consumed_capacity(self.capacity())
@@ -315,37 +316,23 @@ impl DynamoDbBackend {
     }
 }
 
-/// An item holds no value in any form (`#data`, `#zstd`, `#parts` are its placeholders).
-const NO_VALUE: &str =
-    "attribute_not_exists(#data) AND attribute_not_exists(#zstd) AND attribute_not_exists(#parts)";
-
-// Conditional writes. DynamoDB reserves `data`, `ttl` and `version` as words, so every
-// attribute goes through a placeholder.
+// Conditional writes: the rule comes rendered (`condition.rs`); DynamoDB reserves `data`,
+// `ttl` and `version` as words, so every attribute goes through a placeholder.
 impl DynamoDbBackend {
-    async fn put_item_if(&self, item: StoredItem, condition: Condition) -> Result<bool, Error> {
-        let version = AttributeValue::N(item.version.unwrap_or(0).to_string());
-        let request = self
+    async fn put_item_if(&self, item: StoredItem, require: Require) -> Result<bool, Error> {
+        let condition = render(&require);
+        let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(to_attributes(item)))
-            .set_return_consumed_capacity(self.capacity());
-        let request = match condition {
-            Condition::DataIs(Some(data)) => request
-                .condition_expression("#data = :data")
-                .expression_attribute_names("#data", attr::DATA)
-                .expression_attribute_values(":data", AttributeValue::S(data)),
-            Condition::DataIs(None) => request
-                .condition_expression(NO_VALUE)
-                .expression_attribute_names("#data", attr::DATA)
-                .expression_attribute_names("#zstd", attr::ZSTD)
-                .expression_attribute_names("#parts", attr::PARTS),
-            Condition::OlderVersion => request
-                .condition_expression("attribute_not_exists(#version) OR #version < :version")
-                .expression_attribute_names("#version", attr::VERSION)
-                .expression_attribute_values(":version", version),
-        };
-        match request.send().await {
+            .condition_expression(condition.text)
+            .set_expression_attribute_names(some(condition.names))
+            .set_expression_attribute_values(some(condition.values))
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await;
+        match result {
             Ok(output) => {
                 self.consumed("PutItem", sdk_capacity(&output.consumed_capacity));
                 Ok(true)
@@ -355,60 +342,36 @@ impl DynamoDbBackend {
         }
     }
 
-    async fn update_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, Error> {
-        // No unexpired lease, and no fresh value: absent, expired, stale, or (with a
-        // generation) written under an older one. An item without `fresh_until` is fresh
-        // until its `ttl`; the comparison is guarded by `attribute_exists`, as moto treats a
-        // comparison with a missing attribute as true.
-        let mut not_fresh = format!(
-            "({NO_VALUE}) OR #ttl <= :second \
-             OR (attribute_exists(#fresh) AND #fresh <= :second)"
-        );
-        if lease.generation > 0 {
-            not_fresh
-                .push_str(" OR attribute_not_exists(#generation) OR #generation < :generation");
+    async fn update_lease(&self, lease: LeaseRequest<'_>, require: Require) -> Result<bool, Error> {
+        let mut condition = render(&require);
+        // The update's own placeholders: the names are the renderer's (`#` and the name), so
+        // one the condition uses too is the same entry.
+        for name in [attr::LEASE_UNTIL, attr::LEASE_OWNER, attr::TTL] {
+            condition.names.insert(format!("#{name}"), name.to_owned());
         }
-        let request = self
+        let values = [
+            (":until", AttributeValue::N(lease.until_ms.to_string())),
+            (":owner", AttributeValue::S(lease.owner.to_owned())),
+            (":expires", AttributeValue::N(lease.expires_at.to_string())),
+        ];
+        for (placeholder, value) in values {
+            condition.values.insert(placeholder.to_owned(), value);
+        }
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(lease.key)))
-            .update_expression(
-                "SET #until = :until, #owner = :owner, #ttl = if_not_exists(#ttl, :expires)",
-            )
-            .condition_expression(format!(
-                "(attribute_not_exists(#until) OR #until <= :now) AND ({not_fresh})"
+            .update_expression(format!(
+                "SET #{until} = :until, #{owner} = :owner, #{ttl} = if_not_exists(#{ttl}, :expires)",
+                until = attr::LEASE_UNTIL,
+                owner = attr::LEASE_OWNER,
+                ttl = attr::TTL,
             ))
+            .condition_expression(condition.text)
+            .set_expression_attribute_names(some(condition.names))
+            .set_expression_attribute_values(some(condition.values))
             .set_return_consumed_capacity(self.capacity())
-            .expression_attribute_names("#until", attr::LEASE_UNTIL)
-            .expression_attribute_names("#owner", attr::LEASE_OWNER)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_names("#data", attr::DATA)
-            .expression_attribute_names("#zstd", attr::ZSTD)
-            .expression_attribute_names("#parts", attr::PARTS)
-            .expression_attribute_names("#fresh", attr::FRESH_UNTIL)
-            .expression_attribute_values(
-                ":second",
-                AttributeValue::N(lease.now_ms.div_euclid(1_000).to_string()),
-            );
-        let request = if lease.generation > 0 {
-            request
-                .expression_attribute_names("#generation", attr::GENERATION)
-                .expression_attribute_values(
-                    ":generation",
-                    AttributeValue::N(lease.generation.to_string()),
-                )
-        } else {
-            request
-        };
-        let result = request
-            .expression_attribute_values(":until", AttributeValue::N(lease.until_ms.to_string()))
-            .expression_attribute_values(":owner", AttributeValue::S(lease.owner.to_owned()))
-            .expression_attribute_values(":now", AttributeValue::N(lease.now_ms.to_string()))
-            .expression_attribute_values(
-                ":expires",
-                AttributeValue::N(lease.expires_at.to_string()),
-            )
             .send()
             .await;
         match result {
@@ -449,34 +412,32 @@ impl DynamoDbBackend {
 
 /// Changing an item's expiry in place: one UpdateItem.
 impl DynamoDbBackend {
-    /// Sets `ttl` on the item under `key` if it holds a value (or is a part) and has not
-    /// expired by `now`. With `learn_parts`, the answer carries the item as it now is
-    /// (`ALL_NEW`: no extra capacity, its bytes in the answer), so a split value's head names
-    /// its parts; `None` when the condition failed.
+    /// Sets `ttl` on the item under `key` if it meets `require`. With `learn_parts`, the answer
+    /// carries the item as it now is (`ALL_NEW`: no extra capacity, its bytes in the answer),
+    /// so a split value's head names its parts; `None` when the condition failed.
     async fn update_expiry(
         &self,
         key: &str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> Result<Option<Vec<String>>, Error> {
+        let mut condition = render(&require);
+        condition
+            .names
+            .insert(format!("#{}", attr::TTL), attr::TTL.to_owned());
+        condition
+            .values
+            .insert(":ttl".to_owned(), AttributeValue::N(expires_at.to_string()));
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
-            .update_expression("SET #ttl = :ttl")
-            .condition_expression(
-                "#ttl > :now AND (attribute_exists(#data) OR attribute_exists(#zstd) \
-                 OR attribute_exists(#parts) OR attribute_exists(#part))",
-            )
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_names("#data", attr::DATA)
-            .expression_attribute_names("#zstd", attr::ZSTD)
-            .expression_attribute_names("#parts", attr::PARTS)
-            .expression_attribute_names("#part", attr::PART)
-            .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .update_expression(format!("SET #{} = :ttl", attr::TTL))
+            .condition_expression(condition.text)
+            .set_expression_attribute_names(some(condition.names))
+            .set_expression_attribute_values(some(condition.values))
             .set_return_values(learn_parts.then_some(ReturnValue::AllNew))
             .set_return_consumed_capacity(self.capacity())
             .send()
@@ -485,7 +446,7 @@ impl DynamoDbBackend {
             Ok(output) => {
                 self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
                 let parts = match replaced(output.attributes).map(|item| item.payload) {
-                    Some(super::item::Payload::Head(head)) => {
+                    Some(crate::format::Payload::Head(head)) => {
                         head.part_keys(key).unwrap_or_default()
                     }
                     _ => Vec::new(),
@@ -496,6 +457,11 @@ impl DynamoDbBackend {
             Err(error) => Err(from_sdk("UpdateItem", error)),
         }
     }
+}
+
+/// Placeholders to send: none rather than an empty map, which DynamoDB refuses.
+fn some<V>(placeholders: HashMap<String, V>) -> Option<HashMap<String, V>> {
+    (!placeholders.is_empty()).then_some(placeholders)
 }
 
 /// The item a write replaced, from its `ALL_OLD` answer; one that does not read is none (its
@@ -587,10 +553,10 @@ impl Backend for DynamoDbBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        Box::pin(self.update_expiry(key, expires_at, now, learn_parts))
+        Box::pin(self.update_expiry(key, expires_at, require, learn_parts))
     }
 
     fn batch_get<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<BatchGetPage, Error>> {
@@ -609,12 +575,16 @@ impl Backend for DynamoDbBackend {
         Box::pin(self.scan(limit, start))
     }
 
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
-        Box::pin(self.put_item_if(item, condition))
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>> {
+        Box::pin(self.put_item_if(item, require))
     }
 
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
-        Box::pin(self.update_lease(lease))
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        Box::pin(self.update_lease(lease, require))
     }
 
     fn release_lease<'a>(

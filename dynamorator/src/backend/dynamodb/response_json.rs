@@ -447,7 +447,7 @@ impl<'de> Visitor<'de> for CapacitySeed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::item::Payload;
+    use crate::format::Payload;
 
     fn key(fields: ItemFields<'_>) -> Option<String> {
         fields.into_key()

@@ -14,7 +14,7 @@ use tokio::time::{Instant, sleep};
 
 use super::errors::{from_build, from_sdk};
 use crate::Error;
-use crate::backend::item::attr;
+use crate::format::attr;
 
 /// How often to ask whether a new table is ACTIVE: quick enough for local servers, a handful
 /// of calls for the seconds real DynamoDB takes.

@@ -1,12 +1,13 @@
 //! Leases of the in-memory backend, kept beside its items: one process uses it, and no lease
-//! outlives its process. The rules a lease and a conditional write follow are here too, for
-//! the file, which keeps its leases in the file for every process that shares it.
+//! outlives its process. Whether one may be taken is the caller's rule, evaluated here.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-use crate::backend::item::{Payload, StoredItem};
-use crate::backend::{Condition, LeaseRequest};
+use super::condition::holds;
+use crate::backend::LeaseRequest;
+use crate::format::StoredItem;
+use crate::format::condition::Require;
 
 /// Past this many leases, lapsed ones of keys never written are dropped.
 const PRUNE_AT: usize = 10_000;
@@ -18,18 +19,17 @@ pub(crate) struct Leases {
 }
 
 impl Leases {
-    /// Takes the lease unless another unexpired one is there or `stored` is fresh (a value
-    /// stored since the caller read its miss needs no load). The caller holds the items'
-    /// lock, so no write comes between the look at `stored` and the lease.
-    pub(crate) fn acquire(&self, lease: &LeaseRequest<'_>, stored: Option<&StoredItem>) -> bool {
-        if is_fresh(stored, lease) {
-            return false;
-        }
+    /// Takes the lease if `stored` and the lease there meet `require`. The caller holds the
+    /// items' lock, so no write comes between the look at `stored` and the lease.
+    pub(crate) fn acquire(
+        &self,
+        lease: &LeaseRequest<'_>,
+        require: &Require,
+        stored: Option<&StoredItem>,
+    ) -> bool {
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if held
-            .get(lease.key)
-            .is_some_and(|(_, until)| *until > lease.now_ms)
-        {
+        let until = held.get(lease.key).map(|(_, until)| *until);
+        if !holds(require, stored, until) {
             return false;
         }
         held.insert(
@@ -40,6 +40,12 @@ impl Leases {
             held.retain(|_, (_, until)| *until > lease.now_ms);
         }
         true
+    }
+
+    /// The end of the lease on `key`, if there is one.
+    pub(crate) fn until(&self, key: &str) -> Option<i64> {
+        let held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        held.get(key).map(|(_, until)| *until)
     }
 
     /// Ends `owner`'s lease on `key`, if it holds it.
@@ -56,33 +62,5 @@ impl Leases {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
-    }
-}
-
-/// Whether a stored item is a fresh value for the lease's caller: not expired, not stale, and
-/// of its generation or newer.
-pub(crate) fn is_fresh(stored: Option<&StoredItem>, lease: &LeaseRequest<'_>) -> bool {
-    let second = lease.now_ms.div_euclid(1_000);
-    stored.is_some_and(|item| {
-        item.expires_at > second
-            && item.fresh_until.is_none_or(|fresh| fresh > second)
-            && item.generation.unwrap_or(0) >= lease.generation
-    })
-}
-
-/// Whether a conditional write of an item with `version` may replace `stored`.
-pub(crate) fn condition_holds(
-    condition: &Condition,
-    stored: Option<&StoredItem>,
-    version: Option<u64>,
-) -> bool {
-    match condition {
-        Condition::DataIs(Some(data)) => {
-            stored.is_some_and(|item| matches!(&item.payload, Payload::Json(text) if text == data))
-        }
-        Condition::DataIs(None) => stored.is_none(),
-        Condition::OlderVersion => stored
-            .and_then(|item| item.version)
-            .is_none_or(|stored| stored < version.unwrap_or(0)),
     }
 }

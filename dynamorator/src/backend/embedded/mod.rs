@@ -1,20 +1,21 @@
 //! The embedded backend: the table kept in this process, with DynamoDB's semantics (item
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
-//! Kept in a file across runs, it is the [`file`] backend instead, with the same semantics.
+//! Kept in a file across runs, it is the [`file`](mod@file) backend instead, with the same semantics.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{PoisonError, RwLock};
 
+mod condition;
 pub(crate) mod file;
 mod leases;
 
 use crate::Error;
-use crate::backend::item::{Payload, StoredItem};
-use crate::backend::{
-    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
-};
-pub(crate) use leases::{Leases, condition_holds, is_fresh};
+use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::format::condition::Require;
+use crate::format::{Payload, StoredItem};
+pub(crate) use condition::holds;
+use leases::Leases;
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]
@@ -110,12 +111,16 @@ impl Backend for EmbeddedBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         _learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
+        let lease_until = self.leases.until(key);
+        if !holds(&require, items.get(key), lease_until) {
+            return Box::pin(async { Ok(None) });
+        }
         let part_keys = match items.get_mut(key) {
-            Some(item) if item.expires_at > now => {
+            Some(item) => {
                 item.expires_at = expires_at;
                 match &item.payload {
                     Payload::Head(head) => head.part_keys(key).unwrap_or_default(),
@@ -177,9 +182,10 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move { Ok(page) })
     }
 
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>> {
         let mut items = self.items.write().unwrap_or_else(PoisonError::into_inner);
-        let applies = condition_holds(&condition, items.get(&item.key), item.version);
+        let lease_until = self.leases.until(&item.key);
+        let applies = holds(&require, items.get(&item.key), lease_until);
         if applies {
             self.leases.written(&item.key);
             let replaced = items.insert(item.key.clone(), item);
@@ -188,9 +194,13 @@ impl Backend for EmbeddedBackend {
         Box::pin(async move { Ok(applies) })
     }
 
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
         let items = self.read();
-        let taken = self.leases.acquire(&lease, items.get(lease.key));
+        let taken = self.leases.acquire(&lease, &require, items.get(lease.key));
         Box::pin(async move { Ok(taken) })
     }
 

@@ -23,9 +23,10 @@ use super::failure::{Failure, Outcome, Wait, fail, refused};
 use super::open::{self, OpenInProcess};
 use super::record;
 use super::sweep::Tasks;
-use crate::backend::embedded::{condition_holds, is_fresh};
-use crate::backend::item::{Payload, SplitHead, StoredItem};
-use crate::backend::{BatchGetPage, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::backend::embedded::holds;
+use crate::backend::{BatchGetPage, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::format::condition::Require;
+use crate::format::{Payload, SplitHead, StoredItem};
 use crate::{Clock, CorruptReason, Error};
 
 const READ: &str = "cannot be read";
@@ -327,20 +328,15 @@ impl Db {
         })
     }
 
-    /// Writes `item` if the stored one meets `condition`, checked and written in one
-    /// transaction under the file's write lock, so no write of any process comes between.
-    pub(super) fn put_if(
-        &self,
-        item: &StoredItem,
-        condition: &Condition,
-        wait: Wait,
-    ) -> Outcome<bool> {
+    /// Writes `item` if the stored one and its lease meet `require`, checked and written in
+    /// one transaction under the file's write lock, so no write of any process comes between.
+    pub(super) fn put_if(&self, item: &StoredItem, require: &Require, wait: Wait) -> Outcome<bool> {
         self.write_with(wait, WRITE, |transaction| {
             let key = item.key.as_str();
             // An unreadable record counts as absent: only a write that needs no value (a
             // version over nothing) replaces it.
             let stored = select(transaction, key)?.and_then(|(_, item)| item.ok());
-            if !condition_holds(condition, stored.as_ref(), item.version) {
+            if !holds(require, stored.as_ref(), lease_until(transaction, key)?) {
                 return Ok(false);
             }
             // The stored item is read already: its parts go without a second look.
@@ -358,13 +354,13 @@ impl Db {
     }
 
     /// Gives the item under `key`, and a split value's parts, the expiry `expires_at` in one
-    /// transaction, values and leases as they were; `None` when there is no item there or it
-    /// has expired by `now`. The parts change in the same step: none are left to the caller.
+    /// transaction, values and leases as they were, if the item and its lease meet `require`;
+    /// `None` when they do not. The parts change in the same step: none are left to the caller.
     pub(super) fn set_expiry(
         &self,
         key: &str,
         expires_at: i64,
-        now: i64,
+        require: &Require,
         wait: Wait,
     ) -> Outcome<Option<Vec<String>>> {
         self.write_with(wait, WRITE, |transaction| {
@@ -372,7 +368,7 @@ impl Db {
             let Some((_, Ok(mut item))) = select(transaction, key)? else {
                 return Ok(None);
             };
-            if item.expires_at <= now {
+            if !holds(require, Some(&item), lease_until(transaction, key)?) {
                 return Ok(None);
             }
             let part_keys = match &item.payload {
@@ -391,21 +387,23 @@ impl Db {
         })
     }
 
-    /// Takes the lease unless another unexpired one is there or the stored value is fresh (a
-    /// value stored since the caller read its miss needs no load); looked at and taken under
-    /// the file's write lock, so two processes never both take it.
-    pub(super) fn acquire_lease(&self, lease: &LeaseRequest<'_>, wait: Wait) -> Outcome<bool> {
+    /// Takes the lease if the stored item and its lease meet `require`; looked at and taken
+    /// under the file's write lock, so two processes never both take it.
+    pub(super) fn acquire_lease(
+        &self,
+        lease: &LeaseRequest<'_>,
+        require: &Require,
+        wait: Wait,
+    ) -> Outcome<bool> {
         self.write_with(wait, WRITE, |transaction| {
-            // An unreadable record is no fresh value: the lease may be taken to replace it.
+            // An unreadable record is no value (absent to the rule): the lease may be taken to
+            // replace it.
             let stored = select(transaction, lease.key)?.and_then(|(_, item)| item.ok());
-            if is_fresh(stored.as_ref(), lease) {
-                return Ok(false);
-            }
-            let held: Option<i64> = transaction
-                .prepare_cached("SELECT until_ms FROM leases WHERE key = ?1")?
-                .query_row([lease.key], |row| row.get(0))
-                .optional()?;
-            if held.is_some_and(|until| until > lease.now_ms) {
+            if !holds(
+                require,
+                stored.as_ref(),
+                lease_until(transaction, lease.key)?,
+            ) {
                 return Ok(false);
             }
             transaction
@@ -593,6 +591,14 @@ fn upsert(transaction: &Transaction<'_>, item: &StoredItem) -> rusqlite::Result<
     Ok(())
 }
 
+/// The end of the lease on `key`, if there is one.
+fn lease_until(connection: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    connection
+        .prepare_cached("SELECT until_ms FROM leases WHERE key = ?1")?
+        .query_row([key], |row| row.get(0))
+        .optional()
+}
+
 /// A write of `key` ends any lease on it.
 fn end_lease(transaction: &Transaction<'_>, key: &str) -> rusqlite::Result<()> {
     transaction
@@ -638,6 +644,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::format::condition::{Attr, Op};
 
     /// A database on a fresh file, on a manual clock; removes the file when dropped.
     struct Fixture {
@@ -698,9 +705,20 @@ mod tests {
                 owner,
                 now_ms,
                 until_ms: now_ms + 10_000,
-                generation: 0,
                 expires_at: 0,
             }
+        }
+
+        /// A lease rule as the store's, in short: no unexpired lease, and no unexpired value.
+        fn rule(&self) -> Require {
+            let now_ms = self.clock.now_epoch_millis();
+            Require::All(vec![
+                Require::not(Require::compare(Attr::LeaseUntil, Op::Gt, now_ms)),
+                Require::Any(vec![
+                    Require::not(Require::HoldsValue),
+                    Require::compare(Attr::Ttl, Op::Le, now_ms.div_euclid(1_000)),
+                ]),
+            ])
         }
 
         fn leases(&self) -> i64 {
@@ -840,35 +858,49 @@ mod tests {
     #[test]
     fn a_lease_is_taken_once_until_it_lapses_is_released_or_the_key_is_written() {
         let f = Fixture::new();
-        assert!(f.db().acquire_lease(&f.lease("k", "a"), Wait::Yes).unwrap());
         assert!(
-            !f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(),
+            f.db()
+                .acquire_lease(&f.lease("k", "a"), &f.rule(), Wait::Yes)
+                .unwrap()
+        );
+        assert!(
+            !f.db()
+                .acquire_lease(&f.lease("k", "b"), &f.rule(), Wait::Yes)
+                .unwrap(),
             "held"
         );
         f.db().release_lease("k", "b", Wait::Yes).unwrap();
         assert!(
-            !f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(),
+            !f.db()
+                .acquire_lease(&f.lease("k", "b"), &f.rule(), Wait::Yes)
+                .unwrap(),
             "not b's"
         );
         f.db().release_lease("k", "a", Wait::Yes).unwrap();
         assert!(
-            f.db().acquire_lease(&f.lease("k", "b"), Wait::Yes).unwrap(),
+            f.db()
+                .acquire_lease(&f.lease("k", "b"), &f.rule(), Wait::Yes)
+                .unwrap(),
             "released"
         );
         f.clock.advance(Duration::from_secs(10));
         assert!(
-            f.db().acquire_lease(&f.lease("k", "c"), Wait::Yes).unwrap(),
+            f.db()
+                .acquire_lease(&f.lease("k", "c"), &f.rule(), Wait::Yes)
+                .unwrap(),
             "lapsed"
         );
         f.put("k", 100);
         assert_eq!(f.leases(), 0, "the write ended it");
         assert!(
-            !f.db().acquire_lease(&f.lease("k", "d"), Wait::Yes).unwrap(),
+            !f.db()
+                .acquire_lease(&f.lease("k", "d"), &f.rule(), Wait::Yes)
+                .unwrap(),
             "a fresh value needs no load"
         );
         assert!(
             f.db()
-                .acquire_lease(&f.lease("other", "d"), Wait::Yes)
+                .acquire_lease(&f.lease("other", "d"), &f.rule(), Wait::Yes)
                 .unwrap()
         );
         f.clock.advance(Duration::from_secs(10));
@@ -879,32 +911,18 @@ mod tests {
     #[test]
     fn conditional_writes_follow_their_condition() {
         let f = Fixture::new();
+        let older = |version: u64| Require::not(Require::compare(Attr::Version, Op::Ge, version));
         let mut versioned = f.item("v", 100);
         versioned.version = Some(2);
-        assert!(
-            f.db()
-                .put_if(&versioned, &Condition::OlderVersion, Wait::Yes)
-                .unwrap()
-        );
+        assert!(f.db().put_if(&versioned, &older(2), Wait::Yes).unwrap());
         versioned.version = Some(1);
-        assert!(
-            !f.db()
-                .put_if(&versioned, &Condition::OlderVersion, Wait::Yes)
-                .unwrap()
-        );
+        assert!(!f.db().put_if(&versioned, &older(1), Wait::Yes).unwrap());
         let item = f.item("d", 100);
-        assert!(
-            f.db()
-                .put_if(&item, &Condition::DataIs(None), Wait::Yes)
-                .unwrap()
-        );
-        assert!(
-            !f.db()
-                .put_if(&item, &Condition::DataIs(None), Wait::Yes)
-                .unwrap()
-        );
-        let same = Condition::DataIs(Some("1".to_owned()));
-        assert!(f.db().put_if(&item, &same, Wait::Yes).unwrap());
+        let absent = Require::not(Require::HoldsValue);
+        assert!(f.db().put_if(&item, &absent, Wait::Yes).unwrap());
+        assert!(!f.db().put_if(&item, &absent, Wait::Yes).unwrap());
+        let counted = Require::compare(Attr::Ttl, Op::Eq, item.expires_at);
+        assert!(f.db().put_if(&item, &counted, Wait::Yes).unwrap());
     }
 
     #[test]
@@ -957,7 +975,11 @@ mod tests {
         let f = Fixture::new();
         f.put("k", 100);
         let now = f.clock.now_epoch_secs();
-        let changed = f.db().set_expiry("k", now + 5_000, now, Wait::No).unwrap();
+        let unexpired = |now: i64| Require::compare(Attr::Ttl, Op::Gt, now);
+        let changed = f
+            .db()
+            .set_expiry("k", now + 5_000, &unexpired(now), Wait::No)
+            .unwrap();
         assert_eq!(changed, Some(Vec::new()));
         let item = f.db().get("k", Wait::No).unwrap().unwrap();
         assert_eq!(
@@ -965,13 +987,17 @@ mod tests {
             (now + 5_000, Payload::Json("1".into()))
         );
         assert_eq!(
-            f.db().set_expiry("absent", now + 5, now, Wait::No).unwrap(),
+            f.db()
+                .set_expiry("absent", now + 5, &unexpired(now), Wait::No)
+                .unwrap(),
             None
         );
         f.clock.advance(std::time::Duration::from_secs(5_000));
         let later = f.clock.now_epoch_secs();
         assert_eq!(
-            f.db().set_expiry("k", later + 5, later, Wait::No).unwrap(),
+            f.db()
+                .set_expiry("k", later + 5, &unexpired(later), Wait::No)
+                .unwrap(),
             None,
             "expired"
         );

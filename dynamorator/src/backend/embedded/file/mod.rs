@@ -23,10 +23,9 @@ mod sweep;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::backend::item::StoredItem;
-use crate::backend::{
-    Backend, BatchGetPage, BoxFuture, Condition, ItemPage, LeaseRequest, ScanPage, WriteOp,
-};
+use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, WriteOp};
+use crate::format::StoredItem;
+use crate::format::condition::Require;
 use crate::{Clock, Error};
 use db::Db;
 use failure::{Failure, Outcome, Wait};
@@ -114,13 +113,13 @@ impl Backend for FileBackend {
         &'a self,
         key: &'a str,
         expires_at: i64,
-        now: i64,
+        require: Require,
         _learn_parts: bool,
     ) -> BoxFuture<'a, Result<Option<Vec<String>>, Error>> {
-        let now_outcome = self.db.set_expiry(key, expires_at, now, Wait::No);
-        self.settle(now_outcome, || {
+        let now = self.db.set_expiry(key, expires_at, &require, Wait::No);
+        self.settle(now, || {
             let key = key.to_owned();
-            Box::new(move |db| db.set_expiry(&key, expires_at, now, Wait::Yes))
+            Box::new(move |db| db.set_expiry(&key, expires_at, &require, Wait::Yes))
         })
     }
 
@@ -171,15 +170,19 @@ impl Backend for FileBackend {
         self.run(move |db| db.scan_items(limit, start.as_deref()))
     }
 
-    fn put_if(&self, item: StoredItem, condition: Condition) -> BoxFuture<'_, Result<bool, Error>> {
-        let now = self.db.put_if(&item, &condition, Wait::No);
+    fn put_if(&self, item: StoredItem, require: Require) -> BoxFuture<'_, Result<bool, Error>> {
+        let now = self.db.put_if(&item, &require, Wait::No);
         self.settle(now, || {
-            Box::new(move |db| db.put_if(&item, &condition, Wait::Yes))
+            Box::new(move |db| db.put_if(&item, &require, Wait::Yes))
         })
     }
 
-    fn acquire_lease<'a>(&'a self, lease: LeaseRequest<'a>) -> BoxFuture<'a, Result<bool, Error>> {
-        let now = self.db.acquire_lease(&lease, Wait::No);
+    fn acquire_lease<'a>(
+        &'a self,
+        lease: LeaseRequest<'a>,
+        require: Require,
+    ) -> BoxFuture<'a, Result<bool, Error>> {
+        let now = self.db.acquire_lease(&lease, &require, Wait::No);
         self.settle(now, || {
             let (key, owner) = (lease.key.to_owned(), lease.owner.to_owned());
             Box::new(move |db| {
@@ -189,6 +192,7 @@ impl Backend for FileBackend {
                         owner: &owner,
                         ..lease
                     },
+                    &require,
                     Wait::Yes,
                 )
             })

@@ -34,7 +34,7 @@
 //! guesses.
 
 use crate::CorruptReason;
-use crate::backend::item::{JoinedForm, Part, Payload, SplitHead, StoredItem};
+use crate::format::{JoinedForm, Part, Payload, SplitHead, StoredItem};
 
 const VERSION: u8 = 3;
 const CREATED_AT: u8 = 2;

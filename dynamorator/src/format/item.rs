@@ -1,160 +1,10 @@
 //! One stored item, as every backend keeps it: the table format's attributes, already typed.
 
-/// The attribute names of the table format, shared with the Python package.
-pub(crate) mod attr {
-    pub(crate) const KEY: &str = "cache_id";
-    pub(crate) const DATA: &str = "data";
-    pub(crate) const TTL: &str = "ttl";
-    pub(crate) const CREATED_AT: &str = "created_at";
-    pub(crate) const COMPRESSED: &str = "compressed";
-    /// Not in the Python package's format (it reads only `data`, so such an item is a miss to
-    /// it): the zstd frame of the value's JSON text, a binary (B) attribute.
-    pub(crate) const ZSTD: &str = "zstd";
-    /// A split value's head (README, "Values past 400 KB"), which has no `data`: how many
-    /// parts, the write they belong to, the joined bytes' length, SHA-256 and form.
-    pub(crate) const PARTS: &str = "parts";
-    pub(crate) const PARTS_ID: &str = "parts_id";
-    pub(crate) const PARTS_LEN: &str = "parts_len";
-    pub(crate) const PARTS_SHA256: &str = "parts_sha256";
-    pub(crate) const PARTS_FORM: &str = "parts_form";
-    /// One part of a split value: its bytes (B), its write id and its place.
-    pub(crate) const PART: &str = "part";
-    pub(crate) const PART_OF: &str = "part_of";
-    pub(crate) const PART_INDEX: &str = "part_index";
-    /// Not in the Python package's format (it ignores it): the end of the item's fresh window.
-    pub(crate) const FRESH_UNTIL: &str = "fresh_until";
-    /// The cache generation a value was written under (fleet-wide clear).
-    pub(crate) const GENERATION: &str = "generation";
-    /// The version of an ordered write.
-    pub(crate) const VERSION: &str = "version";
-    /// A lease: until when (epoch milliseconds) and whose. Only DynamoDB stores leases; the
-    /// embedded backend keeps them beside its items.
-    #[cfg(feature = "dynamodb")]
-    pub(crate) const LEASE_UNTIL: &str = "lease_until";
-    #[cfg(feature = "dynamodb")]
-    pub(crate) const LEASE_OWNER: &str = "lease_owner";
-}
+use super::attr;
+use super::split::{JoinedForm, Part, SplitHead};
 
 /// DynamoDB's item size limit: 400 KB of attribute names and values.
 pub(crate) const MAX_ITEM_BYTES: usize = 400 * 1024;
-
-/// The bytes of a value each part of a split value carries (the last carries the rest): under
-/// DynamoDB's item limit with a 2 KB key, and under moto's, which counts a binary as its
-/// base64 text.
-pub(crate) const PART_BYTES: usize = 300_000;
-
-/// The most parts a split value's head may name; a head naming more is corrupt, and nothing
-/// is fetched for it.
-pub(crate) const MAX_PARTS: u32 = 1_024;
-
-/// The form of a split value's bytes once its parts are joined: the JSON text, its gzip (raw,
-/// not base64: parts are binary), or its zstd frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JoinedForm {
-    Json,
-    Gzip,
-    Zstd,
-}
-
-impl JoinedForm {
-    /// The `parts_form` attribute's value.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            JoinedForm::Json => "json",
-            JoinedForm::Gzip => "gzip",
-            JoinedForm::Zstd => "zstd",
-        }
-    }
-
-    // Only DynamoDB stores it by name; the embedded file stores a byte.
-    #[cfg_attr(not(feature = "dynamodb"), allow(dead_code))]
-    pub(crate) fn from_name(name: &str) -> Option<JoinedForm> {
-        [JoinedForm::Json, JoinedForm::Gzip, JoinedForm::Zstd]
-            .into_iter()
-            .find(|form| form.name() == name)
-    }
-}
-
-/// A split value's head: where its parts are and how to check them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SplitHead {
-    /// The write the parts belong to (32 lowercase hex digits from this crate), in their keys.
-    pub(crate) write_id: String,
-    /// How many parts.
-    pub(crate) parts: u32,
-    /// The joined bytes' length.
-    pub(crate) len: u64,
-    /// The joined bytes' SHA-256, lowercase hex.
-    pub(crate) sha256: String,
-    pub(crate) form: JoinedForm,
-}
-
-impl SplitHead {
-    /// The keys of the parts this head names under `key`, or `None` when it cannot name parts
-    /// of this crate's writing (a count of zero or past [`MAX_PARTS`], a write id that is not
-    /// 1 to 64 ASCII letters and digits): nothing is fetched or deleted for such a head.
-    pub(crate) fn part_keys(&self, key: &str) -> Option<Vec<String>> {
-        let id = &self.write_id;
-        let id_ok =
-            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric());
-        if !id_ok || self.parts == 0 || self.parts > MAX_PARTS {
-            return None;
-        }
-        Some(
-            (0..self.parts)
-                .map(|index| part_key(key, id, index))
-                .collect(),
-        )
-    }
-
-    /// The size of every part item, as [`StoredItem::encoded_size`] counts them, for a head
-    /// under `key` expiring at `expires_at`: computed, not read (a head naming more than
-    /// [`MAX_PARTS`] parts counts none).
-    pub(crate) fn parts_size(&self, key: &str, expires_at: i64) -> usize {
-        if self.parts > MAX_PARTS {
-            return 0;
-        }
-        let each = attr::KEY.len()
-            + attr::TTL.len()
-            + decimal_len(expires_at)
-            + attr::PART_OF.len()
-            + self.write_id.len()
-            + attr::PART_INDEX.len()
-            + attr::PART.len();
-        (0..self.parts)
-            .map(|index| {
-                each + part_key(key, &self.write_id, index).len() + count_len(u64::from(index))
-            })
-            .sum::<usize>()
-            .saturating_add(usize::try_from(self.len).unwrap_or(usize::MAX))
-    }
-}
-
-/// One part of a split value.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Part {
-    pub(crate) write_id: String,
-    /// Its place, from 0.
-    pub(crate) index: u32,
-    pub(crate) bytes: Vec<u8>,
-}
-
-/// The key of part `index` of the write `write_id` of the value under `key`:
-/// `{key}#part#{write_id}#{index}`, the key cut (at a character boundary) so the whole stays
-/// within DynamoDB's 2048 bytes. The random write id makes it unique; the key is kept for
-/// whoever reads the table.
-pub(crate) fn part_key(key: &str, write_id: &str, index: u32) -> String {
-    let suffix = format!("#part#{write_id}#{index}");
-    let room = 2048usize.saturating_sub(suffix.len());
-    let mut end = key.len().min(room);
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut part = String::with_capacity(end + suffix.len());
-    part.push_str(&key[..end]);
-    part.push_str(&suffix);
-    part
-}
 
 /// What an item holds of its value, in one of the table's forms. Each form lives in its own
 /// attributes, so a reader tells them apart item by item and a table may hold them all.
@@ -339,6 +189,7 @@ impl std::fmt::Debug for StoredItem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::split::{MAX_PARTS, part_key};
 
     fn item(data: &str, compressed: bool) -> StoredItem {
         let payload = if compressed {

@@ -1,14 +1,12 @@
-//! Values past DynamoDB's 400 KB item limit, written: the value's stored bytes (plain JSON, or
-//! compressed) cut into parts of 300,000 bytes, each its own item under a key derived from the
-//! value's key and a fresh write id, then a head under the value's key naming them (README,
-//! "Values past 400 KB"). Parts go first; the head, written last, makes the value visible.
+//! A value past the item limit, cut: its stored bytes (plain JSON, or compressed) in parts of
+//! [`PART_BYTES`], each its own item under a key derived from the value's key and a fresh
+//! write id, and a head under the value's key naming them. The store writes the parts first;
+//! the head, written last, makes the value visible.
 
 use sha2::{Digest, Sha256};
 
-use crate::backend::item::{
-    MAX_ITEM_BYTES, PART_BYTES, Part, Payload, SplitHead, StoredItem, part_key,
-};
-use crate::codec::into_joined;
+use super::{PART_BYTES, Part, SplitHead, into_joined, part_key};
+use crate::format::{MAX_ITEM_BYTES, Payload, StoredItem};
 
 /// An item too large for one, as the items that store it.
 #[derive(Debug)]
@@ -85,7 +83,7 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backend::item::JoinedForm;
+    use crate::format::JoinedForm;
 
     fn item(payload: Payload) -> StoredItem {
         StoredItem {

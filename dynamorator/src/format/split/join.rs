@@ -1,16 +1,15 @@
-//! Values past the item limit, read: a head's parts fetched with batch reads (every head of a
-//! batch read in one more round), checked against the head (count, write id, place, lengths,
-//! SHA-256) and joined. A part that is gone makes the value a miss, with a warning; a part
-//! that does not match makes it corrupt; never a wrong value.
+//! A split value's parts, checked against its head (count, write id, place, lengths, SHA-256)
+//! and joined. A part that is gone makes the value a miss; a part that does not match makes
+//! it corrupt; never a wrong value. The store fetches the parts (every head of a batch read in
+//! one more round) and warns of a miss.
 
 use std::collections::HashMap;
 
+use super::cut::sha256_hex;
+use super::{Joined, MAX_PARTS, SplitHead};
 use crate::Error;
-use crate::backend::item::{MAX_ITEM_BYTES, MAX_PARTS, Payload, SplitHead, StoredItem};
-use crate::codec::Joined;
 use crate::error::CorruptReason;
-
-use super::split::sha256_hex;
+use crate::format::{MAX_ITEM_BYTES, Payload, StoredItem};
 
 /// What joining a head's parts gave.
 #[derive(Debug)]
