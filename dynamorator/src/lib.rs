@@ -184,6 +184,7 @@ struct ReadmeExamples;
 
 pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
+pub use codec::CodecOptions;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
 pub use store::{
     CircuitBreaker, Encoding, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
@@ -348,7 +349,10 @@ pub use dynamorator_derive::Cached;
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use dynamorator_derive::memoize;
 
-/// The SDK's retry modes, for [`StoreBuilder::retry_mode`].
+#[cfg(feature = "dynamodb")]
+pub use store::DynamoDbOptions;
+
+/// The SDK's retry modes, for [`DynamoDbOptions::retry_mode`].
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use aws_sdk_dynamodb::config::retry::RetryMode;

@@ -7,6 +7,7 @@ mod depth;
 mod horizons;
 mod json;
 mod key;
+mod options;
 mod zstd_frame;
 
 use std::borrow::Cow;
@@ -27,6 +28,8 @@ use json::json_error;
 pub(crate) use crate::backend::item::StoredItem as Item;
 pub(crate) use horizons::{Freshness, Horizons};
 pub(crate) use key::{MAX_KEY_BYTES, validate_key};
+pub use options::CodecOptions;
+pub(crate) use options::CodecOverrides;
 pub(crate) use zstd_frame::{DEFAULT_ZSTD_LEVEL, clamp_level as clamp_zstd_level};
 
 /// The Python package's default compression threshold, in bytes of JSON text.
