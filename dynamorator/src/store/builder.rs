@@ -438,17 +438,18 @@ mod tests {
 
     #[test]
     fn a_store_without_a_table_refuses_every_dynamodb_setting_by_name() {
-        let targets: [(fn() -> StoreBuilder, &str); 3] = [
-            (|| Store::builder().embedded(), ".embedded()"),
-            (
-                || Store::builder().embedded_file("x.db"),
-                ".embedded_file(..)",
-            ),
-            (|| Store::builder().disabled(), ".disabled()"),
+        let targets: [(Target, &str); 3] = [
+            (Target::Embedded, ".embedded()"),
+            (Target::EmbeddedFile("x.db".into()), ".embedded_file(..)"),
+            (Target::Disabled, ".disabled()"),
         ];
         for (target, target_name) in targets {
             for (setting, change) in CHANGED {
-                let refused = reason(change(target()).validate());
+                let builder = StoreBuilder {
+                    target: target.clone(),
+                    ..StoreBuilder::default()
+                };
+                let refused = reason(change(builder).validate());
                 let reason = refused.unwrap_or_else(|| panic!("{setting} on {target_name}"));
                 assert!(reason.starts_with(setting), "{reason}");
                 assert!(reason.contains(target_name), "{reason}");
