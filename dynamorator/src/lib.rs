@@ -75,6 +75,10 @@
 //! - **Fleets**: one load per key across processes with leases, a fleet-wide
 //!   [`Cache::clear`], ordered writes, all through conditional writes on the table
 //!   ([`CacheConfig::leases`], [guide](guide::fleet)).
+//! - **Settings as values**: how values are encoded is one [`CodecOptions`], set on a store
+//!   and changed per cache ([`CacheConfig::codec`] or one setting at a time); a table's
+//!   settings are one `DynamoDbOptions` (the `dynamodb` feature), which a store without
+//!   a table refuses rather than ignores.
 //! - **`#[memoize]`**: an `async fn` or method cached by its arguments with one attribute
 //!   ([`memoize`](attr.memoize.html), [guide](guide::choosing)).
 //! - **The L1**: decoded values in an in-process moka cache in front of the store, bounded in

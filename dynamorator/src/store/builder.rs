@@ -41,6 +41,11 @@ pub(super) enum Target {
 /// `dynamodb` feature, `table` and `maybe_table` (whose `None` is a disabled store); `build`
 /// refuses a builder that chose none.
 ///
+/// The settings are values of their own: how values are encoded, [`CodecOptions`]
+/// ([`codec`](StoreBuilder::codec)), and, with the `dynamodb` feature, how the table is reached,
+/// `DynamoDbOptions` (`dynamodb`), which only a store on a table takes. The one-setting
+/// methods (`compress`, `region`, …) are shorthands that edit those values.
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), dynamorator::Error> {
 /// use std::time::Duration;
@@ -303,7 +308,8 @@ impl StoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for settings that cannot work (no backend chosen among them),
+    /// [`Error::InvalidConfig`] for settings that cannot work (no backend chosen among them, or
+    /// a DynamoDB setting changed on an embedded or disabled store, which would be ignored),
     /// [`Error::TableSetup`] when the table cannot be described, created or found ACTIVE in
     /// time, and [`Error::Embedded`] when an embedded store's file cannot be opened.
     ///
