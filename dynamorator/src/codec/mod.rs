@@ -42,7 +42,8 @@ pub(crate) const DEFAULT_MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 /// The default most bytes a split value may store (`split_max_bytes`).
 pub(crate) const DEFAULT_SPLIT_MAX_BYTES: usize = 32 * 1024 * 1024;
 
-/// How values are encoded on write and decoded on read.
+/// How values are encoded on write and decoded on read: nothing but its settings, which users
+/// see and set as [`CodecOptions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Codec {
     /// Compress JSON text longer than `threshold` bytes.
