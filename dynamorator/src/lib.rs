@@ -75,6 +75,10 @@
 //! - **Fleets**: one load per key across processes with leases, a fleet-wide
 //!   [`Cache::clear`], ordered writes, all through conditional writes on the table
 //!   ([`CacheConfig::leases`], [guide](guide::fleet)).
+//! - **Settings as values**: how values are encoded is one [`CodecOptions`], set on a store
+//!   and changed per cache ([`CacheConfig::codec`] or one setting at a time); a table's
+//!   settings are one `DynamoDbOptions` (the `dynamodb` feature), which a store without
+//!   a table refuses rather than ignores.
 //! - **`#[memoize]`**: an `async fn` or method cached by its arguments with one attribute
 //!   ([`memoize`](attr.memoize.html), [guide](guide::choosing)).
 //! - **The L1**: decoded values in an in-process moka cache in front of the store, bounded in
@@ -185,6 +189,7 @@ struct ReadmeExamples;
 
 pub use cache::{Cache, CacheConfig, CacheStats, Cached, L1Config, Loaded};
 pub use clock::Clock;
+pub use codec::CodecOptions;
 pub use error::{BatchFailure, CorruptReason, Error, LoaderError, Source};
 pub use store::{
     CircuitBreaker, Encoding, GetMany, ItemInfo, KeyPage, Record, ScanOptions, ScannedItem, Store,
@@ -349,7 +354,10 @@ pub use dynamorator_derive::Cached;
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
 pub use dynamorator_derive::memoize;
 
-/// The SDK's retry modes, for [`StoreBuilder::retry_mode`].
+#[cfg(feature = "dynamodb")]
+pub use store::DynamoDbOptions;
+
+/// The SDK's retry modes, for [`DynamoDbOptions::retry_mode`].
 #[cfg(feature = "dynamodb")]
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
 pub use aws_sdk_dynamodb::config::retry::RetryMode;

@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::freshness::FreshnessSettings;
-use crate::Ttl;
+use crate::codec::CodecOverrides;
+use crate::{CodecOptions, Ttl};
 
 /// The settings of a [`Cache`](crate::Cache): freshness, compression, stored-key format and
 /// the optional in-process L1.
@@ -23,8 +24,9 @@ use crate::Ttl;
 /// | [`refresh_window`](CacheConfig::refresh_window), [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 10 ms, 100 keys |
 /// | [`leases`](CacheConfig::leases): one load per key across processes | off |
 /// | [`fleet_clear`](CacheConfig::fleet_clear): [`Cache::clear`](crate::Cache::clear) in O(1) | off |
-/// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold), [`zstd`](CacheConfig::zstd), [`zstd_level`](CacheConfig::zstd_level) | the store's |
-/// | [`split`](CacheConfig::split), [`split_max_bytes`](CacheConfig::split_max_bytes) | the store's |
+/// | [`codec`](CacheConfig::codec): whole [`CodecOptions`] | the store's |
+/// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold), [`zstd`](CacheConfig::zstd), [`zstd_level`](CacheConfig::zstd_level): one setting of them | the store's |
+/// | [`split`](CacheConfig::split), [`split_max_bytes`](CacheConfig::split_max_bytes): one setting of them | the store's |
 /// | [`prefix`](CacheConfig::prefix) | none: keys stored as given |
 /// | [`version`](CacheConfig::version) | none |
 /// | [`name`](CacheConfig::name): the `cache` label of metrics and spans | the key prefix |
@@ -48,12 +50,8 @@ use crate::Ttl;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CacheConfig {
     pub(crate) ttl: Ttl,
-    pub(crate) compress: Option<bool>,
-    pub(crate) compress_threshold: Option<usize>,
-    pub(crate) zstd: Option<bool>,
-    pub(crate) zstd_level: Option<i32>,
-    pub(crate) split: Option<bool>,
-    pub(crate) split_max_bytes: Option<usize>,
+    /// How this cache's codec differs from its store's.
+    pub(crate) codec: CodecOverrides,
     prefix: Cow<'static, str>,
     version: Option<u32>,
     name: Option<Cow<'static, str>>,
@@ -65,12 +63,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         CacheConfig {
             ttl: Ttl::days(1),
-            compress: None,
-            compress_threshold: None,
-            zstd: None,
-            zstd_level: None,
-            split: None,
-            split_max_bytes: None,
+            codec: CodecOverrides::default(),
             prefix: Cow::Borrowed(""),
             version: None,
             name: None,
@@ -231,14 +224,37 @@ impl CacheConfig {
         self
     }
 
-    /// Compress this type's values whatever the store's setting (or never, with `false`).
-    /// Default: the store's setting.
+    /// This cache's [`CodecOptions`], whole: the store's are not used. Setters called after
+    /// it change these options; the one-setting setters called before it are forgotten. To
+    /// change one setting of the store's options instead, use the one-setting setters alone.
+    /// Default: the store's options.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), dynamorator::Error> {
+    /// use dynamorator::{Cache, CacheConfig, CodecOptions, Encoding, Store, Ttl};
+    ///
+    /// let store = Store::builder().embedded().compress(true).build().await?;
+    /// let plain = CacheConfig::new().codec(CodecOptions::new());
+    /// let cache: Cache<String> = Cache::new(&store, plain);
+    /// cache.put("k", &"x".repeat(2_000)).await?;
+    /// let info = store.item_info("k").await?;
+    /// assert_eq!(info.map(|info| info.encoding), Some(Encoding::Json));
+    /// # Ok(()) }
+    /// ```
+    pub fn codec(mut self, options: CodecOptions) -> Self {
+        self.codec = CodecOverrides::replace(options);
+        self
+    }
+
+    /// Compress this type's values whatever the store's setting (or never, with `false`);
+    /// the store's other codec settings stay. Default: the store's setting.
     ///
     /// ```
     /// let config = dynamorator::CacheConfig::new().compress(true);
     /// ```
     pub fn compress(mut self, enabled: bool) -> Self {
-        self.compress = Some(enabled);
+        self.codec.compress = Some(enabled);
         self
     }
 
@@ -249,20 +265,20 @@ impl CacheConfig {
     /// let config = dynamorator::CacheConfig::new().compress(true).compress_threshold(256);
     /// ```
     pub fn compress_threshold(mut self, bytes: usize) -> Self {
-        self.compress_threshold = Some(bytes);
+        self.codec.compress_threshold = Some(bytes);
         self
     }
 
     /// Compress this type's values with zstd instead of gzip (and turn compression on), or
-    /// with `false` go back to gzip whatever the store's setting. zstd values are stored as
-    /// bytes in the `zstd` attribute, which the Python package 0.1.7 reads as misses; see
-    /// [`StoreBuilder::zstd`](crate::StoreBuilder::zstd). Default: the store's setting.
+    /// with `false` go back to gzip whatever the store's setting; see
+    /// [`CodecOptions::zstd`] (the Python package 0.1.7 reads zstd values as misses).
+    /// Default: the store's setting.
     ///
     /// ```
     /// let config = dynamorator::CacheConfig::new().zstd(true);
     /// ```
     pub fn zstd(mut self, enabled: bool) -> Self {
-        self.zstd = Some(enabled);
+        self.codec.zstd = Some(enabled);
         self
     }
 
@@ -273,7 +289,7 @@ impl CacheConfig {
     /// let config = dynamorator::CacheConfig::new().zstd_level(9);
     /// ```
     pub fn zstd_level(mut self, level: i32) -> Self {
-        self.zstd_level = Some(level);
+        self.codec.zstd_level = Some(level);
         self
     }
 
@@ -285,19 +301,18 @@ impl CacheConfig {
     /// let config = dynamorator::CacheConfig::new().split(true);
     /// ```
     pub fn split(mut self, enabled: bool) -> Self {
-        self.split = Some(enabled);
+        self.codec.split = Some(enabled);
         self
     }
 
     /// The most bytes one of this type's split values may store (and splitting on); see
-    /// [`StoreBuilder::split_max_bytes`](crate::StoreBuilder::split_max_bytes). Default: the
-    /// store's (32 MiB).
+    /// [`CodecOptions::split_max_bytes`]. Default: the store's (32 MiB).
     ///
     /// ```
     /// let config = dynamorator::CacheConfig::new().split_max_bytes(8 << 20);
     /// ```
     pub fn split_max_bytes(mut self, bytes: usize) -> Self {
-        self.split_max_bytes = Some(bytes);
+        self.codec.split_max_bytes = Some(bytes);
         self
     }
 

@@ -147,26 +147,7 @@ where
     }
 
     fn with_shared(store: &Store, config: &CacheConfig, shared: Arc<Shared<T>>) -> Self {
-        let mut codec = store.codec();
-        if let Some(compress) = config.compress {
-            codec.compress = compress;
-        }
-        if let Some(threshold) = config.compress_threshold {
-            codec.threshold = threshold;
-        }
-        if let Some(zstd) = config.zstd {
-            codec.set_zstd(zstd);
-        }
-        if let Some(level) = config.zstd_level {
-            codec.set_zstd_level(level);
-        }
-        if let Some(split) = config.split {
-            codec.split = split;
-        }
-        if let Some(max) = config.split_max_bytes {
-            codec.split = true;
-            codec.split_max = max;
-        }
+        let codec = config.codec.apply(store.codec_options()).codec();
         Cache {
             store: store.clone(),
             ttl: config.ttl,

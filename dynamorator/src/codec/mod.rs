@@ -7,6 +7,7 @@ mod depth;
 mod horizons;
 mod json;
 mod key;
+mod options;
 mod zstd_frame;
 
 use std::borrow::Cow;
@@ -27,6 +28,8 @@ use json::json_error;
 
 pub(crate) use horizons::{Freshness, Horizons};
 pub(crate) use key::{MAX_KEY_BYTES, validate_key};
+pub use options::CodecOptions;
+pub(crate) use options::CodecOverrides;
 pub(crate) use zstd_frame::{DEFAULT_ZSTD_LEVEL, clamp_level as clamp_zstd_level};
 
 /// The Python package's default compression threshold, in bytes of JSON text.
@@ -39,7 +42,8 @@ pub(crate) const DEFAULT_MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 /// The default most bytes a split value may store (`split_max_bytes`).
 pub(crate) const DEFAULT_SPLIT_MAX_BYTES: usize = 32 * 1024 * 1024;
 
-/// How values are encoded on write and decoded on read.
+/// How values are encoded on write and decoded on read: nothing but its settings, which users
+/// see and set as [`CodecOptions`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Codec {
     /// Compress JSON text longer than `threshold` bytes.

@@ -4,15 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::backoff::Backoff;
-#[cfg(feature = "dynamodb")]
-use super::builder_dynamodb::DynamoDbOptions;
 use super::circuit::CircuitBreaker;
+#[cfg(feature = "dynamodb")]
+use super::dynamodb_options::DynamoDbOptions;
 use super::{Settings, Store};
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::backend::embedded::file::FileBackend;
-use crate::codec::Codec;
-use crate::{Clock, Error};
+use crate::{Clock, CodecOptions, Error};
 
 /// Where a store keeps its items.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +24,9 @@ pub(super) enum Target {
     /// A DynamoDB table.
     #[cfg(feature = "dynamodb")]
     Table(String),
+    /// `maybe_table(None)`: disabled, with DynamoDB settings meant for a table when named.
+    #[cfg(feature = "dynamodb")]
+    NoTable,
     /// The embedded backend, in this process.
     Embedded,
     /// The embedded backend, kept in a file across runs.
@@ -38,6 +40,11 @@ pub(super) enum Target {
 /// store that keeps nothing, like the Python package with `table_name=None`), or, with the
 /// `dynamodb` feature, `table` and `maybe_table` (whose `None` is a disabled store); `build`
 /// refuses a builder that chose none.
+///
+/// The settings are values of their own: how values are encoded, [`CodecOptions`]
+/// ([`codec`](StoreBuilder::codec)), and, with the `dynamodb` feature, how the table is reached,
+/// `DynamoDbOptions` (`dynamodb`), which only a store on a table takes. The one-setting
+/// methods (`compress`, `region`, …) are shorthands that edit those values.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), dynamorator::Error> {
@@ -60,7 +67,7 @@ pub struct StoreBuilder {
     /// Where DynamoDB is and how the SDK talks to it.
     #[cfg(feature = "dynamodb")]
     pub(super) dynamodb: DynamoDbOptions,
-    codec: Codec,
+    codec: CodecOptions,
     clock: Clock,
     batch_concurrency: usize,
     batch_backoff: Backoff,
@@ -73,7 +80,7 @@ impl Default for StoreBuilder {
             target: Target::Unset,
             #[cfg(feature = "dynamodb")]
             dynamodb: DynamoDbOptions::default(),
-            codec: Codec::default(),
+            codec: CodecOptions::default(),
             clock: Clock::system(),
             batch_concurrency: Settings::default().batch_concurrency,
             batch_backoff: Backoff::default(),
@@ -151,101 +158,86 @@ impl StoreBuilder {
         self
     }
 
-    /// Compress values whose JSON text is longer than the threshold: with gzip + base64 in
-    /// `data`, as the Python package does (or with zstd, see [`zstd`](StoreBuilder::zstd)).
-    /// Default: off.
+    /// How the store encodes values, whole (they replace any set before); see
+    /// [`CodecOptions`]. Caches on the store use them unless their
+    /// [`CacheConfig`](crate::CacheConfig) changes them. Default: [`CodecOptions::default`].
+    ///
+    /// ```
+    /// use dynamorator::{CodecOptions, Store};
+    /// let builder = Store::builder().embedded().codec(CodecOptions::new().zstd(true).split(true));
+    /// ```
+    pub fn codec(mut self, options: CodecOptions) -> Self {
+        self.codec = options;
+        self
+    }
+
+    /// Shorthand for [`CodecOptions::compress`] on this builder's codec options.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().embedded().compress(true);
     /// ```
     pub fn compress(mut self, enabled: bool) -> Self {
-        self.codec.compress = enabled;
+        self.codec = self.codec.compress(enabled);
         self
     }
 
-    /// Compress with zstd instead of gzip (and turn compression on): the value's zstd frame
-    /// is stored as bytes in the `zstd` attribute, with no `data`. Smaller than gzip + base64
-    /// (no base64 third) and faster (BENCHMARKS.md), so fewer write and read units, but the
-    /// Python package 0.1.7 reads such items as misses: turn it on only for tables no Python
-    /// reader shares, or keys it does not read. `false` goes back to gzip when compressing.
-    /// Default: off. Reads take every form whatever this says.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().embedded().zstd(true);
-    /// ```
-    pub fn zstd(mut self, enabled: bool) -> Self {
-        self.codec.set_zstd(enabled);
-        self
-    }
-
-    /// zstd's compression level (and zstd on): 1 is fastest, 19 smallest (up to 22, slower
-    /// still); negative levels trade size for more speed; 0 is zstd's default. Out-of-range
-    /// levels are clamped to zstd's range. Default: 3.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().embedded().zstd_level(9);
-    /// ```
-    pub fn zstd_level(mut self, level: i32) -> Self {
-        self.codec.set_zstd_level(level);
-        self
-    }
-
-    /// Store values too large for one DynamoDB item (400 KB) as parts and a head (README,
-    /// "Values past 400 KB"), up to [`split_max_bytes`](StoreBuilder::split_max_bytes). Off by
-    /// default: such a value is refused with [`Error::ItemTooLarge`]. Reads join split values
-    /// whatever this says. The Python package 0.1.7 reads a split value as a miss.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), dynamorator::Error> {
-    /// let store = dynamorator::Store::builder().embedded().split(true).build().await?;
-    /// let big = "x".repeat(1_000_000);
-    /// store.put("big", &big, dynamorator::Ttl::hours(1)).await?;
-    /// assert_eq!(store.item_info("big").await?.and_then(|info| info.parts), Some(4));
-    /// assert_eq!(store.get::<String>("big").await?, Some(big));
-    /// # Ok(()) }
-    /// ```
-    pub fn split(mut self, enabled: bool) -> Self {
-        self.codec.split = enabled;
-        self
-    }
-
-    /// The most bytes a split value may store (its JSON, or its gzip or zstd once compressed),
-    /// and splitting on; past it a write is refused with [`Error::ValueTooLarge`]. The limit
-    /// in force is never above what a reader takes back: a value whose stored bytes or JSON
-    /// pass [`max_inflated_bytes`](StoreBuilder::max_inflated_bytes) (64 MiB by default), or
-    /// that needs more than 1,024 parts (300,000 bytes each), is refused too, so nothing is
-    /// written that no reader with the same settings would read. Default: 32 MiB.
-    ///
-    /// ```
-    /// let builder = dynamorator::Store::builder().embedded().split(true).split_max_bytes(8 << 20);
-    /// ```
-    pub fn split_max_bytes(mut self, bytes: usize) -> Self {
-        self.codec.split = true;
-        self.codec.split_max = bytes;
-        self
-    }
-
-    /// Compress only JSON text longer than this many bytes (strictly). `0` compresses every
-    /// value. Default: 1024, the Python package's.
+    /// Shorthand for [`CodecOptions::compress_threshold`] on this builder's codec options.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().embedded().compress(true).compress_threshold(0);
     /// ```
     pub fn compress_threshold(mut self, bytes: usize) -> Self {
-        self.codec.threshold = bytes;
+        self.codec = self.codec.compress_threshold(bytes);
         self
     }
 
-    /// The most bytes a compressed item may inflate to when read; past it the item is treated
-    /// as corrupt, so a gzip or zstd bomb cannot exhaust memory (a zstd frame that declares
-    /// a larger size is refused before it is inflated). Default: 64 MiB.
+    /// Shorthand for [`CodecOptions::zstd`] on this builder's codec options.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().embedded().zstd(true);
+    /// ```
+    pub fn zstd(mut self, enabled: bool) -> Self {
+        self.codec = self.codec.zstd(enabled);
+        self
+    }
+
+    /// Shorthand for [`CodecOptions::zstd_level`] on this builder's codec options.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().embedded().zstd_level(9);
+    /// ```
+    pub fn zstd_level(mut self, level: i32) -> Self {
+        self.codec = self.codec.zstd_level(level);
+        self
+    }
+
+    /// Shorthand for [`CodecOptions::split`] on this builder's codec options.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().embedded().split(true);
+    /// ```
+    pub fn split(mut self, enabled: bool) -> Self {
+        self.codec = self.codec.split(enabled);
+        self
+    }
+
+    /// Shorthand for [`CodecOptions::split_max_bytes`] on this builder's codec options.
+    ///
+    /// ```
+    /// let builder = dynamorator::Store::builder().embedded().split_max_bytes(8 << 20);
+    /// ```
+    pub fn split_max_bytes(mut self, bytes: usize) -> Self {
+        self.codec = self.codec.split_max_bytes(bytes);
+        self
+    }
+
+    /// Shorthand for [`CodecOptions::max_inflated_bytes`] on this builder's codec options.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().embedded().max_inflated_bytes(16 << 20);
     /// ```
     pub fn max_inflated_bytes(mut self, bytes: usize) -> Self {
-        self.codec.max_inflated = bytes;
+        self.codec = self.codec.max_inflated_bytes(bytes);
         self
     }
 
@@ -316,7 +308,8 @@ impl StoreBuilder {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for settings that cannot work (no backend chosen among them),
+    /// [`Error::InvalidConfig`] for settings that cannot work (no backend chosen among them, or
+    /// a DynamoDB setting changed on an embedded or disabled store, which would be ignored),
     /// [`Error::TableSetup`] when the table cannot be described, created or found ACTIVE in
     /// time, and [`Error::Embedded`] when an embedded store's file cannot be opened.
     ///
@@ -330,7 +323,7 @@ impl StoreBuilder {
     pub async fn build(self) -> Result<Store, Error> {
         self.validate()?;
         let settings = Settings {
-            codec: self.codec,
+            codec: self.codec.codec(),
             clock: self.clock.clone(),
             batch_concurrency: self.batch_concurrency,
             batch_backoff: self.batch_backoff,
@@ -346,6 +339,8 @@ impl StoreBuilder {
                 });
             }
             Target::Disabled => (None, None),
+            #[cfg(feature = "dynamodb")]
+            Target::NoTable => (None, None),
             Target::Embedded => (Some(Arc::new(EmbeddedBackend::new())), None),
             Target::EmbeddedFile(path) => {
                 let backend = FileBackend::open(path.clone(), self.clock.clone()).await?;
@@ -367,9 +362,7 @@ impl StoreBuilder {
             })
         };
         #[cfg(feature = "dynamodb")]
-        if let Target::Table(table) = &self.target {
-            self.dynamodb.validate(table)?;
-        }
+        self.validate_dynamodb()?;
         if self.batch_concurrency == 0 {
             return invalid("batch_concurrency must be at least 1");
         }
@@ -377,5 +370,142 @@ impl StoreBuilder {
             return invalid("batch_max_attempts must be at least 1");
         }
         Ok(())
+    }
+
+    /// Refuses DynamoDB settings the target has no use for: ignoring them would hide a
+    /// mistake (a store meant for a table built embedded, or the reverse).
+    #[cfg(feature = "dynamodb")]
+    fn validate_dynamodb(&self) -> Result<(), Error> {
+        let target = match &self.target {
+            Target::Table(table) => return self.dynamodb.validate(table),
+            Target::Unset | Target::NoTable => return Ok(()),
+            Target::Disabled => "disabled (.disabled())",
+            Target::Embedded => "embedded (.embedded())",
+            Target::EmbeddedFile(_) => "embedded in a file (.embedded_file(..))",
+        };
+        match self.dynamodb.first_changed() {
+            Some(setting) => Err(Error::InvalidConfig {
+                reason: format!(
+                    "{setting} is a DynamoDB setting, and this store is {target}: it would be \
+                     ignored; set it only on a store with .table(..)"
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(all(test, feature = "dynamodb"))]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::RetryMode;
+
+    type Setting = (&'static str, fn(StoreBuilder) -> StoreBuilder);
+
+    /// Every DynamoDB setting, changed from its default.
+    const CHANGED: [Setting; 14] = [
+        ("region", |b| b.region("eu-west-1")),
+        ("profile", |b| b.profile("staging")),
+        ("endpoint_url", |b| b.endpoint_url("http://127.0.0.1:8000")),
+        ("sdk_config", |b| {
+            b.sdk_config(aws_config::SdkConfig::builder().build())
+        }),
+        ("client", |b| {
+            let config = aws_sdk_dynamodb::Config::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build();
+            b.client(aws_sdk_dynamodb::Client::from_conf(config))
+        }),
+        ("consistent_reads", |b| b.consistent_reads(true)),
+        ("consumed_capacity", |b| b.consumed_capacity(true)),
+        ("create_table", |b| b.create_table(false)),
+        ("table_wait", |b| b.table_wait(Duration::from_secs(1))),
+        ("retry_mode", |b| b.retry_mode(RetryMode::Adaptive)),
+        ("max_attempts", |b| b.max_attempts(1)),
+        ("connect_timeout", |b| {
+            b.connect_timeout(Duration::from_secs(1))
+        }),
+        ("attempt_timeout", |b| {
+            b.attempt_timeout(Duration::from_secs(1))
+        }),
+        ("operation_timeout", |b| {
+            b.operation_timeout(Duration::from_secs(1))
+        }),
+    ];
+
+    fn reason(result: Result<(), Error>) -> Option<String> {
+        match result {
+            Err(Error::InvalidConfig { reason }) => Some(reason),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_store_without_a_table_refuses_every_dynamodb_setting_by_name() {
+        let targets: [(Target, &str); 3] = [
+            (Target::Embedded, ".embedded()"),
+            (Target::EmbeddedFile("x.db".into()), ".embedded_file(..)"),
+            (Target::Disabled, ".disabled()"),
+        ];
+        for (target, target_name) in targets {
+            for (setting, change) in CHANGED {
+                let builder = StoreBuilder {
+                    target: target.clone(),
+                    ..StoreBuilder::default()
+                };
+                let refused = reason(change(builder).validate());
+                let reason = refused.unwrap_or_else(|| panic!("{setting} on {target_name}"));
+                assert!(reason.starts_with(setting), "{reason}");
+                assert!(reason.contains(target_name), "{reason}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_whole_options_are_refused_as_the_shorthands_are() {
+        let options = DynamoDbOptions::new().create_table(false);
+        let builder = Store::builder().embedded().dynamodb(options);
+        let reason = reason(builder.validate()).unwrap_or_default();
+        assert!(
+            reason.starts_with("create_table is a DynamoDB setting"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn settings_left_at_their_defaults_are_accepted() {
+        let builder = Store::builder()
+            .embedded()
+            .consistent_reads(false)
+            .create_table(true)
+            .max_attempts(3)
+            .dynamodb(DynamoDbOptions::new());
+        assert!(builder.validate().is_ok());
+    }
+
+    #[test]
+    fn maybe_table_takes_the_settings_meant_for_its_table() {
+        for (setting, change) in CHANGED {
+            let builder = change(Store::builder().maybe_table(None::<String>));
+            assert!(builder.validate().is_ok(), "{setting}");
+            let builder = change(Store::builder().table("my-table"));
+            assert!(builder.validate().is_ok(), "{setting}");
+        }
+    }
+
+    #[test]
+    fn the_last_target_chosen_decides() {
+        let builder = Store::builder()
+            .embedded()
+            .region("eu-west-1")
+            .table("my-table");
+        assert!(builder.validate().is_ok());
+        let builder = Store::builder()
+            .table("my-table")
+            .region("eu-west-1")
+            .embedded();
+        assert!(reason(builder.validate()).is_some());
     }
 }

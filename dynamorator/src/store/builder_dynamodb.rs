@@ -1,57 +1,15 @@
-//! The DynamoDB half of [`StoreBuilder`] (the `dynamodb` feature): where the table is, how
-//! the SDK reaches it, and table set-up.
+//! The DynamoDB half of [`StoreBuilder`] (the `dynamodb` feature): the table, its
+//! [`DynamoDbOptions`], and one-setting shorthands for them.
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::retry::{RetryConfig, RetryMode};
-use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::retry::RetryMode;
 
 use super::StoreBuilder;
 use super::builder::Target;
-use crate::Error;
-use crate::backend::dynamodb::{DynamoDbBackend, ensure_table};
-
-/// The builder's DynamoDB settings, with their defaults.
-#[derive(Debug, Clone)]
-pub(crate) struct DynamoDbOptions {
-    region: Option<String>,
-    profile: Option<String>,
-    endpoint_url: Option<String>,
-    sdk_config: Option<SdkConfig>,
-    client: Option<Client>,
-    consistent_reads: bool,
-    consumed_capacity: bool,
-    create_table: bool,
-    table_wait: Duration,
-    retry_mode: RetryMode,
-    max_attempts: u32,
-    connect_timeout: Duration,
-    attempt_timeout: Duration,
-    operation_timeout: Duration,
-}
-
-impl Default for DynamoDbOptions {
-    fn default() -> Self {
-        DynamoDbOptions {
-            region: None,
-            profile: None,
-            endpoint_url: None,
-            sdk_config: None,
-            client: None,
-            consistent_reads: false,
-            consumed_capacity: false,
-            create_table: true,
-            table_wait: Duration::from_secs(300),
-            retry_mode: RetryMode::Standard,
-            max_attempts: 3,
-            connect_timeout: Duration::from_secs(2),
-            attempt_timeout: Duration::from_secs(5),
-            operation_timeout: Duration::from_secs(20),
-        }
-    }
-}
+use super::dynamodb_options::DynamoDbOptions;
 
 /// DynamoDB settings (the `dynamodb` feature, on by default).
 #[cfg_attr(docsrs, doc(cfg(feature = "dynamodb")))]
@@ -70,7 +28,8 @@ impl StoreBuilder {
     }
 
     /// The table to use, or `None` for a disabled store (writes do nothing, reads find
-    /// nothing): handy with an environment variable.
+    /// nothing): handy with an environment variable. The builder's DynamoDB settings are
+    /// accepted either way (they are for the table when one is named).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -83,46 +42,61 @@ impl StoreBuilder {
     /// # Ok(()) }
     /// ```
     pub fn maybe_table(mut self, name: Option<impl Into<String>>) -> Self {
-        self.target = name.map_or(Target::Disabled, |name| Target::Table(name.into()));
+        self.target = name.map_or(Target::NoTable, |name| Target::Table(name.into()));
         self
     }
 
-    /// The AWS region. Default: the standard chain (`AWS_REGION`, profile, …).
+    /// The store's DynamoDB settings, whole (they replace any set before); see
+    /// [`DynamoDbOptions`]. Only for a store on a table: `build` refuses an
+    /// [`embedded`](StoreBuilder::embedded), [`embedded_file`](StoreBuilder::embedded_file) or
+    /// [`disabled`](StoreBuilder::disabled) store whose DynamoDB settings are not the defaults.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use dynamorator::{DynamoDbOptions, Error, Store};
+    ///
+    /// let builder = Store::builder().table("t1").dynamodb(DynamoDbOptions::new().region("eu-west-1"));
+    /// let embedded = Store::builder().embedded().dynamodb(DynamoDbOptions::new().consistent_reads(true));
+    /// assert!(matches!(embedded.build().await, Err(Error::InvalidConfig { .. })));
+    /// # }
+    /// ```
+    pub fn dynamodb(mut self, options: DynamoDbOptions) -> Self {
+        self.dynamodb = options;
+        self
+    }
+
+    /// Shorthand for [`DynamoDbOptions::region`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").region("eu-west-1");
     /// ```
     pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.dynamodb.region = Some(region.into());
+        self.dynamodb = self.dynamodb.region(region);
         self
     }
 
-    /// The named profile of `~/.aws/config` and `~/.aws/credentials` to take credentials and
-    /// region from. Default: the standard chain (`AWS_PROFILE`, else `default`). Not used with
-    /// [`sdk_config`](StoreBuilder::sdk_config) or [`client`](StoreBuilder::client), which
-    /// bring their own.
+    /// Shorthand for [`DynamoDbOptions::profile`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").profile("staging");
     /// ```
     pub fn profile(mut self, name: impl Into<String>) -> Self {
-        self.dynamodb.profile = Some(name.into());
+        self.dynamodb = self.dynamodb.profile(name);
         self
     }
 
-    /// The endpoint URL, for DynamoDB-compatible servers and VPC endpoints. Default: the
-    /// standard chain, which honours `AWS_ENDPOINT_URL`.
+    /// Shorthand for [`DynamoDbOptions::endpoint_url`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").endpoint_url("http://127.0.0.1:8000");
     /// ```
     pub fn endpoint_url(mut self, url: impl Into<String>) -> Self {
-        self.dynamodb.endpoint_url = Some(url.into());
+        self.dynamodb = self.dynamodb.endpoint_url(url);
         self
     }
 
-    /// Starts from an `aws-config` configuration you loaded yourself (credentials, region,
-    /// endpoint); the timeout and retry settings of this builder still apply.
+    /// Shorthand for [`DynamoDbOptions::sdk_config`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// # async fn demo() {
@@ -131,12 +105,11 @@ impl StoreBuilder {
     /// # }
     /// ```
     pub fn sdk_config(mut self, config: SdkConfig) -> Self {
-        self.dynamodb.sdk_config = Some(config);
+        self.dynamodb = self.dynamodb.sdk_config(config);
         self
     }
 
-    /// Uses this DynamoDB client as it is: region, endpoint, retry and timeout settings of this
-    /// builder are then ignored. Share one client between stores to share its connection pool.
+    /// Shorthand for [`DynamoDbOptions::client`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// # async fn demo() {
@@ -146,190 +119,97 @@ impl StoreBuilder {
     /// # }
     /// ```
     pub fn client(mut self, client: Client) -> Self {
-        self.dynamodb.client = Some(client);
+        self.dynamodb = self.dynamodb.client(client);
         self
     }
 
-    /// Strongly consistent reads (twice the read cost). Default: off, eventually consistent,
-    /// like the Python package.
+    /// Shorthand for [`DynamoDbOptions::consistent_reads`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").consistent_reads(true);
     /// ```
     pub fn consistent_reads(mut self, enabled: bool) -> Self {
-        self.dynamodb.consistent_reads = enabled;
+        self.dynamodb = self.dynamodb.consistent_reads(enabled);
         self
     }
 
-    /// Asks DynamoDB, on every item request, for the capacity units it consumed
-    /// (`ReturnConsumedCapacity: TOTAL`), and records them: on the request's
-    /// `dynamorator.store` span (`dynamorator.capacity_units`) and, with the `metrics`
-    /// feature, in the `dynamorator_store_read_capacity_units` and
-    /// `dynamorator_store_write_capacity_units` histograms (README, "Operating it"). It
-    /// changes the requests (larger responses), hence off by default.
+    /// Shorthand for [`DynamoDbOptions::consumed_capacity`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").consumed_capacity(true);
     /// ```
     pub fn consumed_capacity(mut self, enabled: bool) -> Self {
-        self.dynamodb.consumed_capacity = enabled;
+        self.dynamodb = self.dynamodb.consumed_capacity(enabled);
         self
     }
 
-    /// Whether `build` checks for the table and creates it when missing. Turn it off to run
-    /// with only the item permissions (see the README's least-privilege policy). Default: on.
+    /// Shorthand for [`DynamoDbOptions::create_table`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").create_table(false);
     /// ```
     pub fn create_table(mut self, enabled: bool) -> Self {
-        self.dynamodb.create_table = enabled;
+        self.dynamodb = self.dynamodb.create_table(enabled);
         self
     }
 
-    /// How long `build` waits for a table to become ACTIVE. Default: 5 minutes.
+    /// Shorthand for [`DynamoDbOptions::table_wait`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").table_wait(std::time::Duration::from_secs(60));
     /// ```
     pub fn table_wait(mut self, limit: Duration) -> Self {
-        self.dynamodb.table_wait = limit;
+        self.dynamodb = self.dynamodb.table_wait(limit);
         self
     }
 
-    /// The SDK's retry mode for failed requests (throttling, 5xx, transient network errors).
-    /// Default: [`RetryMode::Standard`]; [`RetryMode::Adaptive`] also rate-limits the client
-    /// when DynamoDB throttles.
+    /// Shorthand for [`DynamoDbOptions::retry_mode`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").retry_mode(dynamorator::RetryMode::Adaptive);
     /// ```
     pub fn retry_mode(mut self, mode: RetryMode) -> Self {
-        self.dynamodb.retry_mode = mode;
+        self.dynamodb = self.dynamodb.retry_mode(mode);
         self
     }
 
-    /// The SDK's attempts per request, the first included. Default: 3. `1` disables retries.
+    /// Shorthand for [`DynamoDbOptions::max_attempts`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").max_attempts(5);
     /// ```
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.dynamodb.max_attempts = attempts;
+        self.dynamodb = self.dynamodb.max_attempts(attempts);
         self
     }
 
-    /// How long to wait for a TCP/TLS connection. Default: 2 s.
+    /// Shorthand for [`DynamoDbOptions::connect_timeout`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").connect_timeout(std::time::Duration::from_secs(1));
     /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.dynamodb.connect_timeout = timeout;
+        self.dynamodb = self.dynamodb.connect_timeout(timeout);
         self
     }
 
-    /// How long one attempt of a request may take. Default: 5 s.
+    /// Shorthand for [`DynamoDbOptions::attempt_timeout`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").attempt_timeout(std::time::Duration::from_secs(2));
     /// ```
     pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.dynamodb.attempt_timeout = timeout;
+        self.dynamodb = self.dynamodb.attempt_timeout(timeout);
         self
     }
 
-    /// How long a request may take, all its retries included. Default: 20 s.
+    /// Shorthand for [`DynamoDbOptions::operation_timeout`] on this builder's DynamoDB settings.
     ///
     /// ```
     /// let builder = dynamorator::Store::builder().table("t1").operation_timeout(std::time::Duration::from_secs(10));
     /// ```
     pub fn operation_timeout(mut self, timeout: Duration) -> Self {
-        self.dynamodb.operation_timeout = timeout;
+        self.dynamodb = self.dynamodb.operation_timeout(timeout);
         self
-    }
-}
-
-impl DynamoDbOptions {
-    /// Refuses settings DynamoDB would refuse, naming the cause.
-    pub(crate) fn validate(&self, table: &str) -> Result<(), Error> {
-        let invalid = |reason: &str| {
-            Err(Error::InvalidConfig {
-                reason: reason.to_owned(),
-            })
-        };
-        // DynamoDB's own rule, checked here so the error names the cause.
-        let valid_chars = table
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if !(3..=255).contains(&table.len()) || !valid_chars {
-            return invalid(
-                "table name must be 3 to 255 characters of a-z, A-Z, 0-9, '_', '-' and '.'",
-            );
-        }
-        if self.max_attempts == 0 {
-            return invalid("max_attempts must be at least 1");
-        }
-        Ok(())
-    }
-
-    /// The backend for `table`: a client from these settings, and the table set up unless
-    /// turned off.
-    pub(crate) async fn backend(&self, table: &str) -> Result<DynamoDbBackend, Error> {
-        let client = self.client().await?;
-        if self.create_table {
-            ensure_table(&client, table, self.table_wait).await?;
-        }
-        Ok(
-            DynamoDbBackend::new(client, table.to_owned(), self.consistent_reads)
-                .with_consumed_capacity(self.consumed_capacity),
-        )
-    }
-
-    async fn client(&self) -> Result<Client, Error> {
-        if let Some(client) = &self.client {
-            return Ok(client.clone());
-        }
-        let sdk_config = match &self.sdk_config {
-            Some(config) => config.clone(),
-            None => {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
-                if let Some(region) = &self.region {
-                    loader = loader.region(Region::new(region.clone()));
-                }
-                if let Some(profile) = &self.profile {
-                    loader = loader.profile_name(profile);
-                }
-                loader.load().await
-            }
-        };
-        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
-            .retry_config(
-                RetryConfig::standard()
-                    .with_retry_mode(self.retry_mode)
-                    .with_max_attempts(self.max_attempts),
-            )
-            .timeout_config(
-                TimeoutConfig::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .operation_attempt_timeout(self.attempt_timeout)
-                    .operation_timeout(self.operation_timeout)
-                    .build(),
-            );
-        if let Some(region) = &self.region {
-            config = config.region(Region::new(region.clone()));
-        }
-        if let Some(url) = &self.endpoint_url {
-            config = config.endpoint_url(url);
-        }
-        let config = config.build();
-        if config.region().is_none() {
-            return Err(Error::InvalidConfig {
-                reason:
-                    "no AWS region: set AWS_REGION (or a profile's region), or call .region(..)"
-                        .to_owned(),
-            });
-        }
-        Ok(Client::from_conf(config))
     }
 }

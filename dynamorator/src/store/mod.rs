@@ -7,21 +7,25 @@ mod builder;
 #[cfg(feature = "dynamodb")]
 mod builder_dynamodb;
 mod circuit;
+#[cfg(feature = "dynamodb")]
+mod dynamodb_options;
 mod encoded;
 mod extensions;
 mod lease;
 
 use std::sync::Arc;
 
-use crate::Clock;
 use crate::backend::Backend;
 use crate::backend::embedded::EmbeddedBackend;
 use crate::backend::instrumented::Instrumented;
 use crate::codec::Codec;
+use crate::{Clock, CodecOptions};
 use backoff::Backoff;
 
 pub use builder::StoreBuilder;
 pub use circuit::CircuitBreaker;
+#[cfg(feature = "dynamodb")]
+pub use dynamodb_options::DynamoDbOptions;
 pub use item_info::{Encoding, ItemInfo};
 pub use list::KeyPage;
 pub use read::GetMany;
@@ -54,7 +58,7 @@ pub(crate) use extensions::Extensions;
 /// | read every item, stored form and all | [`scan`](Store::scan) |
 /// | write items with their own expiry | [`put_records`](Store::put_records) |
 /// | write unless a newer version is stored | [`put_versioned`](Store::put_versioned) |
-/// | what it is | [`is_enabled`](Store::is_enabled), [`table_name`](Store::table_name), [`clock`](Store::clock) |
+/// | what it is | [`is_enabled`](Store::is_enabled), [`table_name`](Store::table_name), [`clock`](Store::clock), [`codec_options`](Store::codec_options) |
 ///
 /// Clones are cheap and share the client, the backend and the settings.
 ///
@@ -204,6 +208,16 @@ impl Store {
     /// The codec values are written with, unless a cache overrides it.
     pub(crate) fn codec(&self) -> Codec {
         self.inner.settings.codec
+    }
+
+    /// How this store encodes values (a cache on it may change some settings for its own).
+    ///
+    /// ```
+    /// use dynamorator::{CodecOptions, Store};
+    /// assert_eq!(Store::embedded().codec_options(), CodecOptions::default());
+    /// ```
+    pub fn codec_options(&self) -> CodecOptions {
+        CodecOptions::of(self.inner.settings.codec)
     }
 
     /// The clock this store reads expiry against.
