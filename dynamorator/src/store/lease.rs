@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::Store;
 use crate::Error;
 use crate::backend::LeaseRequest;
-use crate::codec::validate_key;
 use crate::format::condition::{Attr, Op, Require};
 
 impl Store {
     /// Takes a lease on `key` for `owner`, for `length` from now by the store's clock;
     /// `Ok(false)` when another unexpired lease is there, or the stored value is fresh (of
     /// `generation` or newer). A disabled store grants every lease (there is nothing to share).
+    /// The key was checked by the caller.
     pub(crate) async fn acquire_lease(
         &self,
         key: &str,
@@ -24,7 +24,6 @@ impl Store {
         let Some(backend) = self.backend() else {
             return Ok(true);
         };
-        validate_key(key)?;
         let clock = self.clock();
         let now_ms = clock.now_epoch_millis();
         let length_ms = i64::try_from(length.as_millis()).unwrap_or(i64::MAX);
@@ -49,7 +48,6 @@ impl Store {
         let Some(backend) = self.backend() else {
             return Ok(());
         };
-        validate_key(key)?;
         backend.release_lease(key, owner).await
     }
 }
