@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use super::Held;
-use crate::cache::stampede::Coalescer;
+use crate::cache::engine::Coalescer;
 use crate::codec::Horizons;
 use crate::{Clock, L1Config};
 
