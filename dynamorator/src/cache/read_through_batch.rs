@@ -138,7 +138,6 @@ where
     }
 }
 
-
 /// A batch loader boxed, so a refresh window can keep it whatever its type.
 fn user_batch_load<T, F, Fut, V, E>(loader: F) -> BatchLoad<T>
 where

@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use super::Store;
 use crate::Error;
-use crate::format::StoredItem;
 use crate::codec::{Codec, ItemMeta};
+use crate::format::StoredItem;
 
 /// A value encoded for the table, ready to write; opaque above the store.
 pub(crate) struct Encoded(StoredItem);

@@ -14,22 +14,34 @@ pub(crate) struct Extensions {
 }
 
 impl Extensions {
-    /// The value of type `V`, made by `make` the first time.
+    /// The value of type `V`, made by `make` the first time. `make` runs without the map's
+    /// lock held, so it may itself look up other values (a cache's state takes the store's
+    /// circuit breaker); when two callers make one at once, the first inserted wins.
     pub(crate) fn get_or_insert_with<V: Any + Send + Sync>(
         &self,
         make: impl FnOnce() -> V,
     ) -> Arc<V> {
+        if let Some(value) = self.get::<V>() {
+            return value;
+        }
+        let made = Arc::new(make());
         let mut values = self.values.lock().unwrap_or_else(PoisonError::into_inner);
-        // Keyed by the type, so the downcast holds; were it ever not to, the entry is replaced.
         if let Some(value) = values
             .get(&TypeId::of::<V>())
             .and_then(|entry| entry.clone().downcast::<V>().ok())
         {
             return value;
         }
-        let value = Arc::new(make());
-        values.insert(TypeId::of::<V>(), value.clone() as Entry);
-        value
+        values.insert(TypeId::of::<V>(), made.clone() as Entry);
+        made
+    }
+
+    fn get<V: Any + Send + Sync>(&self) -> Option<Arc<V>> {
+        let values = self.values.lock().unwrap_or_else(PoisonError::into_inner);
+        // Keyed by the type, so the downcast holds; were it ever not to, the entry is replaced.
+        values
+            .get(&TypeId::of::<V>())
+            .and_then(|entry| entry.clone().downcast::<V>().ok())
     }
 }
 
@@ -45,5 +57,13 @@ mod tests {
         let c = extensions.get_or_insert_with(|| "text");
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!((*a, *c), (1, "text"));
+    }
+
+    #[test]
+    fn making_a_value_may_look_up_another() {
+        let extensions = Extensions::default();
+        let outer =
+            extensions.get_or_insert_with(|| u16::from(*extensions.get_or_insert_with(|| 7u8)) + 1);
+        assert_eq!((*outer, *extensions.get_or_insert_with(|| 0u8)), (8, 7));
     }
 }

@@ -2,6 +2,7 @@
 //! key by the policy; claim the keys to load from concurrent calls of this process; take their
 //! leases from other processes; load what this call holds, once, and answer.
 
+use super::TARGET;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -122,6 +123,7 @@ where
             batch.answer.extend(found);
             for key in claims.claim_again(unread) {
                 tracing::warn!(
+                    target: TARGET,
                     key,
                     "dynamorator: a loaded value could not be read back and another call is \
                      loading it now; left out of this answer"
@@ -215,7 +217,7 @@ where
                 self.counters().fail_safe_hits.add(held.len());
                 if let Some(error) = error {
                     self.pause(&held);
-                    tracing::warn!(keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
+                    tracing::warn!(target: TARGET, keys = held.len(), %error, "dynamorator: batch load failed; answering with stale values");
                 }
                 for key in held {
                     if let Some(fallback) = batch.fallbacks.remove(&key) {

@@ -2,6 +2,7 @@
 //! past), behind the circuit breaker, with loaded values kept in the L1 even when
 //! the store cannot take them.
 
+use super::TARGET;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ where
         if self.engine().circuit.record(outcome, self.store.now()) {
             self.counters().circuit_trips.add(1);
             tracing::warn!(
+                    target: TARGET,
                 "dynamorator: store failing; read-through skips it for the circuit breaker's \
                  cool-down"
             );
@@ -227,13 +229,14 @@ where
 
 /// Logs a store failure that read-through answered past.
 pub(crate) fn warn_fail_open(operation: &'static str, key: &str, error: &Error) {
-    tracing::warn!(operation, key, %error, "dynamorator: store failed; answering without it");
+    tracing::warn!(target: TARGET, operation, key, %error, "dynamorator: store failed; answering without it");
 }
 
 /// Logs a batch failure that read-through answered past, naming how many keys it cost.
 fn warn_batch_fail_open(failure: &BatchFailure) {
     let first = failure.keys.first().map(String::as_str).unwrap_or_default();
     tracing::warn!(
+                    target: TARGET,
         operation = "read-through",
         first_key = first,
         keys = failure.keys.len(),

@@ -2,6 +2,7 @@
 //! that only one process wins while the lease is unexpired (the store renders it for its
 //! backend); the others wait for the value, or answer with their fallback.
 
+use super::TARGET;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -79,7 +80,7 @@ where
                 Ok(false) if elsewhere != Action::Wait => return LeaseWait::Elsewhere,
                 Ok(false) => {}
                 Err(error) => {
-                    tracing::warn!(key, %error, "dynamorator: could not take a lease; loading without one");
+                    tracing::warn!(target: TARGET, key, %error, "dynamorator: could not take a lease; loading without one");
                     return LeaseWait::Unavailable;
                 }
             }
@@ -127,7 +128,7 @@ where
                 Ok(true) => ours.push(key),
                 Ok(false) => elsewhere.push(key),
                 Err(error) => {
-                    tracing::warn!(key, %error, "dynamorator: could not take a lease; loading without one");
+                    tracing::warn!(target: TARGET, key, %error, "dynamorator: could not take a lease; loading without one");
                     ours.push(key);
                 }
             }
@@ -172,7 +173,7 @@ where
                 .release_lease(&self.keys.stored(key), owner())
                 .await
             {
-                tracing::warn!(key, %error, "dynamorator: could not release a lease; it expires on its own");
+                tracing::warn!(target: TARGET, key, %error, "dynamorator: could not release a lease; it expires on its own");
             }
         }
     }

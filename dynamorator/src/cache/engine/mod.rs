@@ -41,6 +41,10 @@ pub(crate) use fail_open::warn_fail_open;
 pub(crate) use refresh::BatchLoad;
 pub(crate) use stampede::Coalescer;
 
+/// The `tracing` target of read-through's events, whichever file sends them: a stable name
+/// to filter on (`RUST_LOG=dynamorator::cache::read_through=error`).
+pub(crate) const TARGET: &str = "dynamorator::cache::read_through";
+
 /// The read-through state one cache's handles share.
 pub(crate) struct Engine<T> {
     /// Single-key read-through loads in flight.

@@ -2,6 +2,7 @@
 //! batch calls the stale keys met within the refresh window gathered into one loader call.
 //! With leases, a key another process is refreshing is left to it.
 
+use super::TARGET;
 use std::collections::HashSet;
 use std::future::Future;
 
@@ -81,7 +82,7 @@ where
                 self.counters().refreshes_failed.add(1);
                 self.pause(std::slice::from_ref(&key));
                 self.release_leases(std::slice::from_ref(&key)).await;
-                tracing::warn!(key, %error, "dynamorator: background refresh failed; the stale value stays");
+                tracing::warn!(target: TARGET, key, %error, "dynamorator: background refresh failed; the stale value stays");
             }
         }
     }

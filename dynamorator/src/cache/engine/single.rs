@@ -1,6 +1,7 @@
 //! The single-key flow of read-through (`get_or_insert_with` and `get_arc_or_insert_with`):
 //! the L1, then one store read shared by concurrent callers, then what the policy decides.
 
+use super::TARGET;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -202,7 +203,7 @@ where
         self.counters().fail_safe_hits.add(1);
         if let Some(error) = error {
             self.pause(&[key.to_owned()]);
-            tracing::warn!(key, %error, "dynamorator: load failed; answering with the stale value");
+            tracing::warn!(target: TARGET, key, %error, "dynamorator: load failed; answering with the stale value");
         }
         fallback
     }
