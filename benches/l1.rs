@@ -8,8 +8,8 @@
 //!     cargo bench --bench l1
 
 use std::collections::HashMap;
-use std::hint::black_box;
 use std::convert::Infallible;
+use std::hint::black_box;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 

@@ -166,7 +166,7 @@ fn call(memo: &Memo<'_>) -> TokenStream {
     let value = memo.returns.value_type();
     match &memo.returns {
         Returns::Result { err, .. } => quote_spanned! {err.span()=>
-            ::dynamorator::__private::memoize::call_result::<#value, _, _>(
+            ::dynamorator::__private::memoize::call_result::<#value, _, _, _>(
                 __dynamorator_cache,
                 __dynamorator_key,
                 __dynamorator_body,
@@ -174,7 +174,7 @@ fn call(memo: &Memo<'_>) -> TokenStream {
             .await
         },
         Returns::Value(_) => quote_spanned! {parts::value_span(memo)=>
-            ::dynamorator::__private::memoize::call_value::<#value, _>(
+            ::dynamorator::__private::memoize::call_value::<#value, _, _>(
                 __dynamorator_cache,
                 __dynamorator_key,
                 __dynamorator_body,

@@ -8,6 +8,7 @@ mod builder;
 mod builder_dynamodb;
 mod circuit;
 mod extensions;
+mod identity;
 mod join;
 mod lease;
 mod split;
@@ -32,6 +33,7 @@ pub use scan::{ScanOptions, ScannedItem};
 pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use circuit::Circuit;
 pub(crate) use extensions::Extensions;
+pub(crate) use identity::StoreId;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
 pub(crate) use join::{Joining, join, part_keys, take_parts};
 pub(crate) use split::sha256_hex;

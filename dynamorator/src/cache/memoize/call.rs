@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt as _;
 
 use super::MemoError;
-use super::handle::{Load, MemoCache};
+use super::handle::MemoOps;
 use crate::Error;
 use crate::cache::fail_open::warn_fail_open;
 
@@ -48,7 +48,7 @@ impl<E: Display> Owned<E> {
 /// What the cache sees of a failed body: its message (the error itself goes back to its
 /// caller by value).
 #[derive(Debug)]
-pub(super) struct BodyFailed(Arc<str>);
+pub struct BodyFailed(Arc<str>);
 
 impl Display for BodyFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,13 +68,14 @@ fn is_load_error(error: &Error) -> bool {
 /// body's, stored when it is `Ok`. The caller whose body failed gets its `E` back by value;
 /// one that waited for another caller's failed load (or a load past the hard timeout) gets
 /// `E::from` the cache's error. A store or key failure runs the body without the cache.
-pub async fn call_result<V, E, Fut>(
-    cache: MemoCache<V>,
+pub async fn call_result<V, E, C, Fut>(
+    cache: C,
     key: Result<String, Error>,
     body: Fut,
 ) -> Result<V, E>
 where
     V: Send + Sync + 'static,
+    C: MemoOps<Value = V>,
     E: MemoError,
     Fut: Future<Output = Result<V, E>> + Send + 'static,
 {
@@ -92,12 +93,12 @@ where
             return finish(body.await);
         }
     };
-    let load: Load<V> = {
+    let load = {
         let body = body.clone();
-        Box::pin(async move {
+        move || async move {
             body.await
                 .map_err(|owned| BodyFailed(owned.message.clone()))
-        })
+        }
     };
     match cache.read_through(&key, load).await {
         Ok(value) => Ok(value),
@@ -121,9 +122,10 @@ fn loader_error<E>(owned: &Owned<E>) -> crate::LoaderError {
 /// A call of a memoised function returning a plain `T`: the value from the cache, or the
 /// body's, stored. Nothing from the cache's side can fail it: on any error of the cache the
 /// body's own value answers.
-pub async fn call_value<V, Fut>(cache: MemoCache<V>, key: Result<String, Error>, body: Fut) -> V
+pub async fn call_value<V, C, Fut>(cache: C, key: Result<String, Error>, body: Fut) -> V
 where
     V: Send + Sync + 'static,
+    C: MemoOps<Value = V>,
     Fut: Future<Output = V> + Send + 'static,
 {
     let body = async move { Arc::new(body.await) }.shared();
@@ -134,9 +136,9 @@ where
             return cache.clone_value(&*body.await);
         }
     };
-    let load: Load<V> = {
+    let load = {
         let body = body.clone();
-        Box::pin(async move { Ok(body.await) })
+        move || async move { Ok(body.await) }
     };
     match cache.read_through(&key, load).await {
         Ok(value) => value,
