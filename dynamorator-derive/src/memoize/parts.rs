@@ -109,7 +109,8 @@ pub fn cache_stmt(memo: &Memo<'_>, config: &TokenStream) -> TokenStream {
             || #config,
         )
     };
-    quote! {
+    // On the value type's token too: the block's type is only well-formed when the bound holds.
+    quote_spanned! {value_span(memo)=>
         let __dynamorator_cache = {
             ::std::thread_local! {
                 static __DYNAMORATOR_SITE: ::dynamorator::__private::memoize::Site =
