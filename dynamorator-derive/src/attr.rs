@@ -3,7 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned as _;
-use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, LitStr, UnOp, meta::ParseNestedMeta};
+use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp, meta::ParseNestedMeta};
 
 use crate::keys::{self, Macro};
 
@@ -334,21 +334,27 @@ pub fn unknown_key(meta: &ParseNestedMeta<'_>, errors: &mut Vec<syn::Error>, att
 /// `crate = "path"`: the path's tokens, on the string's span, so a path that does not resolve
 /// is an error there.
 fn crate_path(meta: &ParseNestedMeta<'_>, errors: &mut Vec<syn::Error>) -> Option<TokenStream> {
-    let parsed = meta
-        .value()
-        .and_then(|value| value.parse::<LitStr>())
-        .and_then(|lit| lit.parse::<syn::Path>());
-    match parsed {
-        Ok(path) => Some(quote::ToTokens::to_token_stream(&path)),
+    const EXPECTED: &str = "`crate` needs the path of the dynamorator crate, as a string: write \
+                            `crate = \"my_dynamorator\"` (for a crate renamed in Cargo.toml) or \
+                            `crate = \"my_framework::dynamorator\"` (for one re-exported)";
+    let value = match meta.value().and_then(|value| value.parse::<Expr>()) {
+        Ok(value) => value,
         Err(_) => {
             skip_value(meta);
-            errors.push(syn::Error::new_spanned(
-                &meta.path,
-                "`crate` needs the path of the dynamorator crate, as a string: write                  `crate = \"my_dynamorator\"` (for a crate renamed in Cargo.toml) or                  `crate = \"my_framework::dynamorator\"` (for one re-exported)",
-            ));
-            None
+            errors.push(syn::Error::new_spanned(&meta.path, EXPECTED));
+            return None;
         }
+    };
+    let path = match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit.parse::<syn::Path>().ok(),
+        _ => None,
+    };
+    if path.is_none() {
+        errors.push(syn::Error::new_spanned(&value, EXPECTED));
     }
+    path.map(|path| quote::ToTokens::to_token_stream(&path))
 }
 
 fn parse_l1_key(meta: &ParseNestedMeta<'_>, l1: &mut L1Attrs, errors: &mut Vec<syn::Error>) {

@@ -57,12 +57,14 @@ pub fn expand(memo: &Memo<'_>) -> TokenStream {
         }
     };
     let call = call(memo);
+    let fresh = fresh(memo);
     quote! {
         #(#attrs)*
         #vis #sig {
             #store_stmt
             #cache
             let __dynamorator_key = #key;
+            #fresh
             #(#owning)*
             #body
             #call
@@ -160,13 +162,30 @@ fn output(memo: &Memo<'_>) -> TokenStream {
     }
 }
 
+/// A value fresh in the L1 returned at once: before the arguments are copied for the body or
+/// any future is built. Asks nothing of the value or error type, so it adds no error.
+fn fresh(memo: &Memo<'_>) -> TokenStream {
+    let value = quote!(__dynamorator_value);
+    let returned = match &memo.returns {
+        Returns::Result { .. } => quote!(::core::result::Result::Ok(#value)),
+        Returns::Value(_) => value.clone(),
+    };
+    quote! {
+        if let ::core::option::Option::Some(#value) =
+            ::dynamorator::__private::memoize::fresh(&__dynamorator_cache, &__dynamorator_key)
+        {
+            return #returned;
+        }
+    }
+}
+
 /// The read-through call: on the error type, whose bounds are checked here (the value type's
 /// were, once, where the cache was reached).
 fn call(memo: &Memo<'_>) -> TokenStream {
     let value = memo.returns.value_type();
     match &memo.returns {
         Returns::Result { err, .. } => quote_spanned! {err.span()=>
-            ::dynamorator::__private::memoize::call_result::<#value, _, _, _>(
+            ::dynamorator::__private::memoize::call_result::<#value, _, _>(
                 __dynamorator_cache,
                 __dynamorator_key,
                 __dynamorator_body,
@@ -174,7 +193,7 @@ fn call(memo: &Memo<'_>) -> TokenStream {
             .await
         },
         Returns::Value(_) => quote_spanned! {parts::value_span(memo)=>
-            ::dynamorator::__private::memoize::call_value::<#value, _, _>(
+            ::dynamorator::__private::memoize::call_value::<#value, _>(
                 __dynamorator_cache,
                 __dynamorator_key,
                 __dynamorator_body,

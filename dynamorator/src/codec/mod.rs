@@ -20,8 +20,8 @@ use crate::backend::item::{
 };
 use crate::error::CorruptReason;
 use compression::{gunzip, gzip_base64, inflate, unbase64};
-pub(crate) use depth::check_nesting;
 use depth::to_json;
+pub(crate) use depth::{MAX_DEPTH, check_nesting};
 use json::json_error;
 
 pub(crate) use crate::backend::item::StoredItem as Item;

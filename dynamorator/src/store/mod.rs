@@ -36,6 +36,7 @@ pub(crate) use extensions::Extensions;
 pub(crate) use identity::StoreId;
 #[cfg(all(feature = "__bench-hooks", feature = "dynamodb"))]
 pub(crate) use join::{Joining, join, part_keys, take_parts};
+#[cfg(test)]
 pub(crate) use split::sha256_hex;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures_util::FutureExt as _;
 
 use super::MemoError;
-use super::handle::MemoOps;
+use super::handle::{Load, MemoCache};
+use super::key::MemoKey;
 use crate::Error;
 use crate::cache::fail_open::warn_fail_open;
 
@@ -48,7 +49,7 @@ impl<E: Display> Owned<E> {
 /// What the cache sees of a failed body: its message (the error itself goes back to its
 /// caller by value).
 #[derive(Debug)]
-pub struct BodyFailed(Arc<str>);
+pub(super) struct BodyFailed(Arc<str>);
 
 impl Display for BodyFailed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,14 +69,36 @@ fn is_load_error(error: &Error) -> bool {
 /// body's, stored when it is `Ok`. The caller whose body failed gets its `E` back by value;
 /// one that waited for another caller's failed load (or a load past the hard timeout) gets
 /// `E::from` the cache's error. A store or key failure runs the body without the cache.
-pub async fn call_result<V, E, C, Fut>(
-    cache: C,
-    key: Result<String, Error>,
+///
+/// Called once [`fresh`](super::fresh) found no fresh value in the L1: the body's future is
+/// shared, and the read-through boxed, only for the calls that may run it.
+pub async fn call_result<V, E, Fut>(
+    cache: MemoCache<V>,
+    key: Result<MemoKey, Error>,
     body: Fut,
 ) -> Result<V, E>
 where
     V: Send + Sync + 'static,
-    C: MemoOps<Value = V>,
+    E: MemoError,
+    Fut: Future<Output = Result<V, E>> + Send + 'static,
+{
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => {
+            warn_fail_open("memoize", "", &error);
+            return body.await;
+        }
+    };
+    Box::pin(read_through_result(cache, key, body)).await
+}
+
+async fn read_through_result<V, E, Fut>(
+    cache: MemoCache<V>,
+    key: MemoKey,
+    body: Fut,
+) -> Result<V, E>
+where
+    V: Send + Sync + 'static,
     E: MemoError,
     Fut: Future<Output = Result<V, E>> + Send + 'static,
 {
@@ -86,21 +109,14 @@ where
             .take()
             .unwrap_or_else(|| E::from(Error::Loader(loader_error(&owned))))),
     };
-    let key = match key {
-        Ok(key) => key,
-        Err(error) => {
-            warn_fail_open("memoize", "", &error);
-            return finish(body.await);
-        }
-    };
-    let load = {
+    let load: Load<V> = {
         let body = body.clone();
-        move || async move {
+        Box::pin(async move {
             body.await
                 .map_err(|owned| BodyFailed(owned.message.clone()))
-        }
+        })
     };
-    match cache.read_through(&key, load).await {
+    match cache.read_through(key.as_str(), load).await {
         Ok(value) => Ok(value),
         Err(error) => match body.peek() {
             // This caller's own body ran and failed: its error, by value.
@@ -108,7 +124,7 @@ where
             Some(Ok(value)) => Ok(cache.clone_value(value)),
             None if is_load_error(&error) => Err(E::from(error)),
             None => {
-                warn_fail_open("memoize", &key, &error);
+                warn_fail_open("memoize", key.as_str(), &error);
                 finish(body.await)
             }
         },
@@ -121,29 +137,36 @@ fn loader_error<E>(owned: &Owned<E>) -> crate::LoaderError {
 
 /// A call of a memoised function returning a plain `T`: the value from the cache, or the
 /// body's, stored. Nothing from the cache's side can fail it: on any error of the cache the
-/// body's own value answers.
-pub async fn call_value<V, C, Fut>(cache: C, key: Result<String, Error>, body: Fut) -> V
+/// body's own value answers. Called as [`call_result`] is, after [`fresh`](super::fresh).
+pub async fn call_value<V, Fut>(cache: MemoCache<V>, key: Result<MemoKey, Error>, body: Fut) -> V
 where
     V: Send + Sync + 'static,
-    C: MemoOps<Value = V>,
     Fut: Future<Output = V> + Send + 'static,
 {
-    let body = async move { Arc::new(body.await) }.shared();
     let key = match key {
         Ok(key) => key,
         Err(error) => {
             warn_fail_open("memoize", "", &error);
-            return cache.clone_value(&*body.await);
+            return body.await;
         }
     };
-    let load = {
+    Box::pin(read_through_value(cache, key, body)).await
+}
+
+async fn read_through_value<V, Fut>(cache: MemoCache<V>, key: MemoKey, body: Fut) -> V
+where
+    V: Send + Sync + 'static,
+    Fut: Future<Output = V> + Send + 'static,
+{
+    let body = async move { Arc::new(body.await) }.shared();
+    let load: Load<V> = {
         let body = body.clone();
-        move || async move { Ok(body.await) }
+        Box::pin(async move { Ok(body.await) })
     };
-    match cache.read_through(&key, load).await {
+    match cache.read_through(key.as_str(), load).await {
         Ok(value) => value,
         Err(error) => {
-            warn_fail_open("memoize", &key, &error);
+            warn_fail_open("memoize", key.as_str(), &error);
             cache.clone_value(&*body.await)
         }
     }

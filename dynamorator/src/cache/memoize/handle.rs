@@ -13,10 +13,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::thread::LocalKey;
 
 use super::call::BodyFailed;
+use super::key::MemoKey;
 use crate::__private::CacheValue;
 use crate::cache::{Cache, CacheStats, FreshnessSettings, KeySpace, Shared};
 use crate::codec::Codec;
@@ -35,59 +37,93 @@ impl<V> Default for MemoCaches<V> {
     }
 }
 
-/// What a call does with the cache. [`cache`] returns it where `V`'s bounds hold, so the calls
-/// after it need none: an unmet bound is one error, on the value type. Statically dispatched.
-pub trait MemoOps: Send + Sync {
-    /// The memoised function's value type.
-    type Value;
+/// A boxed future borrowing the cache: only a call that does not find a fresh value in the L1
+/// makes one.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-    /// The value for `key`, from the cache or from `load`, which runs the body.
-    fn read_through<'a, F, Fut>(
-        &'a self,
+/// A body's outcome as the cache loads it: shared with the caller, so in an `Arc`.
+pub(super) type Load<V> = Boxed<'static, Result<Arc<V>, BodyFailed>>;
+
+/// What a call does with the cache, fixed where `V`'s bounds hold ([`cache`]): the calls after
+/// it need none, so an unmet bound is one error, on the value type. Implemented by a type with
+/// no data, so the handle's box of it allocates nothing.
+trait Operations<V>: Send + Sync {
+    /// The value held fresh in the L1, as the full read-through would answer it.
+    fn fresh(&self, cache: &Cache<V>, key: &str) -> Option<V>;
+    fn read_through<'a>(
+        &self,
+        cache: &'a Cache<V>,
         key: &'a str,
-        load: F,
-    ) -> impl Future<Output = Result<Self::Value, Error>> + Send + 'a
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Arc<Self::Value>, BodyFailed>> + Send + 'static;
-
-    /// Deletes the value stored for `key`, from the store and the L1.
-    fn delete<'a>(&'a self, key: &'a str) -> impl Future<Output = Result<(), Error>> + Send + 'a;
-
-    /// The cache's statistics.
-    fn stats(&self) -> CacheStats;
-
-    /// A copy of a value the body returned, for its caller.
-    fn clone_value(&self, value: &Self::Value) -> Self::Value;
+        load: Load<V>,
+    ) -> Boxed<'a, Result<V, Error>>;
+    fn delete<'a>(&self, cache: &'a Cache<V>, key: &'a str) -> Boxed<'a, Result<(), Error>>;
+    fn stats(&self, cache: &Cache<V>) -> CacheStats;
+    fn clone_value(&self, value: &V) -> V;
 }
 
-impl<V: CacheValue + Clone> MemoOps for Cache<V> {
-    type Value = V;
+/// The operations of a `V` whose bounds hold.
+struct Bounded<V>(PhantomData<fn() -> V>);
 
-    fn read_through<'a, F, Fut>(
-        &'a self,
+impl<V: CacheValue + Clone> Operations<V> for Bounded<V> {
+    fn fresh(&self, cache: &Cache<V>, key: &str) -> Option<V> {
+        cache.fresh_hit(key).map(Arc::unwrap_or_clone)
+    }
+
+    fn read_through<'a>(
+        &self,
+        cache: &'a Cache<V>,
         key: &'a str,
-        load: F,
-    ) -> impl Future<Output = Result<V, Error>> + Send + 'a
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<Arc<V>, BodyFailed>> + Send + 'static,
-    {
-        self.get_or_insert_with(key, move || async move {
-            load().await.map(Arc::unwrap_or_clone)
-        })
+        load: Load<V>,
+    ) -> Boxed<'a, Result<V, Error>> {
+        Box::pin(cache.get_or_insert_with(key, move || async move {
+            load.await.map(Arc::unwrap_or_clone)
+        }))
     }
 
-    fn delete<'a>(&'a self, key: &'a str) -> impl Future<Output = Result<(), Error>> + Send + 'a {
-        Cache::delete(self, key)
+    fn delete<'a>(&self, cache: &'a Cache<V>, key: &'a str) -> Boxed<'a, Result<(), Error>> {
+        Box::pin(cache.delete(key))
     }
 
-    fn stats(&self) -> CacheStats {
-        Cache::stats(self)
+    fn stats(&self, cache: &Cache<V>) -> CacheStats {
+        cache.stats()
     }
 
     fn clone_value(&self, value: &V) -> V {
         value.clone()
+    }
+}
+
+/// A memoised function's cache on its store, as generated code holds it: a type whose use
+/// asks nothing of `V`.
+pub struct MemoCache<V> {
+    cache: Cache<V>,
+    operations: Box<dyn Operations<V>>,
+}
+
+impl<V> MemoCache<V> {
+    pub(super) fn fresh(&self, key: &str) -> Option<V> {
+        self.operations.fresh(&self.cache, key)
+    }
+
+    pub(super) fn read_through<'a>(
+        &'a self,
+        key: &'a str,
+        load: Load<V>,
+    ) -> Boxed<'a, Result<V, Error>> {
+        self.operations.read_through(&self.cache, key, load)
+    }
+
+    pub(super) fn clone_value(&self, value: &V) -> V {
+        self.operations.clone_value(value)
+    }
+}
+
+impl<V: CacheValue + Clone> MemoCache<V> {
+    fn new(cache: Cache<V>) -> Self {
+        MemoCache {
+            cache,
+            operations: Box::new(Bounded(PhantomData)),
+        }
     }
 }
 
@@ -180,18 +216,18 @@ pub fn cache<V: CacheValue + Clone>(
     store: &Store,
     variant: &'static str,
     config: impl FnOnce() -> CacheConfig,
-) -> impl MemoOps<Value = V> {
+) -> MemoCache<V> {
     // `try_with` fails only while the thread's locals are destroyed: then the registry answers.
     if let Some(cache) = site
         .try_with(|site| site.find::<V>(store, variant))
         .ok()
         .flatten()
     {
-        return cache;
+        return MemoCache::new(cache);
     }
     let cache = registered::<V>(store, &config());
     let _ = site.try_with(|site| site.keep(store, variant, &cache));
-    cache
+    MemoCache::new(cache)
 }
 
 /// The function's cache on `store`, from the store's registry of memoised functions' caches.
@@ -210,23 +246,38 @@ fn registered<V: CacheValue>(store: &Store, config: &CacheConfig) -> Cache<V> {
 }
 
 /// The key as stored in the table: the cache's prefix, then the digest.
-pub fn stored_key(config: &CacheConfig, key: Result<String, Error>) -> Result<String, Error> {
-    key.map(|digest| format!("{}{digest}", config.key_prefix()))
+pub fn stored_key(config: &CacheConfig, key: Result<MemoKey, Error>) -> Result<String, Error> {
+    let key = key?;
+    let prefix = config.key_prefix();
+    let mut stored = String::with_capacity(prefix.len() + key.as_str().len());
+    stored.push_str(&prefix);
+    stored.push_str(key.as_str());
+    Ok(stored)
+}
+
+/// The value of a call whose key finds it fresh in the L1, as the read-through would answer
+/// it: what generated code checks first, before it copies the arguments for the body or
+/// builds any future, so that such a call is the key, one L1 read and a clone of the value.
+pub fn fresh<V>(cache: &MemoCache<V>, key: &Result<MemoKey, Error>) -> Option<V> {
+    cache.fresh(key.as_ref().ok()?.as_str())
 }
 
 /// Deletes the value stored for one set of arguments, from the store and the L1.
-pub async fn invalidate<C: MemoOps>(cache: C, key: Result<String, Error>) -> Result<(), Error> {
-    cache.delete(&key?).await
+pub async fn invalidate<V>(cache: MemoCache<V>, key: Result<MemoKey, Error>) -> Result<(), Error> {
+    let key = key?;
+    cache.operations.delete(&cache.cache, key.as_str()).await
 }
 
 /// The statistics of the function's cache.
-pub fn stats<C: MemoOps>(cache: &C) -> CacheStats {
-    cache.stats()
+pub fn stats<V>(cache: &MemoCache<V>) -> CacheStats {
+    cache.operations.stats(&cache.cache)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::KeyArgs;
     use super::*;
+    use crate::L1Config;
 
     thread_local! {
         static SITE: Site = const { Site::new() };
@@ -261,6 +312,47 @@ mod tests {
         let other = Store::embedded();
         let _ = cache::<u32>(&SITE, &other, "", config);
         let _ = cache::<u32>(&SITE, &other, "", || unreachable!("kept at the site"));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_fresh_value_in_the_l1_answers_at_once_and_counts_one_hit() {
+        let store = Store::embedded();
+        let cached = || CacheConfig::new().prefix("fresh_test").l1(L1Config::new());
+        let cache = cache::<u32>(&SITE, &store, "", cached);
+        let key = KeyArgs::new().finish();
+        assert_eq!(fresh(&cache, &key), None, "nothing held yet");
+        let load: Load<u32> = Box::pin(async { Ok(Arc::new(7)) });
+        let loaded = cache
+            .read_through(key.as_ref().unwrap().as_str(), load)
+            .await;
+        assert_eq!(loaded.unwrap(), 7);
+        let before = stats(&cache).l1_hits;
+        assert_eq!(fresh(&cache, &key), Some(7));
+        assert_eq!(stats(&cache).l1_hits, before + 1);
+        // A key that could not be built is never an answer.
+        let failed = Err(Error::EmptyKey);
+        assert_eq!(fresh(&cache, &failed), None);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_due_generation_poll_leaves_the_answer_to_the_read_through() {
+        let store = Store::embedded();
+        let config = CacheConfig::new()
+            .prefix("fleet_test")
+            .l1(L1Config::new())
+            .fleet_clear(std::time::Duration::from_secs(3600));
+        let cache = MemoCache::new(registered::<u32>(&store, &config));
+        let key = KeyArgs::new().finish();
+        // Not polled yet: the poll is due, so the L1 alone cannot answer.
+        assert!(cache.cache.generation_due());
+        let load: Load<u32> = Box::pin(async { Ok(Arc::new(7)) });
+        let loaded = cache
+            .read_through(key.as_ref().unwrap().as_str(), load)
+            .await;
+        assert_eq!(loaded.unwrap(), 7);
+        // Polled by that read-through: now the L1 answers.
+        assert!(!cache.cache.generation_due());
+        assert_eq!(fresh(&cache, &key), Some(7));
     }
 
     #[test]

@@ -19,10 +19,9 @@ use serde::Serialize;
 
 use crate::Error;
 
-pub use call::BodyFailed;
 pub use call::{call_result, call_value};
-pub use handle::{MemoOps, Site, cache, invalidate, stats, stored_key};
-pub use key::{KeyArgs, key_of};
+pub use handle::{MemoCache, Site, cache, fresh, invalidate, stats, stored_key};
+pub use key::{KeyArgs, MemoKey, key_of};
 
 /// An argument that is part of a memoised function's key. An unmet bound is one error on the
 /// argument's type, with this message.
