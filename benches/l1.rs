@@ -1,4 +1,5 @@
-//! The L1's cost: a typed L1 hit against a raw moka `get` of the same data, and `get_many` of
+//! The L1's cost: a typed L1 hit (a read, a read-through, a memoised function's call and the
+//! building of its key alone) against a raw moka `get` of the same data, and `get_many` of
 //! 10,000 keys with 0 %, 90 % and 100 % of them in the L1, on the embedded backend, against
 //! 10,000 raw moka gets that build the same map.
 //!
@@ -8,12 +9,13 @@
 //!     cargo bench --bench l1
 
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::hint::black_box;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use dynamorator::{Cache, CacheConfig, L1Config, Store, Ttl};
+use dynamorator::{Cache, CacheConfig, L1Config, Store, Ttl, memoize};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -43,6 +45,20 @@ fn l1_cache(store: &Store) -> Cache<Product> {
     )
 }
 
+/// The store of the memoised function: one per process, as an application has it.
+static MEMO_STORE: LazyLock<Store> = LazyLock::new(Store::embedded);
+
+/// The product numbered `i`, memoised with the same TTL and L1 as `l1_cache`.
+#[memoize(
+    store = MEMO_STORE,
+    prefix = "memo_product",
+    ttl_days = 1,
+    l1(max_entries = 100_000, ttl_secs = 600)
+)]
+async fn memo_product(i: usize) -> Product {
+    product(i)
+}
+
 fn l1_hit(c: &mut Criterion) {
     let rt = dynamorator_testkit::bench_runtime();
     let store = Store::embedded();
@@ -62,6 +78,7 @@ fn l1_hit(c: &mut Criterion) {
             }
             raw.insert(key.clone(), Arc::new(product(i)));
             raw_expiring.insert(key.clone(), Arc::new(product(i)));
+            memo_product(i).await;
         }
     });
     let mut group = c.benchmark_group("l1_hit");
@@ -73,6 +90,55 @@ fn l1_hit(c: &mut Criterion) {
             let key = &keys[i];
             let cache = &cache;
             async move { black_box(cache.get_arc(key).await) }
+        })
+    });
+    let mut i = 0;
+    group.bench_function("get_arc_or_insert_with", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % keys.len();
+            let key = &keys[i];
+            let cache = &cache;
+            async move {
+                // Never called: every key is in the L1.
+                let load = move || async move { Ok::<_, Infallible>(product(i)) };
+                black_box(cache.get_arc_or_insert_with(key, load).await)
+            }
+        })
+    });
+    // The same returning the value owned (a clone), as a memoised function does.
+    let mut i = 0;
+    group.bench_function("get_or_insert_with", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % keys.len();
+            let key = &keys[i];
+            let cache = &cache;
+            async move {
+                // Never called: every key is in the L1.
+                let load = move || async move { Ok::<_, Infallible>(product(i)) };
+                black_box(cache.get_or_insert_with(key, load).await)
+            }
+        })
+    });
+    // A memoised function's hit: its key (the SHA-256 of its arguments' JSON), its cache on
+    // the store, the read-through, and a clone of the value (a memoised function returns it
+    // owned).
+    let mut i = 0;
+    group.bench_function("memoize_l1_hit", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % keys.len();
+            let i = i;
+            async move { black_box(memo_product(i).await) }
+        })
+    });
+    // Its key alone: the arguments hashed into the hex SHA-256, as generated code builds it
+    // (`[i]`), without the cache.
+    let mut i = 0;
+    group.bench_function("memoize_key_only", |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            let mut key = dynamorator::__private::memoize::KeyArgs::new();
+            key.arg(&i);
+            black_box(key.finish().ok())
         })
     });
     let mut i = 0;

@@ -1,19 +1,11 @@
 //! Parses `#[cache(...)]` into plain values, each with the span of the token that set it.
 //! Every problem is collected, so one compile shows them all.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
 use syn::spanned::Spanned as _;
 use syn::{Attribute, Expr, ExprLit, ExprUnary, Lit, UnOp, meta::ParseNestedMeta};
 
-/// The keys `#[cache(...)]` accepts, for "unknown key" messages.
-pub const KEYS: &str = "ttl_days, ttl_hours, ttl_mins, ttl_secs, stale_days, stale_hours, \
-                        stale_mins, stale_secs, fail_safe_days, fail_safe_hours, \
-                        fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
-                        fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                        hard_timeout_ms, refresh_window_ms, refresh_batch_max, lease_mins, \
-                        lease_secs, fleet_clear_mins, fleet_clear_secs, compress, \
-                        compress_threshold, zstd, zstd_level, split, split_max_bytes, \
-                        prefix, version, name, l1";
+use crate::keys::{self, Macro};
 
 /// The keys of `l1(...)`.
 pub const L1_KEYS: &str = "max_entries, max_bytes, ttl_secs, negative_ttl_secs";
@@ -72,7 +64,7 @@ impl TtlFamily {
         }
     }
 
-    /// Its keys, in the order `KEYS` lists them.
+    /// Its keys, in the order `TTL_KEYS` lists them.
     pub fn keys(self) -> impl DoubleEndedIterator<Item = TtlKey> {
         TTL_KEYS
             .iter()
@@ -173,6 +165,8 @@ pub struct CacheAttrs {
     pub version: Option<Spanned<Number>>,
     pub name: Option<Spanned<String>>,
     pub l1: Option<L1Attrs>,
+    /// `crate = "..."`: the runtime crate's path, on the string's span.
+    pub krate: Option<TokenStream>,
 }
 
 /// What `l1` or `l1(...)` said.
@@ -202,23 +196,26 @@ pub fn parse(attrs: &[Attribute], errors: &mut Vec<syn::Error>) -> CacheAttrs {
 }
 
 fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut CacheAttrs, errors: &mut Vec<syn::Error>) {
-    parse_config_key(meta, parsed, errors, "#[cache(...)]", KEYS);
+    parse_config_key(meta, parsed, errors, Macro::Cache);
 }
 
-/// One key of the settings `#[cache(...)]` and `#[memoize(...)]` share; an unknown key is an
-/// error naming `attribute` and listing `keys`.
+/// One key of the settings `#[cache(...)]` and `#[memoize(...)]` share; a key the table
+/// ([`keys::KEYS`]) does not give `attribute` is an error listing those it does.
 pub fn parse_config_key(
     meta: &ParseNestedMeta<'_>,
     parsed: &mut CacheAttrs,
     errors: &mut Vec<syn::Error>,
-    attribute: &str,
-    keys: &str,
+    attribute: Macro,
 ) {
     let path = &meta.path;
     let name = path
         .get_ident()
         .map(ToString::to_string)
         .unwrap_or_default();
+    if keys::find(attribute, &name).is_none() {
+        unknown_key(meta, errors, attribute);
+        return;
+    }
     if let Some(key) = TTL_KEYS.iter().find(|key| key.name == name) {
         if let Some(number) = number_value(meta, &name, errors) {
             parsed.ttls.push((*key, number));
@@ -310,17 +307,54 @@ pub fn parse_config_key(
             }
             parsed.l1 = Some(l1);
         }
-        _ => {
-            skip_value(meta);
-            errors.push(syn::Error::new_spanned(
-                path,
-                format!(
-                    "unknown key `{}` in {attribute}; expected one of: {keys}",
-                    quote_path(path)
-                ),
-            ));
+        "crate" => {
+            once(parsed.krate.is_some());
+            parsed.krate = crate_path(meta, errors);
         }
+        // A key of the table that this parser does not read (the test `every_key_parses`
+        // keeps there being none).
+        _ => unknown_key(meta, errors, attribute),
     }
+}
+
+/// The error for a key `attribute` does not accept, listing those it does.
+pub fn unknown_key(meta: &ParseNestedMeta<'_>, errors: &mut Vec<syn::Error>, attribute: Macro) {
+    skip_value(meta);
+    errors.push(syn::Error::new_spanned(
+        &meta.path,
+        format!(
+            "unknown key `{}` in {}; expected one of: {}",
+            quote_path(&meta.path),
+            attribute.attribute(),
+            keys::list(attribute)
+        ),
+    ));
+}
+
+/// `crate = "path"`: the path's tokens, on the string's span, so a path that does not resolve
+/// is an error there.
+fn crate_path(meta: &ParseNestedMeta<'_>, errors: &mut Vec<syn::Error>) -> Option<TokenStream> {
+    const EXPECTED: &str = "`crate` needs the path of the dynamorator crate, as a string: write \
+                            `crate = \"my_dynamorator\"` (for a crate renamed in Cargo.toml) or \
+                            `crate = \"my_framework::dynamorator\"` (for one re-exported)";
+    let value = match meta.value().and_then(|value| value.parse::<Expr>()) {
+        Ok(value) => value,
+        Err(_) => {
+            skip_value(meta);
+            errors.push(syn::Error::new_spanned(&meta.path, EXPECTED));
+            return None;
+        }
+    };
+    let path = match &value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => lit.parse::<syn::Path>().ok(),
+        _ => None,
+    };
+    if path.is_none() {
+        errors.push(syn::Error::new_spanned(&value, EXPECTED));
+    }
+    path.map(|path| quote::ToTokens::to_token_stream(&path))
 }
 
 fn parse_l1_key(meta: &ParseNestedMeta<'_>, l1: &mut L1Attrs, errors: &mut Vec<syn::Error>) {
@@ -471,27 +505,6 @@ fn string_value(
                 format!("`{name}` takes a string literal: write `{name} = \"products\"`"),
             ));
             None
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{KEYS, TTL_KEYS};
-
-    #[test]
-    fn keys_lists_every_ttl_family_key() {
-        let listed: Vec<&str> = KEYS.split(", ").collect();
-        for key in TTL_KEYS {
-            assert!(listed.contains(&key.name), "{} is not in KEYS", key.name);
-        }
-        for key in [
-            "soft_timeout_ms",
-            "hard_timeout_ms",
-            "refresh_window_ms",
-            "refresh_batch_max",
-        ] {
-            assert!(listed.contains(&key), "{key} is not in KEYS");
         }
     }
 }

@@ -6,15 +6,16 @@ use quote::{quote, quote_spanned};
 use syn::{DeriveInput, LitStr};
 
 use crate::ast::{Config, Input, Spanned};
-use crate::{fallback, generics, valid};
+use crate::{fallback, generics, runtime, valid};
 
 pub fn derive(input: &DeriveInput) -> TokenStream {
-    match valid::check(input) {
+    let (krate, checked) = valid::check(input);
+    runtime::with(krate, || match checked {
         Ok(input) => expand(&input),
         // Invalid attributes still get an impl, so that the user sees their errors and not a
         // second one at every `T::cache(..)` or `T::config()`.
         Err(errors) => fallback::expand(input, errors),
-    }
+    })
 }
 
 fn expand(input: &Input<'_>) -> TokenStream {

@@ -10,7 +10,9 @@ mod attr;
 mod expand;
 mod fallback;
 mod generics;
+mod keys;
 mod memoize;
+mod runtime;
 mod valid;
 
 use proc_macro::TokenStream;

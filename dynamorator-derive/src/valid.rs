@@ -1,6 +1,7 @@
 //! Checks the parsed attributes and the input's shape, turning every misuse into an error on
 //! the offending token that says what to write instead.
 
+use proc_macro2::TokenStream;
 use syn::{Data, DeriveInput, Ident};
 
 use crate::ast::{Config, Input, L1};
@@ -9,8 +10,9 @@ use crate::attr::{self, CacheAttrs, Number, Spanned, TtlFamily, TtlKey, TtlUnit}
 /// zstd's highest compression level.
 const MAX_ZSTD_LEVEL: u64 = 22;
 
-/// Builds the checked model, or every error found.
-pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
+/// Builds the checked model, or every error found; and the runtime crate's path if
+/// `crate = "..."` gave one (the fallback impl of an invalid input names it too).
+pub fn check(input: &DeriveInput) -> (Option<TokenStream>, Result<Input<'_>, syn::Error>) {
     let mut errors = Vec::new();
     if let Data::Union(union) = &input.data {
         errors.push(syn::Error::new_spanned(
@@ -19,10 +21,11 @@ pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
              union; wrap its data in a struct or enum",
         ));
     }
-    let attrs = attr::parse(&input.attrs, &mut errors);
+    let mut attrs = attr::parse(&input.attrs, &mut errors);
+    let krate = attrs.krate.take();
     let config = config(&input.ident, attrs, &mut errors);
     let mut errors = errors.into_iter();
-    match errors.next() {
+    let checked = match errors.next() {
         None => Ok(Input {
             ident: &input.ident,
             generics: &input.generics,
@@ -32,7 +35,8 @@ pub fn check(input: &DeriveInput) -> Result<Input<'_>, syn::Error> {
             first.extend(errors);
             Err(first)
         }
-    }
+    };
+    (krate, checked)
 }
 
 /// The settings `#[cache(...)]` and `#[memoize(...)]` share, checked; `ident` names the default
@@ -362,6 +366,7 @@ mod tests {
 
     fn config(input: &DeriveInput) -> Result<Config, String> {
         check(input)
+            .1
             .map(|input| input.config)
             .map_err(|error| error.to_string())
     }

@@ -37,7 +37,8 @@ pub const fn ttl_secs(secs: u64) -> Ttl {
 /// `#[memoize]`'s runtime: keys, the per-function cache, calls and the companion's functions.
 pub mod memoize {
     pub use crate::cache::memoize::{
-        KeyArg, KeyArgs, KeyReceiver, MemoError, MemoReceiver, cache, call_result, call_value,
-        invalidate, key_of, method_prefix, owned_receiver, stats, stored_key,
+        KeyArg, KeyArgs, KeyReceiver, MemoCache, MemoError, MemoKey, MemoReceiver, Site, cache,
+        call_result, call_value, fresh, invalidate, key_of, method_prefix, owned_receiver, stats,
+        stored_key,
     };
 }

@@ -6,15 +6,7 @@ use syn::parse::Parser as _;
 use syn::{Expr, Ident};
 
 use crate::attr::{self, CacheAttrs};
-
-/// The keys `#[memoize(...)]` accepts, for "unknown key" messages.
-const KEYS: &str = "store, key, skip(...), in_impl, ttl_days, ttl_hours, ttl_mins, ttl_secs, \
-                    stale_days, stale_hours, stale_mins, stale_secs, fail_safe_days, \
-                    fail_safe_hours, fail_safe_mins, fail_safe_secs, fail_safe_throttle_mins, \
-                    fail_safe_throttle_secs, jitter_mins, jitter_secs, soft_timeout_ms, \
-                    hard_timeout_ms, lease_mins, lease_secs, fleet_clear_mins, \
-                    fleet_clear_secs, compress, compress_threshold, zstd, zstd_level, split, \
-                    split_max_bytes, prefix, version, name, l1";
+use crate::keys::Macro;
 
 /// What `#[memoize(...)]` said.
 pub struct MemoAttrs {
@@ -124,7 +116,7 @@ pub fn parse(args: TokenStream, errors: &mut Vec<syn::Error>) -> MemoAttrs {
                     ),
                 ));
             }
-            _ => attr::parse_config_key(&meta, &mut parsed.config, errors, "#[memoize(...)]", KEYS),
+            _ => attr::parse_config_key(&meta, &mut parsed.config, errors, Macro::Memoize),
         }
         Ok(())
     });

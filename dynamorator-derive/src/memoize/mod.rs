@@ -4,7 +4,7 @@
 //! reading through its cache (`wrapper`) and to its companion (`companion`), from the
 //! expressions they share (`parts`). Data flows one way: parse → check → expand.
 
-mod attrs;
+pub mod attrs;
 mod companion;
 mod model;
 mod parts;
@@ -28,11 +28,11 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     match model::check(args, &function) {
-        Ok(memo) => {
+        Ok(memo) => crate::runtime::with(memo.krate.clone(), || {
             let wrapper = wrapper::expand(&memo);
             let companion = companion::expand(&memo);
             quote!(#wrapper #companion)
-        }
+        }),
         // The function as written beside its errors, so its callers see no second error.
         Err(errors) => {
             let errors = errors.into_compile_error();

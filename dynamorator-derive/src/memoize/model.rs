@@ -27,6 +27,8 @@ pub struct Memo<'a> {
     pub config: Config,
     /// Whether `prefix` was given; without it the prefix is the function's path.
     pub prefix_given: bool,
+    /// `crate = "..."`: the runtime crate's path, when not `::dynamorator`.
+    pub krate: Option<proc_macro2::TokenStream>,
 }
 
 /// Where the function is: the attribute sees only the function, so a `self` (or `in_impl`)
@@ -99,7 +101,8 @@ enum SeenReceiver {
 
 pub fn check(args: TokenStream, function: &ItemFn) -> Result<Memo<'_>, syn::Error> {
     let mut errors = Vec::new();
-    let attrs = attrs::parse(args, &mut errors);
+    let mut attrs = attrs::parse(args, &mut errors);
+    let krate = attrs.config.krate.take();
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         errors.push(syn::Error::new_spanned(
@@ -275,6 +278,7 @@ pub fn check(args: TokenStream, function: &ItemFn) -> Result<Memo<'_>, syn::Erro
             returns,
             config,
             prefix_given,
+            krate,
         }),
         (Some(mut first), _, _) => {
             first.extend(errors);

@@ -84,14 +84,40 @@ pub fn key_expr(memo: &Memo<'_>) -> TokenStream {
     }}
 }
 
-/// `let __dynamorator_cache = cache::<V>(store, &config);`: the function's cache on its store.
-/// Every generated function reaches the value type's bounds first through this call, on the
-/// value type's token, so an unmet one is the same error in each and reported once.
+/// `let __dynamorator_cache = cache::<V>(site, store, variant, || config);`: the function's
+/// cache on its store, kept at a per-thread site of this generated function, so the settings
+/// are made and the store's registry consulted only when the site has no cache for that store.
+/// In an `impl` the site also serves every `Self` a generic impl is instantiated with (a static
+/// cannot name its parameters), so the cache kept is tagged with `Self`'s name, which its
+/// default prefix is made from. Every generated function reaches the value type's bounds first
+/// through this call, on the value type's token, so an unmet one is the same error in each and
+/// reported once.
 pub fn cache_stmt(memo: &Memo<'_>, config: &TokenStream) -> TokenStream {
     let value = memo.returns.value_type();
+    let variant = match &memo.site {
+        Site::Free => quote!(""),
+        Site::Impl { self_span, .. } => {
+            let self_type = syn::Ident::new("Self", *self_span);
+            quote!(::core::any::type_name::<#self_type>())
+        }
+    };
+    let call = quote_spanned! {value_span(memo)=>
+        ::dynamorator::__private::memoize::cache::<#value>(
+            &__DYNAMORATOR_SITE,
+            __dynamorator_store,
+            #variant,
+            || #config,
+        )
+    };
+    // On the value type's token too: the block's type is only well-formed when the bound holds.
     quote_spanned! {value_span(memo)=>
-        let __dynamorator_cache =
-            ::dynamorator::__private::memoize::cache::<#value>(__dynamorator_store, &#config);
+        let __dynamorator_cache = {
+            ::std::thread_local! {
+                static __DYNAMORATOR_SITE: ::dynamorator::__private::memoize::Site =
+                    const { ::dynamorator::__private::memoize::Site::new() };
+            }
+            #call
+        };
     }
 }
 

@@ -57,12 +57,14 @@ pub fn expand(memo: &Memo<'_>) -> TokenStream {
         }
     };
     let call = call(memo);
+    let fresh = fresh(memo);
     quote! {
         #(#attrs)*
         #vis #sig {
             #store_stmt
             #cache
             let __dynamorator_key = #key;
+            #fresh
             #(#owning)*
             #body
             #call
@@ -157,6 +159,23 @@ fn output(memo: &Memo<'_>) -> TokenStream {
     match &memo.function.sig.output {
         ReturnType::Default => quote!(()),
         ReturnType::Type(_, ty) => ty.to_token_stream(),
+    }
+}
+
+/// A value fresh in the L1 returned at once: before the arguments are copied for the body or
+/// any future is built. Asks nothing of the value or error type, so it adds no error.
+fn fresh(memo: &Memo<'_>) -> TokenStream {
+    let value = quote!(__dynamorator_value);
+    let returned = match &memo.returns {
+        Returns::Result { .. } => quote!(::core::result::Result::Ok(#value)),
+        Returns::Value(_) => value.clone(),
+    };
+    quote! {
+        if let ::core::option::Option::Some(#value) =
+            ::dynamorator::__private::memoize::fresh(&__dynamorator_cache, &__dynamorator_key)
+        {
+            return #returned;
+        }
     }
 }
 

@@ -34,6 +34,7 @@ use crate::{Cache, CacheConfig, Store};
 /// | `version` | whole number ≥ 1, part of the stored key | none |
 /// | `name` | string: the cache's name in metrics and spans ([`name`](CacheConfig::name)) | the prefix (and version) |
 /// | `l1` | flag, or `l1(max_bytes = N, max_entries = N, ttl_secs = N, negative_ttl_secs = N)` | no L1 |
+/// | `crate` | string: the path of the dynamorator crate in generated code, for one renamed in `Cargo.toml` or re-exported (`crate = "my_dynamorator"`) | `::dynamorator` |
 ///
 /// Stored keys are `{prefix}:{key}`, `{prefix}:v{version}:{key}` with a version, `v{version}:{key}`
 /// or `{key}` with an empty prefix. Works on structs (named, tuple, unit), enums and generic

@@ -56,25 +56,14 @@ where
     /// [`fleet_clear`]: crate::CacheConfig::fleet_clear
     pub(super) async fn generation(&self) -> u64 {
         let state = &self.shared.generation;
-        let Some(poll) = self.freshness.generation_poll else {
+        if self.freshness.generation_poll.is_none() {
             return 0;
-        };
-        let poll = i64::try_from(poll.as_millis()).unwrap_or(i64::MAX);
-        let is_due = || {
-            let checked = state.checked_at.load(Ordering::Acquire);
-            checked == i64::MIN
-                || self
-                    .store
-                    .clock()
-                    .now_epoch_millis()
-                    .saturating_sub(checked)
-                    >= poll
-        };
-        if !is_due() {
+        }
+        if !self.generation_due() {
             return state.current();
         }
         let _one = state.checking.lock().await;
-        if !is_due() {
+        if !self.generation_due() {
             return state.current();
         }
         match self
@@ -92,6 +81,25 @@ where
             .checked_at
             .store(self.store.clock().now_epoch_millis(), Ordering::Release);
         state.current()
+    }
+
+    /// Whether [`generation`](Self::generation) would read the store: with [`fleet_clear`],
+    /// when the last read is older than the poll interval (or there was none). Without it, never.
+    ///
+    /// [`fleet_clear`]: crate::CacheConfig::fleet_clear
+    pub(super) fn generation_due(&self) -> bool {
+        let Some(poll) = self.freshness.generation_poll else {
+            return false;
+        };
+        let poll = i64::try_from(poll.as_millis()).unwrap_or(i64::MAX);
+        let checked = self.shared.generation.checked_at.load(Ordering::Acquire);
+        checked == i64::MIN
+            || self
+                .store
+                .clock()
+                .now_epoch_millis()
+                .saturating_sub(checked)
+                >= poll
     }
 
     /// Moves to `generation` if it is newer, emptying the L1.

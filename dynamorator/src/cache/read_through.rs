@@ -116,4 +116,22 @@ where
         self.keys.validate(key)?;
         self.read_through_one(key, loader).await
     }
+
+    /// What [`get_arc_or_insert_with`](Cache::get_arc_or_insert_with) answers for `key` when
+    /// it answers at once from the L1 (a valid key, no generation poll due, a fresh value held),
+    /// counted and traced as that call; `None` when it would do anything else, which then
+    /// decides. For callers that keep their loader unbuilt until it may run (`#[memoize]`).
+    pub(crate) fn fresh_hit(&self, key: &str) -> Option<Arc<T>> {
+        if self.keys.validate(key).is_err() || self.generation_due() {
+            return None;
+        }
+        let value = self.shared.l1.fresh(key, self.counters())?;
+        // The span the full call has, for the same answer.
+        let _span = tracing::info_span!(
+            "dynamorator.read_through",
+            dynamorator.cache = %self.counters().name,
+            dynamorator.keys = 1
+        );
+        Some(value)
+    }
 }

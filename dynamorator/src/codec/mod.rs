@@ -22,8 +22,8 @@ use crate::format::{
     Joined, JoinedForm, MAX_ITEM_BYTES, MAX_PARTS, PART_BYTES, Payload, StoredItem,
 };
 use compression::{gunzip, gzip_base64, inflate};
-pub(crate) use depth::check_nesting;
 use depth::to_json;
+pub(crate) use depth::{MAX_DEPTH, check_nesting};
 use json::json_error;
 
 pub(crate) use horizons::{Freshness, Horizons};

@@ -11,6 +11,7 @@ mod circuit;
 mod dynamodb_options;
 mod encoded;
 mod extensions;
+mod identity;
 mod lease;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub(crate) use crate::format::split::sha256_hex;
 pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use encoded::Encoded;
 pub(crate) use extensions::Extensions;
+pub(crate) use identity::StoreId;
 
 /// A JSON key-value store with a TTL per item, table-compatible with the Python package
 /// `dynamorator`.

@@ -106,6 +106,18 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         found
     }
 
+    /// The value held for `key` when it is fresh, counted as a hit; nothing is counted
+    /// otherwise, so a caller that goes on to [`lookup`](Self::lookup) counts once.
+    pub(crate) fn fresh(&self, key: &str, counters: &Counters) -> Option<Arc<T>> {
+        match peek(self.layer.as_ref()?, key) {
+            Lookup::Hit(held) if held.freshness == Freshness::Fresh => {
+                counters.l1_hits.add(1);
+                Some(held.value)
+            }
+            _ => None,
+        }
+    }
+
     /// The L1's value, or `fetch`'s at `now` (one fetch for concurrent misses of a key), which
     /// then fills the L1. Expired values `fetch` returns (fail-safe fallbacks) are returned,
     /// not held.

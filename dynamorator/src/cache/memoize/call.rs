@@ -11,6 +11,7 @@ use futures_util::FutureExt as _;
 
 use super::MemoError;
 use super::handle::{Load, MemoCache};
+use super::key::MemoKey;
 use crate::Error;
 use crate::cache::engine::warn_fail_open;
 
@@ -68,9 +69,32 @@ fn is_load_error(error: &Error) -> bool {
 /// body's, stored when it is `Ok`. The caller whose body failed gets its `E` back by value;
 /// one that waited for another caller's failed load (or a load past the hard timeout) gets
 /// `E::from` the cache's error. A store or key failure runs the body without the cache.
+///
+/// Called once [`fresh`](super::fresh) found no fresh value in the L1: the body's future is
+/// shared, and the read-through boxed, only for the calls that may run it.
 pub async fn call_result<V, E, Fut>(
     cache: MemoCache<V>,
-    key: Result<String, Error>,
+    key: Result<MemoKey, Error>,
+    body: Fut,
+) -> Result<V, E>
+where
+    V: Send + Sync + 'static,
+    E: MemoError,
+    Fut: Future<Output = Result<V, E>> + Send + 'static,
+{
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => {
+            warn_fail_open("memoize", "", &error);
+            return body.await;
+        }
+    };
+    Box::pin(read_through_result(cache, key, body)).await
+}
+
+async fn read_through_result<V, E, Fut>(
+    cache: MemoCache<V>,
+    key: MemoKey,
     body: Fut,
 ) -> Result<V, E>
 where
@@ -85,13 +109,6 @@ where
             .take()
             .unwrap_or_else(|| E::from(Error::Loader(loader_error(&owned))))),
     };
-    let key = match key {
-        Ok(key) => key,
-        Err(error) => {
-            warn_fail_open("memoize", "", &error);
-            return finish(body.await);
-        }
-    };
     let load: Load<V> = {
         let body = body.clone();
         Box::pin(async move {
@@ -99,7 +116,7 @@ where
                 .map_err(|owned| BodyFailed(owned.message.clone()))
         })
     };
-    match cache.read_through(&key, load).await {
+    match cache.read_through(key.as_str(), load).await {
         Ok(value) => Ok(value),
         Err(error) => match body.peek() {
             // This caller's own body ran and failed: its error, by value.
@@ -107,7 +124,7 @@ where
             Some(Ok(value)) => Ok(cache.clone_value(value)),
             None if is_load_error(&error) => Err(E::from(error)),
             None => {
-                warn_fail_open("memoize", &key, &error);
+                warn_fail_open("memoize", key.as_str(), &error);
                 finish(body.await)
             }
         },
@@ -120,28 +137,36 @@ fn loader_error<E>(owned: &Owned<E>) -> crate::LoaderError {
 
 /// A call of a memoised function returning a plain `T`: the value from the cache, or the
 /// body's, stored. Nothing from the cache's side can fail it: on any error of the cache the
-/// body's own value answers.
-pub async fn call_value<V, Fut>(cache: MemoCache<V>, key: Result<String, Error>, body: Fut) -> V
+/// body's own value answers. Called as [`call_result`] is, after [`fresh`](super::fresh).
+pub async fn call_value<V, Fut>(cache: MemoCache<V>, key: Result<MemoKey, Error>, body: Fut) -> V
+where
+    V: Send + Sync + 'static,
+    Fut: Future<Output = V> + Send + 'static,
+{
+    let key = match key {
+        Ok(key) => key,
+        Err(error) => {
+            warn_fail_open("memoize", "", &error);
+            return body.await;
+        }
+    };
+    Box::pin(read_through_value(cache, key, body)).await
+}
+
+async fn read_through_value<V, Fut>(cache: MemoCache<V>, key: MemoKey, body: Fut) -> V
 where
     V: Send + Sync + 'static,
     Fut: Future<Output = V> + Send + 'static,
 {
     let body = async move { Arc::new(body.await) }.shared();
-    let key = match key {
-        Ok(key) => key,
-        Err(error) => {
-            warn_fail_open("memoize", "", &error);
-            return cache.clone_value(&*body.await);
-        }
-    };
     let load: Load<V> = {
         let body = body.clone();
         Box::pin(async move { Ok(body.await) })
     };
-    match cache.read_through(&key, load).await {
+    match cache.read_through(key.as_str(), load).await {
         Ok(value) => value,
         Err(error) => {
-            warn_fail_open("memoize", &key, &error);
+            warn_fail_open("memoize", key.as_str(), &error);
             cache.clone_value(&*body.await)
         }
     }

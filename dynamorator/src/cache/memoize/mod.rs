@@ -1,6 +1,6 @@
 //! The runtime of `#[memoize]`: a memoised function's key (`key`: the SHA-256 of its
 //! arguments' canonical JSON), its cache (`handle`: one per stored prefix per store, kept in
-//! the store's extensions), and its calls (`call`), which read through that cache with the
+//! the store's extensions, and a handle of it kept at each call site), and its calls (`call`), which read through that cache with the
 //! function's body as the loader; here, the bounds generated code meets, each with the
 //! message an unmet one gives.
 //!
@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::Error;
 
 pub use call::{call_result, call_value};
-pub use handle::{cache, invalidate, stats, stored_key};
-pub use key::{KeyArgs, key_of};
+pub use handle::{MemoCache, Site, cache, fresh, invalidate, stats, stored_key};
+pub use key::{KeyArgs, MemoKey, key_of};
 
 /// An argument that is part of a memoised function's key. An unmet bound is one error on the
 /// argument's type, with this message.
