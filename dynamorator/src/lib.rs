@@ -138,15 +138,18 @@
 //! # Layers
 //!
 //! Data flows one way, and no module uses one above it:
-//! `cache` ([`Cache<T>`], read-through, the L1, stampede protection, stats) → `store`
-//! ([`Store`], its builder, reads, writes, listing) → `codec` (value ⇄ item: JSON, gzip,
-//! base64, zstd, expiry, limits) → `backend` (DynamoDB, embedded).
+//! `cache` ([`Cache<T>`], the L1, stats, and the read-through engine: its one policy, loads,
+//! stampede protection, refreshes, leases, the circuit breaker) → `store` ([`Store`], its
+//! builder, reads, writes, listing, the conditions of leases and ordered writes) → `codec`
+//! (value ⇄ item: JSON, gzip, base64, zstd, expiry, limits) → `backend` (DynamoDB, embedded:
+//! each renders the conditions it is given) → `format` (the table format: attribute names,
+//! the item, payload forms, split values, the condition language).
 //!
 //! # Logging and tracing
 //!
 //! Events go through `tracing` with targets under `dynamorator` (for example
-//! `dynamorator::cache::read_through`): warnings when a read-through answers past a failing
-//! store or a stored value does not decode, information when a table is created. Filter them
+//! `dynamorator::cache::read_through`, the target of every read-through event): warnings when
+//! a read-through answers past a failing store or a stored value does not decode, information when a table is created. Filter them
 //! as any other target, e.g. `RUST_LOG=dynamorator=error`. Keys appear in events; values never
 //! do.
 //!
