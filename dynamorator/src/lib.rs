@@ -149,9 +149,9 @@
 //!
 //! Events go through `tracing` with targets under `dynamorator` (for example
 //! `dynamorator::cache::read_through`, the target of every read-through event): warnings when
-//! a read-through answers past a failing store or a stored value does not decode, information when a table is created. Filter them
-//! as any other target, e.g. `RUST_LOG=dynamorator=error`. Keys appear in events; values never
-//! do.
+//! a read-through answers past a failing store or a stored value does not decode, information
+//! when a table is created. Filter them as any other target, e.g.
+//! `RUST_LOG=dynamorator=error`. Keys appear in events; values never do.
 //!
 //! Spans: `dynamorator.store` (INFO) around every backend request, with OpenTelemetry's
 //! database attributes (`db.system.name` = `aws.dynamodb` or `embedded`, `db.operation.name`,
