@@ -33,8 +33,6 @@ pub use read::GetMany;
 pub use record::Record;
 pub use scan::{ScanOptions, ScannedItem};
 
-#[cfg(test)]
-pub(crate) use crate::format::split::sha256_hex;
 pub(crate) use batch::{distinct, distinct_keys};
 pub(crate) use encoded::Encoded;
 pub(crate) use extensions::Extensions;

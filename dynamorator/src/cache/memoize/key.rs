@@ -268,7 +268,7 @@ mod tests {
     use serde_json::json;
 
     use super::{KeyArgs, canonical_json, key_of};
-    use crate::store::sha256_hex;
+    use crate::format::split::sha256_hex;
 
     #[test]
     fn hex_digits_are_lowercase_in_byte_order() {

@@ -12,7 +12,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use super::attr;
 use super::item::{Payload, count_len, decimal_len};
-pub(crate) use cut::{SplitWrite, needs_split, sha256_hex, split};
+#[cfg(test)]
+pub(crate) use cut::sha256_hex;
+pub(crate) use cut::{SplitWrite, needs_split, split};
 pub(crate) use join::{Joining, join, part_keys, take_parts};
 
 /// The bytes of a value each part of a split value carries (the last carries the rest): under
