@@ -67,7 +67,16 @@ impl TestBackend {
         let builder = configure(self.builder().await);
         match builder.build().await {
             Ok(store) => store,
-            Err(error) => panic!("building a store on {self:?} failed: {error}"),
+            Err(error) => {
+                // The whole chain: a server's own words are in the sources.
+                let mut why = error.to_string();
+                let mut source = std::error::Error::source(&error);
+                while let Some(cause) = source {
+                    why.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                panic!("building a store on {self:?} failed: {why}")
+            }
         }
     }
 }

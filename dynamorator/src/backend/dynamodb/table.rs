@@ -138,6 +138,12 @@ async fn wait_until_active(
             // Missing right after a create is the eventual consistency of DescribeTable.
             Ok(Some(TableStatus::Creating | TableStatus::Updating) | None) => {}
             Ok(Some(status)) => return Err((format!("the table is {status}, not usable"), None)),
+            // A slow or overloaded server is no reason to give up before the wait's limit.
+            Err(error)
+                if error.is_request_failure() && Instant::now() + POLL_INTERVAL <= deadline =>
+            {
+                tracing::debug!(table, %error, "dynamorator: DescribeTable failed; asking again");
+            }
             Err(error) => return Err(("DescribeTable failed".to_owned(), Some(error))),
         }
         if Instant::now() + POLL_INTERVAL > deadline {
