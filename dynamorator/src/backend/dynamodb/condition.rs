@@ -22,45 +22,67 @@ pub(crate) struct Expression {
 /// Renders `require`.
 pub(crate) fn render(require: &Require) -> Expression {
     let mut expression = Expression::default();
-    let text = expression.part(require);
+    let text = expression.part(require, false);
     expression.text = text;
     expression
 }
 
 impl Expression {
-    fn part(&mut self, require: &Require) -> String {
+    /// `require`, or its negation when `negated`. A negation is pushed down to the leaves
+    /// (`attribute_not_exists`, the opposite comparison, De Morgan for joints) instead of a
+    /// `NOT` over a group: dynalite takes 40 to 50 ms to evaluate `NOT (… OR …)` against 9
+    /// for the same rule written without it, which slowed every lease.
+    fn part(&mut self, require: &Require, negated: bool) -> String {
         match require {
             Require::HoldsValue => {
-                let exists: Vec<String> = attr::VALUE_FORMS
+                let (exists, joint) = match negated {
+                    false => ("attribute_exists", " OR "),
+                    true => ("attribute_not_exists", " AND "),
+                };
+                let forms: Vec<String> = attr::VALUE_FORMS
                     .iter()
-                    .map(|name| format!("attribute_exists({})", self.name(name)))
+                    .map(|name| format!("{exists}({})", self.name(name)))
                     .collect();
-                format!("({})", exists.join(" OR "))
+                format!("({})", forms.join(joint))
             }
-            Require::IsPart => format!("attribute_exists({})", self.name(attr::PART)),
-            Require::Exists(attribute) => {
-                format!("attribute_exists({})", self.name(name_of(*attribute)))
-            }
+            Require::IsPart => self.exists(attr::PART, negated),
+            Require::Exists(attribute) => self.exists(name_of(*attribute), negated),
             // Guarded: DynamoDB takes a comparison with a missing attribute as false, moto as
             // true; with the guard both mean what the rule means.
             Require::Compare { attr, op, value } => {
                 let name = self.name(name_of(*attr));
                 let value = self.value(*value);
-                format!(
-                    "(attribute_exists({name}) AND {name} {} {value})",
-                    symbol(*op)
-                )
+                match negated {
+                    false => format!(
+                        "(attribute_exists({name}) AND {name} {} {value})",
+                        symbol(*op)
+                    ),
+                    true => format!(
+                        "(attribute_not_exists({name}) OR {name} {} {value})",
+                        opposite(*op)
+                    ),
+                }
             }
-            Require::Not(inner) => format!("(NOT {})", self.part(inner)),
-            Require::All(all) if all.is_empty() => self.constant(true),
-            Require::Any(any) if any.is_empty() => self.constant(false),
-            Require::All(all) => self.join(all, " AND "),
-            Require::Any(any) => self.join(any, " OR "),
+            Require::Not(inner) => self.part(inner, !negated),
+            // An empty All is true and an empty Any false; negated, the other way round.
+            Require::All(all) if all.is_empty() => self.constant(!negated),
+            Require::Any(any) if any.is_empty() => self.constant(negated),
+            Require::All(all) => self.join(all, if negated { " OR " } else { " AND " }, negated),
+            Require::Any(any) => self.join(any, if negated { " AND " } else { " OR " }, negated),
         }
     }
 
-    fn join(&mut self, parts: &[Require], with: &str) -> String {
-        let parts: Vec<String> = parts.iter().map(|part| self.part(part)).collect();
+    fn exists(&mut self, name: &str, negated: bool) -> String {
+        let function = if negated {
+            "attribute_not_exists"
+        } else {
+            "attribute_exists"
+        };
+        format!("{function}({})", self.name(name))
+    }
+
+    fn join(&mut self, parts: &[Require], with: &str, negated: bool) -> String {
+        let parts: Vec<String> = parts.iter().map(|part| self.part(part, negated)).collect();
         format!("({})", parts.join(with))
     }
 
@@ -99,6 +121,16 @@ fn name_of(attribute: Attr) -> &'static str {
     }
 }
 
+/// The comparison that holds exactly when `op`'s does not (on a present attribute).
+fn opposite(op: Op) -> &'static str {
+    match op {
+        Op::Le => ">",
+        Op::Eq => "<>",
+        Op::Ge => "<",
+        Op::Gt => "<=",
+    }
+}
+
 fn symbol(op: Op) -> &'static str {
     match op {
         Op::Le => "<=",
@@ -118,7 +150,7 @@ mod tests {
         let rendered = render(&older);
         assert_eq!(
             rendered.text,
-            "(NOT (attribute_exists(#version) AND #version >= :c0))"
+            "(attribute_not_exists(#version) OR #version < :c0)"
         );
         assert_eq!(rendered.names["#version"], "version");
         assert_eq!(rendered.values[":c0"], AttributeValue::N("7".into()));
@@ -137,6 +169,25 @@ mod tests {
         );
         assert_eq!(rendered.names.len(), 4);
         assert!(rendered.values.is_empty());
+    }
+
+    #[test]
+    fn a_negation_reaches_the_leaves() {
+        let rule = Require::not(Require::All(vec![
+            Require::HoldsValue,
+            Require::compare(Attr::LeaseUntil, Op::Gt, 5u64),
+            Require::not(Require::Exists(Attr::Generation)),
+            Require::Any(Vec::new()),
+        ]));
+        let rendered = render(&rule);
+        assert_eq!(
+            rendered.text,
+            "((attribute_not_exists(#data) AND attribute_not_exists(#zstd) AND \
+             attribute_not_exists(#parts)) OR (attribute_not_exists(#lease_until) OR \
+             #lease_until <= :c0) OR attribute_exists(#generation) OR \
+             (attribute_exists(#cache_id) OR attribute_not_exists(#cache_id)))"
+        );
+        assert!(!rendered.text.contains("NOT "), "no NOT over a group");
     }
 
     #[test]
