@@ -69,6 +69,11 @@ fn l1_hit(c: &mut Criterion) {
         .max_capacity(100_000)
         .expire_after(TenMinutes)
         .build();
+    // One lifetime for every entry (moka's `time_to_live`), for comparison.
+    let raw_ttl: moka::sync::Cache<String, Arc<Product>> = moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(600))
+        .build();
     let keys: Vec<String> = (0..1_000).map(|i| format!("B{i:05}")).collect();
     rt.block_on(async {
         for (i, key) in keys.iter().enumerate() {
@@ -78,6 +83,7 @@ fn l1_hit(c: &mut Criterion) {
             }
             raw.insert(key.clone(), Arc::new(product(i)));
             raw_expiring.insert(key.clone(), Arc::new(product(i)));
+            raw_ttl.insert(key.clone(), Arc::new(product(i)));
             memo_product(i).await;
         }
     });
@@ -162,6 +168,13 @@ fn l1_hit(c: &mut Criterion) {
         b.iter(|| {
             i = (i + 1) % keys.len();
             black_box(raw_expiring.get(&keys[i]))
+        })
+    });
+    let mut i = 0;
+    group.bench_function("raw_moka_get_time_to_live", |b| {
+        b.iter(|| {
+            i = (i + 1) % keys.len();
+            black_box(raw_ttl.get(&keys[i]))
         })
     });
     group.finish();

@@ -66,7 +66,7 @@ where
         let held = self
             .shared
             .l1
-            .get_or_fetch(key, self.counters(), self.store.now(), || {
+            .get_or_fetch(key, self.counters(), || self.store.now(), || {
                 self.fetch_from_store(key, 0)
             })
             .await?;

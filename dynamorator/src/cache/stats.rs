@@ -41,7 +41,8 @@ pub struct CacheStats {
     pub loader_errors: u64,
     /// Store operations that failed (reads and writes; fail-open paths included).
     pub store_errors: u64,
-    /// Stale values served by read-through while a refresh loads a new one (L1 or store).
+    /// Stale values served by read-through while a refresh loads a new one (L1 or store), one
+    /// per caller served: 32 concurrent callers that share one store read count 32.
     pub stale_hits: u64,
     /// Background refreshes started (a batch refresh counts its keys).
     pub refreshes_started: u64,
@@ -49,7 +50,9 @@ pub struct CacheStats {
     pub refreshes_succeeded: u64,
     /// Keys whose background refresh failed, timed out or returned nothing.
     pub refreshes_failed: u64,
-    /// Read-through answers from a stale or expired value because a load failed, timed out or was throttled after failing.
+    /// Read-through answers from a stale or expired value because a load failed, timed out,
+    /// was throttled after failing or runs in another process: one per caller (or batch
+    /// key) served so.
     pub fail_safe_hits: u64,
     /// Loads that passed the soft timeout: the caller got its fallback, the load went on.
     pub soft_timeouts: u64,

@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use foldhash::quality::RandomState;
+
 use super::backoff::Backoff;
 use crate::backend::{Backend, Unreadable, WriteOp};
 use crate::codec::validate_key;
@@ -43,7 +45,9 @@ pub(crate) fn distinct_keys<K: AsRef<str>>(
 /// The distinct keys among `keys`, in first-seen order, borrowed.
 pub(crate) fn distinct<'a>(keys: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let keys = keys.into_iter();
-    let mut seen = HashSet::with_capacity(keys.size_hint().0);
+    // foldhash (randomly seeded) in place of SipHash: finding repeats was 3 % of a 100-key
+    // batch read's client CPU (scripts/profile).
+    let mut seen = HashSet::with_capacity_and_hasher(keys.size_hint().0, RandomState::default());
     keys.filter(|key| seen.insert(*key)).collect()
 }
 

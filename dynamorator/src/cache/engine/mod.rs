@@ -48,7 +48,7 @@ pub(crate) const TARGET: &str = "dynamorator::cache::read_through";
 /// The read-through state one cache's handles share.
 pub(crate) struct Engine<T> {
     /// Single-key read-through loads in flight.
-    loads: Coalescer<Arc<T>>,
+    loads: Coalescer<single::Answer<T>>,
     /// Batch read-through claims.
     claims: Arc<KeyClaims>,
     /// Keys refreshing or paused, and the batch refresh window.

@@ -44,7 +44,8 @@ where
                     .state_of(key, Some(held.freshness), self.store.now());
                 match decide(state) {
                     action @ (Action::Serve | Action::ServeAndRefresh) => {
-                        return Ok(self.serve(key, held, action, loader).await);
+                        let answer = self.serve(key, held, action, loader).await;
+                        return Ok(self.counted(answer));
                     }
                     // The L1 ends its entries at expiry; were one met, the store decides.
                     _ => false,
@@ -53,7 +54,8 @@ where
             Lookup::Absent => true,
             Lookup::Unknown => false,
         };
-        self.engine()
+        let answer = self
+            .engine()
             .loads
             .run(key, move || async move {
                 // A remembered miss goes straight to the loader.
@@ -69,17 +71,26 @@ where
                     (action @ (Action::Serve | Action::ServeAndRefresh), Some(held)) => {
                         Ok(self.serve(key, held, action, loader).await)
                     }
-                    (Action::FallBack, Some(held)) => {
-                        self.counters().fail_safe_hits.add(1);
-                        Ok(held.value)
-                    }
+                    (Action::FallBack, Some(held)) => Ok(Answer::fallback(held.value)),
                     (_, held) => {
                         self.load_in_front(key, loader, held.map(|held| held.value), state)
                             .await
                     }
                 }
             })
-            .await
+            .await?;
+        // Counted here, by each caller: concurrent callers share one answer.
+        Ok(self.counted(answer))
+    }
+
+    /// Counts how `answer` was served (a stale value, a fail-safe fallback) for one caller.
+    fn counted(&self, answer: Answer<T>) -> Arc<T> {
+        match answer.served {
+            Served::Current => {}
+            Served::Stale => self.counters().stale_hits.add(1),
+            Served::FailSafe => self.counters().fail_safe_hits.add(1),
+        }
+        answer.value
     }
 
     /// Answers with a value read; a stale one starts its refresh when the policy says so.
@@ -89,20 +100,23 @@ where
         held: Held<T>,
         action: Action,
         loader: F,
-    ) -> Arc<T>
+    ) -> Answer<T>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
         V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        if held.freshness == crate::codec::Freshness::Stale {
-            self.counters().stale_hits.add(1);
-        }
         if action == Action::ServeAndRefresh {
             self.refresh_one_later(key, loader).await;
         }
-        held.value
+        Answer {
+            value: held.value,
+            served: match held.freshness {
+                crate::codec::Freshness::Stale => Served::Stale,
+                _ => Served::Current,
+            },
+        }
     }
 
     /// Loads a key the caller waits for: absent, or expired with `fallback` still stored.
@@ -112,7 +126,7 @@ where
         loader: F,
         fallback: Option<Arc<T>>,
         state: KeyState,
-    ) -> Result<Arc<T>, Error>
+    ) -> Result<Answer<T>, Error>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
@@ -121,12 +135,11 @@ where
     {
         match self.lease_or_wait(key, state).await {
             LeaseWait::Hold | LeaseWait::Unavailable => {}
-            LeaseWait::Found(held) => return Ok(held.value),
+            LeaseWait::Found(held) => return Ok(Answer::current(held.value)),
             // Another process is loading it: the fallback answers meanwhile.
             LeaseWait::Elsewhere => {
                 if let Some(fallback) = fallback {
-                    self.counters().fail_safe_hits.add(1);
-                    return Ok(fallback);
+                    return Ok(Answer::fallback(fallback));
                 }
             }
         }
@@ -136,7 +149,7 @@ where
                 Ok(self.load_within(key, loader, fallback, soft).await)
             }
             (_, fallback, _) => match self.run_load(user_load(loader)).await {
-                Ok(loaded) => Ok(self.keep_one(key, loaded).await.0),
+                Ok(loaded) => Ok(Answer::current(self.keep_one(key, loaded).await.0)),
                 Err(error) => {
                     self.release_leases(&[key.to_owned()]).await;
                     match (after_failure(fallback.is_some()), fallback) {
@@ -158,7 +171,7 @@ where
         loader: F,
         fallback: Arc<T>,
         soft: Duration,
-    ) -> Arc<T>
+    ) -> Answer<T>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
@@ -188,7 +201,7 @@ where
         };
         self.engine().background.spawn_or_run(load).await;
         match tokio::time::timeout(soft, result).await {
-            Ok(Ok(Ok(value))) => value,
+            Ok(Ok(Ok(value))) => Answer::current(value),
             Ok(Ok(Err(error))) => self.fail_safe(key, fallback, Some(&error)),
             Ok(Err(_)) => self.fail_safe(key, fallback, None),
             Err(_) => {
@@ -199,13 +212,12 @@ where
     }
 
     /// Answers with a fallback after a failed or slow load, pausing the key's loads.
-    fn fail_safe(&self, key: &str, fallback: Arc<T>, error: Option<&Error>) -> Arc<T> {
-        self.counters().fail_safe_hits.add(1);
+    fn fail_safe(&self, key: &str, fallback: Arc<T>, error: Option<&Error>) -> Answer<T> {
         if let Some(error) = error {
             self.pause(&[key.to_owned()]);
             tracing::warn!(target: TARGET, key, %error, "dynamorator: load failed; answering with the stale value");
         }
-        fallback
+        Answer::fallback(fallback)
     }
 
     /// No load of these keys for the fail-safe throttle.
@@ -241,6 +253,51 @@ where
         }
         result
     }
+}
+
+/// What a single-key read-through answers, and how: concurrent callers share one, and each
+/// counts how it was served.
+pub(crate) struct Answer<T> {
+    value: Arc<T>,
+    served: Served,
+}
+
+// By hand: cloning clones the `Arc`, whether or not `T` is `Clone`.
+impl<T> Clone for Answer<T> {
+    fn clone(&self) -> Self {
+        Answer {
+            value: self.value.clone(),
+            served: self.served,
+        }
+    }
+}
+
+impl<T> Answer<T> {
+    fn current(value: Arc<T>) -> Self {
+        Answer {
+            value,
+            served: Served::Current,
+        }
+    }
+
+    fn fallback(value: Arc<T>) -> Self {
+        Answer {
+            value,
+            served: Served::FailSafe,
+        }
+    }
+}
+
+/// How an answer was served, for the stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// A fresh stored value, or one just loaded.
+    Current,
+    /// A stale value, while a refresh loads (`stale_hits`).
+    Stale,
+    /// A fallback after a load failed, timed out, was paused or runs in another process
+    /// (`fail_safe_hits`).
+    FailSafe,
 }
 
 /// A single-key loader with its output made uniform.

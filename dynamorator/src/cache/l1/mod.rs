@@ -120,12 +120,12 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
 
     /// The L1's value, or `fetch`'s at `now` (one fetch for concurrent misses of a key), which
     /// then fills the L1. Expired values `fetch` returns (fail-safe fallbacks) are returned,
-    /// not held.
+    /// not held. `now` is read only on a miss: a hit reads no clock it does not need.
     pub(crate) async fn get_or_fetch<F, Fut>(
         &self,
         key: &str,
         counters: &Counters,
-        now: i64,
+        now: impl FnOnce() -> i64,
         fetch: F,
     ) -> Result<Option<Held<T>>, Error>
     where
@@ -133,7 +133,9 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         Fut: Future<Output = Result<Option<Decoded<T>>, Error>>,
     {
         let Some(layer) = &self.layer else {
-            return Ok(fetch().await?.map(|decoded| Held::read(decoded, now)));
+            let fetched = fetch().await?;
+            let now = now();
+            return Ok(fetched.map(|decoded| Held::read(decoded, now)));
         };
         match self.lookup(key, counters) {
             Lookup::Hit(value) => return Ok(Some(value)),
@@ -152,7 +154,7 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
             match fetch().await? {
                 Some(decoded) => {
                     let horizons = decoded.horizons;
-                    let held = Held::read(decoded, now);
+                    let held = Held::read(decoded, now());
                     if held.freshness != Freshness::Expired {
                         layer.insert(key.to_owned(), held.value.clone(), horizons);
                     }
