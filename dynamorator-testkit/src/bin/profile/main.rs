@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use dynamorator::{Store, Ttl};
+use dynamorator_testkit::cpu::thread_cpu_time;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -60,6 +61,7 @@ async fn run(args: &Args) -> Result<(), String> {
     // Warm: the connection is open and every lazy set-up has run before sampling starts.
     one(&store, args.op, &keys, 0).await?;
     perf_control("enable")?;
+    let cpu = thread_cpu_time();
     let (start, limit) = (Instant::now(), Duration::from_secs_f64(args.seconds));
     let mut done = 0usize;
     while start.elapsed() < limit && done < 1_000_000 {
@@ -67,11 +69,12 @@ async fn run(args: &Args) -> Result<(), String> {
         done += 1;
     }
     perf_control("disable")?;
-    let per_op = start.elapsed().as_secs_f64() / done.max(1) as f64;
+    let per_op = |total: Duration| total.as_secs_f64() * 1e6 / done.max(1) as f64;
     eprintln!(
-        "profile: {:?}: {done} operations, {:.1} µs each (wall)",
+        "profile: {:?}: {done} operations, each {:.1} µs of wall time, {:.1} µs of client CPU",
         args.op,
-        per_op * 1e6
+        per_op(start.elapsed()),
+        per_op(thread_cpu_time() - cpu),
     );
     Ok(())
 }
