@@ -66,9 +66,12 @@ where
         let held = self
             .shared
             .l1
-            .get_or_fetch(key, self.counters(), || self.store.now(), || {
-                self.fetch_from_store(key, 0)
-            })
+            .get_or_fetch(
+                key,
+                self.counters(),
+                || self.store.now(),
+                || self.fetch_from_store(key, 0),
+            )
             .await?;
         Ok(held.map(|held| held.value))
     }

@@ -41,7 +41,10 @@ const BATCH: usize = 100;
 fn main() -> Result<(), String> {
     let args = Args::parse();
     if !args.dynalite.starts_with("http://127.0.0.1:") {
-        return Err(format!("{}: profiles only talk to 127.0.0.1", args.dynalite));
+        return Err(format!(
+            "{}: profiles only talk to 127.0.0.1",
+            args.dynalite
+        ));
     }
     // One thread, as the benchmark's client: the profile is the client's work.
     let runtime = tokio::runtime::Builder::new_current_thread()
