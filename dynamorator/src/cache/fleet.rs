@@ -55,13 +55,20 @@ where
     ///
     /// [`fleet_clear`]: crate::CacheConfig::fleet_clear
     pub(super) async fn generation(&self) -> u64 {
-        let state = &self.shared.generation;
         if self.freshness.generation_poll.is_none() {
             return 0;
         }
         if !self.generation_due() {
-            return state.current();
+            return self.shared.generation.current();
         }
+        // Boxed: every read awaits this, and only a read past the poll interval carries the
+        // poll's (large) state; the others stay a few moves long.
+        Box::pin(self.poll_generation()).await
+    }
+
+    /// Reads the generation from the store, one caller at a time.
+    async fn poll_generation(&self) -> u64 {
+        let state = &self.shared.generation;
         let _one = state.checking.lock().await;
         if !self.generation_due() {
             return state.current();

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::Cache;
 use super::fleet::GENERATION_KEY;
-use super::l1::Held;
+use super::l1::{Held, Lookup};
 use crate::codec::{Decoded, Freshness};
 use crate::{BatchFailure, Error, GetMany, ItemInfo, KeyPage};
 
@@ -63,15 +63,16 @@ where
     pub async fn get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
         self.keys.validate(key)?;
         self.generation().await;
+        // The hit returns here, before the miss path's future is made.
+        match self.shared.l1.lookup(key, self.counters()) {
+            Lookup::Hit(held) => return Ok(Some(held.value)),
+            Lookup::Absent => return Ok(None),
+            Lookup::Unknown => {}
+        }
         let held = self
             .shared
             .l1
-            .get_or_fetch(
-                key,
-                self.counters(),
-                || self.store.now(),
-                || self.fetch_from_store(key, 0),
-            )
+            .fetch(key, self.store.now(), || self.fetch_from_store(key, 0))
             .await?;
         Ok(held.map(|held| held.value))
     }

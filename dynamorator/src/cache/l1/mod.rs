@@ -118,14 +118,13 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         }
     }
 
-    /// The L1's value, or `fetch`'s at `now` (one fetch for concurrent misses of a key), which
-    /// then fills the L1. Expired values `fetch` returns (fail-safe fallbacks) are returned,
-    /// not held. `now` is read only on a miss: a hit reads no clock it does not need.
-    pub(crate) async fn get_or_fetch<F, Fut>(
+    /// `fetch`'s value at `now` for a key [`lookup`](Self::lookup) did not find (one fetch
+    /// for concurrent misses of a key), which then fills the L1. Expired values `fetch`
+    /// returns (fail-safe fallbacks) are returned, not held.
+    pub(crate) async fn fetch<F, Fut>(
         &self,
         key: &str,
-        counters: &Counters,
-        now: impl FnOnce() -> i64,
+        now: i64,
         fetch: F,
     ) -> Result<Option<Held<T>>, Error>
     where
@@ -133,17 +132,10 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         Fut: Future<Output = Result<Option<Decoded<T>>, Error>>,
     {
         let Some(layer) = &self.layer else {
-            let fetched = fetch().await?;
-            let now = now();
-            return Ok(fetched.map(|decoded| Held::read(decoded, now)));
+            return Ok(fetch().await?.map(|decoded| Held::read(decoded, now)));
         };
-        match self.lookup(key, counters) {
-            Lookup::Hit(value) => return Ok(Some(value)),
-            Lookup::Absent => return Ok(None),
-            Lookup::Unknown => {}
-        }
-        // Boxed so the hit path above carries none of the miss path's (large) future state:
-        // one allocation on a miss, which is a network call anyway.
+        // Boxed so a caller's future carries none of the miss path's (large) state: one
+        // allocation on a miss, which is a network call anyway.
         Box::pin(layer.reads().run(key, || async {
             // A fetch that finished just before this one began has filled the L1.
             match peek(layer, key) {
@@ -154,7 +146,7 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
             match fetch().await? {
                 Some(decoded) => {
                     let horizons = decoded.horizons;
-                    let held = Held::read(decoded, now());
+                    let held = Held::read(decoded, now);
                     if held.freshness != Freshness::Expired {
                         layer.insert(key.to_owned(), held.value.clone(), horizons);
                     }
