@@ -82,7 +82,7 @@ where
             if held.freshness == Freshness::Stale {
                 stale_hits += 1;
             }
-            let state = self.engine().state_of(&key, Some(held.freshness), now);
+            let state = self.engine().state_of(&key, Some(held.freshness), || now);
             match decide(state) {
                 Action::Serve => {}
                 Action::ServeAndRefresh => stale.push(key.clone()),

@@ -73,11 +73,12 @@ impl<T> Engine<T> {
     /// here or paused.
     /// Asked only of stale and expired values: for the others the answer cannot change what
     /// the policy decides, and a fresh hit takes no lock.
-    fn state_of(&self, key: &str, held: Option<Freshness>, now: i64) -> KeyState {
+    /// `now` is asked for only then too: a fresh hit reads no clock.
+    fn state_of(&self, key: &str, held: Option<Freshness>, now: impl FnOnce() -> i64) -> KeyState {
         let mut state = KeyState::held(held);
         if matches!(held, Some(Freshness::Stale | Freshness::Expired)) {
             state.loading = self.refreshes.is_in_flight(key);
-            state.paused = self.refreshes.is_paused(key, now);
+            state.paused = self.refreshes.is_paused(key, now());
         }
         state
     }

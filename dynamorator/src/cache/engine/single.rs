@@ -16,6 +16,7 @@ use crate::Error;
 use crate::cache::Cache;
 use crate::cache::l1::{Held, Lookup};
 use crate::cache::loaded::Loaded;
+use crate::codec::Freshness;
 use crate::error::LoaderError;
 
 /// The single-key flow.
@@ -41,8 +42,12 @@ where
             Lookup::Hit(held) => {
                 let state = self
                     .engine()
-                    .state_of(key, Some(held.freshness), self.store.now());
+                    .state_of(key, Some(held.freshness), || self.store.now());
                 match decide(state) {
+                    // A fresh hit answers here, before any other future is made.
+                    Action::Serve if held.freshness == Freshness::Fresh => {
+                        return Ok(held.value);
+                    }
                     action @ (Action::Serve | Action::ServeAndRefresh) => {
                         let answer = self.serve(key, held, action, loader).await;
                         return Ok(self.counted(answer));
@@ -63,10 +68,11 @@ where
                     true => None,
                     false => self.read_one_fail_open(key).await,
                 };
-                let now = self.store.now();
                 let state =
                     self.engine()
-                        .state_of(key, held.as_ref().map(|held| held.freshness), now);
+                        .state_of(key, held.as_ref().map(|held| held.freshness), || {
+                            self.store.now()
+                        });
                 match (decide(state), held) {
                     (action @ (Action::Serve | Action::ServeAndRefresh), Some(held)) => {
                         Ok(self.serve(key, held, action, loader).await)
@@ -113,7 +119,7 @@ where
         Answer {
             value: held.value,
             served: match held.freshness {
-                crate::codec::Freshness::Stale => Served::Stale,
+                Freshness::Stale => Served::Stale,
                 _ => Served::Current,
             },
         }
