@@ -82,6 +82,21 @@ impl<T> Engine<T> {
         state
     }
 
+    /// The sizes of the engine's per-key state (the L1's are the cache's to fill in).
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn sizes(&self) -> crate::__bench::EngineSizes {
+        let (refreshing, paused, refresh_window) = self.refreshes.sizes();
+        crate::__bench::EngineSizes {
+            loads: self.loads.in_flight(),
+            claims: self.claims.held(),
+            refreshing,
+            paused,
+            refresh_window,
+            background: self.background.running(),
+            ..crate::__bench::EngineSizes::default()
+        }
+    }
+
     /// Returns once no background work of this cache is running or waiting to start.
     pub(crate) async fn idle(&self) {
         self.background.idle().await;

@@ -210,6 +210,19 @@ impl<T> Refreshes<T> {
         (due, Some(Timer { id, taken }))
     }
 
+    /// How many keys are refreshing, how many are paused (lapsed pauses included, until they
+    /// are dropped), and how many wait in the open batch refresh window: for the soak
+    /// benchmark's sizes.
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        let in_flight = lock(&self.in_flight).len();
+        let paused = lock(&self.paused).len();
+        let window = lock(&self.window)
+            .as_ref()
+            .map_or(0, |open| open.keys.len());
+        (in_flight, paused, window)
+    }
+
     /// Closes window `id` if it is still open (its timer ran out before it filled up).
     pub(crate) fn close(&self, id: u64) -> Option<Window<T>> {
         let mut window = lock(&self.window);
