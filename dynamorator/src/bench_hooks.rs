@@ -269,6 +269,8 @@ pub struct EngineSizes {
     pub refreshing: usize,
     /// Keys paused after a failed load, lapsed pauses included until they are dropped.
     pub paused: usize,
+    /// Of those, the keys still paused now.
+    pub paused_in_force: usize,
     /// Stale keys waiting in the open batch refresh window.
     pub refresh_window: usize,
     /// Background tasks (refreshes, loads past a soft timeout, window timers) running or

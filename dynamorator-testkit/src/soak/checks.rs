@@ -68,6 +68,7 @@ impl Bounds {
                 claims: tasks * batch,
                 refreshing: (tasks + background) * batch,
                 paused: keys / 2,
+                paused_in_force: keys / 2,
                 refresh_window: batch,
                 background,
                 l1_entries: l1_bytes / L1_ENTRY_MIN_BYTES,

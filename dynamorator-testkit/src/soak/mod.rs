@@ -427,6 +427,11 @@ pub async fn run(config: &SoakConfig) -> Result<Report, String> {
         settings: config.settings(),
         samples,
         ops: report::named(Op::ALL.iter().map(|op| op.name()), &tally.ops()),
+        mean_ms: Op::ALL
+            .iter()
+            .zip(tally.mean_ms())
+            .map(|(op, ms)| (op.name().to_owned(), ms))
+            .collect(),
         errors: report::named(ErrorKind::ALL.iter().map(|kind| kind.name()), &errors),
         requests: proxy_stats.requests,
         faults,

@@ -143,13 +143,20 @@ impl Model {
         self.clears.0 += 1;
     }
 
-    /// A fleet clear failed, with no write in flight: every key may be absent, and writes
-    /// started before `until` (this process's next generation poll) may be lost to it.
-    pub fn clear_failed(&mut self, until: Instant) {
+    /// A fleet clear is starting, with no write in flight: until it is acknowledged, every key
+    /// may be absent, and writes started before `until` (past this process's next generation
+    /// poll) may be lost to it.
+    pub fn clear_started(&mut self, until: Instant) {
         for entry in &mut self.slots {
             entry.add(ABSENT);
         }
         self.uncertain_until = Some(until);
+    }
+
+    /// A fleet clear failed, after its retries: as [`clear_started`](Model::clear_started),
+    /// and counted.
+    pub fn clear_failed(&mut self, until: Instant) {
+        self.clear_started(until);
         self.clears.1 += 1;
     }
 

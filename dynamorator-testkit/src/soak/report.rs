@@ -68,6 +68,8 @@ pub struct Report {
     pub samples: Vec<Sample>,
     /// Calls, by operation.
     pub ops: Vec<Named>,
+    /// Mean milliseconds per call, by operation.
+    pub mean_ms: Vec<(String, f64)>,
     /// Errors returned, by kind.
     pub errors: Vec<Named>,
     /// Requests the proxy saw.
@@ -134,7 +136,7 @@ impl Report {
         );
         out.push_str(
             "| time | RSS (MiB) | live tasks (peak) | loads | L1 reads | claims | refreshing | \
-             paused | refresh window | background | L1 entries | calls | errors | requests | faults |\n",
+             paused (in force) | refresh window | background | L1 entries | calls | errors | requests | faults |\n",
         );
         out.push_str(
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
@@ -143,7 +145,7 @@ impl Report {
             let p = &sample.peak;
             let _ = writeln!(
                 out,
-                "| {} | {:.1} | {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {:.1} | {} ({}) | {} | {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} |",
                 clock(sample.at_secs),
                 sample.rss_kb as f64 / 1024.0,
                 sample.live_tasks,
@@ -153,6 +155,7 @@ impl Report {
                 p.claims,
                 p.refreshing,
                 p.paused,
+                p.paused_in_force,
                 p.refresh_window,
                 p.background,
                 p.l1_entries,
@@ -165,13 +168,14 @@ impl Report {
         let b = &self.bounds.maps;
         let _ = writeln!(
             out,
-            "| bound | | {} | {} | {} | {} | {} | {} | {} | {} | {} | | | | |\n",
+            "| bound | | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} | | | | |\n",
             self.bounds.live_tasks,
             b.loads,
             b.l1_reads,
             b.claims,
             b.refreshing,
             b.paused,
+            b.paused_in_force,
             b.refresh_window,
             b.background,
             b.l1_entries,
@@ -188,6 +192,13 @@ impl Report {
         let total_errors: u64 = self.errors.iter().map(|n| n.count).sum();
         let total_faults: u64 = self.faults.iter().map(|n| n.count).sum();
         let _ = writeln!(out, "- calls: {total_ops} ({})", list(&self.ops));
+        let means = self
+            .mean_ms
+            .iter()
+            .map(|(name, ms)| format!("{name} {ms:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(out, "- mean time per call, ms: {means}");
         let _ = writeln!(
             out,
             "- errors returned: {total_errors} ({})",

@@ -24,6 +24,8 @@ pub struct Sizes {
     pub refreshing: u64,
     /// Keys paused after a failed load (lapsed pauses included until dropped).
     pub paused: u64,
+    /// Of those, the keys still paused.
+    pub paused_in_force: u64,
     /// Stale keys in the open batch refresh window.
     pub refresh_window: u64,
     /// Background tasks.
@@ -41,6 +43,7 @@ impl From<EngineSizes> for Sizes {
             claims: count(sizes.claims),
             refreshing: count(sizes.refreshing),
             paused: count(sizes.paused),
+            paused_in_force: count(sizes.paused_in_force),
             refresh_window: count(sizes.refresh_window),
             background: count(sizes.background),
             l1_entries: sizes.l1_entries,
@@ -50,25 +53,27 @@ impl From<EngineSizes> for Sizes {
 
 impl Sizes {
     /// The names of the maps, in [`fields`](Sizes::fields)' order.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "loads",
         "l1_reads",
         "claims",
         "refreshing",
         "paused",
+        "paused_in_force",
         "refresh_window",
         "background",
         "l1_entries",
     ];
 
     /// Every size, in [`NAMES`](Sizes::NAMES)' order.
-    pub fn fields(&self) -> [u64; 8] {
+    pub fn fields(&self) -> [u64; 9] {
         [
             self.loads,
             self.l1_reads,
             self.claims,
             self.refreshing,
             self.paused,
+            self.paused_in_force,
             self.refresh_window,
             self.background,
             self.l1_entries,
@@ -83,6 +88,7 @@ impl Sizes {
             claims: self.claims.max(other.claims),
             refreshing: self.refreshing.max(other.refreshing),
             paused: self.paused.max(other.paused),
+            paused_in_force: self.paused_in_force.max(other.paused_in_force),
             refresh_window: self.refresh_window.max(other.refresh_window),
             background: self.background.max(other.background),
             l1_entries: self.l1_entries.max(other.l1_entries),

@@ -129,6 +129,8 @@ const EXAMPLES: usize = 10;
 #[derive(Debug, Default)]
 pub struct Tally {
     ops: [AtomicU64; Op::ALL.len()],
+    /// Microseconds spent in each operation, all calls together.
+    micros: [AtomicU64; Op::ALL.len()],
     errors: [AtomicU64; ErrorKind::ALL.len()],
     wrong: AtomicU64,
     stuck: AtomicU64,
@@ -139,6 +141,12 @@ impl Tally {
     /// One `op` done (whatever its outcome).
     pub fn op(&self, op: Op) {
         self.ops[op as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time spent in one call of `op`.
+    pub fn took(&self, op: Op, time: std::time::Duration) {
+        let micros = u64::try_from(time.as_micros()).unwrap_or(u64::MAX);
+        self.micros[op as usize].fetch_add(micros, Ordering::Relaxed);
     }
 
     /// An error returned by `op`.
@@ -175,6 +183,19 @@ impl Tally {
     /// Operations so far, by kind (in [`Op::ALL`]'s order).
     pub fn ops(&self) -> [u64; Op::ALL.len()] {
         std::array::from_fn(|i| self.ops[i].load(Ordering::Relaxed))
+    }
+
+    /// Mean milliseconds per call so far, by operation (in [`Op::ALL`]'s order).
+    pub fn mean_ms(&self) -> [f64; Op::ALL.len()] {
+        let ops = self.ops();
+        std::array::from_fn(|i| {
+            let micros = self.micros[i].load(Ordering::Relaxed) as f64;
+            if ops[i] == 0 {
+                0.0
+            } else {
+                micros / 1000.0 / ops[i] as f64
+            }
+        })
     }
 
     /// Errors so far, by kind (in [`ErrorKind::ALL`]'s order).

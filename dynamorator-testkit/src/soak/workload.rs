@@ -217,12 +217,14 @@ impl Workload {
             };
             self.tally.op(op);
             let call = self.call(op, task, &mut rng);
+            let began = Instant::now();
             if tokio::time::timeout(self.settings.deadline, call)
                 .await
                 .is_err()
             {
                 self.tally.stuck(op);
             }
+            self.tally.took(op, began.elapsed());
             // L1 hits do not yield to the runtime: let the sampler in now and then.
             if calls.is_multiple_of(64) {
                 tokio::task::yield_now().await;
@@ -376,7 +378,7 @@ impl Workload {
         // Possible from now on, in case the call is dropped at its deadline: the writes that
         // follow may carry the old generation until the next poll.
         let uncertain = self.settings.deadline + self.settings.generation_poll * 3;
-        self.model().clear_failed(Instant::now() + uncertain);
+        self.model().clear_started(Instant::now() + uncertain);
         for attempt in 0..5 {
             if attempt > 0 {
                 self.tally.op(Op::Clear);

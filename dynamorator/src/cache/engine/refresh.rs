@@ -211,16 +211,20 @@ impl<T> Refreshes<T> {
     }
 
     /// How many keys are refreshing, how many are paused (lapsed pauses included, until they
-    /// are dropped), and how many wait in the open batch refresh window: for the soak
-    /// benchmark's sizes.
+    /// are dropped) and how many of those are still paused at `now`, and how many wait in the
+    /// open batch refresh window: for the soak benchmark's sizes.
     #[cfg(feature = "__bench-hooks")]
-    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+    pub(crate) fn sizes(&self, now: i64) -> [usize; 4] {
         let in_flight = lock(&self.in_flight).len();
-        let paused = lock(&self.paused).len();
+        let (paused, in_force) = {
+            let paused = lock(&self.paused);
+            let in_force = paused.values().filter(|until| **until > now).count();
+            (paused.len(), in_force)
+        };
         let window = lock(&self.window)
             .as_ref()
             .map_or(0, |open| open.keys.len());
-        (in_flight, paused, window)
+        [in_flight, paused, in_force, window]
     }
 
     /// Closes window `id` if it is still open (its timer ran out before it filled up).
