@@ -89,7 +89,8 @@ pub struct SoakConfig {
 
 impl SoakConfig {
     /// A soak of `duration` on dynalite at `dynalite`, with the settings: 100,000
-    /// keys, 4 tasks, 5 % of requests failed or delayed, batches of 20; a warm-up of 5
+    /// keys, 4 tasks, 5 % of requests failed or delayed, batches of 20 (and 5 % of loader
+    /// calls failing, values fresh for 20 s, an L1 of 8 MiB); a warm-up of 5
     /// minutes or half the run if shorter; a sample a minute, or 12 in a run under 10
     /// minutes; a fleet clear every sixth of the run (10 s at least).
     pub fn new(dynalite: impl Into<String>, duration: Duration) -> SoakConfig {
@@ -110,7 +111,7 @@ impl SoakConfig {
             clear_every: (duration / 6).max(Duration::from_secs(10)),
             fresh_secs: 20,
             l1_max_bytes: 8 * 1024 * 1024,
-            loader_failure_rate: 0.02,
+            loader_failure_rate: 0.05,
             seed: 27,
         }
     }

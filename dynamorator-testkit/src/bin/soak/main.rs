@@ -28,6 +28,9 @@ struct Args {
     /// Share of requests the proxy fails or delays (0–1).
     #[arg(long, default_value_t = 0.05)]
     fault_rate: f64,
+    /// Share of loader calls that fail on purpose (0–1).
+    #[arg(long, default_value_t = 0.05)]
+    loader_failure_rate: f64,
     /// Seconds between samples (default: 60, or a twelfth of a run under 10 minutes).
     #[arg(long)]
     sample_secs: Option<f64>,
@@ -62,6 +65,7 @@ fn run(args: Args) -> Result<(), String> {
     config.tasks = args.tasks;
     config.fault_rate = args.fault_rate;
     config.seed = args.seed;
+    config.loader_failure_rate = args.loader_failure_rate;
     if let Some(secs) = args.sample_secs {
         config.sample_every = seconds(secs)?;
     }
