@@ -5,6 +5,7 @@
 //! | resident memory | its largest sample after the warm-up is less than 5 % above the sample that ends the warm-up |
 //! | each map's bound | no tick of the run saw the map larger than its bound ([`Bounds`]) |
 //! | each map's growth | its peak over the last third of the samples after the warm-up is at most 1.5 × its peak over the first third, plus a slack of 2 × tasks × batch |
+//! | lapsed pauses | the paused keys never exceed 2 × the most pauses in force + 64 + tasks × batch ([`lapsed_pauses`]) |
 //! | live tasks | no tick saw more live tokio tasks than their bound |
 //! | drained | once the tasks are done and background work has ended, no load, claim, refresh, window or background task is left |
 //! | panics | none, in the tasks (their `JoinError`s) or anywhere in the process (a panic hook) |
@@ -196,6 +197,27 @@ pub fn growth(samples: &[Sample], warmup_secs: f64, slack: u64) -> Vec<Check> {
             )
         })
         .collect()
+}
+
+/// The fewest paused keys at which the library drops lapsed pauses (its `SWEEP_FROM`).
+pub const PAUSED_SWEEP_FROM: u64 = 64;
+
+/// Whether the paused keys stay within twice the pauses in force, plus the sweep's floor and
+/// `slack` (the keys the calls in flight can pause, tasks × batch): the library drops lapsed
+/// pauses whenever the map has doubled since it last did, so lapsed pauses cannot pile up.
+pub fn lapsed_pauses(samples: &[Sample], slack: u64) -> Check {
+    let paused = samples.iter().map(|s| s.peak.paused).max().unwrap_or(0);
+    let in_force = samples
+        .iter()
+        .map(|s| s.peak.paused_in_force)
+        .max()
+        .unwrap_or(0);
+    let limit = 2 * in_force + PAUSED_SWEEP_FROM + slack;
+    Check::new(
+        "paused keys ≤ 2 × pauses in force + 64 + tasks × batch",
+        paused <= limit,
+        format!("peak {paused} paused, {in_force} in force (limit {limit})"),
+    )
 }
 
 /// Whether the maps that hold work in flight are empty once the work is done.

@@ -363,6 +363,10 @@ pub async fn run(config: &SoakConfig) -> Result<Report, String> {
         warmup,
         2 * (config.tasks * config.batch) as u64,
     ));
+    checks.push(checks::lapsed_pauses(
+        &samples,
+        (config.tasks * config.batch) as u64,
+    ));
     let mut drained_check = checks::drained(&after);
     if !drained {
         drained_check.passed = false;
