@@ -90,7 +90,8 @@ pub struct SoakConfig {
 impl SoakConfig {
     /// A soak of `duration` on dynalite at `dynalite`, with the settings: 100,000
     /// keys, 4 tasks, 5 % of requests failed or delayed, batches of 20 (and 5 % of loader
-    /// calls failing, values fresh for 20 s, an L1 of 8 MiB); a warm-up of 5
+    /// calls failing, values fresh for 20 s or a 24th of a shorter run (5 s at least), an L1
+    /// of 8 MiB); a warm-up of 5
     /// minutes or half the run if shorter; a sample a minute, or 12 in a run under 10
     /// minutes; a fleet clear every sixth of the run (10 s at least).
     pub fn new(dynalite: impl Into<String>, duration: Duration) -> SoakConfig {
@@ -109,7 +110,8 @@ impl SoakConfig {
             fault_rate: 0.05,
             batch: 20,
             clear_every: (duration / 6).max(Duration::from_secs(10)),
-            fresh_secs: 20,
+            // Short runs go stale sooner, so they refresh in the background too.
+            fresh_secs: (duration.as_secs() / 24).clamp(5, 20),
             l1_max_bytes: 8 * 1024 * 1024,
             loader_failure_rate: 0.05,
             seed: 27,
