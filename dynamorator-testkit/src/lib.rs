@@ -15,6 +15,8 @@
 //! - [`cpu`]: CPU time of a thread or a process, for benchmarks that measure client CPU.
 //! - The benchmark drivers, the `bench*` binaries (feature `bench-tools`), run by
 //!   `scripts/bench*`.
+//! - [`soak`] (feature `bench-tools`): the soak benchmark, run for 30 minutes by the `soak`
+//!   binary (`scripts/soak`) and for 2 minutes by `tests/soak.rs`.
 
 pub mod cpu;
 pub mod fuzz_input;
@@ -24,6 +26,8 @@ mod memory;
 pub mod proxy;
 pub mod python;
 pub mod raw;
+#[cfg(feature = "bench-tools")]
+pub mod soak;
 pub mod waits;
 pub mod workers;
 

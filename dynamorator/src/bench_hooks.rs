@@ -1,5 +1,6 @@
-//! Entry points for the workspace's codec benchmarks, fuzz target and split-value tests, behind
-//! the hidden `__bench-hooks` feature. Not public API.
+//! Entry points for the workspace's codec benchmarks, fuzz target and split-value tests, and
+//! the sizes the soak benchmark samples ([`EngineSizes`]), behind the hidden `__bench-hooks`
+//! feature. Not public API.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -248,4 +249,33 @@ pub async fn batch_get_items(
     let backend =
         crate::backend::dynamodb::DynamoDbBackend::new(client.clone(), table.to_owned(), false);
     Ok(backend.batch_get(keys).await?.items.len())
+}
+
+/// How many entries each per-key map of a [`Cache`](crate::Cache) holds, from
+/// `Cache::__engine_sizes`: what the soak benchmark (`scripts/soak`) samples to show that none
+/// grows without bound.
+///
+/// Leases have no map: on DynamoDB a lease is a conditional write on the key's item, and this
+/// process keeps nothing of it in memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineSizes {
+    /// Keys with a single-key read-through load in flight (the loads' coalescer).
+    pub loads: usize,
+    /// Keys with a store read in flight through the L1 (the L1's read coalescer).
+    pub l1_reads: usize,
+    /// Keys held by batch read-through calls (the batch claims).
+    pub claims: usize,
+    /// Keys being refreshed or loaded in the background.
+    pub refreshing: usize,
+    /// Keys paused after a failed load, lapsed pauses included until they are dropped.
+    pub paused: usize,
+    /// Of those, the keys still paused now.
+    pub paused_in_force: usize,
+    /// Stale keys waiting in the open batch refresh window.
+    pub refresh_window: usize,
+    /// Background tasks (refreshes, loads past a soft timeout, window timers) running or
+    /// waiting to start.
+    pub background: usize,
+    /// Entries in the L1 (values and remembered misses); 0 without one.
+    pub l1_entries: u64,
 }

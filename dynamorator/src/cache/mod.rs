@@ -262,6 +262,19 @@ where
         self.shared.engine.idle().await;
     }
 
+    /// Not public API: how many entries each of this cache's per-key maps holds now, for the
+    /// soak benchmark (`__bench-hooks`). Each count takes its map's lock once, so the figures
+    /// are not one instant's; counting the pauses in force walks the paused keys.
+    #[cfg(feature = "__bench-hooks")]
+    #[doc(hidden)]
+    pub fn __engine_sizes(&self) -> crate::__bench::EngineSizes {
+        crate::__bench::EngineSizes {
+            l1_reads: self.shared.l1.reads_in_flight(),
+            l1_entries: self.shared.l1.size().0,
+            ..self.engine().sizes(self.store.now())
+        }
+    }
+
     fn counters(&self) -> &Counters {
         &self.shared.counters
     }

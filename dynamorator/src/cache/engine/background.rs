@@ -56,6 +56,13 @@ impl Background {
         }
     }
 
+    /// How many background tasks are running or waiting to start: for the soak benchmark's
+    /// sizes.
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn running(&self) -> usize {
+        self.tasks.load(Ordering::Acquire)
+    }
+
     /// Returns once no background task is running.
     pub(crate) async fn idle(&self) {
         loop {

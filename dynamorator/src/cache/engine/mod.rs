@@ -83,6 +83,22 @@ impl<T> Engine<T> {
         state
     }
 
+    /// The sizes of the engine's per-key state at `now` (the L1's are the cache's to fill in).
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn sizes(&self, now: i64) -> crate::__bench::EngineSizes {
+        let [refreshing, paused, paused_in_force, refresh_window] = self.refreshes.sizes(now);
+        crate::__bench::EngineSizes {
+            loads: self.loads.in_flight(),
+            claims: self.claims.held(),
+            refreshing,
+            paused,
+            paused_in_force,
+            refresh_window,
+            background: self.background.running(),
+            ..crate::__bench::EngineSizes::default()
+        }
+    }
+
     /// Returns once no background work of this cache is running or waiting to start.
     pub(crate) async fn idle(&self) {
         self.background.idle().await;

@@ -20,8 +20,7 @@ pub(crate) type BatchLoad<T> = Box<
 /// keys paused after a failed load.
 pub(crate) struct Refreshes<T> {
     in_flight: Mutex<HashSet<String>>,
-    /// Key → the epoch second its loads may resume.
-    paused: Mutex<HashMap<String, i64>>,
+    paused: Mutex<Paused>,
     window: Mutex<Option<Window<T>>>,
     next_window: AtomicU64,
 }
@@ -35,6 +34,18 @@ impl<T> Default for Refreshes<T> {
             next_window: AtomicU64::new(0),
         }
     }
+}
+
+/// Keys paused after a failed load, and when lapsed pauses are next dropped.
+#[derive(Default)]
+struct Paused {
+    /// Key → the epoch second its loads may resume.
+    until: HashMap<String, i64>,
+    /// The size at which the lapsed pauses are dropped: twice what the last sweep left (at
+    /// least [`SWEEP_FROM`]), so the map holds about twice the pauses in force at most, for
+    /// an amortised O(1) a pause. Without it a key paused once stayed until the map reached
+    /// [`MAX_PAUSED`], however long ago its pause ended.
+    sweep_at: usize,
 }
 
 /// Stale keys gathered for one batch refresh, with the loader of the call that opened it.
@@ -101,6 +112,9 @@ impl<T> Drop for Taken<T> {
 /// The most keys kept paused; past it, lapsed pauses are dropped, then the oldest half.
 const MAX_PAUSED: usize = 100_000;
 
+/// The fewest paused keys at which lapsed pauses are dropped.
+const SWEEP_FROM: usize = 64;
+
 fn lock<V>(mutex: &Mutex<V>) -> MutexGuard<'_, V> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -112,7 +126,7 @@ impl<T> Refreshes<T> {
         let mut in_flight = lock(&self.in_flight);
         let keys = keys
             .into_iter()
-            .filter(|key| paused.get(key).is_none_or(|until| *until <= now))
+            .filter(|key| paused.until.get(key).is_none_or(|until| *until <= now))
             .filter(|key| in_flight.insert(key.clone()))
             .collect();
         Taken {
@@ -137,6 +151,7 @@ impl<T> Refreshes<T> {
     /// Whether loads of `key` are paused at `now` after a failure.
     pub(crate) fn is_paused(&self, key: &str, now: i64) -> bool {
         lock(&self.paused)
+            .until
             .get(key)
             .is_some_and(|until| *until > now)
     }
@@ -149,17 +164,22 @@ impl<T> Refreshes<T> {
         now: i64,
     ) {
         let mut paused = lock(&self.paused);
-        if paused.len() >= MAX_PAUSED {
-            paused.retain(|_, resume| *resume > now);
-            if paused.len() >= MAX_PAUSED {
-                let mut resumes: Vec<i64> = paused.values().copied().collect();
+        let Paused {
+            until: pauses,
+            sweep_at,
+        } = &mut *paused;
+        if pauses.len() >= (*sweep_at).max(SWEEP_FROM) {
+            pauses.retain(|_, resume| *resume > now);
+            if pauses.len() >= MAX_PAUSED {
+                let mut resumes: Vec<i64> = pauses.values().copied().collect();
                 let (_, median, _) = resumes.select_nth_unstable(MAX_PAUSED / 2);
                 let median = *median;
-                paused.retain(|_, resume| *resume > median);
+                pauses.retain(|_, resume| *resume > median);
             }
+            *sweep_at = pauses.len().saturating_mul(2).min(MAX_PAUSED);
         }
         for key in keys {
-            paused.insert(key.clone(), until);
+            pauses.insert(key.clone(), until);
         }
     }
 
@@ -210,6 +230,23 @@ impl<T> Refreshes<T> {
         (due, Some(Timer { id, taken }))
     }
 
+    /// How many keys are refreshing, how many are paused (lapsed pauses included, until they
+    /// are dropped) and how many of those are still paused at `now`, and how many wait in the
+    /// open batch refresh window: for the soak benchmark's sizes.
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn sizes(&self, now: i64) -> [usize; 4] {
+        let in_flight = lock(&self.in_flight).len();
+        let (paused, in_force) = {
+            let paused = lock(&self.paused);
+            let in_force = paused.until.values().filter(|until| **until > now).count();
+            (paused.until.len(), in_force)
+        };
+        let window = lock(&self.window)
+            .as_ref()
+            .map_or(0, |open| open.keys.len());
+        [in_flight, paused, in_force, window]
+    }
+
     /// Closes window `id` if it is still open (its timer ran out before it filled up).
     pub(crate) fn close(&self, id: u64) -> Option<Window<T>> {
         let mut window = lock(&self.window);
@@ -254,6 +291,32 @@ mod tests {
         assert!(refreshes.is_paused("a", 99));
         assert!(!refreshes.is_paused("a", 100));
         assert_eq!(refreshes.take(keys(&["a"]), 100).keys(), ["a"]);
+    }
+
+    #[test]
+    fn lapsed_pauses_are_dropped_once_the_map_has_doubled() {
+        let refreshes = Refreshes::<u8>::default();
+        let size = || lock(&refreshes.paused).until.len();
+        // 1,000 keys paused until second 10, one at a time.
+        for key in 0..1_000 {
+            refreshes.pause(&keys(&[&format!("old{key}")]), 10, 0);
+        }
+        assert!(size() >= 1_000);
+        // Long after: new pauses sweep the lapsed ones out before the map doubles again.
+        for key in 0..200 {
+            refreshes.pause(&keys(&[&format!("new{key}")]), 200, 100);
+        }
+        assert!(
+            size() <= 2 * 200,
+            "{} keys kept for 200 pauses in force",
+            size()
+        );
+        assert!(refreshes.is_paused("new0", 150) && !refreshes.is_paused("old0", 150));
+        // Pauses in force are kept, however many.
+        for key in 0..1_000 {
+            refreshes.pause(&keys(&[&format!("more{key}")]), 300, 100);
+        }
+        assert_eq!(size(), 1_200);
     }
 
     #[test]

@@ -276,4 +276,13 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
     pub(crate) fn size(&self) -> (u64, u64) {
         self.layer.as_ref().map_or((0, 0), Layer::size)
     }
+
+    /// How many keys have a store read in flight through the L1 (0 without one): for the soak
+    /// benchmark's sizes.
+    #[cfg(feature = "__bench-hooks")]
+    pub(crate) fn reads_in_flight(&self) -> usize {
+        self.layer
+            .as_ref()
+            .map_or(0, |layer| layer.reads().in_flight())
+    }
 }

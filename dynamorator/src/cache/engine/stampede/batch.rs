@@ -112,8 +112,9 @@ impl KeyClaims {
         self.releases.fetch_add(1, Ordering::AcqRel);
     }
 
-    #[cfg(test)]
-    fn held(&self) -> usize {
+    /// How many keys batch calls hold (for tests and the soak benchmark's sizes).
+    #[cfg(any(test, feature = "__bench-hooks"))]
+    pub(crate) fn held(&self) -> usize {
         self.lock().len()
     }
 }

@@ -47,9 +47,9 @@ impl<V: Clone> Coalescer<V> {
         flight.get_or_init(load).await.clone()
     }
 
-    /// How many keys have a load in flight (for tests and stats).
-    #[cfg(test)]
-    fn in_flight(&self) -> usize {
+    /// How many keys have a load in flight (for tests and the soak benchmark's sizes).
+    #[cfg(any(test, feature = "__bench-hooks"))]
+    pub(crate) fn in_flight(&self) -> usize {
         self.flights
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
