@@ -137,17 +137,9 @@ fn perf_control(command: &str) -> Result<(), String> {
 }
 
 async fn open(endpoint: &str) -> Result<Store, String> {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "profile", "profile", None, None, "profile",
-        ))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
     Store::builder()
         .table(format!("dynamorator-profile-{}", std::process::id()))
-        .sdk_config(config)
+        .sdk_config(dynamorator_testkit::sdk_config(endpoint).await)
         .build()
         .await
         .map_err(|e| e.to_string())
