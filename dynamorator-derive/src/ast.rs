@@ -29,6 +29,8 @@ pub struct Config {
     pub soft_timeout_ms: Option<Spanned<u64>>,
     pub hard_timeout_ms: Option<Spanned<u64>>,
     pub refresh_window_ms: Option<Spanned<u64>>,
+    /// Whole milliseconds, at least 1: `CacheConfig::coherent_l1`.
+    pub coherent_l1_ms: Option<Spanned<u64>>,
     pub refresh_batch_max: Option<Spanned<u64>>,
     /// Whole seconds, at least 1: `CacheConfig::leases` and `CacheConfig::fleet_clear`.
     pub leases: Option<Spanned<u64>>,

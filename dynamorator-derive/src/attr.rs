@@ -154,6 +154,7 @@ pub struct CacheAttrs {
     pub soft_timeout_ms: Option<Spanned<Number>>,
     pub hard_timeout_ms: Option<Spanned<Number>>,
     pub refresh_window_ms: Option<Spanned<Number>>,
+    pub coherent_l1_ms: Option<Spanned<Number>>,
     pub refresh_batch_max: Option<Spanned<Number>>,
     pub compress: Option<Span>,
     pub compress_threshold: Option<Spanned<Number>>,
@@ -231,11 +232,13 @@ pub fn parse_config_key(
         }
     };
     match name.as_str() {
-        "soft_timeout_ms" | "hard_timeout_ms" | "refresh_window_ms" | "refresh_batch_max" => {
+        "soft_timeout_ms" | "hard_timeout_ms" | "refresh_window_ms" | "coherent_l1_ms"
+        | "refresh_batch_max" => {
             let slot = match name.as_str() {
                 "soft_timeout_ms" => &mut parsed.soft_timeout_ms,
                 "hard_timeout_ms" => &mut parsed.hard_timeout_ms,
                 "refresh_window_ms" => &mut parsed.refresh_window_ms,
+                "coherent_l1_ms" => &mut parsed.coherent_l1_ms,
                 _ => &mut parsed.refresh_batch_max,
             };
             once(slot.is_some());

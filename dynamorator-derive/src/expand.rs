@@ -64,6 +64,7 @@ pub fn config_chain(config: &Config, prefix: &TokenStream) -> TokenStream {
         (quote!(soft_timeout), &config.soft_timeout_ms),
         (quote!(hard_timeout), &config.hard_timeout_ms),
         (quote!(refresh_window), &config.refresh_window_ms),
+        (quote!(coherent_l1), &config.coherent_l1_ms),
     ] {
         if let Some(ms) = ms {
             let ms = int(ms.value, ms.span);

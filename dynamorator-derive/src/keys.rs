@@ -160,6 +160,7 @@ pub const KEYS: &[KeySpec] = &[
     key("lease_secs", Number, Both, "the lease length"),
     key("fleet_clear_mins", Number, Both, "the fleet-clear poll"),
     key("fleet_clear_secs", Number, Both, "the fleet-clear poll"),
+    key("coherent_l1_ms", Number, Both, "the coherent L1's poll"),
     key("compress", Flag, Both, "compression on"),
     key(
         "compress_threshold",

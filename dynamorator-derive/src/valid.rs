@@ -74,6 +74,9 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
     let refresh_window_ms = attrs
         .refresh_window_ms
         .and_then(|n| millis(&n, "refresh_window_ms", errors));
+    let coherent_l1_ms = attrs
+        .coherent_l1_ms
+        .and_then(|n| millis(&n, "coherent_l1_ms", errors));
     let refresh_batch_max = attrs.refresh_batch_max.and_then(|n| {
         whole_or(&n, 1, errors, || {
             "`refresh_batch_max` takes a whole number of keys, at least 1: write e.g. \
@@ -147,6 +150,7 @@ pub fn config(ident: &Ident, attrs: CacheAttrs, errors: &mut Vec<syn::Error>) ->
         soft_timeout_ms,
         hard_timeout_ms,
         refresh_window_ms,
+        coherent_l1_ms,
         refresh_batch_max,
         leases,
         fleet_clear,

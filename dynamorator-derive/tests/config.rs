@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
     soft_timeout_ms = 100,
     hard_timeout_ms = 2000,
     refresh_window_ms = 25,
-    refresh_batch_max = 500
+    refresh_batch_max = 500,
+    coherent_l1_ms = 750
 )]
 struct EveryFreshnessKey;
 
@@ -34,6 +35,7 @@ fn every_freshness_key_sets_its_setting() {
             .hard_timeout(Duration::from_millis(2_000))
             .refresh_window(Duration::from_millis(25))
             .refresh_batch_max(500)
+            .coherent_l1(Duration::from_millis(750))
             .prefix("every_freshness_key")
     );
 }

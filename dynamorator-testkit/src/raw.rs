@@ -27,6 +27,31 @@ pub async fn get(client: &Client, table: &str, key: &str) -> Option<Attributes> 
         .item
 }
 
+/// Every key in the table, whatever its item holds (one scan, up to 1,000 pages).
+pub async fn scan_keys(client: &Client, table: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut start = None;
+    for _ in 0..1_000 {
+        let page = client
+            .scan()
+            .table_name(table)
+            .projection_expression("cache_id")
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("raw Scan");
+        keys.extend(page.items().iter().filter_map(|item| match item.get("cache_id") {
+            Some(AttributeValue::S(key)) => Some(key.clone()),
+            _ => None,
+        }));
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    keys
+}
+
 /// Writes attributes exactly as given.
 pub async fn put(client: &Client, table: &str, attributes: Attributes) {
     client

@@ -3,8 +3,8 @@
 //! worker prints one `<TAG> <event> <json>` line per step, which the parent reads with a
 //! deadline. A worker is killed when dropped, so a failing test leaves no orphan.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,8 @@ pub struct Worker {
     name: String,
     tag: &'static str,
     child: Child,
+    /// Where [`tell`](Worker::tell) writes: the worker's standard input.
+    stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
 }
 
@@ -37,13 +39,27 @@ impl Workers {
     ///
     /// When the worker cannot be started: the test fails.
     pub fn start(&self, name: &str, vars: &[(&str, String)]) -> Worker {
+        self.spawn(name, vars, &["--exact", self.entry, "--nocapture", "--test-threads=1"])
+    }
+
+    /// Starts this binary (a benchmark driver, not a test binary: no arguments) as a worker
+    /// named `name` with `vars`.
+    ///
+    /// # Panics
+    ///
+    /// When the worker cannot be started.
+    pub fn start_binary(&self, name: &str, vars: &[(&str, String)]) -> Worker {
+        self.spawn(name, vars, &[])
+    }
+
+    fn spawn(&self, name: &str, vars: &[(&str, String)], args: &[&str]) -> Worker {
         let exe = std::env::current_exe().unwrap_or_else(|e| panic!("the test binary: {e}"));
         let mut command = Command::new(exe);
         command
-            .args(["--exact", self.entry, "--nocapture", "--test-threads=1"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .stdin(Stdio::null());
+            .stdin(Stdio::piped());
         for (variable, value) in vars {
             command.env(format!("{}{variable}", self.prefix), value);
         }
@@ -53,6 +69,7 @@ impl Workers {
         let Some(stdout) = child.stdout.take() else {
             panic!("{name}: no stdout")
         };
+        let stdin = child.stdin.take();
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -65,6 +82,7 @@ impl Workers {
             name: name.to_owned(),
             tag: self.tag,
             child,
+            stdin,
             lines,
         }
     }
@@ -106,6 +124,48 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Sends the worker one line on its standard input (a command of a worker that reads them).
+    ///
+    /// # Panics
+    ///
+    /// When the worker's input is closed (it exited): the test fails.
+    pub fn tell(&mut self, line: &str) {
+        let Some(stdin) = self.stdin.as_mut() else {
+            panic!("{}: no stdin", self.name)
+        };
+        if let Err(error) = writeln!(stdin, "{line}").and_then(|()| stdin.flush()) {
+            panic!("{}: cannot tell it {line:?}: {error}", self.name);
+        }
+    }
+
+    /// Stops the worker (SIGSTOP) until [`resume`](Worker::resume): a process paused by the
+    /// system, a debugger or a long garbage-collection-like stall.
+    ///
+    /// # Panics
+    ///
+    /// When the signal cannot be sent: the test fails.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused worker run again (SIGCONT).
+    ///
+    /// # Panics
+    ///
+    /// When the signal cannot be sent: the test fails.
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else {
+            panic!("{}: pid out of range", self.name)
+        };
+        // SAFETY: kill(2) with a pid of our own child and a valid signal number.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{}: signal {signal} not sent", self.name);
     }
 
     /// Waits for the worker to exit successfully before `deadline`, else kills it and fails.
@@ -157,6 +217,7 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        // A paused worker is killed all the same (SIGKILL needs no SIGCONT).
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
             let _ = self.child.wait();

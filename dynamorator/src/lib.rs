@@ -240,7 +240,7 @@ pub use dynamorator_derive::Cached;
 /// | `in_impl` | flag: an associated function without `self` (see *Methods*) | implied by `&self` |
 /// | `prefix` | string | the function's path: its module path and name (`my_crate::reports::build`), or for a method its type's path and name (`my_crate::shop::Catalog::price`) |
 /// | `version` | whole number ≥ 1, part of the stored key | none |
-/// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `lease_*`, `fleet_clear_*`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `zstd`, `zstd_level`, `split`, `split_max_bytes`, `name`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
+/// | `ttl_*`, `stale_*`, `fail_safe_*`, `fail_safe_throttle_*`, `jitter_*`, `lease_*`, `fleet_clear_*`, `coherent_l1_ms`, `soft_timeout_ms`, `hard_timeout_ms`, `compress`, `compress_threshold`, `zstd`, `zstd_level`, `split`, `split_max_bytes`, `name`, `l1` | as in [`Cached`](trait@Cached)'s `#[cache(...)]` (`hard_timeout_ms` only with a `Result` return) | as there |
 /// | `crate` | string: the path of the dynamorator crate in generated code, for one renamed in `Cargo.toml` or re-exported (`crate = "my_dynamorator"`) | `::dynamorator` |
 ///
 /// **The key** is `{prefix}:{hash}` (or `{prefix}:v{version}:{hash}`), where `hash` is the hex

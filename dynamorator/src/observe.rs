@@ -27,6 +27,10 @@ pub(crate) mod names {
     pub(crate) const STORE_SKIPPED: &str = "dynamorator_cache_store_skipped_total";
     pub(crate) const LEASES_TAKEN: &str = "dynamorator_cache_leases_taken_total";
     pub(crate) const LEASE_WAITS: &str = "dynamorator_cache_lease_waits_total";
+    pub(crate) const INVALIDATIONS: &str = "dynamorator_cache_invalidations_total";
+    pub(crate) const FEED_POLLS: &str = "dynamorator_cache_feed_polls_total";
+    pub(crate) const FEED_RESETS: &str = "dynamorator_cache_l1_resets_total";
+    pub(crate) const FEED_DELAY: &str = "dynamorator_cache_invalidation_delay_seconds";
     pub(crate) const L1_ENTRIES: &str = "dynamorator_cache_l1_entries";
     pub(crate) const L1_BYTES: &str = "dynamorator_cache_l1_bytes";
 
@@ -73,6 +77,16 @@ impl Tally {
             local: AtomicU64::new(0),
             #[cfg(feature = "metrics")]
             exported: metrics::counter!(name, labels(cache, extra)),
+        }
+    }
+
+    /// A tally for [`CacheStats`](crate::CacheStats) only, not exported (a sum the exported
+    /// histogram beside it already carries).
+    pub(crate) fn local() -> Self {
+        Tally {
+            local: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            exported: metrics::Counter::noop(),
         }
     }
 
@@ -146,6 +160,16 @@ impl Timing {
         #[cfg(not(feature = "metrics"))]
         let _ = watch;
         output
+    }
+}
+
+impl Timing {
+    /// Records a duration measured elsewhere, in milliseconds.
+    pub(crate) fn record_ms(&self, ms: i64) {
+        #[cfg(feature = "metrics")]
+        self.exported.record(ms as f64 / 1_000.0);
+        #[cfg(not(feature = "metrics"))]
+        let _ = ms;
     }
 }
 

@@ -42,6 +42,9 @@ impl Fault {
 pub struct Faults {
     rate: f64,
     kinds: Vec<Fault>,
+    /// Only requests of these DynamoDB operations (`UpdateItem`, ...) are drawn for; empty:
+    /// every request.
+    operations: Vec<String>,
     pub(crate) stall: Duration,
     rng: Mutex<fastrand::Rng>,
 }
@@ -62,6 +65,7 @@ impl Faults {
         Faults {
             rate: rate.clamp(0.0, 1.0),
             kinds: kinds.to_vec(),
+            operations: Vec::new(),
             stall: Duration::from_secs(2),
             rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         }
@@ -74,9 +78,21 @@ impl Faults {
         self
     }
 
-    /// Draws the fate of the next request.
-    pub(crate) fn draw(&self) -> Option<Fault> {
+    /// Faults only requests of these DynamoDB operations (their `X-Amz-Target`, e.g.
+    /// `UpdateItem`); the others pass untouched.
+    pub fn on_operations(mut self, operations: &[&str]) -> Self {
+        self.operations = operations.iter().map(|op| op.to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// Draws the fate of the next request, of `operation` (lowercase) if known.
+    pub(crate) fn draw(&self, operation: Option<&str>) -> Option<Fault> {
         if self.kinds.is_empty() || self.rate <= 0.0 {
+            return None;
+        }
+        if !self.operations.is_empty()
+            && !operation.is_some_and(|op| self.operations.iter().any(|o| o == op))
+        {
             return None;
         }
         let mut rng = self
@@ -98,12 +114,20 @@ mod tests {
     fn the_rate_and_the_seed_hold() {
         let draws = |seed| {
             let faults = Faults::all(0.1, seed);
-            (0..10_000).map(|_| faults.draw()).collect::<Vec<_>>()
+            (0..10_000).map(|_| faults.draw(None)).collect::<Vec<_>>()
         };
         let first = draws(7);
         assert_eq!(first, draws(7), "same seed, same faults");
         let injected = first.iter().filter(|f| f.is_some()).count();
         assert!((800..1_200).contains(&injected), "{injected} of 10,000");
-        assert!(Faults::none().draw().is_none());
+        assert!(Faults::none().draw(None).is_none());
+    }
+
+    #[test]
+    fn faults_on_operations_leave_the_others_alone() {
+        let faults = Faults::all(1.0, 1).on_operations(&["UpdateItem"]);
+        assert!(faults.draw(Some("updateitem")).is_some());
+        assert!(faults.draw(Some("putitem")).is_none());
+        assert!(faults.draw(None).is_none());
     }
 }

@@ -154,13 +154,13 @@ impl State {
         *self.latency.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn draw(&self) -> (Option<Fault>, Duration) {
+    fn draw(&self, request: &[u8]) -> (Option<Fault>, Duration) {
         let faults = self
             .faults
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let fault = faults.draw();
+        let fault = faults.draw(operation(request).as_deref());
         if let Some(fault) = fault {
             *self
                 .injected
@@ -171,6 +171,20 @@ impl State {
         }
         (fault, faults.stall)
     }
+}
+
+/// The DynamoDB operation of a request, lowercase (`updateitem`), from its `X-Amz-Target`
+/// header (`DynamoDB_20120810.UpdateItem`).
+fn operation(request: &[u8]) -> Option<String> {
+    let end = request
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+    head.lines().find_map(|line| {
+        let value = line.strip_prefix("x-amz-target:")?;
+        Some(value.trim().rsplit('.').next()?.to_owned())
+    })
 }
 
 async fn accept(listener: TcpListener, state: Arc<State>) {
@@ -203,7 +217,7 @@ async fn serve(client: TcpStream, state: Arc<State>) {
     let mut upstream: Option<Upstream> = None;
     while let Ok(Some(request)) = read_message(&mut client_read).await {
         state.requests.fetch_add(1, Ordering::Relaxed);
-        let (fault, stall) = state.draw();
+        let (fault, stall) = state.draw(&request);
         let answer = match fault {
             Some(Fault::DropBeforeForward) => return,
             Some(Fault::InternalError) => {

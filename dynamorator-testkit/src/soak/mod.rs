@@ -19,7 +19,7 @@ mod report;
 mod sampler;
 mod tally;
 pub mod workload;
-mod zipf;
+pub mod zipf;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

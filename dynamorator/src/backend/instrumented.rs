@@ -16,6 +16,7 @@ use super::{
 use crate::Error;
 use crate::format::StoredItem;
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 use crate::observe::{Stopwatch, error_kind, store};
 
 /// The `db.system.name` of a DynamoDB table.
@@ -312,6 +313,27 @@ impl Backend for Instrumented {
             Subject::Key(key),
             self.inner.set_expiry(key, expires_at, require, learn_parts),
             none,
+        ))
+    }
+
+    fn feed_append<'a>(&'a self, append: &'a FeedAppend) -> BoxFuture<'a, Result<Appended, Error>> {
+        Box::pin(self.observe(
+            "UpdateItem",
+            Subject::Key(&append.key),
+            self.inner.feed_append(append),
+            none,
+        ))
+    }
+
+    fn feed_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<FeedItem>, Error>> {
+        Box::pin(self.observe(
+            "BatchGetItem",
+            Subject::Batch(keys.len()),
+            self.inner.feed_read(keys),
+            |items: &Vec<FeedItem>| Rows {
+                returned: Some(items.len()),
+                unprocessed: 0,
+            },
         ))
     }
 }

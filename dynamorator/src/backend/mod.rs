@@ -16,6 +16,7 @@ use std::pin::Pin;
 use crate::Error;
 use crate::format::StoredItem;
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 
 /// A boxed future, so the trait stays object-safe.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -172,6 +173,15 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
         key: &'a str,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<(), Error>>;
+
+    /// Appends to a change feed item (creating it): its entries, or, past its cap, only how
+    /// many did not fit ([`FeedItem::apply`](crate::format::feed::FeedItem::apply)); sets its
+    /// `ttl`.
+    fn feed_append<'a>(&'a self, append: &'a FeedAppend) -> BoxFuture<'a, Result<Appended, Error>>;
+
+    /// Reads up to 100 distinct change feed items by key, strongly consistent; absent ones are
+    /// left out.
+    fn feed_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<FeedItem>, Error>>;
 
     /// Reads one page of at most `limit` whole items, expired ones included, starting after
     /// `start`.

@@ -24,6 +24,7 @@ use crate::{Cache, CacheConfig, Store};
 /// | `refresh_batch_max` | whole number ≥ 1: [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 100 |
 /// | `lease_mins` / `lease_secs` | as `ttl_*`: one load per key across processes, with leases this long ([`leases`](CacheConfig::leases)) | off |
 /// | `fleet_clear_mins` / `fleet_clear_secs` | as `ttl_*`: [`Cache::clear`] for the fleet, each process checking this often ([`fleet_clear`](CacheConfig::fleet_clear)) | off |
+/// | `coherent_l1_ms` | whole milliseconds ≥ 1: other processes' writes reach this L1 within this poll ([`coherent_l1`](CacheConfig::coherent_l1)) | off |
 /// | `compress` | flag | the store's setting |
 /// | `compress_threshold` | whole bytes; implies `compress` | the store's (1024) |
 /// | `zstd` | flag: compress with zstd instead of gzip (implies `compress`; see [`CacheConfig::zstd`](crate::CacheConfig::zstd)) | the store's setting |

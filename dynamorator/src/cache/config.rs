@@ -24,6 +24,7 @@ use crate::{CodecOptions, Ttl};
 /// | [`refresh_window`](CacheConfig::refresh_window), [`refresh_batch_max`](CacheConfig::refresh_batch_max) | 10 ms, 100 keys |
 /// | [`leases`](CacheConfig::leases): one load per key across processes | off |
 /// | [`fleet_clear`](CacheConfig::fleet_clear): [`Cache::clear`](crate::Cache::clear) in O(1) | off |
+/// | [`coherent_l1`](CacheConfig::coherent_l1): other processes' writes reach this L1 within a poll | off |
 /// | [`codec`](CacheConfig::codec): whole [`CodecOptions`] | the store's |
 /// | [`compress`](CacheConfig::compress), [`compress_threshold`](CacheConfig::compress_threshold), [`zstd`](CacheConfig::zstd), [`zstd_level`](CacheConfig::zstd_level): one setting of them | the store's |
 /// | [`split`](CacheConfig::split), [`split_max_bytes`](CacheConfig::split_max_bytes): one setting of them | the store's |
@@ -210,6 +211,33 @@ impl CacheConfig {
     /// ```
     pub fn fleet_clear(mut self, poll: Duration) -> Self {
         self.freshness.generation_poll = Some(poll);
+        self
+    }
+
+    /// Coherent L1s across processes: every write, delete and read-through load through this
+    /// cache (in any process, on DynamoDB or a shared file) is appended to a change feed kept
+    /// in the same table, and before this process answers from its L1 it reads the feed if it
+    /// last did `poll` ago or more, dropping the keys others changed. So no process serves a
+    /// value from its L1 longer than `poll` plus one round trip after another process replaced
+    /// or deleted it. Default: off (the L1 is stale across processes until its TTL).
+    ///
+    /// Every process of the cache must turn it on for its writes to be seen. The cost: one
+    /// extra small write per write call (one per shard, of 4, a batch touches), and, per
+    /// process with an L1 that is read, one strongly consistent read of 12 to 16 feed items
+    /// per `poll` (a 1 s poll: about $4.50 a month on demand); an idle process reads nothing. A process that cannot vouch for its L1 (a
+    /// poll failed, it was paused for more than 15 s, more than 64 keys of one shard changed
+    /// in one second) empties it and goes on; the feed never fails an operation. The README's
+    /// "Consistency model" says what a process sees, and the `fleet` guide what it costs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use dynamorator::{CacheConfig, L1Config};
+    /// let config = CacheConfig::new()
+    ///     .l1(L1Config::new().ttl(dynamorator::Ttl::hours(1)))
+    ///     .coherent_l1(Duration::from_secs(1));
+    /// ```
+    pub fn coherent_l1(mut self, poll: Duration) -> Self {
+        self.freshness.feed_poll = Some(poll);
         self
     }
 

@@ -34,6 +34,9 @@ pub(crate) struct FreshnessSettings {
     /// With `Some`, the cache has a generation ([`Cache::clear`](crate::Cache::clear)) that
     /// each process reads again at most this often.
     pub(crate) generation_poll: Option<Duration>,
+    /// With `Some`, writes go to the change feed, and a process polls it at most this often
+    /// before its L1 answers (coherent L1s).
+    pub(crate) feed_poll: Option<Duration>,
 }
 
 impl Default for FreshnessSettings {
@@ -49,6 +52,7 @@ impl Default for FreshnessSettings {
             refresh_batch_max: DEFAULT_REFRESH_BATCH_MAX,
             lease: None,
             generation_poll: None,
+            feed_poll: None,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! store; nothing below knows of it.
 
 mod cached;
+mod coherence;
 mod config;
 mod engine;
 mod freshness;
@@ -21,6 +22,7 @@ use serde::de::DeserializeOwned;
 
 use crate::codec::Codec;
 use crate::{Store, Ttl};
+use coherence::Coherence;
 use engine::Engine;
 use fleet::Generation;
 use freshness::FreshnessSettings;
@@ -40,6 +42,8 @@ struct Shared<T> {
     l1: L1<T>,
     /// The cache's generation, for fleet-wide clear.
     generation: Generation,
+    /// The change feed's state, for coherent L1s.
+    coherence: Coherence,
     engine: Engine<T>,
 }
 
@@ -49,6 +53,7 @@ impl<T: Serialize + Send + Sync + 'static> Shared<T> {
             counters: Counters::new(&config.metrics_name(), config.l1_weighs_bytes()),
             l1: L1::new(config.l1.as_ref(), store.clock()),
             generation: Generation::default(),
+            coherence: Coherence::default(),
             engine: Engine::new(store),
         }
     }
@@ -273,6 +278,14 @@ where
             l1_entries: self.shared.l1.size().0,
             ..self.engine().sizes(self.store.now())
         }
+    }
+
+    /// Not public API: the invalidation delays (milliseconds) this cache measured since the
+    /// last call, up to 100,000, for the fleet benchmark (`__bench-hooks`).
+    #[cfg(feature = "__bench-hooks")]
+    #[doc(hidden)]
+    pub fn __take_invalidation_delays(&self) -> Vec<u32> {
+        self.shared.coherence.take_delays()
     }
 
     fn counters(&self) -> &Counters {

@@ -62,7 +62,7 @@ where
     #[must_use = "the value read, or why it could not be"]
     pub async fn get_arc(&self, key: &str) -> Result<Option<Arc<T>>, Error> {
         self.keys.validate(key)?;
-        self.generation().await;
+        self.catch_up().await;
         // The hit returns here, before the miss path's future is made.
         match self.shared.l1.lookup(key, self.counters()) {
             Lookup::Hit(held) => return Ok(Some(held.value)),
@@ -145,7 +145,7 @@ where
         for key in &keys {
             self.keys.validate(key.as_ref())?;
         }
-        self.generation().await;
+        self.catch_up().await;
         let (found, failed) = self
             .shared
             .l1

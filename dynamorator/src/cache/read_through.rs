@@ -118,11 +118,11 @@ where
     }
 
     /// What [`get_arc_or_insert_with`](Cache::get_arc_or_insert_with) answers for `key` when
-    /// it answers at once from the L1 (a valid key, no generation poll due, a fresh value held),
-    /// counted and traced as that call; `None` when it would do anything else, which then
-    /// decides. For callers that keep their loader unbuilt until it may run (`#[memoize]`).
+    /// it answers at once from the L1 (a valid key, no generation or feed poll due, a fresh
+    /// value held), counted and traced as that call; `None` when it would do anything else,
+    /// which then decides. For callers that keep their loader unbuilt until it may run (`#[memoize]`).
     pub(crate) fn fresh_hit(&self, key: &str) -> Option<Arc<T>> {
-        if self.keys.validate(key).is_err() || self.generation_due() {
+        if self.keys.validate(key).is_err() || self.generation_due() || self.feed_due() {
             return None;
         }
         let value = self.shared.l1.fresh(key, self.counters())?;

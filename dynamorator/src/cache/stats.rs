@@ -66,6 +66,25 @@ pub struct CacheStats {
     pub leases_taken: u64,
     /// Keys a call waited for because another process held their lease.
     pub lease_waits: u64,
+    /// Keys this cache told other processes' L1s about through the change feed
+    /// ([`CacheConfig::coherent_l1`](crate::CacheConfig::coherent_l1)).
+    pub invalidations_sent: u64,
+    /// Keys other processes changed that this cache dropped from its L1 (read from the feed; a
+    /// key changed several times between two polls counts once).
+    pub invalidations_received: u64,
+    /// Polls of the change feed (each one read of a few feed items).
+    pub feed_polls: u64,
+    /// Change feed reads and writes that failed or were skipped by the open circuit breaker:
+    /// the L1 then falls back to its TTL; never an error to the caller.
+    pub feed_errors: u64,
+    /// Times the L1 was emptied because it could not be vouched for: a failed poll, polls
+    /// resuming after failing, a process further behind than the feed reaches back (paused),
+    /// or a feed item too full to name every change.
+    pub l1_resets: u64,
+    /// The sum of the invalidation delays of `invalidations_received`, in milliseconds: from
+    /// the write (by the writer's clock) to the key being dropped here. Divided by
+    /// `invalidations_received`, the mean delay.
+    pub invalidation_delay_ms_total: u64,
     /// Entries in the L1 now (approximate while it is being written).
     pub l1_entries: u64,
     /// The L1's weighted size now: the bytes of memory its entries occupy (estimated; see
@@ -100,6 +119,15 @@ pub(crate) struct Counters {
     pub(crate) store_skipped: Tally,
     pub(crate) leases_taken: Tally,
     pub(crate) lease_waits: Tally,
+    pub(crate) invalidations_sent: Tally,
+    pub(crate) invalidations_received: Tally,
+    pub(crate) feed_polls: Tally,
+    pub(crate) feed_errors: Tally,
+    pub(crate) feed_resets: Tally,
+    /// The sum of invalidation delays, in milliseconds.
+    pub(crate) feed_delay_ms: Tally,
+    /// Invalidation delays, as a histogram (with the `metrics` feature).
+    pub(crate) feed_delay: Timing,
     /// Loader call durations.
     pub(crate) loader_duration: Timing,
     /// The L1's size, as gauges: set on every L1 miss and on [`Cache::stats`](crate::Cache::stats).
@@ -150,6 +178,13 @@ impl Counters {
             store_skipped: tally(names::STORE_SKIPPED, &[]),
             leases_taken: tally(names::LEASES_TAKEN, &[]),
             lease_waits: tally(names::LEASE_WAITS, &[]),
+            invalidations_sent: tally(names::INVALIDATIONS, &[("direction", "sent")]),
+            invalidations_received: tally(names::INVALIDATIONS, &[("direction", "received")]),
+            feed_polls: tally(names::FEED_POLLS, &[]),
+            feed_errors: tally(names::CACHE_ERRORS, &[("layer", "feed"), ("kind", "request")]),
+            feed_resets: tally(names::FEED_RESETS, &[]),
+            feed_delay_ms: Tally::local(),
+            feed_delay: Timing::new(name, names::FEED_DELAY, &[]),
             loader_duration: Timing::new(name, names::LOADER_DURATION, &[]),
             l1_entries: Level::new(name, names::L1_ENTRIES, &[]),
             l1_bytes: Level::new(name, names::L1_BYTES, &[]),
@@ -187,6 +222,12 @@ impl Counters {
             store_skipped: self.store_skipped.get(),
             leases_taken: self.leases_taken.get(),
             lease_waits: self.lease_waits.get(),
+            invalidations_sent: self.invalidations_sent.get(),
+            invalidations_received: self.invalidations_received.get(),
+            feed_polls: self.feed_polls.get(),
+            feed_errors: self.feed_errors.get(),
+            l1_resets: self.feed_resets.get(),
+            invalidation_delay_ms_total: self.feed_delay_ms.get(),
             l1_entries: 0,
             l1_weighted_size: 0,
         }

@@ -52,6 +52,8 @@ where
         }
         let failed: HashSet<&str> = result.as_ref().err().map(|_| key).into_iter().collect();
         self.write_through(vec![written], &failed);
+        // A failed write may still have landed (a timeout): others drop the key all the same.
+        self.publish([key]).await;
         result
     }
 
@@ -129,6 +131,10 @@ where
                 self.shared.l1.invalidate(key);
             }
         }
+        // A newer version refused this one: nothing changed, nothing to tell.
+        if !matches!(result, Ok(false)) {
+            self.publish([key]).await;
+        }
         result
     }
 
@@ -156,6 +162,7 @@ where
         if result.is_err() {
             self.counters().store_errors.add(1);
         }
+        self.publish([key]).await;
         result
     }
 
@@ -191,6 +198,7 @@ where
             .map(drop);
         let result = result.map_err(|error| self.keys.unprefix_error(error));
         self.counters().store_errors.add(failed_keys(&result).len());
+        self.publish(keys.iter().map(String::as_str)).await;
         result
     }
 
@@ -215,7 +223,9 @@ where
             Err(_) => written.iter().map(|w| w.key.clone()).collect(),
         };
         self.counters().store_errors.add(failed.len());
+        let keys: Vec<String> = written.iter().map(|w| w.key.clone()).collect();
         self.write_through(written, &failed.iter().map(String::as_str).collect());
+        self.publish(keys.iter().map(String::as_str)).await;
         result
     }
 

@@ -27,6 +27,14 @@ pub(crate) const FRESH_UNTIL: &str = "fresh_until";
 pub(crate) const GENERATION: &str = "generation";
 /// The version of an ordered write; of a counter (a typed cache's generation), its count.
 pub(crate) const VERSION: &str = "version";
+/// A change feed item's (`feed.rs`): the entries appended (SS), how many were appended (N),
+/// and how many did not fit (N). No value attribute: to the Python package it is a miss.
+#[cfg(feature = "dynamodb")]
+pub(crate) const FEED_ENTRIES: &str = "feed_entries";
+#[cfg(feature = "dynamodb")]
+pub(crate) const FEED_COUNT: &str = "feed_count";
+#[cfg(feature = "dynamodb")]
+pub(crate) const FEED_OVERFLOW: &str = "feed_overflow";
 /// A lease: until when (epoch milliseconds) and whose. Only DynamoDB stores leases; the
 /// embedded backend keeps them beside its items.
 #[cfg(feature = "dynamodb")]

@@ -5,6 +5,7 @@
 
 pub(crate) mod attr;
 pub(crate) mod condition;
+pub(crate) mod feed;
 mod item;
 pub(crate) mod split;
 

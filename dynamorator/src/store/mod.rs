@@ -262,3 +262,5 @@ mod condition_cases;
 mod conditional;
 
 mod parts;
+
+mod feed;

@@ -5,6 +5,7 @@ mod batch_get_request;
 mod body_tap;
 mod condition;
 mod errors;
+mod feed;
 mod item_fields;
 mod response_json;
 mod table;
@@ -24,6 +25,7 @@ use super::{
 };
 use crate::Error;
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 use crate::format::{StoredItem, attr};
 use crate::observe::store;
 use attributes::{Attributes, key_attributes, to_attributes};
@@ -611,5 +613,13 @@ impl Backend for DynamoDbBackend {
         start: Option<&'a str>,
     ) -> BoxFuture<'a, Result<ItemPage, Error>> {
         Box::pin(self.scan_whole_items(segment, limit, start))
+    }
+
+    fn feed_append<'a>(&'a self, append: &'a FeedAppend) -> BoxFuture<'a, Result<Appended, Error>> {
+        Box::pin(self.append_to_feed(append))
+    }
+
+    fn feed_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<FeedItem>, Error>> {
+        Box::pin(self.read_feed(keys))
     }
 }

@@ -2,9 +2,9 @@
 //! replacement, key-ordered pages with a resume key), so everything runs with no server.
 //! Kept in a file across runs, it is the [`file`](mod@file) backend instead, with the same semantics.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Mutex, PoisonError, RwLock};
 
 mod condition;
 pub(crate) mod file;
@@ -13,15 +13,24 @@ mod leases;
 use crate::Error;
 use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, WriteOp};
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 use crate::format::{Payload, StoredItem};
 pub(crate) use condition::holds;
 use leases::Leases;
+
+/// Past this many change feed items, those long expired are dropped.
+const FEED_PRUNE_AT: usize = 4096;
+/// How long before the newest feed item's expiry an expired one is still kept.
+const FEED_KEEP_SECS: i64 = 600;
 
 /// Items by key, in key order so pages resume where they stopped.
 #[derive(Debug, Default)]
 pub(crate) struct EmbeddedBackend {
     items: RwLock<BTreeMap<String, StoredItem>>,
     leases: Leases,
+    /// Change feed items with their `ttl`, apart from the values, as DynamoDB's scans of
+    /// values skip them.
+    feed: Mutex<HashMap<String, (FeedItem, i64)>>,
 }
 
 impl EmbeddedBackend {
@@ -220,5 +229,34 @@ impl Backend for EmbeddedBackend {
     ) -> BoxFuture<'a, Result<ItemPage, Error>> {
         let page = self.item_page(limit, start);
         Box::pin(async move { Ok(page) })
+    }
+
+    fn feed_append<'a>(&'a self, append: &'a FeedAppend) -> BoxFuture<'a, Result<Appended, Error>> {
+        let mut feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        if feed.len() >= FEED_PRUNE_AT {
+            // Feed items are written in time order: those that expired well before the newest
+            // one's expiry are read by nobody (no clock needed to tell).
+            let horizon = append.expires_at.saturating_sub(FEED_KEEP_SECS);
+            feed.retain(|_, (_, expires_at)| *expires_at >= horizon);
+        }
+        let (item, expires_at) = feed.entry(append.key.clone()).or_insert_with(|| {
+            let item = FeedItem {
+                key: append.key.clone(),
+                ..FeedItem::default()
+            };
+            (item, append.expires_at)
+        });
+        *expires_at = append.expires_at;
+        let appended = item.apply(append);
+        Box::pin(async move { Ok(appended) })
+    }
+
+    fn feed_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<FeedItem>, Error>> {
+        let feed = self.feed.lock().unwrap_or_else(PoisonError::into_inner);
+        let items = keys
+            .iter()
+            .filter_map(|key| feed.get(key).map(|(item, _)| item.clone()))
+            .collect();
+        Box::pin(async move { Ok(items) })
     }
 }

@@ -38,7 +38,7 @@ where
         keys: Vec<String>,
         load: BatchLoad<T>,
     ) -> Result<HashMap<String, Arc<T>>, Error> {
-        self.generation().await;
+        self.catch_up().await;
         let mark = self.engine().claims.mark();
         let now = self.store.now();
         let (mut batch, stale, missing) = self.read_and_class(keys, now).await;

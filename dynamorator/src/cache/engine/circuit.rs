@@ -44,6 +44,13 @@ impl Circuit {
         now >= open_until && !self.probing.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether the circuit is closed at `now`, without taking the one probe of an open circuit
+    /// past its cool-down (for requests that do not report their outcome: the change feed's).
+    pub(crate) fn admits_quietly(&self, now: i64) -> bool {
+        let open_until = self.open_until.load(Ordering::Acquire);
+        open_until == 0 || now >= open_until
+    }
+
     /// Records a store request's outcome; true when this failure opened the circuit.
     pub(crate) fn record(&self, outcome: Result<(), &Error>, now: i64) -> bool {
         match outcome {

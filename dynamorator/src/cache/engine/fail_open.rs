@@ -47,6 +47,7 @@ where
             return None;
         }
         let now = self.store.now();
+        let before = self.shared.l1.changes();
         match self.fetch_from_store(key, self.freshness.grace()).await {
             Ok(found) => {
                 self.record_store(Ok(()));
@@ -56,7 +57,7 @@ where
                 if held.freshness != Freshness::Expired {
                     self.shared
                         .l1
-                        .insert(key.to_owned(), held.value.clone(), horizons);
+                        .insert_read(before, key.to_owned(), held.value.clone(), horizons);
                 }
                 Some(held)
             }
@@ -150,6 +151,7 @@ where
                     warn_fail_open("read-through", key, &error);
                 }
             }
+            self.publish([key]).await;
         }
         self.shared
             .l1
@@ -219,6 +221,7 @@ where
                     stored.clear();
                 }
             }
+            self.publish(held.iter().map(|(key, ..)| key.as_str())).await;
         }
         for (key, value, horizons) in held {
             self.shared.l1.insert(key, value, horizons);

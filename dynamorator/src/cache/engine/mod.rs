@@ -55,7 +55,7 @@ pub(crate) struct Engine<T> {
     refreshes: Arc<Refreshes<T>>,
     background: Arc<Background>,
     /// The store's breaker, shared with every cache of the store.
-    circuit: Arc<Circuit>,
+    pub(in crate::cache) circuit: Arc<Circuit>,
 }
 
 impl<T> Engine<T> {

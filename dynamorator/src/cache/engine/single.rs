@@ -37,7 +37,7 @@ where
         V: Into<Loaded<T>>,
         E: std::error::Error + Send + Sync + 'static,
     {
-        self.generation().await;
+        self.catch_up().await;
         let known_absent = match self.shared.l1.lookup(key, self.counters()) {
             Lookup::Hit(held) => {
                 let state = self

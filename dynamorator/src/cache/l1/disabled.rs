@@ -48,6 +48,10 @@ impl<T> Layer<T> {
         match self.never {}
     }
 
+    pub(crate) fn keys(&self) -> Vec<String> {
+        match self.never {}
+    }
+
     pub(crate) fn size(&self) -> (u64, u64) {
         match self.never {}
     }

@@ -20,6 +20,7 @@ mod footprint;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -75,6 +76,10 @@ fn peek<T: Serialize + Send + Sync + 'static>(layer: &Layer<T>, key: &str) -> Lo
 /// A cache's L1, on or off.
 pub(crate) struct L1<T> {
     layer: Option<Layer<T>>,
+    /// Moves on whenever keys are dropped because another process changed them (or the whole
+    /// L1 is): a store read that began before must not fill the L1 with what it read, which
+    /// may be the value just replaced.
+    changes: AtomicU64,
 }
 
 impl<T: Serialize + Send + Sync + 'static> L1<T> {
@@ -82,6 +87,7 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
     pub(crate) fn new(config: Option<&L1Config>, clock: &Clock) -> Self {
         L1 {
             layer: config.and_then(|config| Layer::new(config, clock)),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -143,17 +149,20 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
                 Lookup::Absent => return Ok(None),
                 Lookup::Unknown => {}
             }
+            let before = self.changes();
             match fetch().await? {
                 Some(decoded) => {
                     let horizons = decoded.horizons;
                     let held = Held::read(decoded, now);
-                    if held.freshness != Freshness::Expired {
+                    if held.freshness != Freshness::Expired && self.unchanged_since(before) {
                         layer.insert(key.to_owned(), held.value.clone(), horizons);
                     }
                     Ok(Some(held))
                 }
                 None => {
-                    layer.insert_absent(key.to_owned());
+                    if self.unchanged_since(before) {
+                        layer.insert_absent(key.to_owned());
+                    }
                     Ok(None)
                 }
             }
@@ -222,8 +231,10 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         }
         // The call goes on to the store: a moment to refresh the size gauges.
         counters.l1_size(layer.size());
+        let before = self.changes();
         let (fetched, failed) = fetch(missing.iter().map(|key| (*key).to_owned()).collect()).await;
-        if layer.remembers_misses() {
+        let fill = self.unchanged_since(before);
+        if fill && layer.remembers_misses() {
             let unread: HashSet<&str> = failed
                 .iter()
                 .flat_map(|failure| failure.keys.iter().map(String::as_str))
@@ -237,12 +248,63 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         for (key, decoded) in fetched {
             let horizons = decoded.horizons;
             let held = Held::read(decoded, now);
-            if held.freshness != Freshness::Expired {
+            if fill && held.freshness != Freshness::Expired {
                 layer.insert(key.clone(), held.value.clone(), horizons);
             }
             found.insert(key, keep(held));
         }
         (found, failed)
+    }
+
+    /// Where the L1's changes stand: taken before a store read whose value may fill it.
+    pub(crate) fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Whether no key was dropped for another process's change since `before` was taken, so a
+    /// value read meanwhile may be held.
+    pub(crate) fn unchanged_since(&self, before: u64) -> bool {
+        self.changes() == before
+    }
+
+    /// Holds a value read from the store if nothing was dropped for another process's change
+    /// since the read began (`before`, from [`changes`](Self::changes)).
+    pub(crate) fn insert_read(&self, before: u64, key: String, value: Arc<T>, horizons: Horizons) {
+        if self.unchanged_since(before) {
+            self.insert(key, value, horizons);
+        }
+    }
+
+    /// Drops keys another process changed; reads in flight will not hold what they read.
+    pub(crate) fn drop_changed<'k>(&self, keys: impl IntoIterator<Item = &'k String>) {
+        let Some(layer) = &self.layer else {
+            return;
+        };
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        for key in keys {
+            layer.invalidate(key);
+        }
+    }
+
+    /// Drops every key for which `changed` says so (a walk of the L1: for keys named by their
+    /// digest); reads in flight will not hold what they read.
+    pub(crate) fn drop_changed_where(&self, changed: impl Fn(&str) -> bool) {
+        let Some(layer) = &self.layer else {
+            return;
+        };
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        for key in layer.keys() {
+            if changed(&key) {
+                layer.invalidate(&key);
+            }
+        }
+    }
+
+    /// Empties the L1 because it cannot be vouched for; reads in flight will not hold what
+    /// they read.
+    pub(crate) fn reset(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        self.invalidate_all();
     }
 
     /// Holds `value` for the key, until the sooner of the L1's TTL and the item's expiry;
@@ -284,5 +346,43 @@ impl<T: Serialize + Send + Sync + 'static> L1<T> {
         self.layer
             .as_ref()
             .map_or(0, |layer| layer.reads().in_flight())
+    }
+}
+
+#[cfg(all(test, feature = "l1"))]
+mod tests {
+    use super::*;
+    use crate::Ttl;
+
+    fn decoded(value: u32) -> Decoded<u32> {
+        Decoded {
+            value,
+            horizons: Horizons::after(1_000, Ttl::hours(1), None, 0),
+            generation: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_read_that_met_another_process_change_is_returned_but_not_held() {
+        let l1: L1<u32> = L1::new(Some(&L1Config::new()), &Clock::manual());
+        let counters = Counters::new("t", true);
+        let held = l1
+            .fetch("k", 1_000, || async {
+                // The feed drops `k` while its store read is in flight.
+                l1.drop_changed(&["k".to_owned()]);
+                Ok(Some(decoded(1)))
+            })
+            .await
+            .unwrap();
+        assert_eq!(held.map(|held| *held.value), Some(1), "the caller gets what was read");
+        assert!(matches!(l1.lookup("k", &counters), Lookup::Unknown), "not held");
+
+        let before = l1.changes();
+        l1.reset();
+        l1.insert_read(before, "k".to_owned(), Arc::new(2), decoded(2).horizons);
+        assert!(matches!(l1.lookup("k", &counters), Lookup::Unknown));
+        let before = l1.changes();
+        l1.insert_read(before, "k".to_owned(), Arc::new(3), decoded(3).horizons);
+        assert!(matches!(l1.lookup("k", &counters), Lookup::Hit(_)));
     }
 }

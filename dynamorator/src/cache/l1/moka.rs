@@ -199,6 +199,11 @@ impl<T: Serialize + Send + Sync + 'static> Layer<T> {
         self.entries.invalidate_all();
     }
 
+    /// The keys held now (a walk of every entry).
+    pub(crate) fn keys(&self) -> Vec<String> {
+        self.entries.iter().map(|(key, _)| (*key).clone()).collect()
+    }
+
     /// Entries and weighted size now.
     pub(crate) fn size(&self) -> (u64, u64) {
         self.entries.run_pending_tasks();

@@ -26,6 +26,7 @@ use super::sweep::Tasks;
 use crate::backend::embedded::holds;
 use crate::backend::{BatchGetPage, ItemPage, LeaseRequest, ScanPage, WriteOp};
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 use crate::format::{Payload, SplitHead, StoredItem};
 use crate::{Clock, CorruptReason, Error};
 
@@ -523,6 +524,81 @@ impl Db {
         }
     }
 
+    /// Appends to a change feed item, in one transaction: the cap is checked against what
+    /// every process appended.
+    pub(super) fn feed_append(&self, append: &FeedAppend, wait: Wait) -> Outcome<Appended> {
+        self.write_with(wait, WRITE, |transaction| {
+            let stored = transaction
+                .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?
+                .query_row([&append.key], |row| {
+                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                })
+                .optional()?;
+            let mut item = match stored {
+                // Entries that do not read as a list of strings count as none: the item still
+                // takes appends, and its count still says how full it is.
+                Some((count, overflow, entries)) => FeedItem {
+                    key: append.key.clone(),
+                    entries: serde_json::from_str(&entries).unwrap_or_default(),
+                    count: u64::try_from(count).unwrap_or(0),
+                    overflow: u64::try_from(overflow).unwrap_or(0),
+                },
+                None => FeedItem::default(),
+            };
+            let appended = item.apply(append);
+            let entries = serde_json::to_string(&item.entries).unwrap_or_else(|_| "[]".into());
+            transaction
+                .prepare_cached(
+                    "INSERT INTO feed (key, expires_at, count, overflow, entries)
+                     VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at,
+                         count = excluded.count, overflow = excluded.overflow,
+                         entries = excluded.entries",
+                )?
+                .execute(params![
+                    append.key,
+                    append.expires_at,
+                    i64::try_from(item.count).unwrap_or(i64::MAX),
+                    i64::try_from(item.overflow).unwrap_or(i64::MAX),
+                    entries
+                ])?;
+            Ok(appended)
+        })
+    }
+
+    /// Change feed items by key, read at one moment.
+    pub(super) fn feed_read(&self, keys: &[String], wait: Wait) -> Outcome<Vec<FeedItem>> {
+        self.read(wait, |connection| {
+            let snapshot = connection.unchecked_transaction()?;
+            let mut items = Vec::new();
+            {
+                let mut select = snapshot
+                    .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?;
+                for key in keys {
+                    let found = select
+                        .query_row([key], |row| {
+                            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                        })
+                        .optional()?;
+                    if let Some((count, overflow, entries)) = found {
+                        let entries: Option<Vec<String>> = serde_json::from_str(&entries).ok();
+                        items.push(FeedItem {
+                            key: key.clone(),
+                            // Unreadable entries: all of them missing, as past the cap.
+                            overflow: u64::try_from(overflow)
+                                .unwrap_or(0)
+                                .saturating_add(u64::from(entries.is_none())),
+                            entries: entries.unwrap_or_default(),
+                            count: u64::try_from(count).unwrap_or(0),
+                        });
+                    }
+                }
+            }
+            snapshot.commit()?;
+            Ok(items)
+        })
+    }
+
     /// Removes at most `limit` long-expired items, oldest expiry first, in one transaction,
     /// and the leases that have lapsed; returns how many items it removed (a full `limit`:
     /// there may be more).
@@ -540,6 +616,10 @@ impl Db {
             transaction
                 .prepare_cached("DELETE FROM leases WHERE until_ms <= ?1")?
                 .execute([now_ms])?;
+            // Feed items are read only for seconds after they are written.
+            transaction
+                .prepare_cached("DELETE FROM feed WHERE expires_at <= ?1")?
+                .execute([now_ms / 1000])?;
             Ok(removed)
         })
     }

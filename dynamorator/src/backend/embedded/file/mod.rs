@@ -26,6 +26,7 @@ use std::sync::Arc;
 use crate::backend::{Backend, BatchGetPage, BoxFuture, ItemPage, LeaseRequest, ScanPage, WriteOp};
 use crate::format::StoredItem;
 use crate::format::condition::Require;
+use crate::format::feed::{Appended, FeedAppend, FeedItem};
 use crate::{Clock, Error};
 use db::Db;
 use failure::{Failure, Outcome, Wait};
@@ -208,6 +209,22 @@ impl Backend for FileBackend {
         self.settle(now, || {
             let (key, owner) = (key.to_owned(), owner.to_owned());
             Box::new(move |db| db.release_lease(&key, &owner, Wait::Yes))
+        })
+    }
+
+    fn feed_append<'a>(&'a self, append: &'a FeedAppend) -> BoxFuture<'a, Result<Appended, Error>> {
+        let now = self.db.feed_append(append, Wait::No);
+        self.settle(now, || {
+            let append = append.clone();
+            Box::new(move |db| db.feed_append(&append, Wait::Yes))
+        })
+    }
+
+    fn feed_read<'a>(&'a self, keys: &'a [String]) -> BoxFuture<'a, Result<Vec<FeedItem>, Error>> {
+        let now = self.db.feed_read(keys, Wait::No);
+        self.settle(now, || {
+            let keys = keys.to_vec();
+            Box::new(move |db| db.feed_read(&keys, Wait::Yes))
         })
     }
 }

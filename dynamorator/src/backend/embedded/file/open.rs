@@ -40,6 +40,20 @@ const SCHEMA: &str = "
     ) STRICT, WITHOUT ROWID;
 ";
 
+/// The change feed's items (coherent L1s: `format/feed.rs`), apart from the values as
+/// DynamoDB's scans of values skip them; `entries` is a JSON array of strings. Added to files
+/// of schema 1 when they are opened: a table earlier versions never look at, so the schema's
+/// version stays 1 and they still open the file.
+const FEED_SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS feed (
+        key TEXT PRIMARY KEY NOT NULL,
+        expires_at INTEGER NOT NULL,
+        count INTEGER NOT NULL,
+        overflow INTEGER NOT NULL,
+        entries TEXT NOT NULL
+    ) STRICT;
+";
+
 /// SQLite's page cache per connection, in KiB (a negative `cache_size`): hot pages stay in
 /// memory, opening reads none. Small: a process holds several connections, and a reader's
 /// pages are dropped whenever another connection writes; the system's page cache keeps the
@@ -205,7 +219,7 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
         ));
     }
     if application == APPLICATION_ID {
-        return Ok(());
+        return add_feed(connection, path);
     }
     // Another process may be making the tables at this moment: look again under the lock.
     let transaction = connection
@@ -215,10 +229,35 @@ pub(super) fn initialise(connection: &mut Connection, path: &Path) -> Result<(),
     if application != APPLICATION_ID {
         transaction
             .execute_batch(SCHEMA)
+            .and_then(|()| transaction.execute_batch(FEED_SCHEMA))
             .and_then(|()| transaction.pragma_update(None, "application_id", APPLICATION_ID))
             .and_then(|()| transaction.pragma_update(None, "user_version", SCHEMA_VERSION))
             .map_err(fail(path, "cannot be written"))?;
     }
+    transaction
+        .commit()
+        .map_err(fail(path, "cannot be written"))
+}
+
+/// Adds the feed's table to a store file made before it existed (under the write lock, once:
+/// a file that has it is only read).
+fn add_feed(connection: &mut Connection, path: &Path) -> Result<(), Error> {
+    let has_feed = |connection: &Connection| {
+        connection.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'feed'",
+            [],
+            |row| row.get::<_, bool>(0),
+        )
+    };
+    if has_feed(connection).map_err(fail(path, "cannot be read"))? {
+        return Ok(());
+    }
+    let transaction = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail(path, "cannot be written"))?;
+    transaction
+        .execute_batch(FEED_SCHEMA)
+        .map_err(fail(path, "cannot be written"))?;
     transaction
         .commit()
         .map_err(fail(path, "cannot be written"))
