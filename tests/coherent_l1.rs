@@ -143,7 +143,10 @@ mod suite {
         assert_eq!(b_stats.invalidations_received, 1);
         assert_eq!((b_stats.l1_resets, b_stats.feed_errors), (0, 0));
         assert_eq!(b_stats.feed_polls, 2, "one poll per interval, not per read");
-        assert_eq!(b_stats.store_hits, 2, "k read from the store twice: first, then changed");
+        assert_eq!(
+            b_stats.store_hits, 2,
+            "k read from the store twice: first, then changed"
+        );
         assert_eq!(b_stats.l1_hits, 3);
     }
 
@@ -151,7 +154,15 @@ mod suite {
         let store = manual(backend).await;
         let a: Cache<String> = Cache::new(&store, coherent("kinds"));
         let b: Cache<String> = Cache::new(&store, coherent("kinds"));
-        let keys = ["put", "many-1", "many-2", "del", "del-many-1", "del-many-2", "versioned"];
+        let keys = [
+            "put",
+            "many-1",
+            "many-2",
+            "del",
+            "del-many-1",
+            "del-many-2",
+            "versioned",
+        ];
         for key in keys {
             a.put(key, &text("old")).await.unwrap();
         }
@@ -181,7 +192,11 @@ mod suite {
         store.clock().advance(POLL);
         let seen = b.get_many(keys).await.unwrap();
         for key in ["put", "many-1", "many-2", "versioned"] {
-            assert_eq!(seen.found.get(key).map(String::as_str), Some("new"), "{key}");
+            assert_eq!(
+                seen.found.get(key).map(String::as_str),
+                Some("new"),
+                "{key}"
+            );
         }
         for key in ["del", "del-many-1", "del-many-2"] {
             assert_eq!(seen.found.get(key), None, "{key} was deleted");
@@ -225,7 +240,11 @@ mod suite {
         }
         store.clock().advance(POLL);
         for key in keys {
-            assert_eq!(b.get(key).await.unwrap().as_deref(), Some("new"), "{key:.20}");
+            assert_eq!(
+                b.get(key).await.unwrap().as_deref(),
+                Some("new"),
+                "{key:.20}"
+            );
         }
         assert_eq!(b.stats().invalidations_received, 3);
         assert_eq!(b.stats().l1_resets, 0);
@@ -244,14 +263,22 @@ mod suite {
         let stores_before = b.stats().store_hits;
         assert_eq!(b.get("held").await.unwrap(), Some(1));
         let stats = b.stats();
-        assert_eq!(stats.l1_resets, 1, "b cannot tell which keys changed: it empties its L1");
-        assert_eq!(stats.store_hits, stores_before + 1, "held is read from the store again");
-        assert!(a.stats().invalidations_sent < 400, "the full items took no more entries");
+        assert_eq!(
+            stats.l1_resets, 1,
+            "b cannot tell which keys changed: it empties its L1"
+        );
+        assert_eq!(
+            stats.store_hits,
+            stores_before + 1,
+            "held is read from the store again"
+        );
+        assert!(
+            a.stats().invalidations_sent < 400,
+            "the full items took no more entries"
+        );
     }
 
-    pub async fn a_cache_further_behind_than_the_feed_reaches_empties_its_l1(
-        backend: TestBackend,
-    ) {
+    pub async fn a_cache_further_behind_than_the_feed_reaches_empties_its_l1(backend: TestBackend) {
         let store = manual(backend).await;
         let b: Cache<u32> = Cache::new(&store, coherent("behind"));
         b.put("k", &1).await.unwrap();
@@ -263,7 +290,10 @@ mod suite {
         assert_eq!(b.get("k").await.unwrap(), Some(1));
         let stats = b.stats();
         assert_eq!(stats.l1_resets, 1);
-        assert_eq!(stats.store_hits, 1, "k is read from the store after the reset");
+        assert_eq!(
+            stats.store_hits, 1,
+            "k is read from the store after the reset"
+        );
     }
 
     pub async fn feed_items_are_hidden_from_listings(backend: TestBackend) {
@@ -285,20 +315,21 @@ mod suite {
         assert_eq!(everything, ["hidden:a", "p"], "the store lists values only");
         let mut plain_keys: Vec<String> = plain.keys().try_collect().await.unwrap();
         plain_keys.sort();
-        assert_eq!(plain_keys, ["hidden:a", "p"], "a cache without a prefix sees no feed");
+        assert_eq!(
+            plain_keys,
+            ["hidden:a", "p"],
+            "a cache without a prefix sees no feed"
+        );
     }
 
     pub async fn without_the_feed_the_l1_keeps_a_value_until_its_ttl(backend: TestBackend) {
         let store = manual(backend).await;
         // The writer has no L1 at all: with the feed on it still tells the others.
-        let writer: Cache<u32> = Cache::new(
-            &store,
-            CacheConfig::new().prefix("ttl").coherent_l1(POLL),
-        );
+        let writer: Cache<u32> =
+            Cache::new(&store, CacheConfig::new().prefix("ttl").coherent_l1(POLL));
         let coherent_reader: Cache<u32> = Cache::new(&store, coherent("ttl"));
         let l1 = L1Config::new().ttl(Ttl::hours(1));
-        let plain_reader: Cache<u32> =
-            Cache::new(&store, CacheConfig::new().prefix("ttl").l1(l1));
+        let plain_reader: Cache<u32> = Cache::new(&store, CacheConfig::new().prefix("ttl").l1(l1));
         writer.put("k", &1).await.unwrap();
         for reader in [&coherent_reader, &plain_reader] {
             assert_eq!(reader.get("k").await.unwrap(), Some(1));
@@ -357,15 +388,22 @@ mod faults {
         let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
         let (table, clock) = (unique_table_name(), Clock::manual());
         let writer_store = through(&proxy, &table, &clock).await;
-        let reader_store = backend.build(|b| b.table(&table).clock(clock.clone())).await;
+        let reader_store = backend
+            .build(|b| b.table(&table).clock(clock.clone()))
+            .await;
         let writer: Cache<u32> = Cache::new(&writer_store, coherent("fw"));
         let reader: Cache<u32> = Cache::new(&reader_store, coherent("fw"));
         writer.put("k", &1).await.unwrap();
         assert_eq!(reader.get("k").await.unwrap(), Some(1));
 
         // Every UpdateItem fails (the feed's appends); PutItem, the value's write, goes through.
-        proxy.set_faults(Faults::only(&[Fault::InternalError], 1.0, 7).on_operations(&["UpdateItem"]));
-        writer.put("k", &2).await.expect("a failed feed write fails no caller");
+        proxy.set_faults(
+            Faults::only(&[Fault::InternalError], 1.0, 7).on_operations(&["UpdateItem"]),
+        );
+        writer
+            .put("k", &2)
+            .await
+            .expect("a failed feed write fails no caller");
         writer.delete("gone").await.expect("nor a delete");
         proxy.set_faults(Faults::none());
         assert_eq!(writer.stats().feed_errors, 2);
@@ -385,7 +423,9 @@ mod faults {
         let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
         let (table, clock) = (unique_table_name(), Clock::manual());
         let reader_store = through(&proxy, &table, &clock).await;
-        let writer_store = backend.build(|b| b.table(&table).clock(clock.clone())).await;
+        let writer_store = backend
+            .build(|b| b.table(&table).clock(clock.clone()))
+            .await;
         let writer: Cache<u32> = Cache::new(&writer_store, coherent("fr"));
         let reader: Cache<u32> = Cache::new(&reader_store, coherent("fr"));
         writer.put("k", &1).await.unwrap();
@@ -394,12 +434,23 @@ mod faults {
         assert_eq!(reader.stats().l1_hits, 1);
 
         // Every BatchGetItem fails (the feed's polls); GetItem, the value's read, goes through.
-        proxy.set_faults(Faults::only(&[Fault::Unavailable], 1.0, 7).on_operations(&["BatchGetItem"]));
+        proxy.set_faults(
+            Faults::only(&[Fault::Unavailable], 1.0, 7).on_operations(&["BatchGetItem"]),
+        );
         clock.advance(POLL);
-        assert_eq!(reader.get("k").await.expect("a failed poll fails no caller"), Some(1));
+        assert_eq!(
+            reader
+                .get("k")
+                .await
+                .expect("a failed poll fails no caller"),
+            Some(1)
+        );
         let stats = reader.stats();
         assert_eq!((stats.feed_errors, stats.l1_resets), (1, 1), "{stats:?}");
-        assert_eq!(stats.store_hits, 2, "the emptied L1 sent the read to the store");
+        assert_eq!(
+            stats.store_hits, 2,
+            "the emptied L1 sent the read to the store"
+        );
         // Until a poll succeeds, the L1 is filled and answers as without the feed (its TTL).
         assert_eq!(reader.get("k").await.unwrap(), Some(1));
         assert_eq!(reader.stats().l1_hits, 2);
@@ -419,7 +470,10 @@ mod faults {
         let table = unique_table_name();
         let store = backend.build(|b| b.table(&table)).await;
         let cache: Cache<Value> = Cache::new(&store, coherent(""));
-        store.put("plain", &json!({"a": 1}), Ttl::hours(1)).await.unwrap();
+        store
+            .put("plain", &json!({"a": 1}), Ttl::hours(1))
+            .await
+            .unwrap();
         cache.put("written", &json!([1, 2])).await.unwrap();
         cache.delete("deleted").await.unwrap();
         // The feed items as stored: a key, entries, counts and an expiry, never `data`.
@@ -434,7 +488,11 @@ mod faults {
             let item = raw::get(&client, &table, key).await.expect("the feed item");
             let mut names: Vec<&str> = item.keys().map(String::as_str).collect();
             names.sort_unstable();
-            assert_eq!(names, ["cache_id", "feed_count", "feed_entries", "ttl"], "{key}");
+            assert_eq!(
+                names,
+                ["cache_id", "feed_count", "feed_entries", "ttl"],
+                "{key}"
+            );
         }
         let script = format!(
             "keys = {feed_keys:?}\n\
@@ -462,7 +520,11 @@ mod faults {
         );
         let mut rust_listed = store.list_keys(100, None).await.unwrap().keys;
         rust_listed.sort();
-        assert_eq!(rust_listed, ["plain", "written"], "Rust's listings leave them out");
+        assert_eq!(
+            rust_listed,
+            ["plain", "written"],
+            "Rust's listings leave them out"
+        );
     }
 }
 
@@ -576,7 +638,10 @@ mod processes {
         let mut workers = start(&vars);
         let mut last = fill(&mut workers);
         let written = ask(&mut workers[0], "rewrite");
-        assert_eq!(count(&written, "invalidations_sent"), (REWRITTEN + DELETED) as u64);
+        assert_eq!(
+            count(&written, "invalidations_sent"),
+            (REWRITTEN + DELETED) as u64
+        );
 
         // Before the poll is due, the other L1s still answer: the bound is the poll.
         let early = ask(&mut workers[1], "read");
@@ -590,7 +655,11 @@ mod processes {
             let seen = ask(worker, "read");
             println!("coherent {backend:?} worker {i} after the poll: {seen}");
             assert_eq!(count(&seen, "v2"), REWRITTEN as u64, "worker {i}: {seen}");
-            assert_eq!(count(&seen, "missing"), DELETED as u64, "worker {i}: {seen}");
+            assert_eq!(
+                count(&seen, "missing"),
+                DELETED as u64,
+                "worker {i}: {seen}"
+            );
             assert_eq!(
                 count(&seen, "v1"),
                 (KEYS - REWRITTEN - DELETED) as u64,
@@ -625,7 +694,10 @@ mod processes {
             worker.tell(&format!("time {later}"));
         }
         let written = ask(&mut workers[0], "rewrite");
-        assert_eq!(count(&written, "invalidations_sent"), (REWRITTEN + DELETED) as u64);
+        assert_eq!(
+            count(&written, "invalidations_sent"),
+            (REWRITTEN + DELETED) as u64
+        );
         for worker in &mut workers[1..3] {
             let seen = ask(worker, "read");
             assert_eq!(count(&seen, "v2"), REWRITTEN as u64, "{seen}");
@@ -639,7 +711,11 @@ mod processes {
         assert_eq!(count(&seen, "l1_resets"), 1, "{seen}");
         assert_eq!(count(&seen, "v2"), REWRITTEN as u64, "{seen}");
         assert_eq!(count(&seen, "missing"), DELETED as u64, "{seen}");
-        assert_eq!(count(&seen, "store_hits"), (KEYS * 2 - DELETED) as u64, "{seen}");
+        assert_eq!(
+            count(&seen, "store_hits"),
+            (KEYS * 2 - DELETED) as u64,
+            "{seen}"
+        );
         quit(workers);
     }
 }
@@ -746,7 +822,10 @@ mod worker {
                         .map(|key| (key.clone(), "v2".to_owned()))
                         .collect();
                     cache.put_many(rewritten).await.expect("the rewrites");
-                    cache.delete_many(&keys[100..150]).await.expect("the deletes");
+                    cache
+                        .delete_many(&keys[100..150])
+                        .await
+                        .expect("the deletes");
                     let stats = cache.stats();
                     say(
                         "done",
@@ -759,4 +838,3 @@ mod worker {
         }
     }
 }
-

@@ -40,10 +40,14 @@ pub async fn scan_keys(client: &Client, table: &str) -> Vec<String> {
             .send()
             .await
             .expect("raw Scan");
-        keys.extend(page.items().iter().filter_map(|item| match item.get("cache_id") {
-            Some(AttributeValue::S(key)) => Some(key.clone()),
-            _ => None,
-        }));
+        keys.extend(
+            page.items()
+                .iter()
+                .filter_map(|item| match item.get("cache_id") {
+                    Some(AttributeValue::S(key)) => Some(key.clone()),
+                    _ => None,
+                }),
+        );
         start = page.last_evaluated_key;
         if start.is_none() {
             break;

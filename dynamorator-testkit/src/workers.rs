@@ -39,7 +39,11 @@ impl Workers {
     ///
     /// When the worker cannot be started: the test fails.
     pub fn start(&self, name: &str, vars: &[(&str, String)]) -> Worker {
-        self.spawn(name, vars, &["--exact", self.entry, "--nocapture", "--test-threads=1"])
+        self.spawn(
+            name,
+            vars,
+            &["--exact", self.entry, "--nocapture", "--test-threads=1"],
+        )
     }
 
     /// Starts this binary (a benchmark driver, not a test binary: no arguments) as a worker

@@ -81,7 +81,10 @@ impl Faults {
     /// Faults only requests of these DynamoDB operations (their `X-Amz-Target`, e.g.
     /// `UpdateItem`); the others pass untouched.
     pub fn on_operations(mut self, operations: &[&str]) -> Self {
-        self.operations = operations.iter().map(|op| op.to_ascii_lowercase()).collect();
+        self.operations = operations
+            .iter()
+            .map(|op| op.to_ascii_lowercase())
+            .collect();
         self
     }
 

@@ -181,7 +181,10 @@ impl Counters {
             invalidations_sent: tally(names::INVALIDATIONS, &[("direction", "sent")]),
             invalidations_received: tally(names::INVALIDATIONS, &[("direction", "received")]),
             feed_polls: tally(names::FEED_POLLS, &[]),
-            feed_errors: tally(names::CACHE_ERRORS, &[("layer", "feed"), ("kind", "request")]),
+            feed_errors: tally(
+                names::CACHE_ERRORS,
+                &[("layer", "feed"), ("kind", "request")],
+            ),
             feed_resets: tally(names::FEED_RESETS, &[]),
             feed_delay_ms: Tally::local(),
             feed_delay: Timing::new(name, names::FEED_DELAY, &[]),

@@ -223,7 +223,11 @@ where
             Err(_) => written.iter().map(|w| w.key.clone()).collect(),
         };
         self.counters().store_errors.add(failed.len());
-        let keys: Vec<String> = written.iter().map(|w| w.key.clone()).collect();
+        // The keys outlive `written` only when the feed needs them.
+        let keys: Vec<String> = match self.freshness.feed_poll {
+            Some(_) => written.iter().map(|w| w.key.clone()).collect(),
+            None => Vec::new(),
+        };
         self.write_through(written, &failed.iter().map(String::as_str).collect());
         self.publish(keys.iter().map(String::as_str)).await;
         result

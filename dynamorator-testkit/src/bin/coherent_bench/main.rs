@@ -220,7 +220,10 @@ async fn run(args: &Args, proxy: &Proxy, feed: bool) -> Result<Row, String> {
                 ("POLL_MS", args.poll_ms.to_string()),
                 ("ZIPF", args.zipf.to_string()),
                 ("GO_FILE", go.display().to_string()),
-                ("LOG_FILE", dir.join(format!("{i}.json")).display().to_string()),
+                (
+                    "LOG_FILE",
+                    dir.join(format!("{i}.json")).display().to_string(),
+                ),
             ];
             WORKERS.start_binary(&format!("worker {i}"), &vars)
         })
@@ -243,7 +246,8 @@ async fn run(args: &Args, proxy: &Proxy, feed: bool) -> Result<Row, String> {
     let mut logs = Vec::new();
     for i in 0..args.processes {
         let path = dir.join(format!("{i}.json"));
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         logs.push(serde_json::from_str::<Log>(&text).map_err(|e| e.to_string())?);
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -264,7 +268,9 @@ async fn run(args: &Args, proxy: &Proxy, feed: bool) -> Result<Row, String> {
         stale_past_bound,
         stale_within_bound,
         store_reads_per_process_second: per_process_second(sum("store_reads")),
-        feed_requests_per_process_second: per_process_second(sum("feed_polls") + sum("feed_appends")),
+        feed_requests_per_process_second: per_process_second(
+            sum("feed_polls") + sum("feed_appends"),
+        ),
         requests_per_process_second: per_process_second(requests),
         l1_hit_ratio: sum("l1_hits") as f64 / reads.max(1) as f64,
         resets: sum("l1_resets"),
@@ -416,5 +422,6 @@ async fn worker() {
 }
 
 fn log_lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
-    log.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    log.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

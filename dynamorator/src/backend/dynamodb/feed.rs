@@ -150,6 +150,9 @@ mod tests {
         );
         attributes.insert(attr::FEED_COUNT.into(), AttributeValue::N("1".into()));
         let item = feed_item(&attributes).unwrap();
-        assert_eq!((item.entries, item.count, item.overflow), (vec!["a".to_owned()], 1, 0));
+        assert_eq!(
+            (item.entries, item.count, item.overflow),
+            (vec!["a".to_owned()], 1, 0)
+        );
     }
 }

@@ -13,7 +13,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-
 /// One cache's feed state, shared by its handles.
 pub(crate) struct Coherence {
     /// This cache's id in the entries it writes, so its own writes are not dropped from its L1.
@@ -76,7 +75,10 @@ impl Coherence {
     /// Keeps an invalidation delay for the fleet benchmark (the most recent 100,000).
     #[cfg(feature = "__bench-hooks")]
     fn record_delay(&self, ms: u32) {
-        let mut delays = self.delays.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut delays = self
+            .delays
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if delays.len() < 100_000 {
             delays.push(ms);
         }
@@ -88,6 +90,11 @@ impl Coherence {
     /// Takes the delays kept so far.
     #[cfg(feature = "__bench-hooks")]
     pub(crate) fn take_delays(&self) -> Vec<u32> {
-        std::mem::take(&mut *self.delays.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        std::mem::take(
+            &mut *self
+                .delays
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }

@@ -8,12 +8,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::layout::{self, Entry, HORIZON_SECS, SHARDS};
-use super::{Reader, Seen};
+use super::Reader;
 use crate::Cache;
 use crate::format::feed::FeedItem;
 
 /// Why a poll emptied the L1 (for the log).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reset {
     /// A poll failed: changes may be missed until the next one succeeds.
     PollFailed,
@@ -67,11 +67,14 @@ where
         let now = clock.now_epoch_millis();
         coherence.attempted_at.store(now, Ordering::Release);
         let resuming = reader.started && reader.synced_since.is_none();
-        let mut since = reader.synced_since.unwrap_or(now);
-        if now.saturating_sub(since) > HORIZON_SECS * 1_000 {
-            self.reset_l1(&mut reader, Reset::Behind);
-            since = now;
-        }
+        let behind = reader
+            .synced_since
+            .is_some_and(|since| now.saturating_sub(since) > HORIZON_SECS * 1_000);
+        // Further back than one poll reads, the window starts now: the reset covers the rest.
+        let since = match reader.synced_since {
+            Some(since) if !behind => since,
+            _ => now,
+        };
         let buckets: Vec<i64> = layout::window(since, now).collect();
         let keys: Vec<String> = buckets
             .iter()
@@ -79,33 +82,40 @@ where
             .map(|key| self.keys.stored(&key))
             .collect();
         self.counters().feed_polls.add(1);
+        // With the breaker open the store is failing: the poll is not tried, and fails.
         let read = if self.engine().circuit.admits_quietly(self.store.now()) {
-            self.store.feed_read(&keys).await
+            self.store.feed_read(&keys).await.map_err(|error| error.to_string())
         } else {
-            Err(crate::Error::InvalidConfig {
-                reason: "the store's circuit breaker is open".to_owned(),
-            })
+            Err("the store's circuit breaker is open".to_owned())
         };
         match read {
             Err(error) => {
                 self.counters().feed_errors.add(1);
                 tracing::warn!(
                     cache = %self.counters().name,
-                    %error,
+                    error,
                     "dynamorator: could not read the change feed; the L1 is emptied and falls \
                      back to its TTL until a poll succeeds"
                 );
                 if reader.synced_since.is_some() {
-                    self.reset_l1(&mut reader, Reset::PollFailed);
+                    self.reset_l1(&reader, Reset::PollFailed);
                 }
                 reader.synced_since = None;
             }
             Ok(items) => {
-                if resuming {
-                    self.reset_l1(&mut reader, Reset::Resumed);
+                let reset = if resuming {
+                    Some(Reset::Resumed)
+                } else if behind {
+                    Some(Reset::Behind)
+                } else {
+                    None
+                };
+                if let Some(why) = reset {
+                    self.reset_l1(&reader, why);
                 }
-                // The first poll meets an empty L1: it only learns what is there.
-                let apply = reader.started && !resuming;
+                // After a reset, and on the first poll (an empty L1), the items are only
+                // learnt: there is nothing in the L1 they could make stale.
+                let apply = reader.started && reset.is_none();
                 self.apply_feed(&mut reader, items, apply);
                 let oldest = buckets.first().copied().unwrap_or(i64::MIN);
                 let prefix = self.keys.stored(layout::FEED_KEY);
@@ -130,7 +140,7 @@ where
         let mut delays: Vec<i64> = Vec::new();
         for item in items {
             let second = bucket_of_item(&item.key, &prefix);
-            let seen = reader.seen.entry(item.key).or_insert_with(Seen::default);
+            let seen = reader.seen.entry(item.key).or_default();
             if item.overflow > seen.overflow {
                 seen.overflow = item.overflow;
                 overflowed = true;
@@ -187,7 +197,7 @@ where
     }
 
     /// Empties the L1: it can no longer be vouched for.
-    fn reset_l1(&self, reader: &mut Reader, why: Reset) {
+    fn reset_l1(&self, reader: &Reader, why: Reset) {
         if !reader.started {
             return;
         }

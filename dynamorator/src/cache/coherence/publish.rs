@@ -35,6 +35,10 @@ where
         // L1s keep these keys until their TTL (or until they fail a poll and empty theirs).
         if !self.engine().circuit.admits_quietly(self.store.now()) {
             self.counters().feed_errors.add(1);
+            tracing::debug!(
+                cache = %self.counters().name,
+                "dynamorator: the circuit breaker is open; the change feed is not written"
+            );
             return;
         }
         let clock = self.store.clock();
@@ -72,7 +76,10 @@ where
         }
         let mut appends = Vec::new();
         {
-            let mut full = coherence.full.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut full = coherence
+                .full
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             // Only the last seconds' items still take appends from this process.
             full.retain(|(second, _)| *second >= bucket - 2);
             for (shard, entries) in by_shard {
@@ -93,7 +100,12 @@ where
                 }
             }
         }
-        let results = join_all(appends.iter().map(|(_, append)| self.store.feed_append(append))).await;
+        let results = join_all(
+            appends
+                .iter()
+                .map(|(_, append)| self.store.feed_append(append)),
+        )
+        .await;
         let mut complete = true;
         for ((shard, append), result) in appends.iter().zip(results) {
             match result {

@@ -55,9 +55,12 @@ where
                 let horizons = decoded.horizons;
                 let held = Held::read(decoded, now);
                 if held.freshness != Freshness::Expired {
-                    self.shared
-                        .l1
-                        .insert_read(before, key.to_owned(), held.value.clone(), horizons);
+                    self.shared.l1.insert_read(
+                        before,
+                        key.to_owned(),
+                        held.value.clone(),
+                        horizons,
+                    );
                 }
                 Some(held)
             }
@@ -221,7 +224,8 @@ where
                     stored.clear();
                 }
             }
-            self.publish(held.iter().map(|(key, ..)| key.as_str())).await;
+            self.publish(held.iter().map(|(key, ..)| key.as_str()))
+                .await;
         }
         for (key, value, horizons) in held {
             self.shared.l1.insert(key, value, horizons);

@@ -374,8 +374,15 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(held.map(|held| *held.value), Some(1), "the caller gets what was read");
-        assert!(matches!(l1.lookup("k", &counters), Lookup::Unknown), "not held");
+        assert_eq!(
+            held.map(|held| *held.value),
+            Some(1),
+            "the caller gets what was read"
+        );
+        assert!(
+            matches!(l1.lookup("k", &counters), Lookup::Unknown),
+            "not held"
+        );
 
         let before = l1.changes();
         l1.reset();

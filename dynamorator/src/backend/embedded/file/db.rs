@@ -531,7 +531,11 @@ impl Db {
             let stored = transaction
                 .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?
                 .query_row([&append.key], |row| {
-                    Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                    Ok((
+                        row.get::<_, i64>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
                 })
                 .optional()?;
             let mut item = match stored {
@@ -577,7 +581,11 @@ impl Db {
                 for key in keys {
                     let found = select
                         .query_row([key], |row| {
-                            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, String>(2)?))
+                            Ok((
+                                row.get::<_, i64>(0)?,
+                                row.get::<_, i64>(1)?,
+                                row.get::<_, String>(2)?,
+                            ))
                         })
                         .optional()?;
                     if let Some((count, overflow, entries)) = found {
