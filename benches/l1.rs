@@ -75,10 +75,23 @@ fn l1_hit(c: &mut Criterion) {
         .time_to_live(Duration::from_secs(600))
         .build();
     let keys: Vec<String> = (0..1_000).map(|i| format!("B{i:05}")).collect();
+    // The same cache with coherent L1s (a 1 s poll): a hit also reads the clock to know if a
+    // poll is due, and once a second one caller polls (the in-memory feed: no network).
+    let coherent: Cache<Product> = Cache::new(
+        &store,
+        CacheConfig::new()
+            .ttl(Ttl::days(1))
+            .prefix("coherent")
+            .l1(L1Config::new().max_entries(100_000).ttl(Ttl::secs(600)))
+            .coherent_l1(Duration::from_secs(1)),
+    );
     rt.block_on(async {
         for (i, key) in keys.iter().enumerate() {
             // Setup, not timed: a failed write would leave the figure measuring misses.
             if let Err(error) = cache.put(key, &product(i)).await {
+                panic!("setup write of {key}: {error}");
+            }
+            if let Err(error) = coherent.put(key, &product(i)).await {
                 panic!("setup write of {key}: {error}");
             }
             raw.insert(key.clone(), Arc::new(product(i)));
@@ -99,6 +112,14 @@ fn l1_hit(c: &mut Criterion) {
         })
     });
     let mut i = 0;
+    group.bench_function("typed_get_arc_coherent", |b| {
+        b.to_async(&rt).iter(|| {
+            i = (i + 1) % keys.len();
+            let key = &keys[i];
+            let coherent = &coherent;
+            async move { black_box(coherent.get_arc(key).await) }
+        })
+    });
     group.bench_function("get_arc_or_insert_with", |b| {
         b.to_async(&rt).iter(|| {
             i = (i + 1) % keys.len();

@@ -8,7 +8,9 @@
 //!   never fails a caller; the Python package 0.1.7 reads a table that holds feed items.
 //! - Across real OS processes (moto, dynalite, one embedded file): 4 workers (this test
 //!   binary run again, `--exact coherent_worker`) each hold 500 keys in an L1 of one hour;
-//!   one rewrites 100 and deletes 50; the others see every change once their poll is due.
+//!   one rewrites 100 and deletes 50; the others see every change once their poll is due; on
+//!   the servers, with the writer's feed appends failed by the fault proxy, nobody sees an
+//!   error and the others keep their L1 until its TTL.
 //!   Every worker runs on a manual clock the parent moves (one `time` command to all), so
 //!   "once the poll is due" and "past the horizon" need no sleeping; one worker is SIGSTOPped
 //!   while the others move on.
@@ -48,6 +50,7 @@ mod across_processes {
     crate::on_every_server!(processes:
         four_processes_see_each_others_rewrites_and_deletes_once_their_poll_is_due,
         a_process_paused_past_the_horizon_empties_its_l1_when_it_resumes,
+        a_feed_that_cannot_be_written_leaves_the_others_on_their_l1_ttl,
     );
 }
 
@@ -111,8 +114,11 @@ mod suite {
     use super::common::{POLL, coherent};
     use crate::support::TestBackend;
 
+    /// A store on a manual clock, at the start of a second (so "within one second" holds).
     async fn manual(backend: TestBackend) -> dynamorator::Store {
-        backend.build(|b| b.clock(Clock::manual())).await
+        let store = backend.build(|b| b.clock(Clock::manual())).await;
+        store.clock().set(store.clock().now_epoch_secs());
+        store
     }
 
     fn text(value: &str) -> String {
@@ -253,13 +259,19 @@ mod suite {
     pub async fn a_full_feed_item_empties_the_other_l1s(backend: TestBackend) {
         let store = manual(backend).await;
         let a: Cache<u32> = Cache::new(&store, coherent("full"));
-        let b: Cache<u32> = Cache::new(&store, coherent("full"));
+        // b polls every 400 ms, so it polls twice within the second the items fill up.
+        let quick = Duration::from_millis(400);
+        let b: Cache<u32> = Cache::new(&store, coherent("full").coherent_l1(quick));
         a.put("held", &1).await.unwrap();
         assert_eq!(b.get("held").await.unwrap(), Some(1));
         // 400 keys in one second: more than the 4 shards' items take (64 entries each).
         let many: Vec<(String, u32)> = (0..400).map(|i| (format!("k{i}"), i)).collect();
         a.put_many(many).await.unwrap();
-        store.clock().advance(POLL);
+        assert!(
+            a.stats().invalidations_sent < 400,
+            "the full items took no more entries"
+        );
+        store.clock().advance(quick);
         let stores_before = b.stats().store_hits;
         assert_eq!(b.get("held").await.unwrap(), Some(1));
         let stats = b.stats();
@@ -272,10 +284,20 @@ mod suite {
             stores_before + 1,
             "held is read from the store again"
         );
-        assert!(
-            a.stats().invalidations_sent < 400,
-            "the full items took no more entries"
+
+        // Still in that second, a writes `held` again: its item is full, so a appends nothing
+        // (no more writes to a full item), and b empties its L1 again at its next poll.
+        store.clock().advance(Duration::from_millis(200));
+        let sent = a.stats().invalidations_sent;
+        a.put("held", &2).await.unwrap();
+        assert_eq!(
+            a.stats().invalidations_sent,
+            sent,
+            "nothing appended to a full item"
         );
+        store.clock().advance(Duration::from_millis(200));
+        assert_eq!(b.get("held").await.unwrap(), Some(2));
+        assert_eq!(b.stats().l1_resets, 2);
     }
 
     pub async fn a_cache_further_behind_than_the_feed_reaches_empties_its_l1(backend: TestBackend) {
@@ -582,8 +604,13 @@ mod processes {
     }
 
     fn start(vars: &[(&'static str, String)]) -> Vec<Worker> {
+        start_each(|_| vars.to_vec())
+    }
+
+    /// Starts the workers, worker `i` with `vars_of(i)`, and waits until each has its store.
+    fn start_each(vars_of: impl Fn(usize) -> Vec<(&'static str, String)>) -> Vec<Worker> {
         let mut workers: Vec<Worker> = (0..PROCESSES)
-            .map(|i| WORKERS.start(&format!("coherent worker {i}"), vars))
+            .map(|i| WORKERS.start(&format!("coherent worker {i}"), &vars_of(i)))
             .collect();
         let by = Instant::now() + Duration::from_secs(60);
         for worker in &mut workers {
@@ -678,6 +705,68 @@ mod processes {
                     "worker {i}: the unchanged keys stay in its L1: {seen}"
                 );
             }
+        }
+        quit(workers);
+    }
+
+    /// Worker 0 writes through the fault proxy, which fails every `UpdateItem` (the feed's
+    /// appends; the values go by `BatchWriteItem`): its writes succeed, the others keep the old
+    /// values (their L1's TTL is the bound again), and nobody sees an error.
+    #[cfg(feature = "server-tests")]
+    pub async fn a_feed_that_cannot_be_written_leaves_the_others_on_their_l1_ttl(
+        backend: TestBackend,
+    ) {
+        use dynamorator_testkit::proxy::{Fault, Faults, Proxy};
+
+        let vars = seeded(backend).await;
+        let upstream = backend
+            .endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("the endpoint is 127.0.0.1:port");
+        let proxy = Proxy::start(upstream).spawn().await.unwrap();
+        let proxied = proxy.url();
+        let mut workers = start_each(|i| {
+            let mut vars = vars.clone();
+            for (name, value) in &mut vars {
+                if i == 0 && *name == "ENDPOINT" {
+                    value.clone_from(&proxied);
+                }
+            }
+            vars
+        });
+        fill(&mut workers);
+        proxy.set_faults(
+            Faults::only(&[Fault::InternalError], 1.0, 11).on_operations(&["UpdateItem"]),
+        );
+        let written = ask(&mut workers[0], "rewrite");
+        proxy.set_faults(Faults::none());
+        assert_eq!(count(&written, "invalidations_sent"), 0, "{written}");
+        assert!(count(&written, "feed_errors") > 0, "{written}");
+        for worker in &mut workers {
+            worker.tell(&format!("time {}", START_MS + 1_000));
+        }
+        for worker in &mut workers[1..] {
+            let seen = ask(worker, "read");
+            assert_eq!(
+                count(&seen, "v1"),
+                KEYS as u64,
+                "no change was published: {seen}"
+            );
+            assert_eq!(
+                (count(&seen, "l1_resets"), count(&seen, "feed_errors")),
+                (0, 0)
+            );
+        }
+        // An hour later their L1 entries have ended (and they are behind the feed): the store
+        // answers.
+        for worker in &mut workers {
+            worker.tell(&format!("time {}", START_MS + 3_601_000));
+        }
+        for worker in &mut workers[1..] {
+            let seen = ask(worker, "read");
+            assert_eq!(count(&seen, "v2"), REWRITTEN as u64, "{seen}");
+            assert_eq!(count(&seen, "missing"), DELETED as u64, "{seen}");
         }
         quit(workers);
     }

@@ -20,6 +20,31 @@ const READ_ROUNDS: usize = 3;
 impl DynamoDbBackend {
     pub(super) async fn append_to_feed(&self, append: &FeedAppend) -> Result<Appended, Error> {
         let added = append.entries.len() as u64;
+        if added <= append.cap && self.append_entries(append).await? {
+            return Ok(Appended::Entries);
+        }
+        // Full, or more than an item takes: record what did not fit.
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attributes(&append.key)))
+            .update_expression("ADD #overflow :added SET #ttl = :ttl")
+            .expression_attribute_names("#overflow", attr::FEED_OVERFLOW)
+            .expression_attribute_names("#ttl", attr::TTL)
+            .expression_attribute_values(":added", AttributeValue::N(added.to_string()))
+            .expression_attribute_values(":ttl", AttributeValue::N(append.expires_at.to_string()))
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await
+            .map_err(|error| from_sdk("UpdateItem", error))?;
+        self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
+        Ok(Appended::Overflowed)
+    }
+
+    /// Adds the entries if the item has room for them all; `Ok(false)` when it has not.
+    async fn append_entries(&self, append: &FeedAppend) -> Result<bool, Error> {
+        let added = append.entries.len() as u64;
         let room = append.cap.saturating_sub(added);
         let result = self
             .client
@@ -41,28 +66,11 @@ impl DynamoDbBackend {
         match result {
             Ok(output) => {
                 self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
-                return Ok(Appended::Entries);
+                Ok(true)
             }
-            // Full: record what did not fit.
-            Err(error) if is_condition_failure(&error) => {}
-            Err(error) => return Err(from_sdk("UpdateItem", error)),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => Err(from_sdk("UpdateItem", error)),
         }
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attributes(&append.key)))
-            .update_expression("ADD #overflow :added SET #ttl = :ttl")
-            .expression_attribute_names("#overflow", attr::FEED_OVERFLOW)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":added", AttributeValue::N(added.to_string()))
-            .expression_attribute_values(":ttl", AttributeValue::N(append.expires_at.to_string()))
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(|error| from_sdk("UpdateItem", error))?;
-        self.consumed("UpdateItem", sdk_capacity(&output.consumed_capacity));
-        Ok(Appended::Overflowed)
     }
 
     pub(super) async fn read_feed(&self, keys: &[String]) -> Result<Vec<FeedItem>, Error> {

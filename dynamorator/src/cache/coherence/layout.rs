@@ -42,6 +42,14 @@ pub(crate) fn item_key(bucket: i64, shard: u64) -> String {
     format!("{FEED_KEY}{bucket}/{shard}")
 }
 
+/// Whether a write by any process's clock can still land in `bucket` at `at` (this process's
+/// epoch milliseconds): until the second ends, plus the clock skew and a late append allowed.
+pub(crate) fn still_open(bucket: i64, at: i64) -> bool {
+    at < (bucket + 1)
+        .saturating_mul(BUCKET_MS)
+        .saturating_add(SKEW_MS + LATE_MS)
+}
+
 /// The feed item's `ttl`.
 pub(crate) fn expires_at(bucket: i64) -> i64 {
     (bucket + 1)
@@ -180,6 +188,12 @@ mod tests {
         // SHA-256: fixed values, so a change to the rule shows here before it splits a fleet.
         assert_eq!(shard_of("lamp"), u64::from(0xc9_u8) % SHARDS);
         assert_eq!(&digest_token("lamp")[..9], "#c98e85f2");
+    }
+
+    #[test]
+    fn a_second_takes_writes_until_the_skew_and_a_late_append_have_passed() {
+        assert!(still_open(9, 10_999));
+        assert!(!still_open(9, 11_000));
     }
 
     #[test]

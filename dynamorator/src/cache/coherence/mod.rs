@@ -25,7 +25,8 @@ pub(crate) struct Coherence {
     /// One poll at a time; what the polls have read.
     reader: tokio::sync::Mutex<Reader>,
     /// Items this process found full, by second and shard: it appends no more to them (their
-    /// overflow is already recorded), which bounds the writes one item takes.
+    /// overflow is recorded, and readers empty their L1 at every poll until the second is
+    /// over), which bounds the writes one item takes.
     full: Mutex<HashSet<(i64, u64)>>,
     /// Recent invalidation delays, for the fleet benchmark (`__bench-hooks`).
     #[cfg(feature = "__bench-hooks")]

@@ -7,8 +7,8 @@ use std::sync::atomic::Ordering;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::layout::{self, Entry, HORIZON_SECS, SHARDS};
 use super::Reader;
+use super::layout::{self, Entry, HORIZON_SECS, SHARDS};
 use crate::Cache;
 use crate::format::feed::FeedItem;
 
@@ -84,7 +84,10 @@ where
         self.counters().feed_polls.add(1);
         // With the breaker open the store is failing: the poll is not tried, and fails.
         let read = if self.engine().circuit.admits_quietly(self.store.now()) {
-            self.store.feed_read(&keys).await.map_err(|error| error.to_string())
+            self.store
+                .feed_read(&keys)
+                .await
+                .map_err(|error| error.to_string())
         } else {
             Err("the store's circuit breaker is open".to_owned())
         };
@@ -116,7 +119,7 @@ where
                 // After a reset, and on the first poll (an empty L1), the items are only
                 // learnt: there is nothing in the L1 they could make stale.
                 let apply = reader.started && reset.is_none();
-                self.apply_feed(&mut reader, items, apply);
+                self.apply_feed(&mut reader, items, apply, since);
                 let oldest = buckets.first().copied().unwrap_or(i64::MIN);
                 let prefix = self.keys.stored(layout::FEED_KEY);
                 reader.seen.retain(|key, _| {
@@ -129,8 +132,11 @@ where
     }
 
     /// Applies the feed items a poll read: drops from the L1 every key another writer
-    /// changed that this process has not applied yet; empties it when an item overflowed.
-    fn apply_feed(&self, reader: &mut Reader, items: Vec<FeedItem>, apply: bool) {
+    /// changed that this process has not applied yet; empties it when an item overflowed
+    /// since the last poll, or overflowed before and could still take writes after the last
+    /// poll began (`since`): writers append nothing more to a full item, so until its second
+    /// is over every poll must assume changes it cannot name.
+    fn apply_feed(&self, reader: &mut Reader, items: Vec<FeedItem>, apply: bool, since: i64) {
         let coherence = &self.shared.coherence;
         let prefix = self.keys.stored(layout::FEED_KEY);
         let applied_at = self.store.clock().now_epoch_millis();
@@ -141,7 +147,8 @@ where
         for item in items {
             let second = bucket_of_item(&item.key, &prefix);
             let seen = reader.seen.entry(item.key).or_default();
-            if item.overflow > seen.overflow {
+            let open = second.is_some_and(|second| layout::still_open(second, since));
+            if item.overflow > seen.overflow || (item.overflow > 0 && open) {
                 seen.overflow = item.overflow;
                 overflowed = true;
             }

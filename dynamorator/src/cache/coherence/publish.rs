@@ -86,8 +86,11 @@ where
                 if full.contains(&(bucket, shard)) {
                     continue;
                 }
-                let chunks = entries.chunks(usize::try_from(CAP).unwrap_or(usize::MAX));
-                for chunk in chunks {
+                // What one item can take goes in one append; the rest, in a second one that
+                // can only overflow (it tells readers their L1 cannot be vouched for).
+                let cap = usize::try_from(CAP).unwrap_or(usize::MAX);
+                let (fits, rest) = entries.split_at(entries.len().min(cap));
+                for chunk in [fits, rest].into_iter().filter(|chunk| !chunk.is_empty()) {
                     appends.push((
                         shard,
                         FeedAppend {

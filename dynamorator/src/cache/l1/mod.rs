@@ -354,23 +354,26 @@ mod tests {
     use super::*;
     use crate::Ttl;
 
-    fn decoded(value: u32) -> Decoded<u32> {
+    /// A value read at `now` (epoch seconds), fresh for an hour.
+    fn decoded(value: u32, now: i64) -> Decoded<u32> {
         Decoded {
             value,
-            horizons: Horizons::after(1_000, Ttl::hours(1), None, 0),
+            horizons: Horizons::after(now, Ttl::hours(1), None, 0),
             generation: 0,
         }
     }
 
     #[tokio::test]
     async fn a_read_that_met_another_process_change_is_returned_but_not_held() {
-        let l1: L1<u32> = L1::new(Some(&L1Config::new()), &Clock::manual());
+        let clock = Clock::manual();
+        let now = clock.now_epoch_secs();
+        let l1: L1<u32> = L1::new(Some(&L1Config::new()), &clock);
         let counters = Counters::new("t", true);
         let held = l1
-            .fetch("k", 1_000, || async {
+            .fetch("k", now, || async {
                 // The feed drops `k` while its store read is in flight.
                 l1.drop_changed(&["k".to_owned()]);
-                Ok(Some(decoded(1)))
+                Ok(Some(decoded(1, now)))
             })
             .await
             .unwrap();
@@ -386,10 +389,20 @@ mod tests {
 
         let before = l1.changes();
         l1.reset();
-        l1.insert_read(before, "k".to_owned(), Arc::new(2), decoded(2).horizons);
+        l1.insert_read(
+            before,
+            "k".to_owned(),
+            Arc::new(2),
+            decoded(2, now).horizons,
+        );
         assert!(matches!(l1.lookup("k", &counters), Lookup::Unknown));
         let before = l1.changes();
-        l1.insert_read(before, "k".to_owned(), Arc::new(3), decoded(3).horizons);
+        l1.insert_read(
+            before,
+            "k".to_owned(),
+            Arc::new(3),
+            decoded(3, now).horizons,
+        );
         assert!(matches!(l1.lookup("k", &counters), Lookup::Hit(_)));
     }
 }
