@@ -372,7 +372,6 @@ mod suite {
 
 #[cfg(feature = "server-tests")]
 mod faults {
-    use std::net::SocketAddr;
     use std::time::Duration;
 
     use dynamorator::{Cache, Clock, Store, Ttl};
@@ -381,14 +380,6 @@ mod faults {
 
     use super::common::{POLL, coherent};
     use crate::support::{TestBackend, python, raw, sdk_config, unique_table_name};
-
-    fn upstream(backend: TestBackend) -> SocketAddr {
-        let endpoint = backend.endpoint();
-        endpoint
-            .trim_start_matches("http://")
-            .parse()
-            .expect("the endpoint is 127.0.0.1:port")
-    }
 
     /// A store on `table` through `proxy`, on `clock`, with few retries.
     async fn through(proxy: &Proxy, table: &str, clock: &Clock) -> Store {
@@ -407,7 +398,7 @@ mod faults {
     pub async fn feed_writes_failing_leave_callers_unharmed_and_the_l1_on_its_ttl(
         backend: TestBackend,
     ) {
-        let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
+        let proxy = Proxy::in_front_of(&backend.endpoint()).await.unwrap();
         let (table, clock) = (unique_table_name(), Clock::manual());
         let writer_store = through(&proxy, &table, &clock).await;
         let reader_store = backend
@@ -442,7 +433,7 @@ mod faults {
     }
 
     pub async fn feed_reads_failing_empty_the_l1_and_callers_see_no_error(backend: TestBackend) {
-        let proxy = Proxy::start(upstream(backend)).spawn().await.unwrap();
+        let proxy = Proxy::in_front_of(&backend.endpoint()).await.unwrap();
         let (table, clock) = (unique_table_name(), Clock::manual());
         let reader_store = through(&proxy, &table, &clock).await;
         let writer_store = backend
@@ -719,12 +710,7 @@ mod processes {
         use dynamorator_testkit::proxy::{Fault, Faults, Proxy};
 
         let vars = seeded(backend).await;
-        let upstream = backend
-            .endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .expect("the endpoint is 127.0.0.1:port");
-        let proxy = Proxy::start(upstream).spawn().await.unwrap();
+        let proxy = Proxy::in_front_of(&backend.endpoint()).await.unwrap();
         let proxied = proxy.url();
         let mut workers = start_each(|i| {
             let mut vars = vars.clone();

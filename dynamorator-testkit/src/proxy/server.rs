@@ -96,6 +96,25 @@ impl Proxy {
         }
     }
 
+    /// A proxy without faults in front of a server's loopback endpoint
+    /// (`http://127.0.0.1:PORT`), spawned; an endpoint elsewhere is refused.
+    ///
+    /// # Errors
+    ///
+    /// An endpoint that is not on the loopback address, or a proxy that cannot listen.
+    pub async fn in_front_of(endpoint: &str) -> Result<Proxy, String> {
+        let Some(address) = endpoint.strip_prefix("http://127.0.0.1:") else {
+            return Err(format!("{endpoint}: loopback endpoints only"));
+        };
+        let upstream: SocketAddr = format!("127.0.0.1:{}", address.trim_end_matches('/'))
+            .parse()
+            .map_err(|e| format!("{endpoint}: {e}"))?;
+        Proxy::start(upstream)
+            .spawn()
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// The endpoint URL clients should use.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)

@@ -12,7 +12,6 @@
 //! invalidation delays the workers measured (write to drop).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -123,17 +122,7 @@ struct Row {
 }
 
 async fn parent(args: Args) -> Result<(), String> {
-    if !args.dynalite.starts_with("http://127.0.0.1:") {
-        return Err(format!("{}: loopback endpoints only", args.dynalite));
-    }
-    let upstream: SocketAddr = args.dynalite["http://".len()..]
-        .trim_end_matches('/')
-        .parse()
-        .map_err(|e| format!("{}: {e}", args.dynalite))?;
-    let proxy = Proxy::start(upstream)
-        .spawn()
-        .await
-        .map_err(|e| e.to_string())?;
+    let proxy = Proxy::in_front_of(&args.dynalite).await?;
     let mut rows = Vec::new();
     for feed in [false, true] {
         rows.push(run(&args, &proxy, feed).await?);

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -82,17 +81,7 @@ struct Row {
 }
 
 async fn parent(args: Args) -> Result<(), String> {
-    if !args.dynalite.starts_with("http://127.0.0.1:") {
-        return Err(format!("{}: loopback endpoints only", args.dynalite));
-    }
-    let upstream: SocketAddr = args.dynalite["http://".len()..]
-        .trim_end_matches('/')
-        .parse()
-        .map_err(|e| format!("{}: {e}", args.dynalite))?;
-    let proxy = Proxy::start(upstream)
-        .spawn()
-        .await
-        .map_err(|e| e.to_string())?;
+    let proxy = Proxy::in_front_of(&args.dynalite).await?;
     let mut rows = Vec::new();
     for mode in args.modes.split(',').map(str::trim) {
         if mode != "single" && mode != "batch" {
