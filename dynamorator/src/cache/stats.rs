@@ -81,9 +81,10 @@ pub struct CacheStats {
     /// resuming after failing, a process further behind than the feed reaches back (paused),
     /// or a feed item too full to name every change.
     pub l1_resets: u64,
-    /// The sum of the invalidation delays of `invalidations_received`, in milliseconds: from
-    /// the write (by the writer's clock) to the key being dropped here. Divided by
-    /// `invalidations_received`, the mean delay.
+    /// The sum of the invalidation delays of the changes received, in milliseconds: from each
+    /// write (by the writer's clock) to its key being dropped here (a key written twice
+    /// between two polls counts two delays). With the `metrics` feature the delays are also a
+    /// histogram, `dynamorator_cache_invalidation_delay_seconds`, for percentiles.
     pub invalidation_delay_ms_total: u64,
     /// Entries in the L1 now (approximate while it is being written).
     pub l1_entries: u64,
