@@ -94,7 +94,7 @@ impl ManagerOptions {
         let keep = fresh.saturating_add(extra).min(self.max_ttl);
         // Whole seconds, rounded up: the store's expiry is in seconds.
         let secs = keep.as_secs() + u64::from(keep.subsec_nanos() > 0);
-        (secs > 0).then(|| Ttl::secs(secs.min(Ttl::MAX_SECS)))
+        Ttl::try_from_secs(secs.min(Ttl::MAX_SECS)).ok()
     }
 }
 

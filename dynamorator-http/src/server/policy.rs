@@ -72,16 +72,20 @@ pub(crate) fn judge(status: StatusCode, headers: &HeaderMap, config: &ResponseCa
             }
         }
         if let Some(secs) = directives.s_maxage.or(directives.max_age) {
-            ttl = Ttl::secs(secs.min(Ttl::MAX_SECS));
+            // `max-age=0`: stale at once, nothing to keep.
+            let Some(given) = ttl_of(secs) else {
+                return Verdict::Skip(Skip::NotFresh);
+            };
+            ttl = given;
         }
-        stale_for = directives
-            .stale_while_revalidate
-            .map(|secs| Ttl::secs(secs.min(Ttl::MAX_SECS)));
-    }
-    if ttl.as_secs() == 0 {
-        return Verdict::Skip(Skip::NotFresh);
+        stale_for = directives.stale_while_revalidate.and_then(ttl_of);
     }
     Verdict::Store { ttl, stale_for }
+}
+
+/// A TTL of `secs` seconds, capped at the longest; `None` for 0 (which `Ttl` refuses).
+fn ttl_of(secs: u64) -> Option<Ttl> {
+    Ttl::try_from_secs(secs.min(Ttl::MAX_SECS)).ok()
 }
 
 /// The `Cache-Control` directives the layer reads. Values that are not text, or numbers
@@ -162,6 +166,9 @@ mod tests {
             (200, &[("cache-control", b"max-age=nope")], default),
             (200, &[("cache-control", b"max-age=99999999999999999999999")], default),
             (200, &[("cache-control", b"max-age=0")], Verdict::Skip(Skip::NotFresh)),
+            (200, &[("cache-control", b"s-maxage=0, max-age=60")], Verdict::Skip(Skip::NotFresh)),
+            (200, &[("cache-control", b"max-age=1, stale-while-revalidate=0")], Verdict::Store { ttl: Ttl::secs(1), stale_for: None }),
+            (200, &[("cache-control", b"max-age=18446744073709551615")], Verdict::Store { ttl: Ttl::MAX, stale_for: None }),
             (200, &[("cache-control", b"No-Store")], Verdict::Skip(Skip::NoStore)),
             (200, &[("cache-control", b"no-cache")], Verdict::Skip(Skip::NoStore)),
             (200, &[("cache-control", b"no-cache=\"x-debug\"")], default),
