@@ -51,7 +51,9 @@
 #[cfg(feature = "client")]
 mod client;
 pub mod guide;
+#[cfg(any(feature = "client", feature = "server"))]
 mod stored_bytes;
+#[cfg(any(feature = "client", feature = "server"))]
 mod stored_key;
 #[cfg(feature = "server")]
 mod server;
