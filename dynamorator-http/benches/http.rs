@@ -36,7 +36,11 @@ async fn items() -> Response {
     let list: Vec<serde_json::Value> = (0..100)
         .map(|i| serde_json::json!({"id": i, "name": format!("item {i}"), "price_cents": i * 100, "tags": ["a", "b", "c"]}))
         .collect();
-    ([("content-type", "application/json")], serde_json::to_vec(&list).unwrap_or_default()).into_response()
+    (
+        [("content-type", "application/json")],
+        serde_json::to_vec(&list).unwrap_or_default(),
+    )
+        .into_response()
 }
 
 fn route() -> Router {
@@ -45,7 +49,9 @@ fn route() -> Router {
 
 /// A single-process response cache: responses to GETs by path and query, in a moka map.
 async fn moka_cache(
-    axum::extract::State(cache): axum::extract::State<moka::future::Cache<String, (http::HeaderMap, Bytes)>>,
+    axum::extract::State(cache): axum::extract::State<
+        moka::future::Cache<String, (http::HeaderMap, Bytes)>,
+    >,
     request: Request,
     next: Next,
 ) -> Response {
@@ -61,22 +67,40 @@ async fn moka_cache(
         return Response::from_parts(parts, Body::empty());
     };
     let bytes = collected.to_bytes();
-    cache.insert(key, (parts.headers.clone(), bytes.clone())).await;
+    cache
+        .insert(key, (parts.headers.clone(), bytes.clone()))
+        .await;
     Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The routers measured, by name.
 async fn variants(folder: &std::path::Path) -> Vec<(String, Router)> {
     let config = || ResponseCacheConfig::new().ttl(Ttl::hours(1));
-    let file = Store::builder().embedded_file(folder.join("bench.db")).build().await.unwrap();
+    let file = Store::builder()
+        .embedded_file(folder.join("bench.db"))
+        .build()
+        .await
+        .unwrap();
     let with_l1 = config().cache(CacheConfig::new().l1(L1Config::new().max_entries(1_000)));
     let moka = moka::future::Cache::new(1_000);
     let mut all = vec![
         ("uncached".to_owned(), route()),
-        ("moka map (in memory)".to_owned(), route().layer(middleware::from_fn_with_state(moka, moka_cache))),
-        ("layer, embedded memory".to_owned(), route().layer(ResponseCacheLayer::new(&Store::embedded(), config()))),
-        ("layer, embedded file".to_owned(), route().layer(ResponseCacheLayer::new(&file, config()))),
-        ("layer, embedded file + L1".to_owned(), route().layer(ResponseCacheLayer::new(&file, with_l1.clone()))),
+        (
+            "moka map (in memory)".to_owned(),
+            route().layer(middleware::from_fn_with_state(moka, moka_cache)),
+        ),
+        (
+            "layer, embedded memory".to_owned(),
+            route().layer(ResponseCacheLayer::new(&Store::embedded(), config())),
+        ),
+        (
+            "layer, embedded file".to_owned(),
+            route().layer(ResponseCacheLayer::new(&file, config())),
+        ),
+        (
+            "layer, embedded file + L1".to_owned(),
+            route().layer(ResponseCacheLayer::new(&file, with_l1.clone())),
+        ),
     ];
     if let Ok(endpoint) = std::env::var("DYNAMORATOR_TEST_DYNALITE") {
         let dynalite = Store::builder()
@@ -86,15 +110,26 @@ async fn variants(folder: &std::path::Path) -> Vec<(String, Router)> {
             .build()
             .await
             .unwrap();
-        all.push(("layer, dynalite".to_owned(), route().layer(ResponseCacheLayer::new(&dynalite, config()))));
-        all.push(("layer, dynalite + L1".to_owned(), route().layer(ResponseCacheLayer::new(&dynalite, with_l1))));
+        all.push((
+            "layer, dynalite".to_owned(),
+            route().layer(ResponseCacheLayer::new(&dynalite, config())),
+        ));
+        all.push((
+            "layer, dynalite + L1".to_owned(),
+            route().layer(ResponseCacheLayer::new(&dynalite, with_l1)),
+        ));
     }
     all
 }
 
 fn benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let folder = std::env::temp_dir().join(format!("dynamorator-http-bench-{}", std::process::id()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let folder =
+        std::env::temp_dir().join(format!("dynamorator-http-bench-{}", std::process::id()));
     std::fs::create_dir_all(&folder).unwrap();
     let variants = runtime.block_on(variants(&folder));
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -111,7 +146,16 @@ fn benches(c: &mut Criterion) {
         });
         let url = format!("http://{address}/items");
         // The first request stores the response; the measured ones are hits.
-        runtime.block_on(async { client.get(&url).send().await.unwrap().bytes().await.unwrap() });
+        runtime.block_on(async {
+            client
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap()
+        });
         requests.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.to_async(&runtime).iter(|| async {
                 let all = (0..IN_FLIGHT).map(|_| async {
@@ -132,11 +176,19 @@ fn benches(c: &mut Criterion) {
             async move {
                 let request = http::Request::get("/items").body(Body::empty()).unwrap();
                 let response = router.oneshot(request).await.unwrap();
-                response.into_body().collect().await.unwrap().to_bytes().len()
+                response
+                    .into_body()
+                    .collect()
+                    .await
+                    .unwrap()
+                    .to_bytes()
+                    .len()
             }
         };
         runtime.block_on(call());
-        latency.bench_function(BenchmarkId::from_parameter(name), |b| b.to_async(&runtime).iter(call));
+        latency.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.to_async(&runtime).iter(call)
+        });
     }
     latency.finish();
     let _ = std::fs::remove_dir_all(&folder);

@@ -23,7 +23,10 @@ use reqwest_middleware::ClientBuilder;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = match (std::env::var("DYNAMORATOR_TABLE"), std::env::var("DYNAMORATOR_HTTP_FILE")) {
+    let store = match (
+        std::env::var("DYNAMORATOR_TABLE"),
+        std::env::var("DYNAMORATOR_HTTP_FILE"),
+    ) {
         (Ok(table), _) => Store::builder().table(table).build().await?,
         (_, Ok(file)) => Store::builder().embedded_file(file).build().await?,
         _ => Store::embedded(),
@@ -40,15 +43,27 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let upstream_hits = Arc::new(AtomicU64::new(0));
     let url = match std::env::args().nth(1) {
         Some(url) => url,
-        None => format!("http://{}/rates", local_upstream(upstream_hits.clone()).await?),
+        None => format!(
+            "http://{}/rates",
+            local_upstream(upstream_hits.clone()).await?
+        ),
     };
     for _ in 0..3 {
         let response = client.get(&url).send().await?;
-        let cache = response.headers().get("x-cache").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+        let cache = response
+            .headers()
+            .get("x-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_owned();
         let body = response.text().await?;
         println!("x-cache: {cache:<4} {} bytes", body.len());
     }
-    println!("upstream hits: {}; {:?}", upstream_hits.load(Ordering::Relaxed), manager.stats());
+    println!(
+        "upstream hits: {}; {:?}",
+        upstream_hits.load(Ordering::Relaxed),
+        manager.stats()
+    );
     Ok(())
 }
 
@@ -58,7 +73,10 @@ async fn local_upstream(hits: Arc<AtomicU64>) -> std::io::Result<std::net::Socke
         "/rates",
         get(move || async move {
             hits.fetch_add(1, Ordering::Relaxed);
-            ([("cache-control", "max-age=60"), ("etag", "\"rates-1\"")], r#"{"EUR":1.08,"GBP":1.27}"#)
+            (
+                [("cache-control", "max-age=60"), ("etag", "\"rates-1\"")],
+                r#"{"EUR":1.08,"GBP":1.27}"#,
+            )
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

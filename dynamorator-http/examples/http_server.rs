@@ -21,7 +21,10 @@ use dynamorator_http::{ResponseCacheConfig, ResponseCacheLayer};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = match (std::env::var("DYNAMORATOR_TABLE"), std::env::var("DYNAMORATOR_HTTP_FILE")) {
+    let store = match (
+        std::env::var("DYNAMORATOR_TABLE"),
+        std::env::var("DYNAMORATOR_HTTP_FILE"),
+    ) {
         (Ok(table), _) => Store::builder().table(table).build().await?,
         (_, Ok(file)) => Store::builder().embedded_file(file).build().await?,
         _ => Store::embedded(),
@@ -61,13 +64,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let client = reqwest::Client::builder().no_proxy().build()?;
     for _ in 0..3 {
-        let response = client.get(format!("http://{address}/products/7")).send().await?;
+        let response = client
+            .get(format!("http://{address}/products/7"))
+            .send()
+            .await?;
         let header = |name: &str| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned()
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned()
         };
         let (cache, age) = (header("x-cache"), header("age"));
-        println!("{} x-cache: {cache:<5} age: {age:<2} {}", response.status(), response.text().await?);
+        println!(
+            "{} x-cache: {cache:<5} age: {age:<2} {}",
+            response.status(),
+            response.text().await?
+        );
     }
-    println!("handler runs: {}; {:?}", runs.load(Ordering::Relaxed), layer.stats());
+    println!(
+        "handler runs: {}; {:?}",
+        runs.load(Ordering::Relaxed),
+        layer.stats()
+    );
     Ok(())
 }

@@ -51,12 +51,12 @@
 #[cfg(feature = "client")]
 mod client;
 pub mod guide;
+#[cfg(feature = "server")]
+mod server;
 #[cfg(any(feature = "client", feature = "server"))]
 mod stored_bytes;
 #[cfg(any(feature = "client", feature = "server"))]
 mod stored_key;
-#[cfg(feature = "server")]
-mod server;
 
 #[cfg(feature = "client")]
 #[cfg_attr(docsrs, doc(cfg(feature = "client")))]

@@ -17,7 +17,9 @@ dynamorator_testkit::on_every_backend! {
 }
 
 /// A reqwest client with the cache middleware on `manager`.
-fn cached_client(manager: &dynamorator_http::DynamoratorManager) -> reqwest_middleware::ClientWithMiddleware {
+fn cached_client(
+    manager: &dynamorator_http::DynamoratorManager,
+) -> reqwest_middleware::ClientWithMiddleware {
     use http_cache_reqwest::{Cache, CacheMode, HttpCache, HttpCacheOptions};
     reqwest_middleware::ClientBuilder::new(support::client())
         .with(Cache(HttpCache {
@@ -67,7 +69,10 @@ mod client {
         let other = DynamoratorManager::new(&store);
         assert_eq!(get(&other, &url).await, ("HIT".into(), "run 1".into()));
         assert_eq!(upstream.runs(), 1);
-        assert_eq!((manager.stats().stored, manager.stats().store_failures), (1, 0));
+        assert_eq!(
+            (manager.stats().stored, manager.stats().store_failures),
+            (1, 0)
+        );
     }
 
     pub async fn no_store_responses_are_never_stored(backend: TestBackend) {
@@ -91,11 +96,21 @@ mod client {
         for round in 1..=2 {
             // `no-cache`: every use asks the upstream, which answers 304; the body is the store's.
             assert_eq!(get(&manager, &url).await.1, "tagged body");
-            assert_eq!(upstream.revalidations.load(std::sync::atomic::Ordering::SeqCst), round);
+            assert_eq!(
+                upstream
+                    .revalidations
+                    .load(std::sync::atomic::Ordering::SeqCst),
+                round
+            );
         }
         let other = DynamoratorManager::new(&store);
         assert_eq!(get(&other, &url).await.1, "tagged body");
-        assert_eq!(upstream.revalidations.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(
+            upstream
+                .revalidations
+                .load(std::sync::atomic::Ordering::SeqCst),
+            3
+        );
         assert_eq!(upstream.runs(), 4);
     }
 
@@ -107,7 +122,10 @@ mod client {
         for expected in ["MISS", "HIT"] {
             let response = cached_client(&manager).get(&url).send().await.unwrap();
             assert_eq!(response.headers()["x-cache"], expected);
-            assert_eq!(response.bytes().await.unwrap().as_ref(), pattern(1 << 20).as_slice());
+            assert_eq!(
+                response.bytes().await.unwrap().as_ref(),
+                pattern(1 << 20).as_slice()
+            );
         }
         assert_eq!(upstream.runs(), 1);
     }

@@ -52,7 +52,12 @@ fn in_a_minute() -> Instant {
     Instant::now() + Duration::from_secs(60)
 }
 
-fn start(name: &str, role: &str, store: &[(&'static str, String)], more: &[(&'static str, String)]) -> Worker {
+fn start(
+    name: &str,
+    role: &str,
+    store: &[(&'static str, String)],
+    more: &[(&'static str, String)],
+) -> Worker {
     let mut vars = vec![("ROLE", role.to_owned())];
     vars.extend(store.iter().cloned());
     vars.extend(more.iter().cloned());
@@ -62,7 +67,9 @@ fn start(name: &str, role: &str, store: &[(&'static str, String)], more: &[(&'st
 /// Two app processes, 8 concurrent requests to each for one key: one handler run in all.
 async fn two_app_processes_run_the_handler_once(backend: TestBackend) {
     let store = store_vars(backend).await;
-    let mut apps: Vec<Worker> = (0..2).map(|i| start(&format!("app {i}"), "server", &store, &[])).collect();
+    let mut apps: Vec<Worker> = (0..2)
+        .map(|i| start(&format!("app {i}"), "server", &store, &[]))
+        .collect();
     let ports: Vec<u64> = tokio::task::block_in_place(|| {
         apps.iter_mut()
             .map(|app| app.expect("ready", in_a_minute())["port"].as_u64().unwrap())
@@ -74,7 +81,11 @@ async fn two_app_processes_run_the_handler_once(backend: TestBackend) {
         (0..8).map(move |_| {
             let client = client.clone();
             async move {
-                let response = client.get(format!("http://127.0.0.1:{port}/slow")).send().await.unwrap();
+                let response = client
+                    .get(format!("http://127.0.0.1:{port}/slow"))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status(), 200);
                 response.text().await.unwrap()
             }
@@ -83,7 +94,14 @@ async fn two_app_processes_run_the_handler_once(backend: TestBackend) {
     let bodies = futures_util::future::join_all(requests).await;
     let mut runs = 0;
     for port in &ports {
-        let text = client.get(format!("http://127.0.0.1:{port}/runs")).send().await.unwrap().text().await.unwrap();
+        let text = client
+            .get(format!("http://127.0.0.1:{port}/runs"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         runs += text.parse::<u64>().unwrap();
     }
     println!("{backend:?}: {runs} handler runs for 16 requests in 2 processes");
@@ -104,9 +122,18 @@ async fn two_client_processes_fetch_the_upstream_once(backend: TestBackend) {
         let mut worker = start(name, "client", &store, &[("URL", url.clone())]);
         let fetched = tokio::task::block_in_place(|| worker.expect("fetched", in_a_minute()));
         tokio::task::block_in_place(|| worker.finish(in_a_minute()));
-        seen.push((fetched["cache"].as_str().unwrap_or("").to_owned(), fetched["body"].as_str().unwrap_or("").to_owned()));
+        seen.push((
+            fetched["cache"].as_str().unwrap_or("").to_owned(),
+            fetched["body"].as_str().unwrap_or("").to_owned(),
+        ));
     }
-    assert_eq!(seen, [("MISS".to_owned(), "run 1".to_owned()), ("HIT".to_owned(), "run 1".to_owned())]);
+    assert_eq!(
+        seen,
+        [
+            ("MISS".to_owned(), "run 1".to_owned()),
+            ("HIT".to_owned(), "run 1".to_owned())
+        ]
+    );
     assert_eq!(upstream.runs(), 1);
 }
 
@@ -202,7 +229,8 @@ mod worker {
     pub async fn serve_app(store: Store) {
         let runs = Arc::new(AtomicU64::new(0));
         let counted = runs.clone();
-        let config = ResponseCacheConfig::new().cache(CacheConfig::new().leases(Duration::from_secs(30)));
+        let config =
+            ResponseCacheConfig::new().cache(CacheConfig::new().leases(Duration::from_secs(30)));
         let app = Router::new()
             .route(
                 "/slow",
@@ -213,7 +241,10 @@ mod worker {
                 }),
             )
             .layer(ResponseCacheLayer::new(&store, config))
-            .merge(Router::new().route("/runs", get(move || async move { runs.load(Ordering::SeqCst).to_string() })));
+            .merge(Router::new().route(
+                "/runs",
+                get(move || async move { runs.load(Ordering::SeqCst).to_string() }),
+            ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         println!("FLEET ready {}", json!({ "port": port }));
@@ -233,7 +264,12 @@ mod worker {
             .build();
         let url = var("URL").unwrap();
         let response = client.get(url).send().await.unwrap();
-        let cache = response.headers().get("x-cache").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let cache = response
+            .headers()
+            .get("x-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let body = response.text().await.unwrap();
         println!("FLEET fetched {}", json!({ "cache": cache, "body": body }));
     }

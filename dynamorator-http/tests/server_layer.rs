@@ -39,7 +39,10 @@ mod layer {
         front(&store, config).await
     }
 
-    async fn front(store: &Store, config: ResponseCacheConfig) -> (String, Upstream, ResponseCacheLayer) {
+    async fn front(
+        store: &Store,
+        config: ResponseCacheConfig,
+    ) -> (String, Upstream, ResponseCacheLayer) {
         let upstream = Upstream::default();
         let layer = ResponseCacheLayer::new(store, config);
         let address = serve(app(upstream.clone()).layer(layer.clone())).await;
@@ -51,7 +54,10 @@ mod layer {
         let response = client().get(url).send().await.unwrap();
         let status = response.status().as_u16();
         let header = |name: &str| {
-            response.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            response
+                .headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         let cache = header("x-cache").unwrap_or_default();
         let age = header("age");
@@ -65,23 +71,39 @@ mod layer {
         assert_eq!(get(&url).await, (200, "MISS".into(), None, "run 1".into()));
         clock.advance(Duration::from_secs(7));
         for _ in 0..10 {
-            assert_eq!(get(&url).await, (200, "HIT".into(), Some("7".into()), "run 1".into()));
+            assert_eq!(
+                get(&url).await,
+                (200, "HIT".into(), Some("7".into()), "run 1".into())
+            );
         }
         // Concurrent misses of a new key share one run.
         let other = format!("{base}/counted?page=2");
         let answers = futures_util::future::join_all((0..16).map(|_| get(&other))).await;
-        assert!(answers.iter().all(|(status, _, _, body)| *status == 200 && body == "run 2"), "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, _, _, body)| *status == 200 && body == "run 2"),
+            "{answers:?}"
+        );
         assert_eq!(upstream.runs(), 2);
         // Another query, method or a POST is another key, or no key.
         assert_eq!(get(&format!("{base}/counted?page=3")).await.3, "run 3");
         let head = client().head(&url).send().await.unwrap();
         assert_eq!(head.headers()["x-cache"], "MISS");
         let post = client().post(&url).send().await.unwrap();
-        assert_eq!(post.status(), 405, "no POST route: the router says so, uncached");
+        assert_eq!(
+            post.status(),
+            405,
+            "no POST route: the router says so, uncached"
+        );
         assert_eq!(post.headers()["x-cache"], "BYPASS");
         assert_eq!(upstream.runs(), 4);
         let stats = layer.stats();
-        assert_eq!((stats.hits, stats.bypassed, stats.cache_failures), (10 + 15, 1, 0), "{stats:?}");
+        assert_eq!(
+            (stats.hits, stats.bypassed, stats.cache_failures),
+            (10 + 15, 1, 0),
+            "{stats:?}"
+        );
     }
 
     pub async fn unstorable_responses_run_the_handler_every_time(backend: TestBackend) {
@@ -101,7 +123,12 @@ mod layer {
         // Authorization and Range pass by the cache.
         let url = format!("{base}/counted");
         for _ in 0..2 {
-            let response = client().get(&url).header("authorization", "Bearer a").send().await.unwrap();
+            let response = client()
+                .get(&url)
+                .header("authorization", "Bearer a")
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.headers()["x-cache"], "BYPASS");
         }
         assert_eq!(upstream.runs(), 14);
@@ -120,7 +147,9 @@ mod layer {
         assert_eq!(upstream.runs(), 4);
     }
 
-    pub async fn stale_while_revalidate_answers_stale_then_the_refreshed_body(backend: TestBackend) {
+    pub async fn stale_while_revalidate_answers_stale_then_the_refreshed_body(
+        backend: TestBackend,
+    ) {
         let clock = Clock::manual();
         let config = ResponseCacheConfig::new()
             .ttl(Ttl::secs(60))
@@ -129,10 +158,16 @@ mod layer {
         let url = format!("{base}/counted");
         assert_eq!(get(&url).await, (200, "MISS".into(), None, "run 1".into()));
         clock.advance(Duration::from_secs(61));
-        assert_eq!(get(&url).await, (200, "STALE".into(), Some("61".into()), "run 1".into()));
+        assert_eq!(
+            get(&url).await,
+            (200, "STALE".into(), Some("61".into()), "run 1".into())
+        );
         layer.wait_for_refreshes().await;
         assert_eq!(upstream.runs(), 2, "one background refresh");
-        assert_eq!(get(&url).await, (200, "HIT".into(), Some("0".into()), "run 2".into()));
+        assert_eq!(
+            get(&url).await,
+            (200, "HIT".into(), Some("0".into()), "run 2".into())
+        );
         // Past the stale window too: a miss.
         clock.advance(Duration::from_secs(60 + 3_601));
         assert_eq!(get(&url).await, (200, "MISS".into(), None, "run 3".into()));
@@ -141,19 +176,27 @@ mod layer {
 
     pub async fn fail_safe_answers_for_a_failing_handler(backend: TestBackend) {
         let clock = Clock::manual();
-        let config = ResponseCacheConfig::new()
-            .ttl(Ttl::secs(60))
-            .cache(CacheConfig::new().fail_safe_max(Ttl::days(1)).fail_safe_throttle(Ttl::secs(1)));
+        let config = ResponseCacheConfig::new().ttl(Ttl::secs(60)).cache(
+            CacheConfig::new()
+                .fail_safe_max(Ttl::days(1))
+                .fail_safe_throttle(Ttl::secs(1)),
+        );
         let (base, upstream, _) = cached_app(backend, &clock, config).await;
         let url = format!("{base}/flaky");
         assert_eq!(get(&url).await, (200, "MISS".into(), None, "good 1".into()));
         upstream.failing.store(true, Ordering::SeqCst);
         clock.advance(Duration::from_secs(600));
-        assert_eq!(get(&url).await, (200, "STALE".into(), Some("600".into()), "good 1".into()));
+        assert_eq!(
+            get(&url).await,
+            (200, "STALE".into(), Some("600".into()), "good 1".into())
+        );
         assert_eq!(upstream.runs(), 2, "the handler ran, and failed");
         // With nothing to fall back on, the failure itself, unstored.
         let (status, cache, _, body) = get(&format!("{base}/flaky?other")).await;
-        assert_eq!((status, cache.as_str(), body.as_str()), (500, "MISS", "down"));
+        assert_eq!(
+            (status, cache.as_str(), body.as_str()),
+            (500, "MISS", "down")
+        );
         // Past the fail-safe maximum: the failure.
         clock.advance(Duration::from_secs(2 * 86_400));
         assert_eq!(get(&url).await.0, 500);
@@ -172,14 +215,20 @@ mod layer {
         for expected in ["MISS", "HIT", "HIT"] {
             let response = client().get(&url).send().await.unwrap();
             assert_eq!(response.headers()["x-cache"], expected);
-            assert_eq!(response.bytes().await.unwrap().as_ref(), pattern(1 << 20).as_slice());
+            assert_eq!(
+                response.bytes().await.unwrap().as_ref(),
+                pattern(1 << 20).as_slice()
+            );
         }
         assert_eq!(upstream.runs(), 1);
         let huge = format!("{base}/big?bytes={}", 3 << 20);
         for _ in 0..2 {
             let response = client().get(&huge).send().await.unwrap();
             assert_eq!(response.headers()["x-cache"], "MISS");
-            assert_eq!(response.bytes().await.unwrap().as_ref(), pattern(3 << 20).as_slice());
+            assert_eq!(
+                response.bytes().await.unwrap().as_ref(),
+                pattern(3 << 20).as_slice()
+            );
         }
         assert_eq!(upstream.runs(), 3);
         assert_eq!(layer.stats().cache_failures, 0);
@@ -199,13 +248,19 @@ mod layer {
         let (base, upstream, _) = cached_app(backend, &clock, ResponseCacheConfig::new()).await;
         for expected in ["MISS", "HIT"] {
             let (status, cache, _, body) = get(&format!("{base}/stream")).await;
-            assert_eq!((status, cache.as_str(), body.as_str()), (200, expected, "one two three"));
+            assert_eq!(
+                (status, cache.as_str(), body.as_str()),
+                (200, expected, "one two three")
+            );
         }
         for _ in 0..2 {
             // As without the layer: the server cuts the connection, before or after the head
             // went out (the client sees no response, or a cut body). Never a whole body.
             match client().get(format!("{base}/broken-stream")).send().await {
-                Ok(response) => assert!(response.bytes().await.is_err(), "a broken body stays broken"),
+                Ok(response) => assert!(
+                    response.bytes().await.is_err(),
+                    "a broken body stays broken"
+                ),
                 Err(error) => assert!(error.is_request() || error.is_body(), "{error}"),
             }
         }
@@ -219,14 +274,22 @@ mod layer {
         let config = ResponseCacheConfig::new().vary_on(http::HeaderName::from_static("x-tenant"));
         let (base, upstream, _) = cached_app(backend, &clock, config).await;
         for expected in ["MISS", "HIT"] {
-            let response = client().get(format!("{base}/raw-header")).send().await.unwrap();
+            let response = client()
+                .get(format!("{base}/raw-header"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.headers()["x-cache"], expected);
             assert_eq!(response.headers()["x-raw"].as_bytes(), b"\xfe\xff raw");
         }
         let raw = http::HeaderValue::from_bytes(b"\xff tenant").unwrap();
         for tenant in [raw.clone(), raw, http::HeaderValue::from_static("other")] {
-            let response =
-                client().get(format!("{base}/counted")).header("x-tenant", tenant).send().await.unwrap();
+            let response = client()
+                .get(format!("{base}/counted"))
+                .header("x-tenant", tenant)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 200);
         }
         assert_eq!(upstream.runs(), 1 + 2, "one run per tenant");
@@ -241,14 +304,23 @@ async fn a_failing_store_never_fails_a_request() {
 
     let store = support::dead_store().await;
     let upstream = support::Upstream::default();
-    let config = ResponseCacheConfig::new().cache(CacheConfig::new().leases(std::time::Duration::from_secs(5)));
+    let config = ResponseCacheConfig::new()
+        .cache(CacheConfig::new().leases(std::time::Duration::from_secs(5)));
     let layer = ResponseCacheLayer::new(&store, config);
     let address = support::serve(support::app(upstream.clone()).layer(layer.clone())).await;
     for round in 1..=3 {
-        let response = support::client().get(format!("http://{address}/counted")).send().await.unwrap();
+        let response = support::client()
+            .get(format!("http://{address}/counted"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.unwrap(), format!("run {round}"));
     }
     assert_eq!(upstream.runs(), 3);
-    assert!(layer.cache_stats().store_errors >= 3, "{:?}", layer.cache_stats());
+    assert!(
+        layer.cache_stats().store_errors >= 3,
+        "{:?}",
+        layer.cache_stats()
+    );
 }

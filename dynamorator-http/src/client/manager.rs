@@ -111,7 +111,10 @@ impl DynamoratorManager {
 }
 
 impl CacheManager for DynamoratorManager {
-    async fn get(&self, cache_key: &str) -> http_cache::Result<Option<(HttpResponse, CachePolicy)>> {
+    async fn get(
+        &self,
+        cache_key: &str,
+    ) -> http_cache::Result<Option<(HttpResponse, CachePolicy)>> {
         match self.responses.get(&Self::key(cache_key)).await {
             Ok(Some(entry)) => {
                 Counters::add(&self.counters.hits);
@@ -143,7 +146,12 @@ impl CacheManager for DynamoratorManager {
             return Ok(response);
         };
         let entry = StoredExchange::new(response, policy);
-        match self.responses.with_ttl(ttl).put(&Self::key(&cache_key), &entry).await {
+        match self
+            .responses
+            .with_ttl(ttl)
+            .put(&Self::key(&cache_key), &entry)
+            .await
+        {
             Ok(()) => Counters::add(&self.counters.stored),
             Err(error) => {
                 Counters::add(&self.counters.store_failures);

@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(options.keep_for(minute, true), Some(Ttl::secs(60 + 86_400)));
         assert_eq!(options.keep_for(Duration::ZERO, false), None);
         assert_eq!(options.keep_for(Duration::ZERO, true), Some(Ttl::days(1)));
-        assert_eq!(options.keep_for(Duration::from_millis(1), false), Some(Ttl::secs(1)));
+        assert_eq!(
+            options.keep_for(Duration::from_millis(1), false),
+            Some(Ttl::secs(1))
+        );
         assert_eq!(
             options.keep_for(Duration::MAX, true),
             Some(Ttl::days(30)),

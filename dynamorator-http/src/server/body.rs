@@ -11,24 +11,32 @@ use http_body::{Body, Frame, SizeHint};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The body of a response from a [`ResponseCache`](crate::ResponseCache): bytes from the
-    /// cache, or the handler's own body (streamed as it comes, after any part the layer read
-    /// while deciding whether to store it).
-    ///
-    /// ```
-    /// use http_body::Body as _;
-    /// let body = dynamorator_http::ResponseBody::<http_body_util::Empty<bytes::Bytes>>::full("hi".into());
-    /// assert_eq!(body.size_hint().exact(), Some(2));
+/// cache, or the handler's own body (streamed as it comes, after any part the layer read
+/// while deciding whether to store it).
+///
+/// ```
+/// use http_body::Body as _;
+/// let body = dynamorator_http::ResponseBody::<http_body_util::Empty<bytes::Bytes>>::full("hi".into());
+/// assert_eq!(body.size_hint().exact(), Some(2));
 /// ```
 pub struct ResponseBody<B> {
     kind: Kind<B>,
 }
 
 enum Kind<B> {
-    Full { data: Option<Bytes> },
+    Full {
+        data: Option<Bytes>,
+    },
     /// Boxed so that the layer could read it without knowing whether `B` is `Unpin`; only
     /// responses that pass through unstored take this path.
-    Resumed { prefix: Option<Bytes>, rest: Pin<Box<B>> },
-    Failed { prefix: Option<Bytes>, error: Option<BoxError> },
+    Resumed {
+        prefix: Option<Bytes>,
+        rest: Pin<Box<B>>,
+    },
+    Failed {
+        prefix: Option<Bytes>,
+        error: Option<BoxError>,
+    },
 }
 
 impl<B> std::fmt::Debug for ResponseBody<B> {
@@ -112,7 +120,9 @@ where
 
     fn size_hint(&self) -> SizeHint {
         match &self.kind {
-            Kind::Full { data } => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            Kind::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
             Kind::Resumed { prefix, rest } => {
                 let before = prefix.as_ref().map_or(0, |p| p.len() as u64);
                 let rest = rest.size_hint();

@@ -144,7 +144,10 @@ impl CachedResponse {
             let age = now_ms.saturating_sub(self.stored_at_ms).max(0) / 1000;
             headers.insert(AGE, HeaderValue::from(age));
         }
-        headers.insert(status_header.clone(), HeaderValue::from_static(status.as_str()));
+        headers.insert(
+            status_header.clone(),
+            HeaderValue::from_static(status.as_str()),
+        );
         response
     }
 }
@@ -160,9 +163,15 @@ mod tests {
     #[test]
     fn a_response_round_trips_through_its_stored_form() {
         let mut original = Response::new(());
-        original.headers_mut().insert("content-type", HeaderValue::from_static("text/plain"));
-        original.headers_mut().insert("x-raw", HeaderValue::from_bytes(b"\xfe\xff").unwrap());
-        original.headers_mut().insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        original
+            .headers_mut()
+            .insert("content-type", HeaderValue::from_static("text/plain"));
+        original
+            .headers_mut()
+            .insert("x-raw", HeaderValue::from_bytes(b"\xfe\xff").unwrap());
+        original
+            .headers_mut()
+            .insert("transfer-encoding", HeaderValue::from_static("chunked"));
         let (parts, ()) = original.into_parts();
         let cached = CachedResponse::new(&parts, Bytes::from_static(b"hi"), 10_000, 5_000, 7);
         let json = serde_json::to_string(&cached).unwrap();
@@ -179,9 +188,38 @@ mod tests {
         assert!(!response.headers().contains_key("transfer-encoding"));
     }
 
+    proptest::proptest! {
+        /// Whatever a stored item holds (any status, names, values, base64): a response,
+        /// never a panic.
+        #[test]
+        fn any_stored_fields_make_a_response(
+            status in proptest::num::u16::ANY,
+            name in ".{0,12}",
+            text in ".{0,12}",
+            base64 in ".{0,12}",
+            stored_at_ms in proptest::num::i64::ANY,
+            now_ms in proptest::num::i64::ANY,
+        ) {
+            let json = serde_json::json!({
+                "status": status,
+                "headers": [[name, text], [name, {"base64": base64}]],
+                "body": "",
+                "stored_at_ms": stored_at_ms,
+                "fresh_until_ms": stored_at_ms,
+            });
+            if let Ok(cached) = serde_json::from_value::<CachedResponse>(json) {
+                let header = HeaderName::from_static("x-cache");
+                let _ = cached.to_response::<()>(now_ms, cached.status_at(now_ms), &header);
+            }
+        }
+    }
+
     #[test]
     fn a_corrupt_stored_form_is_an_error_not_a_panic() {
-        for text in [r#"{"status":200}"#, r#"{"status":200,"headers":[],"body":"%%%","stored_at_ms":0,"fresh_until_ms":0}"#] {
+        for text in [
+            r#"{"status":200}"#,
+            r#"{"status":200,"headers":[],"body":"%%%","stored_at_ms":0,"fresh_until_ms":0}"#,
+        ] {
             assert!(serde_json::from_str::<CachedResponse>(text).is_err());
         }
     }

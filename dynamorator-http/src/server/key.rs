@@ -46,8 +46,14 @@ mod tests {
     fn keys_hold_method_path_query_and_chosen_headers() {
         let uri: Uri = "http://example.test/a/b?x=1&y=2".parse().unwrap();
         let mut headers = HeaderMap::new();
-        assert_eq!(request_key(&Method::GET, &uri, &headers, &[]), "GET /a/b?x=1&y=2");
-        assert_eq!(request_key(&Method::HEAD, &uri, &headers, &[]), "HEAD /a/b?x=1&y=2");
+        assert_eq!(
+            request_key(&Method::GET, &uri, &headers, &[]),
+            "GET /a/b?x=1&y=2"
+        );
+        assert_eq!(
+            request_key(&Method::HEAD, &uri, &headers, &[]),
+            "HEAD /a/b?x=1&y=2"
+        );
         assert_eq!(
             request_key(&Method::GET, &uri, &headers, &[ACCEPT_LANGUAGE]),
             "GET /a/b?x=1&y=2 | accept-language="
@@ -59,7 +65,10 @@ mod tests {
             "GET /a/b?x=1&y=2 | accept-language=fr,en"
         );
         // A header value that is not UTF-8: a digest, never a panic.
-        headers.insert(ACCEPT_LANGUAGE, HeaderValue::from_bytes(b"\xff\xfe").unwrap());
+        headers.insert(
+            ACCEPT_LANGUAGE,
+            HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        );
         assert!(request_key(&Method::GET, &uri, &headers, &[ACCEPT_LANGUAGE]).contains("sha256:"));
     }
 }

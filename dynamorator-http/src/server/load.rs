@@ -25,7 +25,10 @@ pub(crate) type Handoff<S, R> = Arc<Mutex<Option<(S, R)>>>;
 
 /// Takes the service and request out of a handoff, if still there.
 pub(crate) fn take<S, R>(handoff: &Handoff<S, R>) -> Option<(S, R)> {
-    handoff.lock().unwrap_or_else(PoisonError::into_inner).take()
+    handoff
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
 }
 
 /// The handler's own response, sent to the request whose load ran it.
@@ -154,9 +157,15 @@ fn hand_over<B, E>(
 enum Read<B> {
     Whole(Bytes),
     /// Past the limit: what was read, and the rest still to stream.
-    TooLong { prefix: Bytes, rest: Pin<Box<B>> },
+    TooLong {
+        prefix: Bytes,
+        rest: Pin<Box<B>>,
+    },
     /// The body failed after `prefix`.
-    Failed { prefix: Bytes, error: BoxError },
+    Failed {
+        prefix: Bytes,
+        error: BoxError,
+    },
 }
 
 /// Reads `body` whole if it is at most `max` bytes. Trailers are not kept.

@@ -42,7 +42,11 @@ pub(crate) fn is_cacheable_request(
 }
 
 /// What to do with a response of `status` with `headers`.
-pub(crate) fn judge(status: StatusCode, headers: &HeaderMap, config: &ResponseCacheConfig) -> Verdict {
+pub(crate) fn judge(
+    status: StatusCode,
+    headers: &HeaderMap,
+    config: &ResponseCacheConfig,
+) -> Verdict {
     if status.is_server_error() {
         return Verdict::Failed;
     }
@@ -52,11 +56,11 @@ pub(crate) fn judge(status: StatusCode, headers: &HeaderMap, config: &ResponseCa
     if !config.store_set_cookie && headers.contains_key(SET_COOKIE) {
         return Verdict::Skip(Skip::SetCookie);
     }
-    if headers
-        .get_all(VARY)
-        .iter()
-        .any(|value| value.to_str().is_ok_and(|v| v.split(',').any(|p| p.trim() == "*")))
-    {
+    if headers.get_all(VARY).iter().any(|value| {
+        value
+            .to_str()
+            .is_ok_and(|v| v.split(',').any(|p| p.trim() == "*"))
+    }) {
         return Verdict::Skip(Skip::VaryAll);
     }
     let mut ttl = config.ttl;
@@ -103,7 +107,10 @@ struct CacheControl {
 impl CacheControl {
     fn parse(headers: &HeaderMap) -> CacheControl {
         let mut parsed = CacheControl::default();
-        let texts = headers.get_all(CACHE_CONTROL).iter().filter_map(|v| v.to_str().ok());
+        let texts = headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .filter_map(|v| v.to_str().ok());
         for directive in texts.flat_map(|text| text.split(',')) {
             let (name, value) = match directive.split_once('=') {
                 Some((name, value)) => (name.trim(), Some(value.trim().trim_matches('"'))),
@@ -151,29 +158,101 @@ mod tests {
     #[test]
     fn responses_are_judged_by_status_and_headers() {
         let config = ResponseCacheConfig::new().ttl(Ttl::secs(60));
-        let default = Verdict::Store { ttl: Ttl::secs(60), stale_for: None };
+        let default = Verdict::Store {
+            ttl: Ttl::secs(60),
+            stale_for: None,
+        };
         let cases: &[Case] = &[
             (200, &[], default),
             (204, &[("cache-control", b"public")], default),
-            (200, &[("cache-control", b"max-age=5")], Verdict::Store { ttl: Ttl::secs(5), stale_for: None }),
-            (200, &[("cache-control", b"max-age=5, s-maxage=9")], Verdict::Store { ttl: Ttl::secs(9), stale_for: None }),
             (
                 200,
-                &[("cache-control", b"max-age=5"), ("cache-control", b"stale-while-revalidate=30")],
-                Verdict::Store { ttl: Ttl::secs(5), stale_for: Some(Ttl::secs(30)) },
+                &[("cache-control", b"max-age=5")],
+                Verdict::Store {
+                    ttl: Ttl::secs(5),
+                    stale_for: None,
+                },
             ),
-            (200, &[("cache-control", b"max-age=\"7\"")], Verdict::Store { ttl: Ttl::secs(7), stale_for: None }),
+            (
+                200,
+                &[("cache-control", b"max-age=5, s-maxage=9")],
+                Verdict::Store {
+                    ttl: Ttl::secs(9),
+                    stale_for: None,
+                },
+            ),
+            (
+                200,
+                &[
+                    ("cache-control", b"max-age=5"),
+                    ("cache-control", b"stale-while-revalidate=30"),
+                ],
+                Verdict::Store {
+                    ttl: Ttl::secs(5),
+                    stale_for: Some(Ttl::secs(30)),
+                },
+            ),
+            (
+                200,
+                &[("cache-control", b"max-age=\"7\"")],
+                Verdict::Store {
+                    ttl: Ttl::secs(7),
+                    stale_for: None,
+                },
+            ),
             (200, &[("cache-control", b"max-age=nope")], default),
-            (200, &[("cache-control", b"max-age=99999999999999999999999")], default),
-            (200, &[("cache-control", b"max-age=0")], Verdict::Skip(Skip::NotFresh)),
-            (200, &[("cache-control", b"s-maxage=0, max-age=60")], Verdict::Skip(Skip::NotFresh)),
-            (200, &[("cache-control", b"max-age=1, stale-while-revalidate=0")], Verdict::Store { ttl: Ttl::secs(1), stale_for: None }),
-            (200, &[("cache-control", b"max-age=18446744073709551615")], Verdict::Store { ttl: Ttl::MAX, stale_for: None }),
-            (200, &[("cache-control", b"No-Store")], Verdict::Skip(Skip::NoStore)),
-            (200, &[("cache-control", b"no-cache")], Verdict::Skip(Skip::NoStore)),
+            (
+                200,
+                &[("cache-control", b"max-age=99999999999999999999999")],
+                default,
+            ),
+            (
+                200,
+                &[("cache-control", b"max-age=0")],
+                Verdict::Skip(Skip::NotFresh),
+            ),
+            (
+                200,
+                &[("cache-control", b"s-maxage=0, max-age=60")],
+                Verdict::Skip(Skip::NotFresh),
+            ),
+            (
+                200,
+                &[("cache-control", b"max-age=1, stale-while-revalidate=0")],
+                Verdict::Store {
+                    ttl: Ttl::secs(1),
+                    stale_for: None,
+                },
+            ),
+            (
+                200,
+                &[("cache-control", b"max-age=18446744073709551615")],
+                Verdict::Store {
+                    ttl: Ttl::MAX,
+                    stale_for: None,
+                },
+            ),
+            (
+                200,
+                &[("cache-control", b"No-Store")],
+                Verdict::Skip(Skip::NoStore),
+            ),
+            (
+                200,
+                &[("cache-control", b"no-cache")],
+                Verdict::Skip(Skip::NoStore),
+            ),
             (200, &[("cache-control", b"no-cache=\"x-debug\"")], default),
-            (200, &[("cache-control", b"private, max-age=60")], Verdict::Skip(Skip::Private)),
-            (200, &[("set-cookie", b"session=1")], Verdict::Skip(Skip::SetCookie)),
+            (
+                200,
+                &[("cache-control", b"private, max-age=60")],
+                Verdict::Skip(Skip::Private),
+            ),
+            (
+                200,
+                &[("set-cookie", b"session=1")],
+                Verdict::Skip(Skip::SetCookie),
+            ),
             (200, &[("vary", b"accept, *")], Verdict::Skip(Skip::VaryAll)),
             (200, &[("cache-control", b"\xffmax-age=1")], default),
             (301, &[], Verdict::Skip(Skip::Status)),
@@ -183,7 +262,11 @@ mod tests {
         ];
         for (status, pairs, expected) in cases {
             let status = StatusCode::from_u16(*status).unwrap();
-            assert_eq!(judge(status, &headers(pairs), &config), *expected, "{status} {pairs:?}");
+            assert_eq!(
+                judge(status, &headers(pairs), &config),
+                *expected,
+                "{status} {pairs:?}"
+            );
         }
     }
 
@@ -195,7 +278,11 @@ mod tests {
             .store_status(StatusCode::NOT_FOUND);
         let stored = |status: u16, pairs: &[(&'static str, &[u8])]| {
             matches!(
-                judge(StatusCode::from_u16(status).unwrap(), &headers(pairs), &config),
+                judge(
+                    StatusCode::from_u16(status).unwrap(),
+                    &headers(pairs),
+                    &config
+                ),
                 Verdict::Store { .. }
             )
         };
@@ -204,11 +291,40 @@ mod tests {
         assert!(stored(200, &[("cache-control", b"no-store")]));
         assert!(stored(200, &[("set-cookie", b"a=b")]));
         assert!(!stored(410, &[]));
-        let ignore = ResponseCacheConfig::new().use_cache_control(false).ttl(Ttl::secs(3));
+        let ignore = ResponseCacheConfig::new()
+            .use_cache_control(false)
+            .ttl(Ttl::secs(3));
         assert_eq!(
-            judge(StatusCode::OK, &headers(&[("cache-control", b"no-store, max-age=9")]), &ignore),
-            Verdict::Store { ttl: Ttl::secs(3), stale_for: None }
+            judge(
+                StatusCode::OK,
+                &headers(&[("cache-control", b"no-store, max-age=9")]),
+                &ignore
+            ),
+            Verdict::Store {
+                ttl: Ttl::secs(3),
+                stale_for: None
+            }
         );
+    }
+
+    proptest::proptest! {
+        /// Any bytes in the headers the policy reads: a verdict, never a panic.
+        #[test]
+        fn any_header_bytes_get_a_verdict(
+            status in 100u16..1000,
+            values in proptest::collection::vec(proptest::collection::vec(proptest::num::u8::ANY, 0..40), 0..4),
+        ) {
+            let mut map = HeaderMap::new();
+            for (index, value) in values.iter().enumerate() {
+                let name = ["cache-control", "vary", "set-cookie", "cache-control"][index % 4];
+                if let Ok(value) = HeaderValue::from_bytes(value) {
+                    map.append(name, value);
+                }
+            }
+            if let Ok(status) = StatusCode::from_u16(status) {
+                let _ = judge(status, &map, &ResponseCacheConfig::new());
+            }
+        }
     }
 
     #[test]
@@ -217,9 +333,21 @@ mod tests {
         assert!(is_cacheable_request(&Method::GET, &headers(&[]), &config));
         assert!(is_cacheable_request(&Method::HEAD, &headers(&[]), &config));
         assert!(!is_cacheable_request(&Method::POST, &headers(&[]), &config));
-        assert!(!is_cacheable_request(&Method::GET, &headers(&[("range", b"bytes=0-1")]), &config));
-        assert!(!is_cacheable_request(&Method::GET, &headers(&[("authorization", b"Bearer x")]), &config));
+        assert!(!is_cacheable_request(
+            &Method::GET,
+            &headers(&[("range", b"bytes=0-1")]),
+            &config
+        ));
+        assert!(!is_cacheable_request(
+            &Method::GET,
+            &headers(&[("authorization", b"Bearer x")]),
+            &config
+        ));
         let keyed = config.vary_on(http::header::AUTHORIZATION);
-        assert!(is_cacheable_request(&Method::GET, &headers(&[("authorization", b"Bearer x")]), &keyed));
+        assert!(is_cacheable_request(
+            &Method::GET,
+            &headers(&[("authorization", b"Bearer x")]),
+            &keyed
+        ));
     }
 }

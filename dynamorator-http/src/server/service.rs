@@ -42,7 +42,8 @@ impl<S> ResponseCache<S> {
 }
 
 /// The future of a [`ResponseCache`] call.
-type ResponseFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
+type ResponseFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
 impl<S, ReqB, ResB> Service<Request<ReqB>> for ResponseCache<S>
 where
@@ -88,7 +89,12 @@ where
         let handoff = Arc::new(Mutex::new(Some((inner, request))));
         return call_alone(&handoff, &shared, CacheStatus::Bypass).await;
     }
-    let key = request_key(request.method(), request.uri(), request.headers(), &config.vary_on);
+    let key = request_key(
+        request.method(),
+        request.uri(),
+        request.headers(),
+        &config.vary_on,
+    );
     // Tells this request's load apart from any other (0 marks values read from the store).
     let origin = fastrand::u64(1..);
     let handoff: Handoff<S, Request<ReqB>> = Arc::new(Mutex::new(Some((inner, request))));
@@ -153,8 +159,8 @@ where
         Ok(()) => service.call(request).await,
         Err(error) => Err(error),
     };
-    let response =
-        called.map(|response| response.map(|body| ResponseBody::resumed(Bytes::new(), Box::pin(body))));
+    let response = called
+        .map(|response| response.map(|body| ResponseBody::resumed(Bytes::new(), Box::pin(body))));
     finish(response, shared, status)
 }
 
@@ -166,9 +172,10 @@ fn finish<B, E>(
 ) -> Result<Response<ResponseBody<B>>, E> {
     shared.counters.answered(status);
     response.map(|mut response| {
-        response
-            .headers_mut()
-            .insert(shared.config.status_header.clone(), HeaderValue::from_static(status.as_str()));
+        response.headers_mut().insert(
+            shared.config.status_header.clone(),
+            HeaderValue::from_static(status.as_str()),
+        );
         response
     })
 }

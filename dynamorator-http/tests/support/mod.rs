@@ -80,12 +80,20 @@ async fn no_store(State(up): State<Upstream>) -> Response {
 
 async fn private(State(up): State<Upstream>) -> Response {
     let n = up.run();
-    ([(header::CACHE_CONTROL, "private, max-age=600")], format!("run {n}")).into_response()
+    (
+        [(header::CACHE_CONTROL, "private, max-age=600")],
+        format!("run {n}"),
+    )
+        .into_response()
 }
 
 async fn cookie(State(up): State<Upstream>) -> Response {
     let n = up.run();
-    ([(header::SET_COOKIE, format!("session={n}"))], format!("run {n}")).into_response()
+    (
+        [(header::SET_COOKIE, format!("session={n}"))],
+        format!("run {n}"),
+    )
+        .into_response()
 }
 
 async fn missing(State(up): State<Upstream>) -> Response {
@@ -109,7 +117,10 @@ async fn etag(State(up): State<Upstream>, headers: HeaderMap) -> Response {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response();
     }
     (
-        [(header::ETAG, tag), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))],
+        [
+            (header::ETAG, tag),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
         "tagged body",
     )
         .into_response()
