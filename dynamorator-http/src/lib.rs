@@ -1,4 +1,4 @@
-//! HTTP caching on a [dynamorator](dynamorator) store, shared by every process that shares the
+//! HTTP caching on a [`dynamorator`] store, shared by every process that shares the
 //! store: a DynamoDB table across a fleet, or an embedded file across the processes of one
 //! machine.
 //!
@@ -36,7 +36,7 @@
 //! # }
 //! ```
 //!
-//! The [guide](guide) says what each side keeps, for how long, and what a fleet sees.
+//! The [`guide`] says what each side keeps, for how long, and what a fleet sees.
 //!
 //! # Cargo features
 //!
