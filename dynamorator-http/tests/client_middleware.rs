@@ -149,3 +149,52 @@ async fn a_failing_store_never_fails_a_request() {
     assert_eq!(upstream.runs(), 3);
     assert!(manager.stats().store_failures >= 3, "{:?}", manager.stats());
 }
+
+/// Bad input through the middleware: a header that is not UTF-8, a body that breaks, a body
+/// of 3 MiB with no `Cache-Control`. Each is answered (or fails as it would without the
+/// cache), never a panic, and the manager keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_passes_through() {
+    let store = dynamorator::Store::embedded();
+    let upstream = support::Upstream::default();
+    let address = support::serve(support::app(upstream.clone())).await;
+    let manager = dynamorator_http::DynamoratorManager::new(&store);
+    let client = cached_client(&manager);
+    for _ in 0..2 {
+        let response = client
+            .get(format!("http://{address}/raw-header"))
+            .send()
+            .await;
+        if let Ok(response) = response {
+            assert_eq!(response.status(), 200);
+        }
+        if let Ok(response) = client
+            .get(format!("http://{address}/broken-stream"))
+            .send()
+            .await
+        {
+            assert!(
+                response.bytes().await.is_err(),
+                "a broken body stays broken"
+            );
+        }
+    }
+    let big = client
+        .get(format!("http://{address}/big?bytes={}", 3 << 20))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.bytes().await.unwrap().len(), 3 << 20);
+    let (cache, body) = {
+        let response = client
+            .get(format!("http://{address}/max-age"))
+            .send()
+            .await
+            .unwrap();
+        let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+        (cache, response.text().await.unwrap())
+    };
+    assert_eq!(cache, "MISS");
+    assert!(body.starts_with("run "), "{body}");
+    assert_eq!(manager.stats().store_failures, 0);
+}
