@@ -14,6 +14,7 @@ dynamorator_testkit::on_every_backend! {
         no_store_responses_are_never_stored,
         an_etag_is_revalidated_with_a_304,
         a_body_past_400_kb_is_stored_split,
+        a_vary_header_keeps_variants_apart,
 }
 
 /// A reqwest client with the cache middleware on `manager`.
@@ -112,6 +113,33 @@ mod client {
             3
         );
         assert_eq!(upstream.runs(), 4);
+    }
+
+    pub async fn a_vary_header_keeps_variants_apart(backend: TestBackend) {
+        let store = backend.store().await;
+        let (base, upstream) = upstream().await;
+        let url = format!("{base}/vary");
+        let manager = DynamoratorManager::new(&store);
+        let fetch = |language: &'static str| {
+            let client = cached_client(&manager);
+            let url = url.clone();
+            async move {
+                let response = client
+                    .get(url)
+                    .header("accept-language", language)
+                    .send()
+                    .await
+                    .unwrap();
+                response.text().await.unwrap()
+            }
+        };
+        assert_eq!(fetch("en").await, "en");
+        assert_eq!(fetch("en").await, "en");
+        assert_eq!(upstream.runs(), 1, "the same variant: a hit");
+        // Another variant is never answered with the stored one.
+        assert_eq!(fetch("fr").await, "fr");
+        assert_eq!(fetch("en").await, "en");
+        assert!(upstream.runs() >= 2);
     }
 
     pub async fn a_body_past_400_kb_is_stored_split(backend: TestBackend) {

@@ -46,7 +46,8 @@ pub fn pattern(len: usize) -> Vec<u8> {
 /// - `/flaky`: "good", or a 500 while `failing`;
 /// - `/etag`: `no-cache` with an `ETag`, a 304 when the request has it;
 /// - `/big?bytes=N`: N patterned bytes; `/stream`: three chunks with no length;
-///   `/broken-stream`: a chunk, then an error; `/raw-header`: a header that is not UTF-8.
+///   `/broken-stream`: a chunk, then an error; `/raw-header`: a header that is not UTF-8;
+/// - `/vary`: the request's `Accept-Language` back, `max-age=600`, `Vary: Accept-Language`.
 pub fn app(upstream: Upstream) -> Router {
     Router::new()
         .route("/counted", get(counted))
@@ -61,6 +62,7 @@ pub fn app(upstream: Upstream) -> Router {
         .route("/stream", get(stream))
         .route("/broken-stream", get(broken_stream))
         .route("/raw-header", get(raw_header))
+        .route("/vary", get(vary))
         .with_state(upstream)
 }
 
@@ -155,6 +157,25 @@ async fn raw_header(State(up): State<Upstream>) -> Response {
     let n = up.run();
     let raw = HeaderValue::from_bytes(b"\xfe\xff raw").unwrap_or(HeaderValue::from_static("x"));
     ([("x-raw", raw)], format!("run {n}")).into_response()
+}
+
+async fn vary(State(up): State<Upstream>, headers: HeaderMap) -> Response {
+    up.run();
+    let language = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .cloned()
+        .unwrap_or(HeaderValue::from_static("none"));
+    (
+        [
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=600"),
+            ),
+            (header::VARY, HeaderValue::from_static("accept-language")),
+        ],
+        language.to_str().unwrap_or("?").to_owned(),
+    )
+        .into_response()
 }
 
 /// Serves `router` on a free 127.0.0.1 port until the test's runtime ends.
