@@ -17,6 +17,7 @@ dynamorator_testkit::on_every_backend! {
         bodies_past_400_kb_are_stored_split_and_past_the_limit_passed_through,
         streaming_and_broken_bodies_pass_through_without_a_panic,
         headers_that_are_not_utf8_are_kept_and_keyed,
+        a_vary_header_is_stored_only_when_the_key_holds_it,
 }
 
 mod layer {
@@ -267,6 +268,43 @@ mod layer {
         assert_eq!(upstream.runs(), 3, "a broken body is not stored");
         // The server still answers.
         assert_eq!(get(&format!("{base}/stream")).await.1, "HIT");
+    }
+
+    pub async fn a_vary_header_is_stored_only_when_the_key_holds_it(backend: TestBackend) {
+        let clock = Clock::manual();
+        let language = |base: &str, language: &'static str| {
+            let url = format!("{base}/vary");
+            async move {
+                let response = client()
+                    .get(url)
+                    .header("accept-language", language)
+                    .send()
+                    .await
+                    .unwrap();
+                let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+                (cache, response.text().await.unwrap())
+            }
+        };
+        // The key does not hold Accept-Language: never stored, each variant its own.
+        let (base, upstream, _) = cached_app(backend, &clock, ResponseCacheConfig::new()).await;
+        for lang in ["en", "fr", "en"] {
+            assert_eq!(
+                language(&base, lang).await,
+                ("MISS".to_owned(), lang.to_owned())
+            );
+        }
+        assert_eq!(upstream.runs(), 3);
+        // It does: one stored response per variant.
+        let config = ResponseCacheConfig::new().vary_on(http::header::ACCEPT_LANGUAGE);
+        let (base, upstream, _) = cached_app(backend, &clock, config).await;
+        let expected = [("MISS", "en"), ("MISS", "fr"), ("HIT", "en"), ("HIT", "fr")];
+        for (cache, lang) in expected {
+            assert_eq!(
+                language(&base, lang).await,
+                (cache.to_owned(), lang.to_owned())
+            );
+        }
+        assert_eq!(upstream.runs(), 2);
     }
 
     pub async fn headers_that_are_not_utf8_are_kept_and_keyed(backend: TestBackend) {

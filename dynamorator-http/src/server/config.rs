@@ -117,8 +117,10 @@ impl ResponseCacheConfig {
     }
 
     /// A request header whose value is part of the key (one cached response per value), as
-    /// a `Vary` header would ask. Requests with an `Authorization` header pass through
-    /// unless it is one of these. Default: none.
+    /// a `Vary` header would ask. A response whose `Vary` names a header that is not one of
+    /// these is not stored (it would reach requests of another variant): name
+    /// `Accept-Encoding` here when a compression layer runs inside this one. Requests with an
+    /// `Authorization` header pass through unless it is one of these. Default: none.
     ///
     /// ```
     /// let config = dynamorator_http::ResponseCacheConfig::new().vary_on(http::header::ACCEPT);

@@ -21,7 +21,8 @@ const DEFAULT_PREFIX: &str = "http-response";
 /// has no `Range` and no `Authorization` (unless the key holds it). Its key is its method,
 /// path, query and the [chosen headers](ResponseCacheConfig::vary_on). The first request of a
 /// key runs the handler; the response is stored when its status and headers allow it (a 2xx,
-/// no `no-store`, `no-cache` or `private`, no `Set-Cookie`: see [`ResponseCacheConfig`]),
+/// no `no-store`, `no-cache` or `private`, no `Set-Cookie`, no `Vary` on a header the key
+/// does not hold: see [`ResponseCacheConfig`]),
 /// else it goes to that request alone. A 5xx is a failed load: a stale or fail-safe value
 /// answers instead when there is one, else the 5xx itself.
 ///

@@ -26,6 +26,8 @@ pub(crate) enum Skip {
     Private,
     SetCookie,
     VaryAll,
+    /// `Vary` names a request header the key does not hold.
+    VaryUnkeyed,
     NotFresh,
 }
 
@@ -56,12 +58,28 @@ pub(crate) fn judge(
     if !config.store_set_cookie && headers.contains_key(SET_COOKIE) {
         return Verdict::Skip(Skip::SetCookie);
     }
-    if headers.get_all(VARY).iter().any(|value| {
-        value
-            .to_str()
-            .is_ok_and(|v| v.split(',').any(|p| p.trim() == "*"))
-    }) {
-        return Verdict::Skip(Skip::VaryAll);
+    // A response that varies by a request header the key does not hold would be served to
+    // requests of another variant: not stored (a value that is not text, likewise).
+    for value in headers.get_all(VARY) {
+        let Ok(text) = value.to_str() else {
+            return Verdict::Skip(Skip::VaryUnkeyed);
+        };
+        for name in text
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            if name == "*" {
+                return Verdict::Skip(Skip::VaryAll);
+            }
+            if !config
+                .vary_on
+                .iter()
+                .any(|keyed| keyed.as_str().eq_ignore_ascii_case(name))
+            {
+                return Verdict::Skip(Skip::VaryUnkeyed);
+            }
+        }
     }
     let mut ttl = config.ttl;
     let mut stale_for = None;
@@ -253,7 +271,14 @@ mod tests {
                 &[("set-cookie", b"session=1")],
                 Verdict::Skip(Skip::SetCookie),
             ),
-            (200, &[("vary", b"accept, *")], Verdict::Skip(Skip::VaryAll)),
+            (200, &[("vary", b"*")], Verdict::Skip(Skip::VaryAll)),
+            (
+                200,
+                &[("vary", b"accept-language")],
+                Verdict::Skip(Skip::VaryUnkeyed),
+            ),
+            (200, &[("vary", b"\xff")], Verdict::Skip(Skip::VaryUnkeyed)),
+            (200, &[("vary", b"")], default),
             (200, &[("cache-control", b"\xffmax-age=1")], default),
             (301, &[], Verdict::Skip(Skip::Status)),
             (404, &[], Verdict::Skip(Skip::Status)),
@@ -287,6 +312,18 @@ mod tests {
             )
         };
         assert!(stored(404, &[]));
+        let keyed = ResponseCacheConfig::new().vary_on(http::header::ACCEPT_LANGUAGE);
+        assert_eq!(
+            judge(
+                StatusCode::OK,
+                &headers(&[("vary", b"Accept-Language")]),
+                &keyed
+            ),
+            Verdict::Store {
+                ttl: Ttl::secs(60),
+                stale_for: None
+            }
+        );
         assert!(stored(200, &[("cache-control", b"private")]));
         assert!(stored(200, &[("cache-control", b"no-store")]));
         assert!(stored(200, &[("set-cookie", b"a=b")]));
