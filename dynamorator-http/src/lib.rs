@@ -2,7 +2,7 @@
 //! store: a DynamoDB table across a fleet, or an embedded file across the processes of one
 //! machine.
 //!
-//! Two sides, one feature each (both on by default):
+//! Two sides, one feature each (both on by default, with the library's DynamoDB backend):
 //!
 //! - **`client`**: [`DynamoratorManager`], an [`http_cache::CacheManager`] on a store, for the
 //!   cache middleware of [`reqwest-middleware`](https://docs.rs/reqwest-middleware)
@@ -44,6 +44,7 @@
 //! |---|---|---|
 //! | `client` | yes | [`DynamoratorManager`] (http-cache, http-cache-semantics) |
 //! | `server` | yes | [`ResponseCacheLayer`] (tower's `Layer` and `Service` traits, http-body-util) |
+//! | `dynamodb` | yes | the library's DynamoDB backend (`dynamorator/dynamodb`), for stores on a table; without it, the embedded stores only (unless the library's feature is on elsewhere) |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
