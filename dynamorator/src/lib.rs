@@ -97,7 +97,8 @@
 //! [Choosing](guide::choosing) between `Store`, `Cache<T>` and `#[memoize]` ·
 //! [freshness](guide::freshness) · [sizing the L1](guide::l1_sizing) ·
 //! [running a fleet](guide::fleet) · [costs](guide::costs) ·
-//! [migrating from the Python package](guide::migrating).
+//! [migrating from the Python package](guide::migrating) ·
+//! [HTTP caching](guide::http) for reqwest and axum (crate `dynamorator-http`).
 //!
 //! # Cargo features
 //!

@@ -10,6 +10,7 @@
 //! | [`fleet`] | running many processes on one table: leases, clear, what each one sees |
 //! | [`costs`] | estimating the DynamoDB bill: units per operation, what compression and the L1 save |
 //! | [`migrating`] | moving from, or sharing a table with, the Python package |
+//! | [`http`] | caching HTTP: reqwest's cache and axum responses on a store (crate `dynamorator-http`) |
 
 #[doc = include_str!("choosing.md")]
 pub mod choosing {}
@@ -28,3 +29,6 @@ pub mod costs {}
 
 #[doc = include_str!("migrating.md")]
 pub mod migrating {}
+
+#[doc = include_str!("http.md")]
+pub mod http {}
