@@ -20,6 +20,7 @@ on_every_backend!(suite:
     batch_calls_of_two_caches_load_each_key_once,
     a_stale_value_answers_and_the_cache_without_the_lease_does_not_load,
     clear_reaches_another_cache_once_its_poll_is_due,
+    a_value_not_to_be_stored_ends_its_lease,
     clear_needs_fleet_clear,
     ordered_writes_keep_the_highest_version_under_8_concurrent_writers,
     a_lease_taken_after_another_cache_stored_the_value_does_not_load_it_again,
@@ -86,7 +87,7 @@ mod suite {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use dynamorator::{Cache, CacheConfig, Clock, Error, L1Config, Ttl};
+    use dynamorator::{Cache, CacheConfig, Clock, Error, L1Config, Loaded, Ttl};
     use futures_util::TryStreamExt;
     use futures_util::future::join_all;
 
@@ -362,6 +363,62 @@ mod suite {
             vec![vec!["k1".to_owned()]],
             "a loads k1 (its lease) without waiting for k2 (b's): it must not hold an unloaded \
              lease while it waits"
+        );
+    }
+
+    /// A loader that says "do not store this" (`Loaded::uncached`: an error page, a private
+    /// answer) ends its lease at once, single and batch: no write will, and another cache
+    /// must not wait the lease out.
+    pub async fn a_value_not_to_be_stored_ends_its_lease(backend: TestBackend) {
+        let store = backend.store().await;
+        let a: Cache<String> = Cache::new(&store, leased());
+        let b: Cache<String> = Cache::new(&store, leased());
+        let answer = a
+            .get_or_insert_with("u", || async {
+                Ok::<_, std::io::Error>(Loaded::uncached("private".to_owned()))
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer, "private");
+        let many = a
+            .get_many_or_insert_with(["m1", "m2"], |keys: Vec<String>| async move {
+                let values = keys
+                    .into_iter()
+                    .map(|key| (key, Loaded::uncached("private".to_owned())))
+                    .collect::<HashMap<_, _>>();
+                Ok::<_, std::io::Error>(values)
+            })
+            .await
+            .unwrap();
+        assert_eq!(many.len(), 2);
+        assert_eq!(a.stats().leases_taken, 3);
+
+        let calls = Arc::new(AtomicUsize::new(0));
+        let single = bounded(
+            "b's load of u",
+            b.get_or_insert_with("u", counting(&calls, "b's")),
+        )
+        .await
+        .unwrap();
+        assert_eq!(single, "b's");
+        let batch = bounded(
+            "b's load of m1 and m2",
+            b.get_many_or_insert_with(["m1", "m2"], |keys: Vec<String>| async move {
+                Ok::<_, std::io::Error>(
+                    keys.into_iter()
+                        .map(|key| (key, "b's".to_owned()))
+                        .collect::<HashMap<_, _>>(),
+                )
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(batch.len(), 2);
+        let stats = b.stats();
+        assert_eq!(
+            (stats.leases_taken, stats.lease_waits),
+            (3, 0),
+            "b takes the leases a ended, waiting for none"
         );
     }
 

@@ -120,10 +120,13 @@ where
     }
 
     /// Stores a loaded value (unless the loader said not to) and holds it in the L1, even when
-    /// the store fails or is skipped. Returns the value, and whether the store has it.
+    /// the store fails or is skipped. Returns the value, and whether the store has it. A value
+    /// the loader said not to store ends this process's lease on the key (with leases on): no
+    /// write will end it, and others need not wait it out.
     pub(super) async fn keep_one(&self, key: &str, loaded: Loaded<T>) -> (Arc<T>, bool) {
         let value = Arc::new(loaded.value);
         let Keep::Stored { ttl, stale_for } = loaded.keep else {
+            self.release_leases(&[key.to_owned()]).await;
             return (value, false);
         };
         let horizons = self.horizons_of(ttl, stale_for);
@@ -163,7 +166,8 @@ where
     }
 
     /// Stores loaded values in batch writes (all but the uncached ones) and holds them in the
-    /// L1. Returns every value, and the keys the store has.
+    /// L1; ends this process's leases on the uncached ones. Returns every value, and the keys
+    /// the store has.
     pub(super) async fn keep_many(
         &self,
         loaded: HashMap<String, Loaded<T>>,
@@ -171,8 +175,12 @@ where
         let mut values = HashMap::with_capacity(loaded.len());
         let mut items = Vec::with_capacity(loaded.len());
         let mut held = Vec::with_capacity(loaded.len());
+        let mut uncached = Vec::new();
         for (key, loaded) in loaded {
             let value = Arc::new(loaded.value);
+            if let Keep::Uncached = loaded.keep {
+                uncached.push(key.clone());
+            }
             if let Keep::Stored { ttl, stale_for } = loaded.keep {
                 let horizons = self.horizons_of(ttl, stale_for);
                 let meta = ItemMeta {
@@ -230,6 +238,8 @@ where
         for (key, value, horizons) in held {
             self.shared.l1.insert(key, value, horizons);
         }
+        // As `keep_one`: the leases of the keys not to be stored end here.
+        self.release_leases(&uncached).await;
         (values, stored)
     }
 }
