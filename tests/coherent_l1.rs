@@ -379,14 +379,12 @@ mod faults {
     use serde_json::{Value, json};
 
     use super::common::{POLL, coherent};
-    use crate::support::{TestBackend, python, raw, sdk_config, unique_table_name};
+    use crate::support::{TestBackend, python, raw, table_builder, unique_table_name};
 
     /// A store on `table` through `proxy`, on `clock`, with few retries.
     async fn through(proxy: &Proxy, table: &str, clock: &Clock) -> Store {
-        Store::builder()
-            .table(table)
-            .sdk_config(sdk_config(&proxy.url()).await)
-            .endpoint_url(proxy.url())
+        table_builder(&proxy.url(), table)
+            .await
             .max_attempts(2)
             .attempt_timeout(Duration::from_secs(2))
             .clock(clock.clone())
@@ -805,7 +803,7 @@ mod worker {
     use serde_json::json;
 
     use super::common::{START_SECS, coherent};
-    use crate::support::sdk_config;
+    use crate::support::table_builder;
 
     const KEYS: usize = 500;
 
@@ -836,20 +834,18 @@ mod worker {
     async fn run() {
         let clock = Clock::manual();
         clock.set(START_SECS);
-        let builder = Store::builder().clock(clock.clone());
         let store = match (var("FILE"), var("ENDPOINT"), var("TABLE")) {
-            (Some(file), ..) => builder.embedded_file(file),
+            (Some(file), ..) => Store::builder().embedded_file(file),
             (None, Some(endpoint), Some(table)) => {
                 assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only");
-                builder
-                    .table(table)
-                    .sdk_config(sdk_config(&endpoint).await)
-                    .endpoint_url(endpoint)
+                table_builder(&endpoint, table)
+                    .await
                     .attempt_timeout(Duration::from_secs(30))
                     .operation_timeout(Duration::from_secs(60))
             }
             _ => panic!("a worker needs FILE, or ENDPOINT and TABLE"),
         }
+        .clock(clock.clone())
         .build()
         .await
         .expect("the worker's store");

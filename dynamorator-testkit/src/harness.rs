@@ -50,10 +50,7 @@ impl TestBackend {
         match self {
             TestBackend::Embedded => Store::builder().embedded(),
             TestBackend::EmbeddedFile => Store::builder().embedded_file(unique_file()),
-            _ => Store::builder()
-                .table(unique_table_name())
-                .sdk_config(sdk_config(&self.endpoint()).await)
-                .endpoint_url(self.endpoint()),
+            _ => table_builder(&self.endpoint(), unique_table_name()).await,
         }
     }
 
@@ -79,6 +76,15 @@ impl TestBackend {
             }
         }
     }
+}
+
+/// A builder for a store on `table` at a local server's `endpoint`, with the dummy credentials
+/// and region of [`sdk_config`].
+pub async fn table_builder(endpoint: &str, table: impl Into<String>) -> StoreBuilder {
+    Store::builder()
+        .table(table)
+        .sdk_config(sdk_config(endpoint).await)
+        .endpoint_url(endpoint)
 }
 
 /// AWS configuration for a local server: dummy credentials and a fixed region, so nothing

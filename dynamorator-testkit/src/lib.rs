@@ -31,7 +31,9 @@ pub mod soak;
 pub mod waits;
 pub mod workers;
 
-pub use harness::{TestBackend, sdk_config, test_dir, unique_file, unique_table_name};
+pub use harness::{
+    TestBackend, sdk_config, table_builder, test_dir, unique_file, unique_table_name,
+};
 
 /// A current-thread tokio runtime for a benchmark's client (its CPU then is one thread's).
 ///

@@ -8,7 +8,8 @@
 #![allow(unused_imports)] // Each test binary uses its own part of the harness.
 
 pub use dynamorator_testkit::{
-    TestBackend, python, raw, resident_kb, sdk_config, test_dir, unique_file, unique_table_name,
+    TestBackend, python, raw, resident_kb, sdk_config, table_builder, test_dir, unique_file,
+    unique_table_name,
 };
 
 /// Runs the listed tests of a suite module once per backend: `embedded` and `embedded_file`

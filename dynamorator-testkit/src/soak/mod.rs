@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use dynamorator::{Cache, CacheConfig, CacheStats, L1Config, Store, Ttl};
 
 use crate::proxy::{Faults, Proxy};
-use crate::{sdk_config, unique_table_name};
+use crate::{table_builder, unique_table_name};
 use checks::Bounds;
 use workload::{Record, Workload};
 
@@ -245,11 +245,9 @@ fn panics() -> u64 {
 /// A store on `table` at `endpoint`: through the proxy with a production client's timeouts
 /// and retries, scaled down; or straight to the server to set up and read back.
 async fn store(endpoint: &str, table: &str, create: bool) -> Result<Store, String> {
-    Store::builder()
-        .table(table)
+    table_builder(endpoint, table)
+        .await
         .create_table(create)
-        .sdk_config(sdk_config(endpoint).await)
-        .endpoint_url(endpoint)
         .max_attempts(3)
         .connect_timeout(Duration::from_secs(1))
         .attempt_timeout(Duration::from_secs(2))

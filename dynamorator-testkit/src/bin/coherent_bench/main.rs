@@ -16,11 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use dynamorator::{Cache, CacheConfig, L1Config, Store, Ttl};
+use dynamorator::{Cache, CacheConfig, L1Config, Ttl};
 use dynamorator_testkit::proxy::Proxy;
 use dynamorator_testkit::soak::zipf::Zipf;
 use dynamorator_testkit::workers::{Worker, Workers};
-use dynamorator_testkit::{sdk_config, unique_table_name};
+use dynamorator_testkit::{table_builder, unique_table_name};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -180,10 +180,8 @@ async fn parent(args: Args) -> Result<(), String> {
 async fn run(args: &Args, proxy: &Proxy, feed: bool) -> Result<Row, String> {
     let table = unique_table_name();
     // Made and seeded directly, not through the proxy: version 0 of every key.
-    let store = Store::builder()
-        .table(table.clone())
-        .sdk_config(sdk_config(&args.dynalite).await)
-        .endpoint_url(args.dynalite.clone())
+    let store = table_builder(&args.dynalite, table.clone())
+        .await
         .build()
         .await
         .map_err(|e| e.to_string())?;
@@ -337,10 +335,8 @@ fn say(event: &str, json: Value) {
 async fn worker() {
     let endpoint = var("ENDPOINT");
     assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only");
-    let store = Store::builder()
-        .table(var("TABLE"))
-        .sdk_config(sdk_config(&endpoint).await)
-        .endpoint_url(endpoint)
+    let store = table_builder(&endpoint, var("TABLE"))
+        .await
         .build()
         .await
         .expect("the worker's store");

@@ -17,9 +17,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use dynamorator::{Cache, CacheConfig, Store};
+use dynamorator::{Cache, CacheConfig};
 use dynamorator_testkit::proxy::Proxy;
-use dynamorator_testkit::{sdk_config, unique_table_name};
+use dynamorator_testkit::{table_builder, unique_table_name};
 use futures_util_shim::{buffered, chunks};
 use serde_json::{Value, json};
 
@@ -122,10 +122,8 @@ async fn parent(args: Args) -> Result<(), String> {
 async fn run(args: &Args, proxy: &Proxy, mode: &str, leases: bool) -> Result<Row, String> {
     let table = unique_table_name();
     // The table is created directly, not through the proxy.
-    Store::builder()
-        .table(table.clone())
-        .sdk_config(sdk_config(&args.dynalite).await)
-        .endpoint_url(args.dynalite.clone())
+    table_builder(&args.dynalite, table.clone())
+        .await
         .build()
         .await
         .map_err(|e| e.to_string())?;
@@ -243,10 +241,8 @@ async fn worker(settings: Value) {
     let number = |name: &str| settings[name].as_u64().expect(name);
     let endpoint = text("endpoint");
     assert!(endpoint.starts_with("http://127.0.0.1:"), "loopback only");
-    let store = Store::builder()
-        .table(text("table"))
-        .sdk_config(sdk_config(&endpoint).await)
-        .endpoint_url(endpoint)
+    let store = table_builder(&endpoint, text("table"))
+        .await
         .build()
         .await
         .expect("the worker's store");

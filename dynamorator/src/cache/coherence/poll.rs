@@ -119,9 +119,9 @@ where
                 // After a reset, and on the first poll (an empty L1), the items are only
                 // learnt: there is nothing in the L1 they could make stale.
                 let apply = reader.started && reset.is_none();
-                self.apply_feed(&mut reader, items, apply, since);
-                let oldest = buckets.first().copied().unwrap_or(i64::MIN);
                 let prefix = self.keys.stored(layout::FEED_KEY);
+                self.apply_feed(&mut reader, items, apply, since, &prefix);
+                let oldest = buckets.first().copied().unwrap_or(i64::MIN);
                 reader.seen.retain(|key, _| {
                     bucket_of_item(key, &prefix).is_some_and(|bucket| bucket >= oldest)
                 });
@@ -136,16 +136,22 @@ where
     /// since the last poll, or overflowed before and could still take writes after the last
     /// poll began (`since`): writers append nothing more to a full item, so until its second
     /// is over every poll must assume changes it cannot name.
-    fn apply_feed(&self, reader: &mut Reader, items: Vec<FeedItem>, apply: bool, since: i64) {
+    fn apply_feed(
+        &self,
+        reader: &mut Reader,
+        items: Vec<FeedItem>,
+        apply: bool,
+        since: i64,
+        prefix: &str,
+    ) {
         let coherence = &self.shared.coherence;
-        let prefix = self.keys.stored(layout::FEED_KEY);
         let applied_at = self.store.clock().now_epoch_millis();
         let mut drop_keys: HashSet<String> = HashSet::new();
         let mut digests: HashSet<String> = HashSet::new();
         let mut overflowed = false;
         let mut delays: Vec<i64> = Vec::new();
         for item in items {
-            let second = bucket_of_item(&item.key, &prefix);
+            let second = bucket_of_item(&item.key, prefix);
             let seen = reader.seen.entry(item.key).or_default();
             let open = second.is_some_and(|second| layout::still_open(second, since));
             if item.overflow > seen.overflow || (item.overflow > 0 && open) {

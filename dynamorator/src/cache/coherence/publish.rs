@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::layout::{self, CAP, Entry, LATE_MS};
 use crate::Cache;
 use crate::format::feed::{Appended, FeedAppend};
+use crate::store::distinct;
 
 /// Publishing changes.
 impl<T> Cache<T>
@@ -27,7 +28,8 @@ where
         if self.freshness.feed_poll.is_none() {
             return;
         }
-        let keys: Vec<&str> = keys.into_iter().collect();
+        // A key repeated in one call (`put_many` allows it) is one change.
+        let keys = distinct(keys);
         if keys.is_empty() {
             return;
         }
@@ -69,10 +71,10 @@ where
                 token: &token,
             }
             .render();
-            let entries = by_shard.entry(layout::shard_of(key)).or_default();
-            if !entries.contains(&entry) {
-                entries.push(entry);
-            }
+            by_shard
+                .entry(layout::shard_of(key))
+                .or_default()
+                .push(entry);
         }
         let mut appends = Vec::new();
         {

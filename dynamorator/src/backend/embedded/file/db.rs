@@ -528,27 +528,7 @@ impl Db {
     /// every process appended.
     pub(super) fn feed_append(&self, append: &FeedAppend, wait: Wait) -> Outcome<Appended> {
         self.write_with(wait, WRITE, |transaction| {
-            let stored = transaction
-                .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?
-                .query_row([&append.key], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, i64>(1)?,
-                        row.get::<_, String>(2)?,
-                    ))
-                })
-                .optional()?;
-            let mut item = match stored {
-                // Entries that do not read as a list of strings count as none: the item still
-                // takes appends, and its count still says how full it is.
-                Some((count, overflow, entries)) => FeedItem {
-                    key: append.key.clone(),
-                    entries: serde_json::from_str(&entries).unwrap_or_default(),
-                    count: u64::try_from(count).unwrap_or(0),
-                    overflow: u64::try_from(overflow).unwrap_or(0),
-                },
-                None => FeedItem::default(),
-            };
+            let mut item = select_feed(transaction, &append.key)?.unwrap_or_default();
             let appended = item.apply(append);
             let entries = serde_json::to_string(&item.entries).unwrap_or_else(|_| "[]".into());
             transaction
@@ -575,32 +555,8 @@ impl Db {
         self.read(wait, |connection| {
             let snapshot = connection.unchecked_transaction()?;
             let mut items = Vec::new();
-            {
-                let mut select = snapshot
-                    .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?;
-                for key in keys {
-                    let found = select
-                        .query_row([key], |row| {
-                            Ok((
-                                row.get::<_, i64>(0)?,
-                                row.get::<_, i64>(1)?,
-                                row.get::<_, String>(2)?,
-                            ))
-                        })
-                        .optional()?;
-                    if let Some((count, overflow, entries)) = found {
-                        let entries: Option<Vec<String>> = serde_json::from_str(&entries).ok();
-                        items.push(FeedItem {
-                            key: key.clone(),
-                            // Unreadable entries: all of them missing, as past the cap.
-                            overflow: u64::try_from(overflow)
-                                .unwrap_or(0)
-                                .saturating_add(u64::from(entries.is_none())),
-                            entries: entries.unwrap_or_default(),
-                            count: u64::try_from(count).unwrap_or(0),
-                        });
-                    }
-                }
+            for key in keys {
+                items.extend(select_feed(&snapshot, key)?);
             }
             snapshot.commit()?;
             Ok(items)
@@ -631,6 +587,33 @@ impl Db {
             Ok(removed)
         })
     }
+}
+
+/// The feed item under `key`. Entries that do not read as a list of strings count as all
+/// missing (one overflow), so readers empty their L1 rather than trust what is left, and an
+/// append over them keeps saying so.
+fn select_feed(connection: &Connection, key: &str) -> rusqlite::Result<Option<FeedItem>> {
+    let found = connection
+        .prepare_cached("SELECT count, overflow, entries FROM feed WHERE key = ?1")?
+        .query_row([key], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    Ok(found.map(|(count, overflow, entries)| {
+        let entries: Option<Vec<String>> = serde_json::from_str(&entries).ok();
+        FeedItem {
+            key: key.to_owned(),
+            overflow: u64::try_from(overflow)
+                .unwrap_or(0)
+                .saturating_add(u64::from(entries.is_none())),
+            entries: entries.unwrap_or_default(),
+            count: u64::try_from(count).unwrap_or(0),
+        }
+    }))
 }
 
 /// A mutex's guard; a panic elsewhere while it was held leaves nothing half-done here (every
@@ -910,6 +893,39 @@ mod tests {
             .advance(Duration::from_secs(2 * EXPIRED_GRACE_SECS as u64));
         assert_eq!(f.db().sweep(1_000).unwrap(), 0);
         assert_eq!(f.keys(), ["replaced"], "the newer write is not swept");
+    }
+
+    #[test]
+    fn feed_entries_that_do_not_read_count_as_an_overflow_and_stay_counted() {
+        let fixture = Fixture::new();
+        let append = |entries: &[&str]| FeedAppend {
+            key: "f".into(),
+            entries: entries.iter().map(|e| (*e).to_owned()).collect(),
+            cap: 64,
+            expires_at: i64::MAX,
+        };
+        let db = fixture.db();
+        assert_eq!(
+            db.feed_append(&append(&["a"]), Wait::Yes).unwrap(),
+            Appended::Entries
+        );
+        let read = db.feed_read(&["f".to_owned()], Wait::Yes).unwrap();
+        assert_eq!(
+            (read[0].entries.clone(), read[0].overflow),
+            (vec!["a".to_owned()], 0)
+        );
+        lock(&db.waiting.writer)
+            .execute("UPDATE feed SET entries = 'not json' WHERE key = 'f'", [])
+            .unwrap();
+        let read = db.feed_read(&["f".to_owned()], Wait::Yes).unwrap();
+        assert_eq!((read[0].entries.len(), read[0].overflow), (0, 1));
+        // An append keeps the overflow: readers still know entries were lost.
+        db.feed_append(&append(&["b"]), Wait::Yes).unwrap();
+        let read = db.feed_read(&["f".to_owned()], Wait::Yes).unwrap();
+        assert_eq!(
+            (read[0].entries.clone(), read[0].overflow),
+            (vec!["b".to_owned()], 1)
+        );
     }
 
     #[test]
